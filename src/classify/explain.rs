@@ -1,0 +1,192 @@
+//! Explanations: why the classifier chose an intent over its runner-up, in words a helpdesk
+//! reader can check, and the labelled examples closest to the inquiry.
+//!
+//! A word's weight is what its n-grams (the word itself, its bigrams, its character n-grams)
+//! add to the chosen intent's logit minus the runner-up's. The nearest examples are the chosen
+//! intent's training examples sharing the most idf-weighted words with the text.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::features::Origin;
+use super::{Classification, Classifier, ClassifyError, Idf, NormalizedText};
+
+/// How many words and examples an explanation shows.
+const TERMS: usize = 5;
+const NEAREST: usize = 3;
+
+/// Why a text got its classification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The words that weighed most, positive for the chosen intent.
+    pub terms: Vec<WeightedTerm>,
+    /// The runner-up the weights are measured against, if any.
+    pub against: Option<String>,
+    /// The chosen intent's labelled examples closest to the text.
+    pub nearest: Vec<NearestExample>,
+}
+
+/// A word of the text and how much it pushed toward the chosen intent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedTerm {
+    pub term: String,
+    pub weight: f32,
+}
+
+/// A labelled training example close to the text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NearestExample {
+    pub text: String,
+    pub intent: String,
+    /// Shared idf-weighted words, as a cosine in [0, 1].
+    pub similarity: f32,
+}
+
+/// The training examples of each intent, as word buckets for the nearest-example search.
+pub(super) struct ExampleMemory {
+    /// Per intent: (example text, its sorted distinct word buckets).
+    by_intent: Vec<Vec<(String, Vec<u32>)>>,
+}
+
+impl ExampleMemory {
+    pub(super) fn new<'a>(
+        intent_count: usize,
+        idf: &Idf,
+        examples: impl IntoIterator<Item = (usize, &'a str)>,
+    ) -> Self {
+        let mut by_intent = vec![Vec::new(); intent_count];
+        for (intent, text) in examples {
+            let words = word_buckets(idf, &NormalizedText::new(text));
+            by_intent[intent].push((text.to_owned(), words));
+        }
+        Self { by_intent }
+    }
+}
+
+fn word_buckets(idf: &Idf, text: &NormalizedText) -> Vec<u32> {
+    let mut words: Vec<u32> = text.tokens().map(|t| idf.space().word_bucket(t)).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+impl Classifier {
+    /// Explains `classification`, which this classifier gave for `text`.
+    pub fn explain(
+        &self,
+        text: &str,
+        classification: &Classification,
+    ) -> Result<Explanation, ClassifyError> {
+        let normalized = NormalizedText::new(text);
+        if normalized.is_empty() {
+            return Err(ClassifyError::EmptyText);
+        }
+        let chosen = classification.intent_index;
+        let against = classification
+            .alternatives
+            .first()
+            .and_then(|a| self.intents.iter().position(|i| i.name == a.intent));
+        Ok(Explanation {
+            terms: self.weighted_terms(&normalized, chosen, against),
+            against: against.map(|i| self.intents[i].name.clone()),
+            nearest: self.nearest_examples(&normalized, chosen),
+        })
+    }
+
+    fn weighted_terms(
+        &self,
+        text: &NormalizedText,
+        chosen: usize,
+        against: Option<usize>,
+    ) -> Vec<WeightedTerm> {
+        let space = self.idf.space();
+        let features = self.idf.features(text);
+        let counts = space.counts(text);
+        let run_of_token: Vec<usize> = text
+            .runs()
+            .iter()
+            .enumerate()
+            .flat_map(|(run, r)| {
+                let tokens = if r.unspaced {
+                    r.text.chars().count()
+                } else {
+                    1
+                };
+                std::iter::repeat_n(run, tokens)
+            })
+            .collect();
+        let mut weight_of_run = vec![0.0f32; text.runs().len()];
+        space.for_each_bucket(text, |bucket, origin| {
+            let run = match origin {
+                Origin::Token(token) => run_of_token[token],
+                Origin::Run(run) => run,
+            };
+            let feature = bucket as usize;
+            let delta = self.model.weight(feature, chosen)
+                - against.map_or(0.0, |a| self.model.weight(feature, a));
+            // Each occurrence carries its share of the bucket's weighted value.
+            weight_of_run[run] += features.get(bucket) / counts.get(bucket) * delta;
+        });
+        let mut by_term: HashMap<&str, f32> = HashMap::new();
+        for (run, weight) in text.runs().iter().zip(weight_of_run) {
+            *by_term.entry(run.text.as_str()).or_default() += weight;
+        }
+        let mut terms: Vec<WeightedTerm> = by_term
+            .into_iter()
+            .map(|(term, weight)| WeightedTerm {
+                term: term.to_owned(),
+                weight,
+            })
+            .collect();
+        terms.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        terms.truncate(TERMS);
+        terms
+    }
+
+    fn nearest_examples(&self, text: &NormalizedText, chosen: usize) -> Vec<NearestExample> {
+        let idf = self.idf.weights();
+        let query = word_buckets(&self.idf, text);
+        let norm = |words: &[u32]| {
+            words
+                .iter()
+                .map(|&w| idf[w as usize].powi(2))
+                .sum::<f32>()
+                .sqrt()
+        };
+        let query_norm = norm(&query);
+        let mut scored: Vec<(f32, &str)> = self.memory.by_intent[chosen]
+            .iter()
+            .map(|(example, words)| {
+                let shared: f32 = words
+                    .iter()
+                    .filter(|w| query.binary_search(w).is_ok())
+                    .map(|&w| idf[w as usize].powi(2))
+                    .sum();
+                let denominator = query_norm * norm(words);
+                let similarity = if denominator > 0.0 {
+                    shared / denominator
+                } else {
+                    0.0
+                };
+                (similarity, example.as_str())
+            })
+            .filter(|(similarity, _)| *similarity > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        scored
+            .into_iter()
+            .take(NEAREST)
+            .map(|(similarity, example)| NearestExample {
+                text: example.to_owned(),
+                intent: self.intents[chosen].name.clone(),
+                similarity,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,47 @@
+//! triage: a helpdesk service that classifies client inquiries, answers the direct ones from
+//! the client's own status data and forwards the expert ones to specialist queues.
+//!
+//! # Layout
+//! - [`pack`]: a helpdesk's domain pack (intents, tiers, queues, labelled examples), loaded and
+//!   validated.
+//! - [`classify`]: the normalizer, the tantivy keyword index, the features, the logistic model,
+//!   training, calibration, model files and evaluation.
+//! - [`progress`]: progress display and logging of long work.
+//! - [`error`]: the crate's [`Error`].
+//!
+//! # Core concepts
+//! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
+//! needs a specialist. A [`classify::Classifier`] gives each text an intent, a tier with a
+//! calibrated probability and an [`classify::Outcome`]: answer, route to a queue, or escalate to
+//! a human when unsure.
+//!
+//! ```
+//! use triage::classify::{Outcome, TrainOptions, train};
+//! use triage::pack::Pack;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("intents.csv"), "intent,tier,queue,status_kind\n\
+//!     report_eta,direct,,deliverable\nseo_advice,expert,seo,\n")?;
+//! let mut train_csv = String::from("text,label\n");
+//! for topic in ["final report", "audit", "monthly report", "deck", "mockups", "copy"] {
+//!     train_csv += &format!("when will the {topic} be ready,report_eta\n");
+//!     train_csv += &format!("what should the {topic} focus on for seo,seo_advice\n");
+//! }
+//! std::fs::write(dir.path().join("train.csv"), train_csv)?;
+//!
+//! let pack = Pack::load(dir.path())?;
+//! let classifier = train(&pack, &TrainOptions::default())?.classifier;
+//! let decision = classifier.classify("what should our seo strategy focus on?")?;
+//! assert_eq!(decision.intent, "seo_advice");
+//! assert!(matches!(decision.outcome, Outcome::Route { .. } | Outcome::Escalate { .. }));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod classify;
+pub mod error;
+pub mod pack;
+pub mod progress;
+
+pub use error::{Error, Result};

@@ -1,0 +1,244 @@
+//! The `triage` command: parses arguments, sets up logging and calls the library.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use triage::classify::eval::{self, EvalReport, Metrics};
+use triage::classify::{Classifier, TrainOptions, artifact, train};
+use triage::pack::Pack;
+
+#[derive(Parser)]
+#[command(version, about = "Helpdesk triage: classify, answer, route")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a pack's model and write it to models/<pack> (or --out).
+    Train {
+        #[arg(long)]
+        pack: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Train on a pack's train.csv, test on its test.csv, print the report; the last stdout
+    /// line is the report as JSON.
+    Eval {
+        #[arg(long)]
+        pack: PathBuf,
+    },
+    /// Classify one text with a pack's trained model and explain the decision.
+    Classify {
+        #[arg(long)]
+        pack: PathBuf,
+        /// The model folder; models/<pack> by default.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+        text: String,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Train { pack, out } => run_train(&pack, out),
+        Command::Eval { pack } => run_eval(&pack),
+        Command::Classify {
+            pack,
+            model,
+            json,
+            text,
+        } => run_classify(&pack, model, json, &text),
+    }
+}
+
+fn load_pack(dir: &Path) -> Result<Pack> {
+    Pack::load(dir).with_context(|| format!("cannot load the pack in {}", dir.display()))
+}
+
+fn default_model_dir(pack: &Pack) -> PathBuf {
+    Path::new("models").join(&pack.name)
+}
+
+fn run_train(pack_dir: &Path, out: Option<PathBuf>) -> Result<()> {
+    let pack = load_pack(pack_dir)?;
+    let out = out.unwrap_or_else(|| default_model_dir(&pack));
+    let trained = train(&pack, &TrainOptions::default())?;
+    let manifest = artifact::save(&trained, &pack, &out)?;
+    println!(
+        "trained {} on {} rows in {:.1} s → {} ({})",
+        pack.name,
+        pack.train.len(),
+        trained.seconds,
+        out.display(),
+        manifest.model_version
+    );
+    println!(
+        "validation ({} rows): intent accuracy {:.4}, answer threshold {:.3}, temperature {:.3}",
+        manifest.validation.rows,
+        manifest.validation.intent_accuracy,
+        manifest.calibration.answer_threshold,
+        manifest.calibration.temperature
+    );
+    Ok(())
+}
+
+fn run_eval(pack_dir: &Path) -> Result<()> {
+    let pack = load_pack(pack_dir)?;
+    anyhow::ensure!(
+        !pack.test.is_empty(),
+        "{} has no test.csv rows",
+        pack_dir.display()
+    );
+    let trained = train(&pack, &TrainOptions::default())?;
+    let classifier = trained.classifier;
+    let started = Instant::now();
+    let (predictions, latency) = eval::run(&classifier, &pack.test)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        rows = pack.test.len(),
+        "classified the test set"
+    );
+    let metrics = Metrics::compute(&pack.intents, &predictions);
+    let report = EvalReport {
+        pack: pack.name.clone(),
+        model_version: classifier.version().to_owned(),
+        metrics,
+        answer_threshold: classifier.calibration().answer_threshold,
+        temperature: classifier.calibration().temperature,
+        train_seconds: trained.seconds,
+        classify_p50_us: latency.p50_us,
+        classify_p99_us: latency.p99_us,
+        peak_rss_mb: eval::peak_rss_mb(),
+    };
+    print_report(&report, &classifier, &predictions);
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eval::Prediction]) {
+    let m = &report.metrics;
+    let percent =
+        |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2} %", 100.0 * v));
+    println!(
+        "triage eval — pack {} — model {}",
+        report.pack, report.model_version
+    );
+    println!(
+        "  test rows            {} in scope, {} out of scope",
+        m.in_scope_rows, m.out_of_scope_rows
+    );
+    println!(
+        "  intent accuracy      {}",
+        percent(Some(m.intent_accuracy))
+    );
+    println!(
+        "  intent macro-F1      {}",
+        percent(Some(m.intent_macro_f1))
+    );
+    println!("  tier accuracy        {}", percent(Some(m.tier_accuracy)));
+    println!("  tier calibration err {:.4}", m.tier_calibration_error);
+    println!(
+        "  at answer threshold {:.3} (chosen on a validation split of train):",
+        report.answer_threshold
+    );
+    println!(
+        "    expert sent direct     {}",
+        percent(m.expert_sent_direct)
+    );
+    println!(
+        "    auto-answer precision  {}",
+        percent(m.auto_answer_precision)
+    );
+    println!("    deflection             {}", percent(m.deflection));
+    println!(
+        "    out of scope escalated {}",
+        percent(m.out_of_scope_escalated)
+    );
+    println!(
+        "  train {:.1} s; classify p50 {:.0} µs, p99 {:.0} µs; peak RSS {}",
+        report.train_seconds,
+        report.classify_p50_us,
+        report.classify_p99_us,
+        report
+            .peak_rss_mb
+            .map_or_else(|| "n/a".to_owned(), |mb| format!("{mb:.0} MB"))
+    );
+    let intents = classifier.intents();
+    let mut confusions: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    for p in predictions {
+        if let Some(truth) = p.truth.filter(|&t| t != p.predicted) {
+            *confusions.entry((truth, p.predicted)).or_default() += 1;
+        }
+    }
+    let mut confusions: Vec<_> = confusions.into_iter().collect();
+    confusions.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    println!("  most frequent confusions (true → predicted):");
+    for ((truth, predicted), count) in confusions.into_iter().take(5) {
+        println!(
+            "    {count:>3}  {} → {}",
+            intents[truth].name, intents[predicted].name
+        );
+    }
+}
+
+fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str) -> Result<()> {
+    let pack = load_pack(pack_dir)?;
+    let model_dir = model.unwrap_or_else(|| default_model_dir(&pack));
+    let classifier = artifact::load(&pack, &model_dir)?;
+    let classification = classifier
+        .classify(text)
+        .context("cannot classify the text")?;
+    let explanation = classifier.explain(text, &classification)?;
+    if json {
+        let value =
+            serde_json::json!({ "classification": classification, "explanation": explanation });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "intent   {} ({:.1} %), tier {} ({:.1} %), margin {:.2}",
+        classification.intent,
+        100.0 * classification.intent_probability,
+        classification.tier,
+        100.0 * classification.tier_probability,
+        classification.margin
+    );
+    println!(
+        "outcome  {}",
+        serde_json::to_string(&classification.outcome)?
+    );
+    for alternative in &classification.alternatives {
+        println!(
+            "   or    {} ({:.1} %)",
+            alternative.intent,
+            100.0 * alternative.probability
+        );
+    }
+    let against = explanation.against.as_deref().unwrap_or("the rest");
+    let terms: Vec<String> = explanation
+        .terms
+        .iter()
+        .map(|t| format!("{} {:+.2}", t.term, t.weight))
+        .collect();
+    println!("why      against {against}: {}", terms.join(", "));
+    for example in &explanation.nearest {
+        println!("  like   \"{}\" ({:.2})", example.text, example.similarity);
+    }
+    println!("model    {}", classification.model_version);
+    Ok(())
+}

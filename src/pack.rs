@@ -1,0 +1,599 @@
+//! Domain packs: a helpdesk's intents, tiers, queues and labelled examples, loaded from
+//! `data/<pack>/` and validated.
+//!
+//! The format is a contract that outside tools read and write (see the README):
+//! `intents.csv` (`intent,tier,queue,status_kind`), `train.csv` and `test.csv` (`text,label`, where
+//! a test label `oos` marks an out-of-scope row), an optional `queues.csv`
+//! (`queue,description,sla_hours`) and an optional `pack.toml` with the pack's settings.
+//! Every error names the file and, for a bad row, its line.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The label of an out-of-scope test row.
+pub const OUT_OF_SCOPE_LABEL: &str = "oos";
+
+/// Why a pack could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    BadRow {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+}
+
+/// Whether an intent is answered from status data or needs a specialist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Direct,
+    Expert,
+}
+
+impl Tier {
+    /// The tier's name as written in `intents.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Direct => "direct",
+            Tier::Expert => "expert",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One intent of the pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub name: String,
+    pub tier: Tier,
+    /// What a direct intent is answered from, or the queue an expert intent goes to.
+    pub target: Target,
+}
+
+/// Where an intent's inquiries end up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A direct intent: the kind of status record its answer is read from.
+    StatusKind(String),
+    /// An expert intent: the specialist queue it is routed to.
+    Queue(String),
+}
+
+impl Target {
+    /// The status kind or queue name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::StatusKind(name) | Target::Queue(name) => name,
+        }
+    }
+}
+
+/// A specialist queue with its service-level target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    pub description: String,
+    pub sla_hours: f64,
+}
+
+/// One labelled text; `intent` is `None` for an out-of-scope test row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub text: String,
+    pub intent: Option<usize>,
+}
+
+/// The pack's settings from `pack.toml`; every key is optional.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackSettings {
+    /// The pack's name; defaults to its folder's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A line saying what the pack is.
+    #[serde(default)]
+    pub description: String,
+    /// The queue that takes inquiries the model is unsure of.
+    #[serde(default = "default_escalation_queue")]
+    pub escalation_queue: String,
+    /// The most expert inquiries the default threshold may answer automatically, as a share of
+    /// the expert rows of the validation split.
+    #[serde(default = "default_max_expert_sent_direct")]
+    pub max_expert_sent_direct: f64,
+    /// The least share of correct automatic answers the default threshold must give on the
+    /// validation split.
+    #[serde(default = "default_min_auto_answer_precision")]
+    pub min_auto_answer_precision: f64,
+    /// The least probability of a queue for an expert inquiry to be routed there rather than
+    /// escalated.
+    #[serde(default = "default_min_route_confidence")]
+    pub min_route_confidence: f32,
+}
+
+fn default_escalation_queue() -> String {
+    "account_management".to_owned()
+}
+
+fn default_max_expert_sent_direct() -> f64 {
+    0.02
+}
+
+fn default_min_auto_answer_precision() -> f64 {
+    0.95
+}
+
+fn default_min_route_confidence() -> f32 {
+    0.5
+}
+
+impl Default for PackSettings {
+    fn default() -> Self {
+        Self {
+            name: None,
+            description: String::new(),
+            escalation_queue: default_escalation_queue(),
+            max_expert_sent_direct: default_max_expert_sent_direct(),
+            min_auto_answer_precision: default_min_auto_answer_precision(),
+            min_route_confidence: default_min_route_confidence(),
+        }
+    }
+}
+
+/// A loaded and validated domain pack.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    pub name: String,
+    pub dir: PathBuf,
+    pub settings: PackSettings,
+    pub intents: Vec<Intent>,
+    pub queues: Vec<Queue>,
+    pub train: Vec<Example>,
+    /// The test rows; empty when the pack has no `test.csv`.
+    pub test: Vec<Example>,
+}
+
+impl Pack {
+    /// Loads the pack in `dir` and validates it.
+    pub fn load(dir: &Path) -> Result<Self, PackError> {
+        let settings = load_settings(&dir.join("pack.toml"))?;
+        let intents = load_intents(&dir.join("intents.csv"))?;
+        let queues = load_queues(&dir.join("queues.csv"), &intents)?;
+        let by_name: HashMap<&str, usize> = intents
+            .iter()
+            .enumerate()
+            .map(|(index, intent)| (intent.name.as_str(), index))
+            .collect();
+        let train = load_examples(&dir.join("train.csv"), &by_name, false)?;
+        check_every_intent_has_examples(&dir.join("train.csv"), &intents, &train)?;
+        let test_path = dir.join("test.csv");
+        let test = if test_path.exists() {
+            load_examples(&test_path, &by_name, true)?
+        } else {
+            Vec::new()
+        };
+        let name = settings.name.clone().unwrap_or_else(|| {
+            dir.canonicalize()
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .file_name()
+                .map_or_else(|| "pack".to_owned(), |n| n.to_string_lossy().into_owned())
+        });
+        Ok(Self {
+            name,
+            dir: dir.to_path_buf(),
+            settings,
+            intents,
+            queues,
+            train,
+            test,
+        })
+    }
+
+    /// A digest of what a model is trained on (intents and training rows): a model trained on
+    /// other data does not match the pack.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        for intent in &self.intents {
+            hasher.update(intent.name.as_bytes());
+            hasher.update([0, intent.tier as u8]);
+            hasher.update(intent.target.name().as_bytes());
+            hasher.update([0xff]);
+        }
+        for example in &self.train {
+            hasher.update(example.text.as_bytes());
+            hasher.update(example.intent.unwrap_or(usize::MAX).to_le_bytes());
+        }
+        hex(&hasher.finalize())
+    }
+
+    /// The index of the intent named `name`.
+    pub fn intent_index(&self, name: &str) -> Option<usize> {
+        self.intents.iter().position(|intent| intent.name == name)
+    }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_file(path: &Path) -> Result<String, PackError> {
+    std::fs::read_to_string(path).map_err(|source| PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn load_settings(path: &Path) -> Result<PackSettings, PackError> {
+    if !path.exists() {
+        return Ok(PackSettings::default());
+    }
+    let settings: PackSettings =
+        toml::from_str(&read_file(path)?).map_err(|error| PackError::BadFile {
+            path: path.to_path_buf(),
+            message: error.message().to_owned(),
+        })?;
+    let in_unit_interval = |value: f64| (0.0..=1.0).contains(&value);
+    if !in_unit_interval(settings.max_expert_sent_direct)
+        || !in_unit_interval(settings.min_auto_answer_precision)
+        || !in_unit_interval(f64::from(settings.min_route_confidence))
+    {
+        return Err(PackError::BadFile {
+            path: path.to_path_buf(),
+            message: "max_expert_sent_direct, min_auto_answer_precision and min_route_confidence \
+                      must lie in [0, 1]"
+                .to_owned(),
+        });
+    }
+    Ok(settings)
+}
+
+/// Reads a CSV file with the expected header and hands each record, with its line, to `row`.
+fn for_each_record(
+    path: &Path,
+    header: &[&str],
+    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
+) -> Result<(), PackError> {
+    let content = read_file(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(content.as_bytes());
+    let bad_file = |message: String| PackError::BadFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let found = reader
+        .headers()
+        .map_err(|error| bad_file(error.to_string()))?;
+    if found.iter().map(str::trim).ne(header.iter().copied()) {
+        return Err(bad_file(format!(
+            "expected the header `{}`, found `{}`",
+            header.join(","),
+            found.iter().collect::<Vec<_>>().join(",")
+        )));
+    }
+    for record in reader.records() {
+        let record = record.map_err(|error| {
+            let line = error.position().map_or(0, |p| p.line());
+            PackError::BadRow {
+                path: path.to_path_buf(),
+                line,
+                message: error.to_string(),
+            }
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        row(line, &record).map_err(|message| PackError::BadRow {
+            path: path.to_path_buf(),
+            line,
+            message,
+        })?;
+    }
+    Ok(())
+}
+
+fn load_intents(path: &Path) -> Result<Vec<Intent>, PackError> {
+    let mut intents: Vec<Intent> = Vec::new();
+    for_each_record(
+        path,
+        &["intent", "tier", "queue", "status_kind"],
+        |_, record| {
+            let [name, tier, queue, status_kind] = [0, 1, 2, 3].map(|i| record[i].trim());
+            if name.is_empty() || name == OUT_OF_SCOPE_LABEL {
+                return Err(format!("`{name}` is not a valid intent name"));
+            }
+            if intents.iter().any(|intent| intent.name == name) {
+                return Err(format!("intent `{name}` is listed twice"));
+            }
+            let (tier, target) = match tier {
+                "direct" if !status_kind.is_empty() && queue.is_empty() => {
+                    (Tier::Direct, Target::StatusKind(status_kind.to_owned()))
+                }
+                "expert" if !queue.is_empty() && status_kind.is_empty() => {
+                    (Tier::Expert, Target::Queue(queue.to_owned()))
+                }
+                "direct" => {
+                    return Err(format!(
+                        "direct intent `{name}` needs a status_kind and no queue"
+                    ));
+                }
+                "expert" => {
+                    return Err(format!(
+                        "expert intent `{name}` needs a queue and no status_kind"
+                    ));
+                }
+                other => {
+                    return Err(format!(
+                        "unknown tier `{other}` (expected `direct` or `expert`)"
+                    ));
+                }
+            };
+            intents.push(Intent {
+                name: name.to_owned(),
+                tier,
+                target,
+            });
+            Ok(())
+        },
+    )?;
+    if intents.len() < 2 {
+        return Err(PackError::BadFile {
+            path: path.to_path_buf(),
+            message: format!("a pack needs at least 2 intents, found {}", intents.len()),
+        });
+    }
+    Ok(intents)
+}
+
+fn load_queues(path: &Path, intents: &[Intent]) -> Result<Vec<Queue>, PackError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut queues: Vec<Queue> = Vec::new();
+    for_each_record(path, &["queue", "description", "sla_hours"], |_, record| {
+        let name = record[0].trim();
+        let sla_hours: f64 = record[2]
+            .trim()
+            .parse()
+            .map_err(|_| format!("sla_hours `{}` is not a number", &record[2]))?;
+        if name.is_empty() || queues.iter().any(|queue| queue.name == name) {
+            return Err(format!("queue `{name}` is empty or listed twice"));
+        }
+        if !(sla_hours > 0.0 && sla_hours.is_finite()) {
+            return Err(format!("sla_hours of `{name}` must be positive"));
+        }
+        queues.push(Queue {
+            name: name.to_owned(),
+            description: record[1].trim().to_owned(),
+            sla_hours,
+        });
+        Ok(())
+    })?;
+    for intent in intents {
+        if let Target::Queue(queue) = &intent.target
+            && !queues.iter().any(|q| &q.name == queue)
+        {
+            return Err(PackError::BadFile {
+                path: path.to_path_buf(),
+                message: format!(
+                    "intent `{}` routes to queue `{queue}`, which is not listed",
+                    intent.name
+                ),
+            });
+        }
+    }
+    Ok(queues)
+}
+
+fn load_examples(
+    path: &Path,
+    intents: &HashMap<&str, usize>,
+    allow_out_of_scope: bool,
+) -> Result<Vec<Example>, PackError> {
+    let mut examples = Vec::new();
+    for_each_record(path, &["text", "label"], |_, record| {
+        let (text, label) = (record[0].trim(), record[1].trim());
+        if text.is_empty() {
+            return Err("the text is empty".to_owned());
+        }
+        let intent = match intents.get(label) {
+            Some(&index) => Some(index),
+            None if allow_out_of_scope && label == OUT_OF_SCOPE_LABEL => None,
+            None => {
+                return Err(format!("label `{label}` is not an intent of intents.csv"));
+            }
+        };
+        examples.push(Example {
+            text: text.to_owned(),
+            intent,
+        });
+        Ok(())
+    })?;
+    Ok(examples)
+}
+
+fn check_every_intent_has_examples(
+    path: &Path,
+    intents: &[Intent],
+    train: &[Example],
+) -> Result<(), PackError> {
+    let mut counts = vec![0usize; intents.len()];
+    for example in train {
+        counts[example.intent.expect("training rows are in scope")] += 1;
+    }
+    let missing: Vec<&str> = intents
+        .iter()
+        .zip(&counts)
+        .filter(|(_, count)| **count == 0)
+        .map(|(intent, _)| intent.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(PackError::BadFile {
+            path: path.to_path_buf(),
+            message: format!("no training example for intent(s) {}", missing.join(", ")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_pack(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        dir
+    }
+
+    const INTENTS: &str = "intent,tier,queue,status_kind\n\
+        eta,direct,,deliverable\n\
+        advice,expert,content,\n";
+    const TRAIN: &str = "text,label\nwhen is it ready,eta\nwhat should we write,advice\n";
+
+    fn load_error(files: &[(&str, &str)]) -> String {
+        let dir = write_pack(files);
+        Pack::load(dir.path()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn loads_a_valid_pack() {
+        let dir = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            (
+                "test.csv",
+                "text,label\n\"ready, yet?\",eta\nweather?,oos\n",
+            ),
+        ]);
+        let pack = Pack::load(dir.path()).unwrap();
+        assert_eq!(pack.intents.len(), 2);
+        assert_eq!(pack.intents[1].target, Target::Queue("content".into()));
+        assert_eq!(pack.test[0].text, "ready, yet?");
+        assert_eq!(pack.test[1].intent, None);
+        assert_eq!(pack.settings, PackSettings::default());
+    }
+
+    #[test]
+    fn fingerprint_follows_training_data() {
+        let a = write_pack(&[("intents.csv", INTENTS), ("train.csv", TRAIN)]);
+        let b = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", &format!("{TRAIN}is it done,eta\n")),
+        ]);
+        let fingerprint = |dir: &tempfile::TempDir| Pack::load(dir.path()).unwrap().fingerprint();
+        assert_eq!(fingerprint(&a), fingerprint(&a));
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+    }
+
+    #[test]
+    fn bad_packs_name_file_and_line() {
+        let missing = load_error(&[("intents.csv", INTENTS)]);
+        assert!(missing.contains("train.csv"), "{missing}");
+
+        let unknown_tier = load_error(&[
+            (
+                "intents.csv",
+                "intent,tier,queue,status_kind\na,direct,,x\nb,urgent,,y\n",
+            ),
+            ("train.csv", TRAIN),
+        ]);
+        assert!(unknown_tier.contains("intents.csv:3"), "{unknown_tier}");
+        assert!(
+            unknown_tier.contains("unknown tier `urgent`"),
+            "{unknown_tier}"
+        );
+
+        let unknown_label = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("test.csv", "text,label\nfine,eta\nhm,refund\n"),
+        ]);
+        assert!(unknown_label.contains("test.csv:3"), "{unknown_label}");
+        assert!(unknown_label.contains("`refund`"), "{unknown_label}");
+
+        let oos_in_train = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", "text,label\nhello,oos\n"),
+        ]);
+        assert!(oos_in_train.contains("train.csv:2"), "{oos_in_train}");
+
+        let empty_text = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", "text,label\n   ,eta\n"),
+        ]);
+        assert!(
+            empty_text.contains("train.csv:2: the text is empty"),
+            "{empty_text}"
+        );
+
+        let bad_header = load_error(&[("intents.csv", INTENTS), ("train.csv", "t,l\na,eta\n")]);
+        assert!(
+            bad_header.contains("expected the header `text,label`"),
+            "{bad_header}"
+        );
+
+        let short_row = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", "text,label\nonly\n"),
+        ]);
+        assert!(short_row.contains("train.csv:2"), "{short_row}");
+
+        let expert_without_queue = load_error(&[
+            (
+                "intents.csv",
+                "intent,tier,queue,status_kind\na,direct,,x\nb,expert,,\n",
+            ),
+            ("train.csv", TRAIN),
+        ]);
+        assert!(
+            expert_without_queue.contains("needs a queue"),
+            "{expert_without_queue}"
+        );
+
+        let no_examples = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", "text,label\nwhen,eta\n"),
+        ]);
+        assert!(
+            no_examples.contains("no training example for intent(s) advice"),
+            "{no_examples}"
+        );
+
+        let unknown_setting = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "nmae = \"typo\"\n"),
+        ]);
+        assert!(unknown_setting.contains("pack.toml"), "{unknown_setting}");
+
+        let unlisted_queue = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("queues.csv", "queue,description,sla_hours\nseo,SEO,24\n"),
+        ]);
+        assert!(
+            unlisted_queue.contains("queue `content`"),
+            "{unlisted_queue}"
+        );
+    }
+}
