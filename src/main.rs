@@ -33,7 +33,8 @@ enum Command {
         #[arg(long)]
         pack: PathBuf,
     },
-    /// Classify one text with a pack's trained model and explain the decision.
+    /// Classify one text with a pack's trained model and explain the decision; with the text
+    /// `-`, classify each line of standard input and print one JSON decision per line.
     Classify {
         #[arg(long)]
         pack: PathBuf,
@@ -200,6 +201,9 @@ fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str)
     let pack = load_pack(pack_dir)?;
     let model_dir = model.unwrap_or_else(|| default_model_dir(&pack));
     let classifier = artifact::load(&pack, &model_dir)?;
+    if text == "-" {
+        return classify_lines(&classifier);
+    }
     let classification = classifier
         .classify(text)
         .context("cannot classify the text")?;
@@ -240,5 +244,26 @@ fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str)
         println!("  like   \"{}\" ({:.2})", example.text, example.similarity);
     }
     println!("model    {}", classification.model_version);
+    Ok(())
+}
+
+/// Classifies each line of standard input, one JSON object per line out; a line that cannot
+/// be classified (no words) gets an object with its error instead, so outputs stay in step.
+fn classify_lines(classifier: &Classifier) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (number, line) in std::io::stdin().lock().lines().enumerate() {
+        let line =
+            line.with_context(|| format!("cannot read line {} of standard input", number + 1))?;
+        let value = match classifier.classify(&line) {
+            Ok(classification) => {
+                let explanation = classifier.explain(&line, &classification)?;
+                serde_json::json!({ "classification": classification, "explanation": explanation })
+            }
+            Err(error) => serde_json::json!({ "line": number + 1, "error": error.to_string() }),
+        };
+        writeln!(out, "{value}")?;
+    }
+    out.flush()?;
     Ok(())
 }
