@@ -39,9 +39,18 @@
 //! # }
 //! ```
 
+pub mod answer;
+pub mod bench;
 pub mod classify;
+pub mod config;
 pub mod error;
+pub mod intake;
 pub mod pack;
 pub mod progress;
+pub mod proto;
+pub mod route;
+pub mod server;
+pub mod service;
+pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Calibration, softmax};
 use super::explain::ExampleMemory;
@@ -29,7 +29,7 @@ pub struct Classifier {
 }
 
 /// What happens to a classified inquiry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Outcome {
     /// Answered automatically from the client's status data of this kind.
@@ -44,7 +44,7 @@ pub enum Outcome {
 }
 
 /// Why an inquiry was escalated instead of answered or routed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EscalationReason {
     /// A direct intent, but not confident enough to answer automatically.
@@ -54,7 +54,7 @@ pub enum EscalationReason {
 }
 
 /// An intent the classifier considered, with its probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alternative {
     pub intent: String,
     pub tier: Tier,
@@ -62,10 +62,9 @@ pub struct Alternative {
 }
 
 /// The classifier's decision on one text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     /// The most probable intent (index into the pack's intents).
-    #[serde(skip)]
     pub intent_index: usize,
     pub intent: String,
     pub tier: Tier,

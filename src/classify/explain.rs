@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::features::Origin;
 use super::{Classification, Classifier, ClassifyError, Idf, NormalizedText};
@@ -17,7 +17,7 @@ const TERMS: usize = 5;
 const NEAREST: usize = 3;
 
 /// Why a text got its classification.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The words that weighed most, positive for the chosen intent.
     pub terms: Vec<WeightedTerm>,
@@ -28,14 +28,14 @@ pub struct Explanation {
 }
 
 /// A word of the text and how much it pushed toward the chosen intent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightedTerm {
     pub term: String,
     pub weight: f32,
 }
 
 /// A labelled training example close to the text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NearestExample {
     pub text: String,
     pub intent: String,

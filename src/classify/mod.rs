@@ -4,7 +4,7 @@
 //! The pipeline: [`NormalizedText`] (one normalizer for index and features) → lexical features
 //! ([`Idf`] over hashed word and character n-grams) plus BM25 evidence per intent from the
 //! [`KeywordIndex`] → a [`LogisticModel`] → temperature-scaled probabilities → a [`Classification`]
-//! whose [`Outcome`] answers, routes or escalates. [`train`] builds a [`Classifier`] from a pack,
+//! whose [`Outcome`] answers, routes or escalates. [`train()`] builds a [`Classifier`] from a pack,
 //! [`artifact`] saves and loads it, [`eval`] measures it.
 
 pub mod artifact;

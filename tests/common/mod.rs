@@ -46,3 +46,128 @@ pub fn stderr_of_failure(output: &Output) -> String {
     assert!(!output.status.success(), "triage should have failed");
     String::from_utf8(output.stderr.clone()).expect("utf-8 output")
 }
+
+/// A running in-process server for the tests: its address, its clock, and how to stop it.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub clock: std::sync::Arc<triage::route::ManualClock>,
+    pub data_dir: PathBuf,
+    /// The service state, to look at the store behind the server.
+    pub app: std::sync::Arc<triage::service::App>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<(), triage::server::ServerError>>>,
+}
+
+/// The agency pack's default configuration with a fresh data folder (or `data_dir`).
+pub fn agency_config(data_dir: &Path) -> triage::config::Config {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    triage::config::Config {
+        pack: root.join("data/agency"),
+        model: Some(root.join("models/agency")),
+        data_dir: data_dir.to_path_buf(),
+        metrics_listen: None,
+        ..Default::default()
+    }
+}
+
+/// A fixed start time for the tests' manual clock: 2026-11-20T09:00:00Z, the agency data's as-of.
+pub const TEST_NOW_MS: i64 = 1_795_165_200_000;
+
+impl TestServer {
+    /// Binds 127.0.0.1:0 first (so no sleeps), then serves `config` in this runtime.
+    pub async fn start(config: triage::config::Config) -> Self {
+        let clock = std::sync::Arc::new(triage::route::ManualClock::new(TEST_NOW_MS));
+        let metrics = std::sync::Arc::new(triage::telemetry::Metrics::new());
+        let app = triage::server::build_with_clock(&config, metrics, clock.clone())
+            .expect("the server builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let options = triage::server::ServeOptions {
+            max_message_bytes: config.max_message_bytes,
+            shutdown_grace: config.shutdown_grace(),
+        };
+        let handle = tokio::spawn(triage::server::run(
+            listener,
+            app.clone(),
+            options,
+            async move {
+                let _ = stop.await;
+            },
+        ));
+        Self {
+            addr,
+            clock,
+            data_dir: config.data_dir.clone(),
+            app,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        }
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// A triage client.
+    pub async fn triage(
+        &self,
+    ) -> triage::proto::v1::triage_service_client::TriageServiceClient<tonic::transport::Channel>
+    {
+        triage::proto::v1::triage_service_client::TriageServiceClient::new(self.channel().await)
+    }
+
+    /// A specialist client.
+    pub async fn specialist(
+        &self,
+    ) -> triage::proto::v1::specialist_service_client::SpecialistServiceClient<
+        tonic::transport::Channel,
+    > {
+        triage::proto::v1::specialist_service_client::SpecialistServiceClient::new(
+            self.channel().await,
+        )
+    }
+
+    /// Signals shutdown and waits for the server to finish it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+    }
+}
+
+/// An inquiry with a body.
+pub fn inquiry(id: &str, client: &str, body: &str) -> triage::proto::v1::SubmitRequest {
+    triage::proto::v1::SubmitRequest {
+        inquiry: Some(triage::proto::v1::Inquiry {
+            inquiry_id: id.to_owned(),
+            client_id: client.to_owned(),
+            channel: triage::proto::v1::Channel::Web.into(),
+            body: body.to_owned(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// `request` with a bearer token.
+pub fn with_token<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii"),
+    );
+    request
+}

@@ -1,81 +1,23 @@
-//! The `triage` command: parses arguments, sets up logging and calls the library.
+//! The engine commands: train, eval and classify a pack's model.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use triage::classify::eval::{self, EvalReport, Metrics};
 use triage::classify::{Classifier, TrainOptions, artifact, train};
 use triage::pack::Pack;
 
-#[derive(Parser)]
-#[command(version, about = "Helpdesk triage: classify, answer, route")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train a pack's model and write it to models/<pack> (or --out).
-    Train {
-        #[arg(long)]
-        pack: PathBuf,
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Train on a pack's train.csv, test on its test.csv, print the report; the last stdout
-    /// line is the report as JSON.
-    Eval {
-        #[arg(long)]
-        pack: PathBuf,
-    },
-    /// Classify one text with a pack's trained model and explain the decision; with the text
-    /// `-`, classify each line of standard input and print one JSON decision per line.
-    Classify {
-        #[arg(long)]
-        pack: PathBuf,
-        /// The model folder; models/<pack> by default.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Print the decision as JSON.
-        #[arg(long)]
-        json: bool,
-        text: String,
-    },
-}
-
-fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
-        Command::Train { pack, out } => run_train(&pack, out),
-        Command::Eval { pack } => run_eval(&pack),
-        Command::Classify {
-            pack,
-            model,
-            json,
-            text,
-        } => run_classify(&pack, model, json, &text),
-    }
-}
-
-fn load_pack(dir: &Path) -> Result<Pack> {
+pub fn load_pack(dir: &Path) -> Result<Pack> {
     Pack::load(dir).with_context(|| format!("cannot load the pack in {}", dir.display()))
 }
 
-fn default_model_dir(pack: &Pack) -> PathBuf {
+pub fn default_model_dir(pack: &Pack) -> PathBuf {
     Path::new("models").join(&pack.name)
 }
 
-fn run_train(pack_dir: &Path, out: Option<PathBuf>) -> Result<()> {
+pub fn run_train(pack_dir: &Path, out: Option<PathBuf>) -> Result<()> {
     let pack = load_pack(pack_dir)?;
     let out = out.unwrap_or_else(|| default_model_dir(&pack));
     let trained = train(&pack, &TrainOptions::default())?;
@@ -98,7 +40,7 @@ fn run_train(pack_dir: &Path, out: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn run_eval(pack_dir: &Path) -> Result<()> {
+pub fn run_eval(pack_dir: &Path) -> Result<()> {
     let pack = load_pack(pack_dir)?;
     anyhow::ensure!(
         !pack.test.is_empty(),
@@ -197,7 +139,7 @@ fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eva
     }
 }
 
-fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str) -> Result<()> {
+pub fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str) -> Result<()> {
     let pack = load_pack(pack_dir)?;
     let model_dir = model.unwrap_or_else(|| default_model_dir(&pack));
     let classifier = artifact::load(&pack, &model_dir)?;

@@ -1,0 +1,32 @@
+//! Direct answers from a client's status data: for an inquiry the classifier called direct,
+//! the answer read from the requesting client's own records, or the reason a person has to
+//! answer it instead.
+//!
+//! A pack folder holds `status.json` (clients and their entities) and `templates.toml` (how each
+//! status kind is answered); `StatusStore` keeps them loaded and reloadable, and
+//! `Templates::answer` answers from one client's data, which is all it is given.
+
+mod client;
+mod date;
+mod error;
+mod field_values;
+mod mention;
+mod outcome;
+mod reads;
+mod select;
+mod status;
+mod store;
+mod template;
+mod templates;
+mod text;
+
+#[cfg(test)]
+mod pack_tests;
+
+pub use client::{Client, ClientTier, Entity};
+pub use date::Timestamp;
+pub use error::AnswerError;
+pub use outcome::{Answer, Fact, NoAnswer};
+pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};
+pub use store::StatusStore;
+pub use templates::Templates;

@@ -1,0 +1,283 @@
+//! A pack's status data: `status.json` (the clients and their entities) and `templates.toml`
+//! (how each status kind is answered), loaded together, validated, and indexed by client id,
+//! email address and mail domain.
+//!
+//! `status.json` is `{"as_of": "<date or time>", "clients": [{"id", "name", "tier", "emails",
+//! "domains", "fields", "entities": [{"kind", "id", "name", "aliases", "fields"}]}]}`; `fields`
+//! map names to strings. Client ids are unique, entity ids unique within their client, and an
+//! email address or domain belongs to one client only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::client::{Client, RawClient};
+use super::date::Timestamp;
+use super::error::AnswerError;
+use super::templates::Templates;
+
+/// The file holding the clients' data.
+pub const STATUS_FILE: &str = "status.json";
+/// The file holding the answer templates.
+pub const TEMPLATES_FILE: &str = "templates.toml";
+
+/// One consistent snapshot of a pack's status data and templates.
+#[derive(Debug)]
+pub struct StatusData {
+    as_of: Timestamp,
+    clients: Vec<Arc<Client>>,
+    by_id: BTreeMap<String, usize>,
+    by_email: BTreeMap<String, usize>,
+    by_domain: BTreeMap<String, usize>,
+    templates: Templates,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatus {
+    as_of: String,
+    clients: Vec<RawClient>,
+}
+
+impl StatusData {
+    /// Loads `dir/status.json` and `dir/templates.toml`; `direct_intents` are the pack's
+    /// `(intent, status_kind)` pairs, each of which must have a template.
+    pub fn load(dir: &Path, direct_intents: &[(String, String)]) -> Result<Self, AnswerError> {
+        let templates = Templates::load(&dir.join(TEMPLATES_FILE), direct_intents)?;
+        let path = dir.join(STATUS_FILE);
+        let source = std::fs::read_to_string(&path).map_err(|source| AnswerError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&path, &source, templates)
+    }
+
+    /// Parses and validates `source`, the text of `path`, against `templates`.
+    pub(crate) fn parse(
+        path: &Path,
+        source: &str,
+        templates: Templates,
+    ) -> Result<Self, AnswerError> {
+        let raw: RawStatus = serde_json::from_str(source).map_err(|error| AnswerError::Syntax {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+        let as_of = Timestamp::parse(&raw.as_of).ok_or_else(|| AnswerError::BadFile {
+            path: path.to_owned(),
+            message: format!(
+                "as_of {:?} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
+                raw.as_of
+            ),
+        })?;
+        let clients = raw
+            .clients
+            .into_iter()
+            .enumerate()
+            .map(|(index, client)| client.validate(path, index, as_of).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        templates.check_data(path, &clients)?;
+        let mut data = Self {
+            as_of,
+            clients: Vec::new(),
+            by_id: BTreeMap::new(),
+            by_email: BTreeMap::new(),
+            by_domain: BTreeMap::new(),
+            templates,
+        };
+        for client in clients {
+            data.index(path, client)?;
+        }
+        Ok(data)
+    }
+
+    /// Adds `client` to the indexes, refusing an id, email or domain another client has.
+    fn index(&mut self, path: &Path, client: Arc<Client>) -> Result<(), AnswerError> {
+        let position = self.clients.len();
+        let clash = |what: &str, value: &str, other: usize| AnswerError::BadClient {
+            path: path.to_owned(),
+            client: client.id.clone(),
+            message: format!(
+                "{what} {value:?} already belongs to client {:?}",
+                self.clients
+                    .get(other)
+                    .map_or("", |other| other.id.as_str())
+            ),
+        };
+        if let Some(&other) = self.by_id.get(&client.id) {
+            return Err(clash("id", &client.id, other));
+        }
+        for (what, values, index) in [
+            ("email", &client.emails, &self.by_email),
+            ("domain", &client.domains, &self.by_domain),
+        ] {
+            if let Some((value, &other)) = values
+                .iter()
+                .find_map(|value| index.get(value).map(|other| (value, other)))
+            {
+                return Err(clash(what, value, other));
+            }
+        }
+        self.by_id.insert(client.id.clone(), position);
+        for email in &client.emails {
+            self.by_email.insert(email.clone(), position);
+        }
+        for domain in &client.domains {
+            self.by_domain.insert(domain.clone(), position);
+        }
+        self.clients.push(client);
+        Ok(())
+    }
+
+    /// When the data was taken.
+    pub fn as_of(&self) -> Timestamp {
+        self.as_of
+    }
+
+    /// All clients, in file order.
+    pub fn clients(&self) -> &[Arc<Client>] {
+        &self.clients
+    }
+
+    /// The client with id `id` (exact).
+    pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
+        self.by_id
+            .get(id)
+            .and_then(|&index| self.clients.get(index))
+    }
+
+    /// The client a sender belongs to: by the exact address, else by its mail domain; both
+    /// case-insensitive. Subdomains are not matched ("mail.acme.example" is not "acme.example").
+    pub fn client_for_email(&self, address: &str) -> Option<&Arc<Client>> {
+        let address = address.trim().to_lowercase();
+        let domain = address.rsplit_once('@').map(|(_, domain)| domain)?;
+        self.by_email
+            .get(&address)
+            .or_else(|| self.by_domain.get(domain))
+            .and_then(|&index| self.clients.get(index))
+    }
+
+    /// The pack's answer templates.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATES: &str = "[status_kinds.meeting]\nentity = \"meeting\"\nselect = \"next\"\n\
+                             order_by = \"starts_at\"\ntext = \"{name} at {starts_at:datetime}\"\n\
+                             [status_kinds.account_manager]\nselect = \"none\"\n\
+                             text = \"{client.account_manager} since {client.since:date}\"\n";
+
+    fn parse(status: &str) -> Result<StatusData, AnswerError> {
+        let intents = [
+            ("next_meeting".to_owned(), "meeting".to_owned()),
+            ("account_manager".to_owned(), "account_manager".to_owned()),
+        ];
+        let templates =
+            Templates::parse(Path::new("templates.toml"), TEMPLATES, &intents).expect("templates");
+        StatusData::parse(Path::new("status.json"), status, templates)
+    }
+
+    fn status(clients: &str) -> String {
+        format!(r#"{{"as_of": "2026-11-20T09:00:00Z", "clients": [{clients}]}}"#)
+    }
+
+    const ACME: &str = r#"{"id": "acme", "name": "Acme", "tier": "gold", "emails": ["Ops@Acme.example"],
+        "domains": ["acme.example"], "entities": [
+        {"kind": "meeting", "id": "M-1", "name": "Review", "fields": {"starts_at": "2026-11-24T14:30:00Z"}}]}"#;
+
+    /// Senders are found by exact address or by domain, ignoring case, and only then.
+    #[test]
+    fn finds_clients_by_email() {
+        let beta =
+            r#"{"id": "beta", "name": "Beta", "tier": "silver", "emails": ["boss@gmail.example"]}"#;
+        let data = parse(&status(&format!("{ACME}, {beta}"))).expect("valid");
+        let id = |address: &str| {
+            data.client_for_email(address)
+                .map(|client| client.id.clone())
+        };
+        assert_eq!(id("ops@acme.example").as_deref(), Some("acme"));
+        assert_eq!(id(" Someone@ACME.Example ").as_deref(), Some("acme"));
+        assert_eq!(id("BOSS@gmail.example").as_deref(), Some("beta"));
+        assert_eq!(id("other@gmail.example"), None);
+        assert_eq!(id("x@mail.acme.example"), None);
+        assert_eq!(id("acme.example"), None);
+        assert_eq!(
+            data.client("acme").map(|client| client.name.as_str()),
+            Some("Acme")
+        );
+        assert!(data.client("ACME").is_none());
+        assert_eq!(data.as_of().to_string(), "2026-11-20T09:00:00Z");
+    }
+
+    /// An id, address or domain claimed by two clients is refused, naming both.
+    #[test]
+    fn refuses_shared_ids_and_addresses() {
+        let twin = |json: &str| {
+            parse(&status(&format!("{ACME}, {json}")))
+                .expect_err(json)
+                .to_string()
+        };
+        assert_eq!(
+            twin(r#"{"id": "acme", "name": "Acme 2", "tier": "gold"}"#),
+            "status.json: client \"acme\": id \"acme\" already belongs to client \"acme\""
+        );
+        assert_eq!(
+            twin(r#"{"id": "beta", "name": "Beta", "tier": "gold", "domains": ["ACME.example"]}"#),
+            "status.json: client \"beta\": domain \"acme.example\" already belongs to client \"acme\""
+        );
+        assert_eq!(
+            twin(
+                r#"{"id": "beta", "name": "Beta", "tier": "gold", "emails": ["ops@acme.example"]}"#
+            ),
+            "status.json: client \"beta\": email \"ops@acme.example\" already belongs to client \"acme\""
+        );
+    }
+
+    /// Dates the templates order by or format must be dates; the error names client and entity.
+    #[test]
+    fn checks_dates_the_templates_read() {
+        let bad_meeting = r#"{"id": "beta", "name": "Beta", "tier": "gold", "entities": [
+            {"kind": "meeting", "id": "M-9", "name": "Sync", "fields": {"starts_at": "next Tuesday"}}]}"#;
+        let error = parse(&status(bad_meeting))
+            .expect_err("bad date")
+            .to_string();
+        assert!(
+            error.starts_with("status.json: client \"beta\", entity \"M-9\": field \"starts_at\" is \"next Tuesday\", not a date"),
+            "{error}"
+        );
+        let bad_since =
+            r#"{"id": "beta", "name": "Beta", "tier": "gold", "fields": {"since": "2024"}}"#;
+        let error = parse(&status(bad_since)).expect_err("bad date").to_string();
+        assert!(
+            error.starts_with("status.json: client \"beta\": field \"since\""),
+            "{error}"
+        );
+    }
+
+    /// File-level problems name the file, and syntax errors the line.
+    #[test]
+    fn reports_file_problems() {
+        let error = parse(r#"{"as_of": "20 Nov 2026", "clients": []}"#).expect_err("bad as_of");
+        assert_eq!(
+            error.to_string(),
+            "status.json: as_of \"20 Nov 2026\" is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"
+        );
+        let error = parse("{\"as_of\": \"2026-11-20\",\n \"clients\": [,]}").expect_err("bad json");
+        assert!(
+            error.to_string().starts_with("status.json: ") && error.to_string().contains("line 2"),
+            "{error}"
+        );
+        let error = parse(r#"{"as_of": "2026-11-20", "clients": [], "extra": 1}"#)
+            .expect_err("unknown key");
+        assert!(
+            error.to_string().contains("unknown field `extra`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,373 @@
+//! A pack's answer templates (`templates.toml`): how each status kind, or one intent, is
+//! answered; validated against the pack's direct intents and its data, and applied to one
+//! client at a time.
+//!
+//! ```toml
+//! [status_kinds.invoice]
+//! entity = "invoice"        # the entity kind to read
+//! select = "latest"         # mentioned | next | latest | single | none
+//! order_by = "issued"       # next and latest only: the date field they order by
+//! text = "Invoice {id} is {status}; it is due on {due:date}."
+//! [[status_kinds.invoice.cases]]  # optional: the first case whose fields all match wins
+//! when = { status = "paid" }
+//! text = "Invoice {id} was paid on {paid_on:date}."
+//! [intents.age_limit]       # optional: a whole template of its own for one intent ...
+//! select = "none"
+//! text = "You need to be 18 or over to open an account."
+//! [intents.overdue_invoice] # ... or, without select, its status kind's template narrowed
+//! only = { status = "overdue" }   # consider only entities with these field values
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::client::Client;
+use super::date::Timestamp;
+use super::error::AnswerError;
+use super::outcome::{Answer, NoAnswer};
+use super::template::{RawTemplate, Template};
+use super::text::{Format, Source, Text};
+
+/// All of a pack's templates, by status kind and by intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Templates {
+    by_kind: BTreeMap<String, Template>,
+    by_intent: BTreeMap<String, Template>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplatesFile {
+    #[serde(default)]
+    status_kinds: BTreeMap<String, RawTemplate>,
+    #[serde(default)]
+    intents: BTreeMap<String, RawTemplate>,
+}
+
+impl Templates {
+    /// Reads and validates `path`; `direct_intents` are the pack's `(intent, status_kind)`
+    /// pairs, each of which must get a template (its own or its status kind's).
+    pub fn load(path: &Path, direct_intents: &[(String, String)]) -> Result<Self, AnswerError> {
+        let source = std::fs::read_to_string(path).map_err(|source| AnswerError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &source, direct_intents)
+    }
+
+    /// Parses and validates `source`, the text of `path`.
+    pub(crate) fn parse(
+        path: &Path,
+        source: &str,
+        direct_intents: &[(String, String)],
+    ) -> Result<Self, AnswerError> {
+        let file: TemplatesFile = toml::from_str(source).map_err(|error| AnswerError::Syntax {
+            path: path.to_owned(),
+            message: error.to_string().trim_end().to_owned(),
+        })?;
+        let bad = |table: String, message: String| AnswerError::BadTemplate {
+            path: path.to_owned(),
+            table,
+            message,
+        };
+        let mut by_kind = BTreeMap::new();
+        for (kind, raw) in &file.status_kinds {
+            let table = format!("status_kinds.{kind}");
+            let template = raw
+                .clone()
+                .validate(table.clone())
+                .map_err(|message| bad(table, message))?;
+            by_kind.insert(kind.clone(), template);
+        }
+        let kinds: BTreeMap<&str, &str> = direct_intents
+            .iter()
+            .map(|(intent, kind)| (intent.as_str(), kind.as_str()))
+            .collect();
+        let mut by_intent = BTreeMap::new();
+        for (intent, raw) in file.intents {
+            let table = format!("intents.{intent}");
+            let Some(kind) = kinds.get(intent.as_str()) else {
+                return Err(bad(table, "not a direct intent of the pack".into()));
+            };
+            let template = raw
+                .over(file.status_kinds.get(*kind))
+                .and_then(|raw| raw.validate(table.clone()))
+                .map_err(|message| bad(table, message))?;
+            by_intent.insert(intent, template);
+        }
+        let templates = Self { by_kind, by_intent };
+        templates.check_intents(path, direct_intents)?;
+        Ok(templates)
+    }
+
+    /// Every direct intent has a template (its own or its status kind's).
+    fn check_intents(
+        &self,
+        path: &Path,
+        direct_intents: &[(String, String)],
+    ) -> Result<(), AnswerError> {
+        let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (intent, kind) in direct_intents {
+            if !self.by_intent.contains_key(intent) && !self.by_kind.contains_key(kind) {
+                missing.entry(kind).or_default().push(intent);
+            }
+        }
+        if !missing.is_empty() {
+            let list: Vec<String> = missing
+                .iter()
+                .map(|(kind, intents)| format!("{kind:?} (intents {})", intents.join(", ")))
+                .collect();
+            return Err(AnswerError::BadFile {
+                path: path.to_owned(),
+                message: format!("no template for status kind {}", list.join("; ")),
+            });
+        }
+        let used: BTreeSet<&str> = direct_intents
+            .iter()
+            .map(|(_, kind)| kind.as_str())
+            .collect();
+        for kind in self
+            .by_kind
+            .keys()
+            .filter(|kind| !used.contains(kind.as_str()))
+        {
+            tracing::warn!(path = %path.display(), kind, "template for a status kind no direct intent uses");
+        }
+        Ok(())
+    }
+
+    /// Checks the data the templates read: every value they order by or write as a date must
+    /// be a date. `path` is the data file, for messages.
+    pub(crate) fn check_data(
+        &self,
+        path: &Path,
+        clients: &[Arc<Client>],
+    ) -> Result<(), AnswerError> {
+        for template in self.by_kind.values().chain(self.by_intent.values()) {
+            let dated = || {
+                template
+                    .texts()
+                    .flat_map(Text::placeholders)
+                    .filter(|placeholder| placeholder.format != Format::Plain)
+                    .map(|placeholder| &placeholder.source)
+            };
+            let bad_date = |field: &str, value: &str| {
+                Timestamp::parse(value).is_none().then(|| {
+                    format!(
+                        "field {field:?} is {value:?}, not a date (YYYY-MM-DD or \
+                         YYYY-MM-DDTHH:MM:SSZ) as [{}] needs",
+                        template.table
+                    )
+                })
+            };
+            for client in clients {
+                for source in dated() {
+                    if let Source::ClientField(field) = source
+                        && let Some(message) = client
+                            .fields
+                            .get(field)
+                            .and_then(|value| bad_date(field, value))
+                    {
+                        return Err(AnswerError::BadClient {
+                            path: path.to_owned(),
+                            client: client.id.clone(),
+                            message,
+                        });
+                    }
+                }
+                let Some(reads) = &template.reads else {
+                    continue;
+                };
+                let fields: BTreeSet<&str> = dated()
+                    .filter_map(|source| match source {
+                        Source::EntityField(field) => Some(field.as_str()),
+                        _ => None,
+                    })
+                    .chain(reads.pick.order_by())
+                    .collect();
+                for entity in client.entities_of(&reads.kind) {
+                    let problem = fields.iter().find_map(|field| {
+                        entity
+                            .fields
+                            .get(*field)
+                            .and_then(|value| bad_date(field, value))
+                    });
+                    if let Some(message) = problem {
+                        return Err(AnswerError::BadEntity {
+                            path: path.to_owned(),
+                            client: client.id.clone(),
+                            entity: entity.id.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers `text`, an inquiry of `intent` (of `status_kind`), from `client`'s data alone:
+    /// the intent's own template if it has one, else its status kind's. Deterministic: the same
+    /// inputs give the same result.
+    pub fn answer(
+        &self,
+        client: &Client,
+        intent: &str,
+        status_kind: &str,
+        text: &str,
+    ) -> Result<Answer, NoAnswer> {
+        let template = self
+            .by_intent
+            .get(intent)
+            .or_else(|| self.by_kind.get(status_kind))
+            .ok_or_else(|| NoAnswer::NoTemplate {
+                intent: intent.into(),
+                status_kind: status_kind.into(),
+            })?;
+        let entity = match &template.reads {
+            None => None,
+            Some(reads) => Some(reads.choose(client, text)?),
+        };
+        let (text, facts) = template.text_for(entity).render(client, entity)?;
+        Ok(Answer {
+            text,
+            facts,
+            entity_id: entity.map(|entity| entity.id.clone()),
+            as_of: client.as_of.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::client::ClientTier;
+
+    const DELIVERABLE: &str = "[status_kinds.deliverable]\nentity = \"deliverable\"\n\
+                               select = \"mentioned\"\ntext = \"{name} is due on {due:date}.\"\n";
+
+    fn parse(source: &str, pairs: &[(&str, &str)]) -> Result<Templates, AnswerError> {
+        let intents: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(intent, kind)| ((*intent).to_owned(), (*kind).to_owned()))
+            .collect();
+        Templates::parse(Path::new("templates.toml"), source, &intents)
+    }
+
+    /// A misspelt key anywhere in the file is an error naming the file, not silently ignored.
+    #[test]
+    fn unknown_keys_are_rejected() {
+        for source in [
+            format!("{DELIVERABLE}colour = \"red\""),
+            format!(
+                "{DELIVERABLE}[[status_kinds.deliverable.cases]]\nwhen = {{state = \"x\"}}\ntext = \"y\"\nelse = \"z\""
+            ),
+            format!("{DELIVERABLE}[status_kind.meeting]\nselect = \"none\"\ntext = \"x\""),
+        ] {
+            let error = parse(&source, &[("deliverable_eta", "deliverable")]).expect_err(&source);
+            let message = error.to_string();
+            assert!(matches!(error, AnswerError::Syntax { .. }), "{message}");
+            assert!(message.starts_with("templates.toml: "), "{message}");
+            assert!(message.contains("unknown field"), "{message}");
+        }
+    }
+
+    /// Every status kind a direct intent uses needs a template; all gaps are listed at once.
+    #[test]
+    fn missing_templates_are_reported() {
+        let error = parse(
+            DELIVERABLE,
+            &[
+                ("deliverable_eta", "deliverable"),
+                ("next_meeting", "meeting"),
+                ("age_limit", "product_policy"),
+                ("atm_support", "product_policy"),
+            ],
+        )
+        .expect_err("meeting and product_policy lack templates")
+        .to_string();
+        assert_eq!(
+            error,
+            "templates.toml: no template for status kind \"meeting\" (intents next_meeting); \
+             \"product_policy\" (intents age_limit, atm_support)"
+        );
+    }
+
+    /// An intent template covers its intent, and must be for a direct intent of the pack.
+    #[test]
+    fn intent_templates_cover_and_must_exist() {
+        let source =
+            format!("{DELIVERABLE}[intents.age_limit]\nselect = \"none\"\ntext = \"18+\"\n");
+        assert!(
+            parse(
+                &source,
+                &[
+                    ("deliverable_eta", "deliverable"),
+                    ("age_limit", "product_policy")
+                ]
+            )
+            .is_ok()
+        );
+        let error = parse(&source, &[("deliverable_eta", "deliverable")])
+            .expect_err("age_limit is not an intent here")
+            .to_string();
+        assert_eq!(
+            error,
+            "templates.toml: [intents.age_limit]: not a direct intent of the pack"
+        );
+        let error = parse("[status_kinds.x]\nselect = \"none\"\ntext = \"{due}\"", &[])
+            .expect_err("bad template")
+            .to_string();
+        assert!(
+            error.starts_with(
+                "templates.toml: [status_kinds.x]: text: select none reads no entity, so {due}"
+            ),
+            "{error}"
+        );
+    }
+
+    /// The intent's own template wins over its kind's; an unknown intent and kind is NoTemplate.
+    #[test]
+    fn answer_uses_intent_then_kind_template() {
+        let source = format!(
+            "{DELIVERABLE}[intents.age_limit]\nselect = \"none\"\ntext = \"18+, {{client.name}}\"\n"
+        );
+        let templates = parse(
+            &source,
+            &[
+                ("deliverable_eta", "deliverable"),
+                ("age_limit", "deliverable"),
+            ],
+        )
+        .expect("valid");
+        let client = Client {
+            id: "acme".into(),
+            name: "Acme".into(),
+            tier: ClientTier::Gold,
+            emails: Vec::new(),
+            domains: Vec::new(),
+            fields: BTreeMap::new(),
+            entities: Vec::new(),
+            as_of: Timestamp::parse("2026-11-20").expect("date"),
+        };
+        let answer = templates
+            .answer(&client, "age_limit", "deliverable", "how old?")
+            .expect("policy");
+        assert_eq!(answer.text, "18+, Acme");
+        assert_eq!(answer.entity_id, None);
+        assert_eq!(answer.as_of, "2026-11-20");
+        assert_eq!(
+            templates.answer(&client, "deliverable_eta", "deliverable", "report?"),
+            Err(NoAnswer::NoData {
+                kind: "deliverable".into()
+            })
+        );
+        assert!(matches!(
+            templates.answer(&client, "mystery", "unknown_kind", "?"),
+            Err(NoAnswer::NoTemplate { .. })
+        ));
+    }
+}

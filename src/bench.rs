@@ -1,0 +1,295 @@
+//! `triage bench`: a real gRPC load generator. N connections × M requests in flight for a
+//! duration, first on `Ping` (the ceiling: the same server doing nothing), then on `Submit` with
+//! inquiries drawn from a pack's test set (direct or expert ones), with throughput, latency
+//! percentiles and errors by code for each, and the ratio of the two.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+use crate::pack::{Pack, Tier};
+use crate::proto::v1 as pb;
+use crate::proto::v1::triage_service_client::TriageServiceClient;
+
+/// Which Submit path to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchMode {
+    /// Inquiries whose true intent is direct: mostly answered from status data.
+    Direct,
+    /// Inquiries whose true intent is expert: durable tickets.
+    Expert,
+}
+
+/// How to load the server.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub addr: String,
+    pub token: Option<String>,
+    pub mode: BenchMode,
+    pub connections: usize,
+    pub in_flight: usize,
+    pub duration: Duration,
+    /// The pack whose test rows are sent.
+    pub texts: Vec<String>,
+    /// The clients inquiries are sent for, in turn.
+    pub clients: Vec<String>,
+}
+
+impl BenchOptions {
+    /// The test texts of `pack` whose true tier fits `mode`.
+    pub fn texts_of(pack: &Pack, mode: BenchMode) -> Vec<String> {
+        let wanted = match mode {
+            BenchMode::Direct => Tier::Direct,
+            BenchMode::Expert => Tier::Expert,
+        };
+        pack.test
+            .iter()
+            .filter(|e| e.intent.is_some_and(|i| pack.intents[i].tier == wanted))
+            .map(|e| e.text.clone())
+            .collect()
+    }
+}
+
+/// One load phase's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub rpc: String,
+    pub requests: u64,
+    pub ok: u64,
+    pub seconds: f64,
+    pub throughput_per_s: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// For Submit: decisions answered automatically and decisions queued.
+    pub answered: u64,
+    pub queued: u64,
+}
+
+/// The whole run: the ceiling and the Submit path, measured the same way in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub mode: BenchMode,
+    pub connections: usize,
+    pub in_flight_per_connection: usize,
+    pub ping: LoadReport,
+    pub submit: LoadReport,
+    /// Submit throughput over Ping throughput.
+    pub submit_over_ping: f64,
+}
+
+/// Runs the Ping phase, then the Submit phase.
+pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport::Error> {
+    let mut channels = Vec::with_capacity(options.connections);
+    for _ in 0..options.connections {
+        channels.push(
+            Endpoint::from_shared(options.addr.clone())?
+                .connect()
+                .await?,
+        );
+    }
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let shared = Arc::new(options.clone());
+    let ping = phase(&channels, &shared, "Ping", move |_, _| Call::Ping).await;
+    let submit = phase(&channels, &shared, "Submit", move |worker, seq| {
+        Call::Submit {
+            id: format!("bench-{run_id}-{worker}-{seq}"),
+        }
+    })
+    .await;
+    let submit_over_ping = if ping.throughput_per_s > 0.0 {
+        submit.throughput_per_s / ping.throughput_per_s
+    } else {
+        0.0
+    };
+    Ok(BenchReport {
+        mode: options.mode,
+        connections: options.connections,
+        in_flight_per_connection: options.in_flight,
+        ping,
+        submit,
+        submit_over_ping,
+    })
+}
+
+enum Call {
+    Ping,
+    Submit { id: String },
+}
+
+#[derive(Default)]
+struct WorkerTally {
+    latencies_us: Vec<u64>,
+    errors: BTreeMap<String, u64>,
+    answered: u64,
+    queued: u64,
+}
+
+async fn phase(
+    channels: &[Channel],
+    options: &Arc<BenchOptions>,
+    rpc: &str,
+    call: impl Fn(usize, u64) -> Call + Send + Sync + Copy + 'static,
+) -> LoadReport {
+    let started = Instant::now();
+    let deadline = started + options.duration;
+    let mut workers = Vec::new();
+    for (c, channel) in channels.iter().enumerate() {
+        for slot in 0..options.in_flight {
+            let worker = c * options.in_flight + slot;
+            let mut client = TriageServiceClient::new(channel.clone());
+            let options = Arc::clone(options);
+            workers.push(tokio::spawn(async move {
+                let mut tally = WorkerTally::default();
+                let mut seq = 0u64;
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let result = send(
+                        &mut client,
+                        &options,
+                        call(worker, seq),
+                        worker + seq as usize,
+                    )
+                    .await;
+                    tally.latencies_us.push(sent.elapsed().as_micros() as u64);
+                    match result {
+                        Ok(Some(true)) => tally.answered += 1,
+                        Ok(Some(false)) => tally.queued += 1,
+                        Ok(None) => {}
+                        Err(status) => {
+                            *tally
+                                .errors
+                                .entry(format!("{:?}", status.code()))
+                                .or_default() += 1
+                        }
+                    }
+                    seq += 1;
+                }
+                tally
+            }));
+        }
+    }
+    let mut all = WorkerTally::default();
+    for worker in workers {
+        if let Ok(tally) = worker.await {
+            all.latencies_us.extend(tally.latencies_us);
+            all.answered += tally.answered;
+            all.queued += tally.queued;
+            for (code, count) in tally.errors {
+                *all.errors.entry(code).or_default() += count;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    summarize(rpc, all, seconds)
+}
+
+/// Sends one call; for Submit, whether the decision was answered (true) or queued (false).
+async fn send(
+    client: &mut TriageServiceClient<Channel>,
+    options: &BenchOptions,
+    call: Call,
+    pick: usize,
+) -> Result<Option<bool>, Status> {
+    match call {
+        Call::Ping => {
+            client.ping(authorized(options, pb::PingRequest {})).await?;
+            Ok(None)
+        }
+        Call::Submit { id } => {
+            let inquiry = pb::Inquiry {
+                inquiry_id: id,
+                client_id: options.clients[pick % options.clients.len()].clone(),
+                channel: pb::Channel::Api.into(),
+                body: options.texts[pick % options.texts.len()].clone(),
+                ..pb::Inquiry::default()
+            };
+            let response = client
+                .submit(authorized(
+                    options,
+                    pb::SubmitRequest {
+                        inquiry: Some(inquiry),
+                    },
+                ))
+                .await?;
+            let answered = matches!(
+                response.into_inner().decision.and_then(|d| d.outcome),
+                Some(pb::decision::Outcome::Answer(_))
+            );
+            Ok(Some(answered))
+        }
+    }
+}
+
+/// `message` as a request carrying the bench's bearer token, if any.
+fn authorized<T>(options: &BenchOptions, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(token) = &options.token
+        && let Ok(value) = format!("Bearer {token}").parse()
+    {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+fn summarize(rpc: &str, mut tally: WorkerTally, seconds: f64) -> LoadReport {
+    tally.latencies_us.sort_unstable();
+    let n = tally.latencies_us.len();
+    let at = |q: f64| {
+        if n == 0 {
+            0
+        } else {
+            tally.latencies_us[((n as f64 * q).ceil() as usize).clamp(1, n) - 1]
+        }
+    };
+    let errors: u64 = tally.errors.values().sum();
+    let ok = n as u64 - errors;
+    LoadReport {
+        rpc: rpc.to_owned(),
+        requests: n as u64,
+        ok,
+        seconds,
+        throughput_per_s: ok as f64 / seconds.max(1e-9),
+        p50_us: at(0.50),
+        p90_us: at(0.90),
+        p99_us: at(0.99),
+        max_us: tally.latencies_us.last().copied().unwrap_or(0),
+        errors_by_code: tally.errors,
+        answered: tally.answered,
+        queued: tally.queued,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Percentiles are nearest-rank and throughput counts successful calls only.
+    #[test]
+    fn summarizes_a_tally() {
+        let mut errors = BTreeMap::new();
+        errors.insert("Unavailable".to_owned(), 10);
+        let tally = WorkerTally {
+            latencies_us: (1..=100).rev().collect(),
+            errors,
+            answered: 60,
+            queued: 30,
+        };
+        let report = summarize("Submit", tally, 2.0);
+        assert_eq!(
+            (report.p50_us, report.p90_us, report.p99_us, report.max_us),
+            (50, 90, 99, 100)
+        );
+        assert_eq!(report.ok, 90);
+        assert_eq!(report.throughput_per_s, 45.0);
+    }
+}

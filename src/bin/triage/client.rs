@@ -1,0 +1,375 @@
+//! The gRPC client commands: `ask`, `queue …` and `bench`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use tonic::Request;
+use tonic::transport::Channel;
+
+use triage::answer::StatusStore;
+use triage::bench::{self, BenchMode, BenchOptions};
+use triage::pack::Pack;
+use triage::proto::v1 as pb;
+use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
+use triage::proto::v1::triage_service_client::TriageServiceClient;
+
+/// Where the server is and who we are.
+#[derive(Args, Clone)]
+pub struct Connection {
+    /// The server's address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// A bearer token (or TRIAGE_TOKEN).
+    #[arg(long, env = "TRIAGE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl Connection {
+    async fn channel(&self) -> Result<Channel> {
+        Channel::from_shared(self.addr.clone())
+            .context("invalid --addr")?
+            .connect()
+            .await
+            .with_context(|| format!("cannot connect to {}", self.addr))
+    }
+
+    fn request<T>(&self, message: T) -> Result<Request<T>> {
+        let mut request = Request::new(message);
+        if let Some(token) = &self.token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .context("the token is not valid metadata")?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+#[derive(Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// The client the inquiry is from.
+    #[arg(long)]
+    client: String,
+    /// The inquiry id; a fresh one when unset.
+    #[arg(long)]
+    id: Option<String>,
+    text: String,
+}
+
+#[derive(Args)]
+pub struct QueueArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    action: QueueAction,
+}
+
+#[derive(Subcommand)]
+enum QueueAction {
+    /// The queues with depth, oldest ticket age and SLA breaches.
+    List,
+    /// Lease the next ticket of a queue.
+    Claim {
+        queue: String,
+        /// Lease length in seconds; the server's default when unset.
+        #[arg(long)]
+        lease: Option<u64>,
+    },
+    /// Extend a lease.
+    Extend {
+        ticket: u64,
+        token: u64,
+        #[arg(long)]
+        lease: Option<u64>,
+    },
+    /// Close a ticket with its outcome.
+    Resolve {
+        ticket: u64,
+        token: u64,
+        outcome: String,
+    },
+    /// Hand a ticket back with a reason.
+    Release {
+        ticket: u64,
+        token: u64,
+        reason: String,
+    },
+    /// Move a ticket to the right queue.
+    Reroute {
+        ticket: u64,
+        token: u64,
+        to: String,
+        reason: String,
+    },
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// The pack whose test rows are sent (and whose status data names the clients).
+    #[arg(long, default_value = "data/agency")]
+    pack: PathBuf,
+    #[arg(long, value_enum, default_value = "direct")]
+    mode: BenchMode,
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Requests in flight per connection.
+    #[arg(long, default_value_t = 16)]
+    in_flight: usize,
+    /// Seconds per phase (Ping, then Submit).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn ask(args: AskArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut client = TriageServiceClient::new(args.connection.channel().await?);
+        let id = args.id.unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("ask-{nanos}")
+        });
+        let inquiry = pb::Inquiry {
+            inquiry_id: id,
+            client_id: args.client,
+            channel: pb::Channel::Api.into(),
+            body: args.text,
+            ..pb::Inquiry::default()
+        };
+        let response = client
+            .submit(args.connection.request(pb::SubmitRequest {
+                inquiry: Some(inquiry),
+            })?)
+            .await?;
+        let response = response.into_inner();
+        let Some(decision) = response.decision else {
+            anyhow::bail!("the server sent no decision")
+        };
+        println!(
+            "{} ({:.1} %) · {}{}",
+            decision.intent,
+            100.0 * decision.tier_confidence,
+            if decision.tier == pb::Tier::Direct as i32 {
+                "direct"
+            } else {
+                "expert"
+            },
+            if response.replayed {
+                " · replayed"
+            } else {
+                ""
+            }
+        );
+        match decision.outcome {
+            Some(pb::decision::Outcome::Answer(answer)) => println!("answer: {}", answer.text),
+            Some(pb::decision::Outcome::Ticket(ticket)) => {
+                println!(
+                    "ticket {} on queue {} (priority {})",
+                    ticket.ticket_id, ticket.queue, ticket.priority
+                );
+                if !decision.escalation_reason.is_empty() {
+                    println!("why a human: {}", decision.escalation_reason);
+                }
+            }
+            None => println!("no outcome"),
+        }
+        println!("model {}", decision.model_version);
+        Ok(())
+    })
+}
+
+fn lease(seconds: Option<u64>) -> Option<prost_types::Duration> {
+    seconds.map(|s| prost_types::Duration {
+        seconds: s as i64,
+        nanos: 0,
+    })
+}
+
+pub fn queue(args: QueueArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let connection = &args.connection;
+        let mut client = SpecialistServiceClient::new(connection.channel().await?);
+        match args.action {
+            QueueAction::List => {
+                let queues = client
+                    .list_queues(connection.request(pb::ListQueuesRequest {})?)
+                    .await?
+                    .into_inner()
+                    .queues;
+                println!(
+                    "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}",
+                    "queue", "ready", "leased", "dead", "oldest", "breaches"
+                );
+                for q in queues {
+                    let oldest = q
+                        .oldest_ready_age
+                        .map_or_else(|| "-".to_owned(), |d| format!("{}s", d.seconds));
+                    println!(
+                        "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}",
+                        q.queue, q.ready, q.leased, q.dead_letters, oldest, q.sla_breaches
+                    );
+                }
+            }
+            QueueAction::Claim {
+                queue,
+                lease: seconds,
+            } => {
+                let claimed = client
+                    .claim(connection.request(pb::ClaimRequest {
+                        queue,
+                        lease: lease(seconds),
+                    })?)
+                    .await?
+                    .into_inner()
+                    .ticket;
+                match claimed {
+                    None => println!("the queue is empty"),
+                    Some(claimed) => {
+                        let ticket = claimed.ticket.unwrap_or_default();
+                        let inquiry = claimed.inquiry.unwrap_or_default();
+                        println!(
+                            "ticket {} (lease token {}, delivery {})",
+                            ticket.ticket_id, claimed.lease_token, claimed.deliveries
+                        );
+                        println!(
+                            "client {}: {}",
+                            inquiry.client_id,
+                            [inquiry.subject, inquiry.body].join(" ").trim()
+                        );
+                        if let Some(decision) = claimed.decision {
+                            println!(
+                                "classified {} ({:.1} %)",
+                                decision.intent,
+                                100.0 * decision.intent_confidence
+                            );
+                        }
+                    }
+                }
+            }
+            QueueAction::Extend {
+                ticket,
+                token,
+                lease: seconds,
+            } => {
+                client
+                    .extend(connection.request(pb::ExtendRequest {
+                        ticket_id: ticket,
+                        lease_token: token,
+                        lease: lease(seconds),
+                    })?)
+                    .await?;
+                println!("extended");
+            }
+            QueueAction::Resolve {
+                ticket,
+                token,
+                outcome,
+            } => {
+                client
+                    .resolve(connection.request(pb::ResolveRequest {
+                        ticket_id: ticket,
+                        lease_token: token,
+                        outcome,
+                    })?)
+                    .await?;
+                println!("resolved");
+            }
+            QueueAction::Release {
+                ticket,
+                token,
+                reason,
+            } => {
+                client
+                    .release(connection.request(pb::ReleaseRequest {
+                        ticket_id: ticket,
+                        lease_token: token,
+                        reason,
+                    })?)
+                    .await?;
+                println!("released");
+            }
+            QueueAction::Reroute {
+                ticket,
+                token,
+                to,
+                reason,
+            } => {
+                client
+                    .reroute(connection.request(pb::RerouteRequest {
+                        ticket_id: ticket,
+                        lease_token: token,
+                        to_queue: to,
+                        reason,
+                    })?)
+                    .await?;
+                println!("rerouted");
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn bench(args: BenchArgs) -> Result<()> {
+    let pack =
+        Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
+    let clients = StatusStore::for_pack(&pack)?.client_ids();
+    anyhow::ensure!(!clients.is_empty(), "the pack's status data has no client");
+    let options = BenchOptions {
+        addr: args.connection.addr.clone(),
+        token: args.connection.token.clone(),
+        mode: args.mode,
+        connections: args.connections.max(1),
+        in_flight: args.in_flight.max(1),
+        duration: Duration::from_secs(args.seconds.max(1)),
+        texts: BenchOptions::texts_of(&pack, args.mode),
+        clients,
+    };
+    anyhow::ensure!(
+        !options.texts.is_empty(),
+        "the pack's test set has no {:?} rows",
+        args.mode
+    );
+    eprintln!(
+        "bench: {} s of Ping, then {} s of Submit ({:?}), {} connections × {} in flight",
+        args.seconds, args.seconds, args.mode, options.connections, options.in_flight
+    );
+    let report = runtime()?.block_on(bench::run(&options))?;
+    for phase in [&report.ping, &report.submit] {
+        println!(
+            "{:<7} {:>9.0}/s  p50 {:>6} µs  p90 {:>6} µs  p99 {:>6} µs  max {:>7} µs  ok {}  errors {:?}",
+            phase.rpc,
+            phase.throughput_per_s,
+            phase.p50_us,
+            phase.p90_us,
+            phase.p99_us,
+            phase.max_us,
+            phase.ok,
+            phase.errors_by_code
+        );
+    }
+    println!(
+        "submit/ping {:.2}; submit decisions answered {} · queued {}",
+        report.submit_over_ping, report.submit.answered, report.submit.queued
+    );
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(path) = args.out {
+        std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The `triage` command: parses arguments, sets up logging and calls the library.
+
+mod client;
+mod engine;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(version, about = "Helpdesk triage: classify, answer, route")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gRPC triage and specialist services (embedded defaults without --config).
+    Serve {
+        /// A TOML configuration file; every key is optional.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Train a pack's model and write it to models/<pack> (or --out).
+    Train {
+        #[arg(long)]
+        pack: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Train on a pack's train.csv, test on its test.csv, print the report; the last stdout
+    /// line is the report as JSON.
+    Eval {
+        #[arg(long)]
+        pack: PathBuf,
+    },
+    /// Classify one text with a pack's trained model and explain the decision; with the text
+    /// `-`, classify each line of standard input and print one JSON decision per line.
+    Classify {
+        #[arg(long)]
+        pack: PathBuf,
+        /// The model folder; models/<pack> by default.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+        text: String,
+    },
+    /// Submit one inquiry to a running server and print the decision.
+    Ask(client::AskArgs),
+    /// Work on specialist queues of a running server.
+    Queue(client::QueueArgs),
+    /// Load a running server over gRPC: Ping (the ceiling), then Submit, in one run.
+    Bench(client::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { config } => serve::run(config.as_deref()),
+        Command::Train { pack, out } => engine::run_train(&pack, out),
+        Command::Eval { pack } => engine::run_eval(&pack),
+        Command::Classify {
+            pack,
+            model,
+            json,
+            text,
+        } => engine::run_classify(&pack, model, json, &text),
+        Command::Ask(args) => client::ask(args),
+        Command::Queue(args) => client::queue(args),
+        Command::Bench(args) => client::bench(args),
+    }
+}

@@ -1,0 +1,310 @@
+//! The server's configuration: embedded defaults that run with no file at all, or a TOML file
+//! in which every key is optional and an unknown key is an error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Submits inquiries (the frontend, the email worker, the benchmark).
+    Intake,
+    /// Claims and resolves tickets of its queues.
+    Specialist,
+    /// Everything.
+    Admin,
+}
+
+/// One bearer token and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds the token; it names the holder of leases and audit records.
+    pub name: String,
+    /// The bearer token itself (at least 16 characters).
+    pub token: String,
+    pub role: Role,
+    /// For intake: the clients it may submit for; all when empty.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// For specialists: the queues it may see and work on (required).
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The gRPC address.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The Prometheus metrics address (`GET /metrics`); none when unset.
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// The domain pack served.
+    #[serde(default = "default_pack")]
+    pub pack: PathBuf,
+    /// The model folder; `models/<pack name>` when unset.
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// Where tickets and decisions are kept.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The most bytes of subject plus body an inquiry may have.
+    #[serde(default = "default_max_text_bytes")]
+    pub max_text_bytes: usize,
+    /// The largest gRPC message accepted.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Requests handled at once; more are refused with RESOURCE_EXHAUSTED.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// The lease of a claim that names none.
+    #[serde(default = "default_lease_seconds")]
+    pub default_lease_seconds: u64,
+    /// The longest lease a claim or an extension may ask for.
+    #[serde(default = "default_max_lease_seconds")]
+    pub max_lease_seconds: u64,
+    /// Deliveries after which an expired ticket goes to the dead-letter queue.
+    #[serde(default = "default_max_deliveries")]
+    pub max_deliveries: u32,
+    /// How long shutdown waits for in-flight requests.
+    #[serde(default = "default_shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+    /// Bearer tokens; with none, the server only listens on a loopback address.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+
+fn default_metrics_listen() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+}
+
+fn default_pack() -> PathBuf {
+    PathBuf::from("data/agency")
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("var")
+}
+
+fn default_max_text_bytes() -> usize {
+    16 * 1024
+}
+
+fn default_max_message_bytes() -> usize {
+    1024 * 1024
+}
+
+fn default_max_in_flight() -> usize {
+    1024
+}
+
+fn default_lease_seconds() -> u64 {
+    300
+}
+
+fn default_max_lease_seconds() -> u64 {
+    3600
+}
+
+fn default_max_deliveries() -> u32 {
+    5
+}
+
+fn default_shutdown_grace_seconds() -> u64 {
+    10
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        toml::from_str("").expect("every key has a default")
+    }
+}
+
+impl Config {
+    /// Reads and validates the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|error| match error {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates a TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: PathBuf::from("config"),
+            message: error.to_string().trim().to_owned(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: limits in range, tokens sound, no open port without tokens.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if self.max_text_bytes == 0 || self.max_text_bytes >= self.max_message_bytes {
+            return invalid(format!(
+                "max_text_bytes ({}) must be above 0 and below max_message_bytes ({})",
+                self.max_text_bytes, self.max_message_bytes
+            ));
+        }
+        if self.max_in_flight == 0 || self.max_deliveries == 0 {
+            return invalid("max_in_flight and max_deliveries must be above 0".to_owned());
+        }
+        if self.default_lease_seconds == 0 || self.default_lease_seconds > self.max_lease_seconds {
+            return invalid(format!(
+                "default_lease_seconds ({}) must be above 0 and at most max_lease_seconds ({})",
+                self.default_lease_seconds, self.max_lease_seconds
+            ));
+        }
+        if self.tokens.is_empty() && !self.listen.ip().is_loopback() {
+            return invalid(format!(
+                "listen = {} is not a loopback address: without tokens the server only listens on \
+                 loopback; add [[tokens]]",
+                self.listen
+            ));
+        }
+        for (i, token) in self.tokens.iter().enumerate() {
+            if token.name.trim().is_empty() || token.token.len() < 16 {
+                return invalid(format!(
+                    "tokens[{i}]: a token needs a name and at least 16 characters"
+                ));
+            }
+            if token.role == Role::Specialist && token.queues.is_empty() {
+                return invalid(format!(
+                    "tokens[{i}] ({}): a specialist needs queues",
+                    token.name
+                ));
+            }
+            if self.tokens[..i]
+                .iter()
+                .any(|other| other.token == token.token || other.name == token.name)
+            {
+                return invalid(format!(
+                    "tokens[{i}] ({}): name or token used twice",
+                    token.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The lease of a claim that names none.
+    pub fn default_lease(&self) -> Duration {
+        Duration::from_secs(self.default_lease_seconds)
+    }
+
+    /// The longest lease allowed.
+    pub fn max_lease(&self) -> Duration {
+        Duration::from_secs(self.max_lease_seconds)
+    }
+
+    /// How long shutdown waits for in-flight requests.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded defaults: loopback, the agency pack, ./var, 16 KiB of text, no tokens.
+    #[test]
+    fn defaults_run_without_a_file() {
+        let config = Config::default();
+        assert!(config.listen.ip().is_loopback());
+        assert_eq!(config.pack, PathBuf::from("data/agency"));
+        assert_eq!(config.data_dir, PathBuf::from("var"));
+        assert_eq!(config.max_text_bytes, 16 * 1024);
+        assert_eq!(config.max_message_bytes, 1024 * 1024);
+        assert!(config.tokens.is_empty());
+        config.validate().unwrap();
+    }
+
+    /// A typo in a key is an error, not a silently ignored setting.
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let error = Config::parse("listne = \"127.0.0.1:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `listne`"), "{error}");
+        let error = Config::parse("[[tokens]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nqueue = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `queue`"), "{error}");
+    }
+
+    /// Bad values are refused with what is wrong.
+    #[test]
+    fn invalid_settings_are_refused() {
+        let open = Config::parse("listen = \"0.0.0.0:50051\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(open.contains("loopback"), "{open}");
+        let short =
+            Config::parse("[[tokens]]\nname = \"a\"\ntoken = \"short\"\nrole = \"admin\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(short.contains("16 characters"), "{short}");
+        let queueless = Config::parse(
+            "[[tokens]]\nname = \"s\"\ntoken = \"0123456789abcdef\"\nrole = \"specialist\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(queueless.contains("needs queues"), "{queueless}");
+        let role = Config::parse(
+            "[[tokens]]\nname = \"s\"\ntoken = \"0123456789abcdef\"\nrole = \"root\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(role.contains("unknown variant `root`"), "{role}");
+        let text = Config::parse("max_text_bytes = 2000000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("max_text_bytes"), "{text}");
+    }
+
+    /// With tokens, a non-loopback address is fine.
+    #[test]
+    fn tokens_allow_an_open_address() {
+        let config = Config::parse(
+            "listen = \"0.0.0.0:50051\"\n[[tokens]]\nname = \"web\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nclients = [\"acme\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.tokens[0].role, Role::Intake);
+        assert_eq!(config.tokens[0].clients, ["acme"]);
+    }
+}

@@ -1,0 +1,108 @@
+//! An inquiry as the domain sees it, and the decision triage takes on it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{Classification, Explanation};
+
+/// Where an inquiry came from; it never changes the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Unspecified,
+    Web,
+    Email,
+    Chat,
+    Api,
+}
+
+/// One client inquiry, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub inquiry_id: String,
+    pub client_id: String,
+    pub channel: Channel,
+    pub subject: String,
+    pub body: String,
+    pub received_ms: i64,
+    pub in_reply_to: Option<String>,
+}
+
+impl Inquiry {
+    /// The text classified and answered: the subject, then the body.
+    pub fn text(&self) -> String {
+        match (self.subject.trim(), self.body.trim()) {
+            ("", body) => body.to_owned(),
+            (subject, "") => subject.to_owned(),
+            (subject, body) => format!("{subject}\n{body}"),
+        }
+    }
+}
+
+/// What triage decided, as kept for idempotent replays and shown to specialists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub inquiry_id: String,
+    pub client_id: String,
+    pub classification: Classification,
+    pub explanation: Explanation,
+    pub decided_ms: i64,
+    pub outcome: DecisionOutcome,
+}
+
+/// Answered automatically, or queued for a human.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Answered(AnswerRecord),
+    Queued(QueuedTicket),
+}
+
+/// An automatic answer and the facts it used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    pub text: String,
+    pub facts: Vec<(String, String)>,
+    pub as_of: String,
+    pub status_kind: String,
+    pub entity_id: Option<String>,
+}
+
+/// A ticket on a specialist queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedTicket {
+    pub ticket_id: u64,
+    pub queue: String,
+    pub priority: u8,
+    pub sla_due_ms: i64,
+    /// Why a human answers an inquiry the model would have answered or routed elsewhere.
+    pub escalation_reason: Option<String>,
+}
+
+/// What a ticket carries: the inquiry. The decision, with its explanation, is stored once
+/// under the inquiry id and joined when a specialist claims the ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketPayload {
+    pub inquiry: Inquiry,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Subject and body join into one text; either may be empty.
+    #[test]
+    fn text_joins_subject_and_body() {
+        let mut inquiry = Inquiry {
+            inquiry_id: "i".into(),
+            client_id: "c".into(),
+            channel: Channel::Email,
+            subject: " Report ".into(),
+            body: "when is it due?".into(),
+            received_ms: 0,
+            in_reply_to: None,
+        };
+        assert_eq!(inquiry.text(), "Report\nwhen is it due?");
+        inquiry.subject.clear();
+        assert_eq!(inquiry.text(), "when is it due?");
+    }
+}

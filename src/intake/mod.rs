@@ -1,0 +1,268 @@
+//! Intake: one inquiry in, one decision out — the domain core the gRPC adapter calls.
+//!
+//! An inquiry is classified; a confident direct one is answered from the requesting client's
+//! status data (and only from it); an expert one, or one a human must answer (low confidence,
+//! no data, an ambiguous entity), becomes a ticket on its queue. The decision is recorded under
+//! the inquiry id, so a resubmission gets the original decision and never a second ticket; a
+//! ticket is durable before `submit` returns.
+
+mod inquiry;
+
+pub use inquiry::{
+    AnswerRecord, Channel, Decision, DecisionOutcome, Inquiry, QueuedTicket, TicketPayload,
+};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::answer::{Client, ClientTier, StatusStore};
+use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
+use crate::pack::Pack;
+use crate::route::{Clock, EmbeddedQueue, NewTicket, RecordOutcome, RouteError};
+
+/// Why an inquiry could not be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("client `{0}` is unknown")]
+    UnknownClient(String),
+    #[error("inquiry `{0}` was already submitted by another client")]
+    InquiryIdTaken(String),
+    #[error(transparent)]
+    Classify(#[from] ClassifyError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error("the stored decision of inquiry `{0}` cannot be read: {1}")]
+    CorruptDecision(String, serde_json::Error),
+}
+
+/// The decision on a submitted inquiry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub decision: Decision,
+    /// The inquiry id had been submitted before; this is the original decision.
+    pub replayed: bool,
+}
+
+/// The domain core: classifier, status data and queues together.
+pub struct Intake {
+    classifier: Arc<Classifier>,
+    status: Arc<StatusStore>,
+    queue: EmbeddedQueue,
+    clock: Arc<dyn Clock>,
+    sla_ms_by_queue: HashMap<String, i64>,
+    escalation_queue: String,
+}
+
+/// How urgent a client's tickets are: 0 is the most urgent.
+fn priority_of(client: &Client) -> u8 {
+    match client.tier {
+        ClientTier::Platinum => 0,
+        ClientTier::Gold => 1,
+        ClientTier::Silver => 2,
+        ClientTier::Standard => 3,
+    }
+}
+
+const DEFAULT_SLA_MS: i64 = 24 * 3_600_000;
+
+impl Intake {
+    pub fn new(
+        pack: &Pack,
+        classifier: Arc<Classifier>,
+        status: Arc<StatusStore>,
+        queue: EmbeddedQueue,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let sla_ms_by_queue = pack
+            .queues
+            .iter()
+            .map(|q| (q.name.clone(), (q.sla_hours * 3_600_000.0) as i64))
+            .collect();
+        Self {
+            classifier,
+            status,
+            queue,
+            clock,
+            sla_ms_by_queue,
+            escalation_queue: pack.settings.escalation_queue.clone(),
+        }
+    }
+
+    /// The queue store, for the specialist service.
+    pub fn queue(&self) -> &EmbeddedQueue {
+        &self.queue
+    }
+
+    /// The status data, for reloads.
+    pub fn status(&self) -> &StatusStore {
+        &self.status
+    }
+
+    /// The clock decisions are stamped with.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Classifies `text` and explains it, with no side effect.
+    pub fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
+        let classification = self.classifier.classify(text)?;
+        let explanation = self.classifier.explain(text, &classification)?;
+        Ok((classification, explanation))
+    }
+
+    /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded
+    /// (durably before returning when it created a ticket).
+    pub async fn submit(&self, inquiry: Inquiry) -> Result<Submitted, IntakeError> {
+        if let Some((stored, ticket_id)) = self.queue.decision(&inquiry.inquiry_id).await? {
+            return self.replay(&inquiry, &stored, ticket_id);
+        }
+        // One snapshot per inquiry: client and templates from the same load, even mid-reload.
+        let status = self.status.snapshot();
+        let client = status
+            .client(&inquiry.client_id)
+            .ok_or_else(|| IntakeError::UnknownClient(inquiry.client_id.clone()))?;
+        let text = inquiry.text();
+        let (classification, explanation) = self.dry_run(&text)?;
+        let decided_ms = self.clock.now_ms();
+        let (outcome, ticket) = match &classification.outcome {
+            Outcome::Answer { status_kind } => {
+                match status
+                    .templates()
+                    .answer(client, &classification.intent, status_kind, &text)
+                {
+                    Ok(found) => (
+                        DecisionOutcome::Answered(AnswerRecord {
+                            text: found.text,
+                            facts: found.facts.into_iter().map(|f| (f.name, f.value)).collect(),
+                            as_of: found.as_of,
+                            status_kind: status_kind.clone(),
+                            entity_id: found.entity_id,
+                        }),
+                        None,
+                    ),
+                    Err(no_answer) => self.escalate(&inquiry, client, no_answer.reason()),
+                }
+            }
+            Outcome::Route { queue } => self.ticket(&inquiry, client, queue, None),
+            Outcome::Escalate { reason, .. } => {
+                let reason = serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+                    .unwrap_or_else(|| "unsure".to_owned());
+                self.escalate(&inquiry, client, format!("the model is unsure ({reason})"))
+            }
+        };
+        let decision = Decision {
+            inquiry_id: inquiry.inquiry_id.clone(),
+            client_id: inquiry.client_id.clone(),
+            classification,
+            explanation,
+            decided_ms,
+            outcome,
+        };
+        let record = serde_json::to_string(&decision).expect("decisions serialize");
+        let new_ticket = ticket.map(|mut ticket: NewTicket| {
+            let payload = TicketPayload {
+                inquiry: inquiry.clone(),
+            };
+            ticket.payload = serde_json::to_string(&payload).expect("payloads serialize");
+            ticket
+        });
+        let durable = new_ticket.is_some();
+        match self
+            .queue
+            .record_decision(&inquiry.inquiry_id, &record, new_ticket, durable)
+            .await?
+        {
+            RecordOutcome::Recorded { ticket_id } => Ok(Submitted {
+                decision: with_ticket_id(decision, ticket_id),
+                replayed: false,
+            }),
+            // A concurrent submission of the same id won the race: its decision stands.
+            RecordOutcome::Existing {
+                decision_json,
+                ticket_id,
+            } => self.replay(&inquiry, &decision_json, ticket_id),
+        }
+    }
+
+    /// The decision on an earlier inquiry, for a specialist working on its ticket.
+    pub async fn stored_decision(&self, inquiry_id: &str) -> Result<Option<Decision>, IntakeError> {
+        let Some((stored, ticket_id)) = self.queue.decision(inquiry_id).await? else {
+            return Ok(None);
+        };
+        let decision: Decision = serde_json::from_str(&stored)
+            .map_err(|e| IntakeError::CorruptDecision(inquiry_id.to_owned(), e))?;
+        Ok(Some(with_ticket_id(decision, ticket_id)))
+    }
+
+    /// The stored decision, with the ticket id the queue gave it (the stored record is written
+    /// in the same transaction that assigns the id, so it holds none).
+    fn replay(
+        &self,
+        inquiry: &Inquiry,
+        stored: &str,
+        ticket_id: Option<u64>,
+    ) -> Result<Submitted, IntakeError> {
+        let decision: Decision = serde_json::from_str(stored)
+            .map_err(|e| IntakeError::CorruptDecision(inquiry.inquiry_id.clone(), e))?;
+        if decision.client_id != inquiry.client_id {
+            return Err(IntakeError::InquiryIdTaken(inquiry.inquiry_id.clone()));
+        }
+        Ok(Submitted {
+            decision: with_ticket_id(decision, ticket_id),
+            replayed: true,
+        })
+    }
+
+    fn escalate(
+        &self,
+        inquiry: &Inquiry,
+        client: &Client,
+        reason: String,
+    ) -> (DecisionOutcome, Option<NewTicket>) {
+        let queue = self.escalation_queue.clone();
+        self.ticket(inquiry, client, &queue, Some(reason))
+    }
+
+    fn ticket(
+        &self,
+        inquiry: &Inquiry,
+        client: &Client,
+        queue: &str,
+        escalation_reason: Option<String>,
+    ) -> (DecisionOutcome, Option<NewTicket>) {
+        let priority = priority_of(client);
+        let sla_due_ms = inquiry.received_ms
+            + self
+                .sla_ms_by_queue
+                .get(queue)
+                .copied()
+                .unwrap_or(DEFAULT_SLA_MS);
+        let outcome = DecisionOutcome::Queued(QueuedTicket {
+            ticket_id: 0,
+            queue: queue.to_owned(),
+            priority,
+            sla_due_ms,
+            escalation_reason,
+        });
+        let ticket = NewTicket {
+            inquiry_id: inquiry.inquiry_id.clone(),
+            client_id: inquiry.client_id.clone(),
+            queue: queue.to_owned(),
+            priority,
+            sla_due_ms,
+            created_ms: self.clock.now_ms(),
+            payload: String::new(),
+        };
+        (outcome, Some(ticket))
+    }
+}
+
+/// The decision with the id the queue gave its ticket.
+fn with_ticket_id(mut decision: Decision, ticket_id: Option<u64>) -> Decision {
+    if let (DecisionOutcome::Queued(ticket), Some(id)) = (&mut decision.outcome, ticket_id) {
+        ticket.ticket_id = id;
+    }
+    decision
+}

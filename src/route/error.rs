@@ -1,0 +1,110 @@
+//! `RouteError`: every way a queue call can fail, grouped so the service can map each
+//! variant to one gRPC status code (see [`RouteError::kind`]).
+
+use thiserror::Error;
+
+/// Failure of a queue call. Cloneable so one failed batch can report to every caller in it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RouteError {
+    /// No live ticket has this id (it never existed, was resolved or was dead-lettered).
+    #[error("ticket {0} not found")]
+    NotFound(u64),
+    /// The ticket has no lease, or its lease belongs to someone else.
+    #[error("ticket {ticket_id} is not leased by {holder}")]
+    NotLeased { ticket_id: u64, holder: String },
+    /// The lease token does not match the ticket's current lease.
+    #[error("lease token {token} is not the current lease of ticket {ticket_id}")]
+    StaleLease { ticket_id: u64, token: u64 },
+    /// The lease ran out before it was extended.
+    #[error("lease on ticket {ticket_id} expired at {expires_ms} ms")]
+    LeaseExpired { ticket_id: u64, expires_ms: i64 },
+    /// The caller passed something the queue cannot accept.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The writer thread is gone (stopped after a failed commit, or shut down).
+    #[error("route queue unavailable: {0}")]
+    Unavailable(String),
+    /// The database failed, or holds a record that cannot be decoded.
+    #[error("route storage failed: {0}")]
+    Storage(String),
+}
+
+/// The gRPC-shaped class of a [`RouteError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    FailedPrecondition,
+    InvalidArgument,
+    Unavailable,
+    Internal,
+}
+
+impl RouteError {
+    /// Which gRPC status class this error belongs to.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::NotLeased { .. } | Self::StaleLease { .. } | Self::LeaseExpired { .. } => {
+                ErrorKind::FailedPrecondition
+            }
+            Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Storage(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A storage failure while `what` was being done.
+    pub(crate) fn storage(what: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
+        Self::Storage(format!("{what} failed: {err}"))
+    }
+}
+
+/// Converts each redb error type into [`RouteError::Storage`], keeping redb's message.
+macro_rules! storage_from {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl From<$ty> for RouteError {
+            fn from(err: $ty) -> Self {
+                Self::Storage(err.to_string())
+            }
+        }
+    )+};
+}
+
+storage_from!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    redb::DatabaseError,
+    redb::SetDurabilityError,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lease failures all map to FailedPrecondition, storage failures to Internal.
+    #[test]
+    fn kinds_group_variants_for_grpc() {
+        let stale = RouteError::StaleLease {
+            ticket_id: 1,
+            token: 2,
+        };
+        assert_eq!(stale.kind(), ErrorKind::FailedPrecondition);
+        assert_eq!(RouteError::NotFound(1).kind(), ErrorKind::NotFound);
+        assert_eq!(
+            RouteError::storage("reading ticket 1", "disk gone").kind(),
+            ErrorKind::Internal
+        );
+    }
+
+    /// The message names the ticket and the holder, lowercase.
+    #[test]
+    fn not_leased_message_names_ticket_and_holder() {
+        let err = RouteError::NotLeased {
+            ticket_id: 42,
+            holder: "alice".into(),
+        };
+        assert_eq!(err.to_string(), "ticket 42 is not leased by alice");
+    }
+}

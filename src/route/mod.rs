@@ -1,0 +1,57 @@
+//! The durable, embedded specialist ticket queue of triage.
+//!
+//! [`EmbeddedQueue`] keeps tickets, leases, decisions (for idempotency), dead letters, audit
+//! records and queue corrections in one redb file, `route.redb`, in the queue's directory.
+//!
+//! # Writes: group commit
+//! One writer thread (`writer.rs`) owns all writes. Callers send requests over a bounded
+//! channel with a oneshot for the answer. The writer blocks for one request, drains up to
+//! `max_batch` more that are already waiting, applies them in arrival order in one write
+//! transaction (`txn.rs`), commits once and only then answers every caller. The commit uses
+//! `Durability::Immediate` (fsync before commit returns) if any request of the batch is
+//! durable, otherwise `Durability::None`; redb makes a None commit durable with the next
+//! Immediate commit and on clean close, so `flush()` (an empty durable request) persists
+//! everything queued before it. A refused request (not found, wrong lease, bad argument)
+//! changes nothing and fails alone; a storage failure aborts the batch and every request in
+//! it gets the error; a failed commit also stops the writer, after which calls return
+//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads.
+//!
+//! # Tables
+//! | table          | key                                          | value                 |
+//! |----------------|----------------------------------------------|-----------------------|
+//! | `tickets`      | ticket id `u64`                              | JSON `Ticket` (live)  |
+//! | `ready`        | `(queue, priority, sla_due_ms, id)`          | `()`                  |
+//! | `leases`       | `(expires_ms, id)`                           | `()`                  |
+//! | `decisions`    | inquiry id `&str`                            | JSON `{decision_json, ticket_id}` |
+//! | `dead_letters` | `(queue, id)`                                | JSON `{ticket, reason, dead_ms}` |
+//! | `audit`        | ticket id `u64`                              | JSON `AuditRecord`    |
+//! | `corrections`  | correction id `u64`                          | JSON `Correction`     |
+//! | `counters`     | `next_ticket_id` / `next_lease_token` / `next_correction_id` | `u64` |
+//!
+//! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
+//! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
+//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
+
+mod clock;
+mod decision;
+mod error;
+mod history;
+mod queue;
+mod schema;
+mod settings;
+mod snapshot;
+mod stats;
+#[cfg(test)]
+mod tests;
+mod ticket;
+mod txn;
+mod writer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use decision::RecordOutcome;
+pub use error::{ErrorKind, RouteError};
+pub use history::{AuditRecord, Correction};
+pub use queue::EmbeddedQueue;
+pub use settings::QueueSettings;
+pub use stats::QueueStats;
+pub use ticket::{Lease, NewTicket, Ticket};

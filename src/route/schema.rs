@@ -1,0 +1,122 @@
+//! The redb tables of the queue, their key layout, and the JSON codec for stored records
+//! (see the module doc of `route` for the full layout).
+
+use std::borrow::Borrow;
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+
+use redb::{Database, Key, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::error::RouteError;
+use super::ticket::Ticket;
+
+/// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
+pub(crate) type ReadyKey<'a> = (&'a str, u8, i64, u64);
+
+/// Live tickets (ready or leased) by id, JSON [`Ticket`].
+pub(crate) const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("tickets");
+/// Ready tickets, ordered for claiming.
+pub(crate) const READY: TableDefinition<ReadyKey, ()> = TableDefinition::new("ready");
+/// Leased tickets by (lease expiry ms, ticket id), so expired leases are a prefix scan.
+pub(crate) const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases");
+/// Decisions by inquiry id, JSON `StoredDecision`.
+pub(crate) const DECISIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("decisions");
+/// Dead-lettered tickets by (queue, ticket id), JSON [`DeadLetter`].
+pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("dead_letters");
+/// Resolved tickets by id, JSON `AuditRecord`.
+pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// Queue corrections by correction id, JSON `Correction`.
+pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
+/// Next ticket id, lease token and correction id, by name.
+pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// A ticket taken out of circulation, with why and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DeadLetter {
+    pub ticket: Ticket,
+    pub reason: String,
+    pub dead_ms: i64,
+}
+
+/// The ready-index key of `ticket`.
+pub(crate) fn ready_key(ticket: &Ticket) -> ReadyKey<'_> {
+    (&ticket.queue, ticket.priority, ticket.sla_due_ms, ticket.id)
+}
+
+/// Every ready-index key of `queue`, in claim order.
+pub(crate) fn ready_range(queue: &str) -> RangeInclusive<ReadyKey<'_>> {
+    (queue, 0, i64::MIN, 0)..=(queue, u8::MAX, i64::MAX, u64::MAX)
+}
+
+/// Every dead-letter key of `queue`.
+pub(crate) fn dead_letter_range(queue: &str) -> RangeInclusive<(&str, u64)> {
+    (queue, 0)..=(queue, u64::MAX)
+}
+
+/// Creates every table, so read transactions never meet a missing one.
+pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
+    let txn = db.begin_write()?;
+    txn.open_table(TICKETS)?;
+    txn.open_table(READY)?;
+    txn.open_table(LEASES)?;
+    txn.open_table(DECISIONS)?;
+    txn.open_table(DEAD_LETTERS)?;
+    txn.open_table(AUDIT)?;
+    txn.open_table(CORRECTIONS)?;
+    txn.open_table(COUNTERS)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Serializes a record for storage; `what` names it in the error.
+pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<u8>, RouteError> {
+    serde_json::to_vec(value)
+        .map_err(|err| RouteError::storage(format_args!("encoding {what}"), err))
+}
+
+/// Parses a stored record; `what` names it in the error.
+pub(crate) fn decode<T: DeserializeOwned>(
+    what: impl Display,
+    bytes: &[u8],
+) -> Result<T, RouteError> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| RouteError::storage(format_args!("decoding {what}"), err))
+}
+
+/// Reads and parses the JSON record stored under `key`, if any.
+pub(crate) fn read_json<'k, K: Key + 'static, T: DeserializeOwned>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    key: impl Borrow<K::SelfType<'k>>,
+    what: impl Display,
+) -> Result<Option<T>, RouteError> {
+    table
+        .get(key)?
+        .map(|guard| decode(what, guard.value()))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ready range of one queue excludes queues sharing its name as a prefix.
+    #[test]
+    fn ready_range_is_per_queue() {
+        let range = ready_range("bill");
+        assert!(range.contains(&("bill", 9, 5, 1)));
+        assert!(!range.contains(&("billing", 0, 0, 0)));
+        assert!(!range.contains(&("bil", 255, i64::MAX, u64::MAX)));
+    }
+
+    /// A record that is not valid JSON surfaces as a storage error naming it.
+    #[test]
+    fn decode_failure_names_the_record() {
+        let err = decode::<Ticket>("ticket 9", b"{").err();
+        assert!(
+            matches!(err, Some(RouteError::Storage(msg)) if msg.starts_with("decoding ticket 9 failed"))
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! `QueueSettings`: the tunables of an `EmbeddedQueue`, with their defaults and checks.
+
+use super::error::RouteError;
+
+/// Largest accepted `max_batch`; the writer's channel holds four batches.
+const MAX_BATCH_LIMIT: usize = 65_536;
+
+/// How the queue dead-letters and batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// A ticket whose lease expires with this many deliveries goes to the dead letters.
+    pub max_deliveries: u32,
+    /// Most requests the writer applies in one write transaction.
+    pub max_batch: usize,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            max_deliveries: 5,
+            max_batch: 512,
+        }
+    }
+}
+
+impl QueueSettings {
+    pub(crate) fn validate(&self) -> Result<(), RouteError> {
+        if self.max_deliveries == 0 || !(1..=MAX_BATCH_LIMIT).contains(&self.max_batch) {
+            return Err(RouteError::InvalidArgument(format!(
+                "queue settings need max_deliveries >= 1 and max_batch in 1..={MAX_BATCH_LIMIT}, \
+                 got {self:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Defaults are the documented 5 deliveries and 512 per batch, and pass validation.
+    #[test]
+    fn defaults_are_valid() {
+        let settings = QueueSettings::default();
+        assert_eq!((settings.max_deliveries, settings.max_batch), (5, 512));
+        assert!(settings.validate().is_ok());
+    }
+
+    /// A zero or absurdly large batch size is refused rather than stalling or panicking.
+    #[test]
+    fn batch_size_out_of_range_is_refused() {
+        for max_batch in [0, MAX_BATCH_LIMIT + 1, usize::MAX] {
+            let settings = QueueSettings {
+                max_batch,
+                ..QueueSettings::default()
+            };
+            assert!(matches!(
+                settings.validate(),
+                Err(RouteError::InvalidArgument(_))
+            ));
+        }
+    }
+}

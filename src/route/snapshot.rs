@@ -1,0 +1,89 @@
+//! `Snapshot`: the read side — queries over one redb read transaction, which runs beside
+//! the writer and sees the last committed batch.
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
+
+use super::decision::StoredDecision;
+use super::error::RouteError;
+use super::history::{AuditRecord, Correction};
+use super::schema::{
+    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, TICKETS, dead_letter_range, decode,
+    read_json,
+};
+use super::stats::{QueueStats, Tally};
+use super::ticket::Ticket;
+
+/// A consistent view of the committed queue.
+pub(crate) struct Snapshot {
+    txn: ReadTransaction,
+}
+
+impl Snapshot {
+    pub fn begin(db: &Database) -> Result<Self, RouteError> {
+        Ok(Self {
+            txn: db.begin_read()?,
+        })
+    }
+
+    pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
+        let table = self.txn.open_table(DECISIONS)?;
+        read_json(
+            &table,
+            inquiry_id,
+            format_args!("decision for inquiry {inquiry_id}"),
+        )
+    }
+
+    pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, RouteError> {
+        let table = self.txn.open_table(TICKETS)?;
+        read_json(&table, id, format_args!("ticket {id}"))
+    }
+
+    pub fn audit(&self, id: u64) -> Result<Option<AuditRecord>, RouteError> {
+        let table = self.txn.open_table(AUDIT)?;
+        read_json(&table, id, format_args!("audit record of ticket {id}"))
+    }
+
+    /// Dead-lettered tickets of `queue`, by id.
+    pub fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+        let table = self.txn.open_table(DEAD_LETTERS)?;
+        let mut tickets = Vec::new();
+        for entry in table.range(dead_letter_range(queue))? {
+            let (key, value) = entry?;
+            let what = format_args!("dead letter {}", key.value().1);
+            tickets.push(decode::<DeadLetter>(what, value.value())?.ticket);
+        }
+        Ok(tickets)
+    }
+
+    /// Every correction, oldest first.
+    pub fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
+        let table = self.txn.open_table(CORRECTIONS)?;
+        let mut corrections = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            corrections.push(decode(
+                format_args!("correction {}", key.value()),
+                value.value(),
+            )?);
+        }
+        Ok(corrections)
+    }
+
+    /// Stats for `queues` and every other queue holding tickets, as of `now_ms`.
+    pub fn stats(&self, queues: &[String], now_ms: i64) -> Result<Vec<QueueStats>, RouteError> {
+        let mut tally = Tally::new(queues, now_ms);
+        for entry in self.txn.open_table(TICKETS)?.iter()? {
+            let (key, value) = entry?;
+            tally.ticket(&decode(
+                format_args!("ticket {}", key.value()),
+                value.value(),
+            )?);
+        }
+        for entry in self.txn.open_table(DEAD_LETTERS)?.iter()? {
+            let (key, _) = entry?;
+            tally.dead_letter(key.value().0);
+        }
+        Ok(tally.finish())
+    }
+}

@@ -1,0 +1,232 @@
+//! Tests of claiming and leases: claim order, lease expiry, dead letters, resolve,
+//! release, reroute, extend and the lease errors.
+
+use super::*;
+
+/// Claims come out by priority, then SLA due time, then ticket id.
+#[tokio::test]
+async fn claims_follow_priority_then_sla_then_id() {
+    let f = Fixture::new();
+    let low = f.add("i1", "billing", 1, 100).await;
+    let late = f.add("i2", "billing", 0, 500).await;
+    let early_a = f.add("i3", "billing", 0, 200).await;
+    let early_b = f.add("i4", "billing", 0, 200).await;
+    let mut order = Vec::new();
+    while let Some(ticket) = f.claim("billing", "alice").await {
+        order.push(ticket.id);
+    }
+    assert_eq!(order, vec![early_a, early_b, late, low]);
+}
+
+/// A queue whose name is a prefix of another does not see the other's tickets.
+#[tokio::test]
+async fn queues_are_separate_even_with_shared_prefix() {
+    let f = Fixture::new();
+    f.add("i1", "billing", 0, 100).await;
+    assert!(f.claim("bill", "alice").await.is_none());
+    assert!(f.claim("billing", "alice").await.is_some());
+}
+
+/// A leased ticket is not handed to anyone else while its lease runs.
+#[tokio::test]
+async fn leased_ticket_is_not_claimed_again() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (ticket, lease) = f.claim_some("billing", "alice").await;
+    assert_eq!(
+        (ticket.id, ticket.deliveries, lease.holder.as_str()),
+        (id, 1, "alice")
+    );
+    assert_eq!(lease.expires_ms, 10_000 + LEASE_MS);
+    f.clock.advance(LEASE_MS - 1);
+    assert!(f.claim("billing", "bob").await.is_none());
+}
+
+/// An expired lease returns the ticket to ready; the old holder loses it.
+#[tokio::test]
+async fn expired_lease_returns_ticket() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, first) = f.claim_some("billing", "alice").await;
+    f.clock.advance(LEASE_MS);
+    let (ticket, second) = f.claim_some("billing", "bob").await;
+    assert_eq!((ticket.id, ticket.deliveries), (id, 2));
+    assert_ne!(first.token, second.token);
+    let late = f.queue.resolve(id, first.token, "alice", "done").await;
+    assert!(matches!(late, Err(RouteError::NotLeased { ticket_id, .. }) if ticket_id == id));
+}
+
+/// A holder whose lease ran out may still resolve while nobody else has claimed the ticket.
+#[tokio::test]
+async fn late_resolve_succeeds_until_someone_else_claims() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    f.clock.advance(LEASE_MS * 3);
+    let record = f.queue.resolve(id, lease.token, "alice", "done late").await;
+    assert_eq!(record.map(|r| r.holder), Ok("alice".to_string()));
+    assert!(f.claim("billing", "bob").await.is_none());
+}
+
+/// After max_deliveries expired leases the ticket is dead-lettered, not made ready.
+#[tokio::test]
+async fn repeated_expiry_dead_letters_the_ticket() {
+    let f = Fixture::with(QueueSettings {
+        max_deliveries: 2,
+        ..QueueSettings::default()
+    });
+    let id = f.add("i1", "billing", 0, 100).await;
+    for _ in 0..2 {
+        f.claim_some("billing", "alice").await;
+        f.clock.advance(LEASE_MS);
+    }
+    assert!(f.claim("billing", "alice").await.is_none());
+    let dead = f.queue.dead_letters("billing").await.expect("dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].id, dead[0].deliveries, &dead[0].lease),
+        (id, 2, &None)
+    );
+    assert_eq!(f.queue.ticket(id).await.expect("ticket"), None);
+    assert!(
+        f.queue
+            .dead_letters("other")
+            .await
+            .expect("dead")
+            .is_empty()
+    );
+}
+
+/// Resolving removes the ticket and keeps who, when, how and how many deliveries.
+#[tokio::test]
+async fn resolve_removes_ticket_and_keeps_audit() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    f.clock.advance(50);
+    let record = f.queue.resolve(id, lease.token, "alice", "refunded").await;
+    let expected = AuditRecord {
+        ticket_id: id,
+        inquiry_id: "i1".into(),
+        queue: "billing".into(),
+        holder: "alice".into(),
+        outcome: "refunded".into(),
+        resolved_ms: 10_050,
+        deliveries: 1,
+    };
+    assert_eq!(record, Ok(expected.clone()));
+    assert_eq!(f.queue.ticket(id).await, Ok(None));
+    assert_eq!(f.queue.audit(id).await, Ok(Some(expected)));
+    let again = f.queue.resolve(id, lease.token, "alice", "refunded").await;
+    assert_eq!(again, Err(RouteError::NotFound(id)));
+}
+
+/// Wrong holder, wrong token and expired leases each get their own precondition error.
+#[tokio::test]
+async fn lease_checks_reject_wrong_holder_token_or_expiry() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    let q = &f.queue;
+    let wrong_holder = q.release(id, lease.token, "bob", "busy").await;
+    assert!(
+        matches!(wrong_holder, Err(RouteError::NotLeased { ref holder, .. }) if holder == "bob")
+    );
+    let wrong_token = q.release(id, lease.token + 1, "alice", "busy").await;
+    assert!(matches!(wrong_token, Err(RouteError::StaleLease { .. })));
+    let reroute = q
+        .reroute(id, lease.token + 1, "alice", "tech", "wrong queue")
+        .await;
+    assert!(matches!(reroute, Err(RouteError::StaleLease { .. })));
+    let reroute = q
+        .reroute(id, lease.token, "bob", "tech", "wrong queue")
+        .await;
+    assert!(matches!(reroute, Err(RouteError::NotLeased { .. })));
+    let extend = q.extend(id, lease.token + 1, LEASE_MS).await;
+    assert!(matches!(extend, Err(RouteError::StaleLease { .. })));
+    assert_eq!(
+        q.extend(id + 1, lease.token, LEASE_MS).await,
+        Err(RouteError::NotFound(id + 1))
+    );
+    f.clock.advance(LEASE_MS);
+    let expired = q.extend(id, lease.token, LEASE_MS).await;
+    assert!(matches!(expired, Err(RouteError::LeaseExpired { .. })));
+    assert_eq!(
+        expired.map(|_| ()).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition
+    );
+    // None of the refusals changed the ticket.
+    let ticket = q.ticket(id).await.expect("read").expect("still live");
+    assert_eq!(ticket.lease, Some(lease));
+}
+
+/// Extending moves the expiry to now + lease_ms, so the ticket stays with its holder.
+#[tokio::test]
+async fn extend_keeps_the_lease_alive() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    f.clock.advance(900);
+    let ticket = f
+        .queue
+        .extend(id, lease.token, LEASE_MS)
+        .await
+        .expect("extend");
+    assert_eq!(ticket.lease.map(|l| l.expires_ms), Some(10_900 + LEASE_MS));
+    f.clock.advance(500);
+    assert!(f.claim("billing", "bob").await.is_none());
+    assert!(
+        f.queue
+            .resolve(id, lease.token, "alice", "ok")
+            .await
+            .is_ok()
+    );
+}
+
+/// Releasing makes the ticket ready at once and keeps its delivery count.
+#[tokio::test]
+async fn release_returns_ticket_to_ready() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    let released = f
+        .queue
+        .release(id, lease.token, "alice", "shift over")
+        .await;
+    assert_eq!(released.map(|t| (t.deliveries, t.lease)), Ok((1, None)));
+    let (again, _) = f.claim_some("billing", "bob").await;
+    assert_eq!((again.id, again.deliveries), (id, 2));
+}
+
+/// Rerouting moves the ticket to the other queue as ready and records the correction.
+#[tokio::test]
+async fn reroute_moves_ticket_and_records_correction() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let (_, lease) = f.claim_some("billing", "alice").await;
+    let same = f
+        .queue
+        .reroute(id, lease.token, "alice", "billing", "oops")
+        .await;
+    assert!(matches!(same, Err(RouteError::InvalidArgument(_))));
+    f.clock.advance(5);
+    let moved = f
+        .queue
+        .reroute(id, lease.token, "alice", "tech", "printer issue")
+        .await;
+    assert_eq!(moved.map(|t| (t.queue, t.lease)), Ok(("tech".into(), None)));
+    assert!(f.claim("billing", "bob").await.is_none());
+    assert_eq!(f.claim("tech", "bob").await.map(|t| t.id), Some(id));
+    let corrections = f.queue.corrections().await.expect("corrections");
+    let expected = Correction {
+        id: 1,
+        ticket_id: id,
+        inquiry_id: "i1".into(),
+        from_queue: "billing".into(),
+        to_queue: "tech".into(),
+        holder: "alice".into(),
+        reason: "printer issue".into(),
+        corrected_ms: 10_005,
+    };
+    assert_eq!(corrections, vec![expected]);
+}

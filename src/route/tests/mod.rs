@@ -1,0 +1,85 @@
+//! Behaviour tests of `EmbeddedQueue` through its public API, and the fixture they share:
+//! a queue in a temp dir on a `ManualClock`.
+
+mod leases;
+mod records;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tempfile::TempDir;
+
+use super::*;
+
+const LEASE_MS: i64 = 1_000;
+
+struct Fixture {
+    dir: TempDir,
+    clock: Arc<ManualClock>,
+    queue: EmbeddedQueue,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(QueueSettings::default())
+    }
+
+    fn with(settings: QueueSettings) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(ManualClock::new(10_000));
+        let queue = open(dir.path(), settings, &clock);
+        Self { dir, clock, queue }
+    }
+
+    /// Drops the queue (joining its writer) and opens the same directory again.
+    fn reopen(self) -> Self {
+        let Self { dir, clock, queue } = self;
+        drop(queue);
+        let queue = open(dir.path(), QueueSettings::default(), &clock);
+        Self { dir, clock, queue }
+    }
+
+    /// Records a decision for `inquiry` with a ticket in `queue`; returns the ticket id.
+    async fn add(&self, inquiry: &str, queue: &str, priority: u8, sla_due_ms: i64) -> u64 {
+        let ticket = new_ticket(inquiry, queue, priority, sla_due_ms);
+        match self
+            .queue
+            .record_decision(inquiry, "{}", Some(ticket), true)
+            .await
+        {
+            Ok(RecordOutcome::Recorded {
+                ticket_id: Some(id),
+            }) => id,
+            other => panic!("recording {inquiry} gave {other:?}"),
+        }
+    }
+
+    async fn claim(&self, queue: &str, holder: &str) -> Option<Ticket> {
+        self.queue
+            .claim(queue, holder, LEASE_MS)
+            .await
+            .expect("claim")
+    }
+
+    async fn claim_some(&self, queue: &str, holder: &str) -> (Ticket, Lease) {
+        let ticket = self.claim(queue, holder).await.expect("a ready ticket");
+        let lease = ticket.lease.clone().expect("a claimed ticket is leased");
+        (ticket, lease)
+    }
+}
+
+fn open(dir: &Path, settings: QueueSettings, clock: &Arc<ManualClock>) -> EmbeddedQueue {
+    EmbeddedQueue::open(dir, settings, clock.clone()).expect("open queue")
+}
+
+fn new_ticket(inquiry: &str, queue: &str, priority: u8, sla_due_ms: i64) -> NewTicket {
+    NewTicket {
+        inquiry_id: inquiry.into(),
+        client_id: "client-1".into(),
+        queue: queue.into(),
+        priority,
+        sla_due_ms,
+        created_ms: 9_000,
+        payload: r#"{"text":"help"}"#.into(),
+    }
+}

@@ -1,0 +1,199 @@
+//! Tests of recording decisions: idempotency (also within a batch and across reopen),
+//! group commit, flush, stats and argument checks.
+
+use super::*;
+
+/// Recording the same inquiry twice keeps the first decision and queues one ticket.
+#[tokio::test]
+async fn record_is_idempotent_by_inquiry() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let again = f
+        .queue
+        .record_decision(
+            "i1",
+            r#"{"other":1}"#,
+            Some(new_ticket("i1", "tech", 0, 1)),
+            true,
+        )
+        .await;
+    let expected = RecordOutcome::Existing {
+        decision_json: "{}".into(),
+        ticket_id: Some(id),
+    };
+    assert_eq!(again, Ok(expected));
+    assert_eq!(
+        f.queue.decision("i1").await,
+        Ok(Some(("{}".into(), Some(id))))
+    );
+    let stats = f.queue.stats(&[]).await.expect("stats");
+    assert_eq!(stats.iter().map(|s| s.ready).sum::<u64>(), 1);
+}
+
+/// Idempotency, ticket state and id counters survive dropping and reopening the queue.
+#[tokio::test]
+async fn state_survives_reopen() {
+    let f = Fixture::new();
+    let id = f.add("i1", "billing", 0, 100).await;
+    let direct = f.queue.record_decision("i2", "answer", None, false).await;
+    assert_eq!(direct, Ok(RecordOutcome::Recorded { ticket_id: None }));
+    let f = f.reopen();
+    let again = f.queue.record_decision("i1", "{}", None, true).await;
+    assert!(matches!(again, Ok(RecordOutcome::Existing { ticket_id: Some(t), .. }) if t == id));
+    assert_eq!(
+        f.queue.decision("i2").await,
+        Ok(Some(("answer".into(), None)))
+    );
+    assert!(f.add("i3", "billing", 0, 100).await > id);
+    assert_eq!(f.claim("billing", "alice").await.map(|t| t.id), Some(id));
+}
+
+/// Many identical requests at once (most share a batch) record one decision and one ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_record_once() {
+    let f = Fixture::new();
+    let calls = (0..50).map(|n| {
+        let queue = f.queue.clone();
+        let ticket = new_ticket("dup", "billing", 0, 100);
+        tokio::spawn(async move {
+            queue
+                .record_decision("dup", format!("{n}"), Some(ticket), n % 2 == 0)
+                .await
+        })
+    });
+    let mut recorded = 0;
+    for call in calls.collect::<Vec<_>>() {
+        match call.await.expect("task") {
+            Ok(RecordOutcome::Recorded { .. }) => recorded += 1,
+            Ok(RecordOutcome::Existing { .. }) => {}
+            Err(err) => panic!("record failed: {err}"),
+        }
+    }
+    assert_eq!(recorded, 1);
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(stats[0].ready, 1);
+}
+
+/// 2,000 concurrent durable records all succeed in far fewer commits, and survive reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_batches_concurrent_durable_writes() {
+    const CALLS: usize = 2_000;
+    let f = Fixture::new();
+    let start = Arc::new(tokio::sync::Barrier::new(CALLS));
+    let tasks: Vec<_> = (0..CALLS)
+        .map(|n| {
+            let (queue, start) = (f.queue.clone(), start.clone());
+            let inquiry = format!("inq-{n}");
+            let ticket = new_ticket(&inquiry, "billing", (n % 3) as u8, n as i64);
+            tokio::spawn(async move {
+                start.wait().await;
+                queue
+                    .record_decision(inquiry, "{}", Some(ticket), true)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let outcome = task.await.expect("task");
+        assert!(matches!(
+            outcome,
+            Ok(RecordOutcome::Recorded { ticket_id: Some(_) })
+        ));
+    }
+    let commits = f.queue.commits();
+    assert!(
+        commits * 4 < CALLS as u64,
+        "{commits} commits for {CALLS} requests"
+    );
+    let f = f.reopen();
+    for n in (0..CALLS).step_by(97).chain([CALLS - 1]) {
+        let found = f.queue.decision(&format!("inq-{n}")).await.expect("read");
+        assert!(found.is_some(), "inq-{n} lost after reopen");
+    }
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(stats[0].ready, CALLS as u64);
+}
+
+/// Flush makes earlier non-durable records durable; they read back after reopen.
+#[tokio::test]
+async fn flush_persists_non_durable_records() {
+    let f = Fixture::new();
+    for n in 0..10 {
+        let outcome = f
+            .queue
+            .record_decision(format!("d{n}"), "answer", None, false)
+            .await;
+        assert!(outcome.is_ok());
+    }
+    let before = f.queue.commits();
+    assert_eq!(f.queue.flush().await, Ok(()));
+    assert_eq!(f.queue.commits(), before + 1);
+    let f = f.reopen();
+    assert_eq!(
+        f.queue.decision("d9").await,
+        Ok(Some(("answer".into(), None)))
+    );
+}
+
+/// Stats list named queues (even empty), then others; count ready, leased, dead and SLA.
+#[tokio::test]
+async fn stats_cover_named_and_other_queues() {
+    let f = Fixture::new();
+    f.add("i1", "billing", 0, 5_000).await;
+    f.add("i2", "billing", 1, 50_000).await;
+    f.add("i3", "tech", 0, 50_000).await;
+    f.claim_some("billing", "alice").await;
+    let stats = f
+        .queue
+        .stats(&["empty".into(), "billing".into()])
+        .await
+        .expect("stats");
+    let names: Vec<_> = stats.iter().map(|s| s.queue.as_str()).collect();
+    assert_eq!(names, vec!["empty", "billing", "tech"]);
+    assert_eq!(
+        stats[0],
+        QueueStats {
+            queue: "empty".into(),
+            ..QueueStats::default()
+        }
+    );
+    let billing = &stats[1];
+    assert_eq!(
+        (billing.ready, billing.leased, billing.sla_breaches),
+        (1, 1, 1)
+    );
+    assert_eq!(billing.oldest_ready_age_ms, Some(1_000));
+}
+
+/// Bad arguments are refused before anything is queued.
+#[tokio::test]
+async fn invalid_arguments_are_refused() {
+    let f = Fixture::new();
+    let q = &f.queue;
+    assert!(matches!(
+        q.claim("", "alice", LEASE_MS).await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        q.claim("billing", "alice", 0).await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    let mismatch = q.record_decision("i1", "{}", Some(new_ticket("i2", "billing", 0, 1)), true);
+    assert!(matches!(
+        mismatch.await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        q.record_decision(" ", "{}", None, true).await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    let bad = QueueSettings {
+        max_deliveries: 0,
+        ..QueueSettings::default()
+    };
+    let opened = EmbeddedQueue::open(&f.dir.path().join("other"), bad, f.clock.clone());
+    assert!(matches!(
+        opened.map(|_| ()),
+        Err(RouteError::InvalidArgument(_))
+    ));
+}

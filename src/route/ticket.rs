@@ -1,0 +1,205 @@
+//! `Ticket`: a unit of specialist work in a queue, with the `NewTicket` it is made from and
+//! the `Lease` that marks who is working on it; owns the lease checks.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::RouteError;
+
+/// What the service asks the queue to hold for one inquiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTicket {
+    pub inquiry_id: String,
+    pub client_id: String,
+    pub queue: String,
+    /// 0 is the most urgent.
+    pub priority: u8,
+    /// Unix milliseconds by which the ticket should be resolved.
+    pub sla_due_ms: i64,
+    pub created_ms: i64,
+    /// JSON of the inquiry and its classification; opaque to the queue.
+    pub payload: String,
+}
+
+impl NewTicket {
+    /// Rejects a ticket that cannot be queued for `inquiry_id`.
+    pub(crate) fn validate(&self, inquiry_id: &str) -> Result<(), RouteError> {
+        if self.inquiry_id != inquiry_id {
+            return Err(RouteError::InvalidArgument(format!(
+                "ticket inquiry id {:?} differs from decision inquiry id {inquiry_id:?}",
+                self.inquiry_id
+            )));
+        }
+        require_name("ticket queue", &self.queue)
+    }
+}
+
+/// Rejects an empty (or blank) name such as a queue, holder or inquiry id.
+pub(crate) fn require_name(what: &str, value: &str) -> Result<(), RouteError> {
+    if value.trim().is_empty() {
+        return Err(RouteError::InvalidArgument(format!("{what} is empty")));
+    }
+    Ok(())
+}
+
+/// Who holds a ticket, with which token, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub token: u64,
+    pub holder: String,
+    pub expires_ms: i64,
+}
+
+/// A live ticket: ready (no lease) or leased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: u64,
+    pub inquiry_id: String,
+    pub client_id: String,
+    pub queue: String,
+    pub priority: u8,
+    pub sla_due_ms: i64,
+    pub created_ms: i64,
+    pub payload: String,
+    /// How many times the ticket has been claimed.
+    pub deliveries: u32,
+    pub lease: Option<Lease>,
+}
+
+impl Ticket {
+    /// A ready ticket with id `id` made from `new`.
+    pub(crate) fn from_new(id: u64, new: NewTicket) -> Self {
+        Self {
+            id,
+            inquiry_id: new.inquiry_id,
+            client_id: new.client_id,
+            queue: new.queue,
+            priority: new.priority,
+            sla_due_ms: new.sla_due_ms,
+            created_ms: new.created_ms,
+            payload: new.payload,
+            deliveries: 0,
+            lease: None,
+        }
+    }
+
+    /// The lease, if `holder` holds it under `token`. Expiry is not checked: a lease that ran
+    /// out but was not yet swept back to ready still belongs to its holder, since nobody else
+    /// can have claimed the ticket meanwhile.
+    pub(crate) fn held_by(&self, token: u64, holder: &str) -> Result<&Lease, RouteError> {
+        match &self.lease {
+            Some(lease) if lease.holder == holder => self.matching(lease, token),
+            _ => Err(RouteError::NotLeased {
+                ticket_id: self.id,
+                holder: holder.to_owned(),
+            }),
+        }
+    }
+
+    /// The lease, if it carries `token` and has not expired at `now_ms`.
+    pub(crate) fn live_lease(&self, token: u64, now_ms: i64) -> Result<&Lease, RouteError> {
+        let stale = RouteError::StaleLease {
+            ticket_id: self.id,
+            token,
+        };
+        let lease = self.matching(self.lease.as_ref().ok_or(stale)?, token)?;
+        if now_ms >= lease.expires_ms {
+            return Err(RouteError::LeaseExpired {
+                ticket_id: self.id,
+                expires_ms: lease.expires_ms,
+            });
+        }
+        Ok(lease)
+    }
+
+    fn matching<'a>(&self, lease: &'a Lease, token: u64) -> Result<&'a Lease, RouteError> {
+        if lease.token != token {
+            return Err(RouteError::StaleLease {
+                ticket_id: self.id,
+                token,
+            });
+        }
+        Ok(lease)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_ticket() -> NewTicket {
+        NewTicket {
+            inquiry_id: "inq".into(),
+            client_id: "client".into(),
+            queue: "billing".into(),
+            priority: 1,
+            sla_due_ms: 10,
+            created_ms: 0,
+            payload: "{}".into(),
+        }
+    }
+
+    fn leased(token: u64, holder: &str, expires_ms: i64) -> Ticket {
+        let mut ticket = Ticket::from_new(7, new_ticket());
+        ticket.lease = Some(Lease {
+            token,
+            holder: holder.into(),
+            expires_ms,
+        });
+        ticket
+    }
+
+    /// Another holder, or the right holder with an old token, is refused.
+    #[test]
+    fn held_by_checks_holder_then_token() {
+        let ticket = leased(3, "alice", 100);
+        assert!(ticket.held_by(3, "alice").is_ok());
+        assert!(matches!(
+            ticket.held_by(3, "bob"),
+            Err(RouteError::NotLeased { ticket_id: 7, .. })
+        ));
+        assert!(matches!(
+            ticket.held_by(2, "alice"),
+            Err(RouteError::StaleLease { token: 2, .. })
+        ));
+    }
+
+    /// A lease is live strictly before its expiry instant.
+    #[test]
+    fn live_lease_refuses_expired_or_missing_lease() {
+        let ticket = leased(3, "alice", 100);
+        assert!(ticket.live_lease(3, 99).is_ok());
+        assert!(matches!(
+            ticket.live_lease(3, 100),
+            Err(RouteError::LeaseExpired {
+                expires_ms: 100,
+                ..
+            })
+        ));
+        let ready = Ticket {
+            lease: None,
+            ..ticket
+        };
+        assert!(matches!(
+            ready.live_lease(3, 0),
+            Err(RouteError::StaleLease { .. })
+        ));
+    }
+
+    /// A ticket must name a queue and the inquiry it was decided for.
+    #[test]
+    fn new_ticket_validation() {
+        assert!(new_ticket().validate("inq").is_ok());
+        assert!(matches!(
+            new_ticket().validate("other"),
+            Err(RouteError::InvalidArgument(_))
+        ));
+        let blank_queue = NewTicket {
+            queue: " ".into(),
+            ..new_ticket()
+        };
+        assert!(matches!(
+            blank_queue.validate("inq"),
+            Err(RouteError::InvalidArgument(_))
+        ));
+    }
+}

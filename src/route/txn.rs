@@ -1,0 +1,363 @@
+//! `Txn`: the queue's state changes, applied by the writer inside one redb write
+//! transaction. Every operation checks the caller's request (returning NotFound / lease /
+//! argument errors) before it changes anything, so a refused request leaves the batch's
+//! transaction untouched; a `Storage` error instead aborts the whole batch.
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::decision::{RecordOutcome, StoredDecision};
+use super::error::RouteError;
+use super::history::{AuditRecord, Correction};
+use super::schema::{
+    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, ReadyKey,
+    TICKETS, decode, encode, read_json, ready_key, ready_range,
+};
+use super::ticket::{Lease, NewTicket, Ticket};
+
+const NEXT_TICKET_ID: &str = "next_ticket_id";
+const NEXT_LEASE_TOKEN: &str = "next_lease_token";
+const NEXT_CORRECTION_ID: &str = "next_correction_id";
+
+/// The open tables of one write transaction, the batch's clock reading and its counters.
+pub(crate) struct Txn<'t> {
+    tickets: Table<'t, u64, &'static [u8]>,
+    ready: Table<'t, ReadyKey<'static>, ()>,
+    leases: Table<'t, (i64, u64), ()>,
+    decisions: Table<'t, &'static str, &'static [u8]>,
+    dead_letters: Table<'t, (&'static str, u64), &'static [u8]>,
+    audit: Table<'t, u64, &'static [u8]>,
+    corrections: Table<'t, u64, &'static [u8]>,
+    counters: Table<'t, &'static str, u64>,
+    next_ticket_id: u64,
+    next_lease_token: u64,
+    next_correction_id: u64,
+    now_ms: i64,
+    max_deliveries: u32,
+}
+
+/// Returns the counter's value and advances it.
+fn take(counter: &mut u64) -> u64 {
+    let value = *counter;
+    *counter += 1;
+    value
+}
+
+impl<'t> Txn<'t> {
+    /// Opens every table of `txn` and loads the counters; `now_ms` is the batch's instant.
+    pub fn open(
+        txn: &'t WriteTransaction,
+        now_ms: i64,
+        max_deliveries: u32,
+    ) -> Result<Self, RouteError> {
+        let counters = txn.open_table(COUNTERS)?;
+        let counter = |name: &str| -> Result<u64, RouteError> {
+            Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
+        };
+        let (next_ticket_id, next_lease_token, next_correction_id) = (
+            counter(NEXT_TICKET_ID)?,
+            counter(NEXT_LEASE_TOKEN)?,
+            counter(NEXT_CORRECTION_ID)?,
+        );
+        Ok(Self {
+            tickets: txn.open_table(TICKETS)?,
+            ready: txn.open_table(READY)?,
+            leases: txn.open_table(LEASES)?,
+            decisions: txn.open_table(DECISIONS)?,
+            dead_letters: txn.open_table(DEAD_LETTERS)?,
+            audit: txn.open_table(AUDIT)?,
+            corrections: txn.open_table(CORRECTIONS)?,
+            counters,
+            next_ticket_id,
+            next_lease_token,
+            next_correction_id,
+            now_ms,
+            max_deliveries,
+        })
+    }
+
+    /// Stores the counters; call once after the batch's last operation.
+    pub fn finish(mut self) -> Result<(), RouteError> {
+        self.counters.insert(NEXT_TICKET_ID, self.next_ticket_id)?;
+        self.counters
+            .insert(NEXT_LEASE_TOKEN, self.next_lease_token)?;
+        self.counters
+            .insert(NEXT_CORRECTION_ID, self.next_correction_id)?;
+        Ok(())
+    }
+
+    /// Stores the decision for `inquiry_id` and queues `ticket`, unless the inquiry is
+    /// already recorded, in which case nothing changes and the first decision is returned.
+    pub fn record_decision(
+        &mut self,
+        inquiry_id: &str,
+        decision_json: String,
+        ticket: Option<NewTicket>,
+    ) -> Result<RecordOutcome, RouteError> {
+        let what = format_args!("decision for inquiry {inquiry_id}");
+        if let Some(stored) = read_json::<_, StoredDecision>(&self.decisions, inquiry_id, what)? {
+            return Ok(stored.into_existing());
+        }
+        let ticket_id = match ticket {
+            Some(new) => {
+                let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), new);
+                self.make_ready(&mut ticket)?;
+                Some(ticket.id)
+            }
+            None => None,
+        };
+        let stored = StoredDecision {
+            decision_json,
+            ticket_id,
+        };
+        self.decisions
+            .insert(inquiry_id, encode(what, &stored)?.as_slice())?;
+        Ok(RecordOutcome::Recorded { ticket_id })
+    }
+
+    /// Sweeps expired leases, then leases the first ready ticket of `queue` to `holder`.
+    pub fn claim(
+        &mut self,
+        queue: &str,
+        holder: String,
+        lease_ms: i64,
+    ) -> Result<Option<Ticket>, RouteError> {
+        self.sweep_expired()?;
+        let first = self.ready.range(ready_range(queue))?.next().transpose()?;
+        let Some(id) = first.map(|(key, _)| key.value().3) else {
+            return Ok(None);
+        };
+        let mut ticket = self.indexed(id, "ready")?;
+        self.ready.remove(ready_key(&ticket))?;
+        ticket.deliveries = ticket.deliveries.saturating_add(1);
+        let lease = Lease {
+            token: take(&mut self.next_lease_token),
+            holder,
+            expires_ms: self.now_ms.saturating_add(lease_ms),
+        };
+        self.leases.insert((lease.expires_ms, id), ())?;
+        ticket.lease = Some(lease);
+        self.put(&ticket)?;
+        Ok(Some(ticket))
+    }
+
+    /// Moves the lease `token` of ticket `id` to expire `lease_ms` from now.
+    pub fn extend(&mut self, id: u64, token: u64, lease_ms: i64) -> Result<Ticket, RouteError> {
+        let mut ticket = self.live(id)?;
+        let mut lease = ticket.live_lease(token, self.now_ms)?.clone();
+        self.leases.remove((lease.expires_ms, id))?;
+        lease.expires_ms = self.now_ms.saturating_add(lease_ms);
+        self.leases.insert((lease.expires_ms, id), ())?;
+        ticket.lease = Some(lease);
+        self.put(&ticket)?;
+        Ok(ticket)
+    }
+
+    /// Removes the ticket and keeps its audit record.
+    pub fn resolve(
+        &mut self,
+        id: u64,
+        token: u64,
+        holder: String,
+        outcome: String,
+    ) -> Result<AuditRecord, RouteError> {
+        let mut ticket = self.leased(id, token, &holder)?;
+        self.unlease(&mut ticket)?;
+        self.tickets.remove(id)?;
+        let record = AuditRecord {
+            ticket_id: id,
+            inquiry_id: ticket.inquiry_id,
+            queue: ticket.queue,
+            holder,
+            outcome,
+            resolved_ms: self.now_ms,
+            deliveries: ticket.deliveries,
+        };
+        let what = format_args!("audit record of ticket {id}");
+        self.audit.insert(id, encode(what, &record)?.as_slice())?;
+        Ok(record)
+    }
+
+    /// Hands the ticket back to ready in its queue, keeping its delivery count.
+    pub fn release(
+        &mut self,
+        id: u64,
+        token: u64,
+        holder: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        let mut ticket = self.leased(id, token, holder)?;
+        self.unlease(&mut ticket)?;
+        self.make_ready(&mut ticket)?;
+        tracing::info!(ticket_id = id, holder, reason, "ticket released");
+        Ok(ticket)
+    }
+
+    /// Moves the ticket to `to_queue` as ready and records the correction.
+    pub fn reroute(
+        &mut self,
+        id: u64,
+        token: u64,
+        holder: String,
+        to_queue: String,
+        reason: String,
+    ) -> Result<Ticket, RouteError> {
+        let mut ticket = self.leased(id, token, &holder)?;
+        if ticket.queue == to_queue {
+            return Err(RouteError::InvalidArgument(format!(
+                "ticket {id} is already in queue {to_queue}"
+            )));
+        }
+        self.unlease(&mut ticket)?;
+        let from_queue = std::mem::replace(&mut ticket.queue, to_queue.clone());
+        self.make_ready(&mut ticket)?;
+        let correction = Correction {
+            id: take(&mut self.next_correction_id),
+            ticket_id: id,
+            inquiry_id: ticket.inquiry_id.clone(),
+            from_queue,
+            to_queue,
+            holder,
+            reason,
+            corrected_ms: self.now_ms,
+        };
+        let what = format_args!("correction {}", correction.id);
+        self.corrections
+            .insert(correction.id, encode(what, &correction)?.as_slice())?;
+        tracing::info!(
+            ticket_id = id,
+            from = %correction.from_queue,
+            to = %correction.to_queue,
+            holder = %correction.holder,
+            reason = %correction.reason,
+            "ticket rerouted"
+        );
+        Ok(ticket)
+    }
+
+    /// Returns every ticket whose lease has expired to ready, or dead-letters it once it has
+    /// been delivered `max_deliveries` times.
+    fn sweep_expired(&mut self) -> Result<(), RouteError> {
+        let expired = self
+            .leases
+            .range(..=(self.now_ms, u64::MAX))?
+            .map(|entry| entry.map(|(key, _)| key.value()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (expires_ms, id) in expired {
+            self.leases.remove((expires_ms, id))?;
+            let mut ticket = self.indexed(id, "lease")?;
+            let holder = ticket.lease.take().map(|lease| lease.holder);
+            let holder = holder.as_deref().unwrap_or("nobody");
+            if ticket.deliveries >= self.max_deliveries {
+                let reason = format!(
+                    "lease of {holder} expired after {} deliveries",
+                    ticket.deliveries
+                );
+                tracing::warn!(ticket_id = id, queue = %ticket.queue, %reason, "ticket dead-lettered");
+                self.dead_letter(ticket, reason)?;
+            } else {
+                tracing::info!(ticket_id = id, holder, "lease expired, ticket ready again");
+                self.make_ready(&mut ticket)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, ticket: Ticket, reason: String) -> Result<(), RouteError> {
+        self.tickets.remove(ticket.id)?;
+        let id = ticket.id;
+        let letter = DeadLetter {
+            ticket,
+            reason,
+            dead_ms: self.now_ms,
+        };
+        let bytes = encode(format_args!("dead letter {id}"), &letter)?;
+        self.dead_letters
+            .insert((letter.ticket.queue.as_str(), id), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores `ticket` as ready (no lease) in its queue.
+    fn make_ready(&mut self, ticket: &mut Ticket) -> Result<(), RouteError> {
+        ticket.lease = None;
+        self.ready.insert(ready_key(ticket), ())?;
+        self.put(ticket)
+    }
+
+    /// Drops the lease of `ticket` from the lease index and from the ticket.
+    fn unlease(&mut self, ticket: &mut Ticket) -> Result<(), RouteError> {
+        if let Some(lease) = ticket.lease.take() {
+            self.leases.remove((lease.expires_ms, ticket.id))?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, ticket: &Ticket) -> Result<(), RouteError> {
+        let bytes = encode(format_args!("ticket {}", ticket.id), ticket)?;
+        self.tickets.insert(ticket.id, bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// The live ticket `id`, or NotFound.
+    fn live(&self, id: u64) -> Result<Ticket, RouteError> {
+        read_json(&self.tickets, id, format_args!("ticket {id}"))?.ok_or(RouteError::NotFound(id))
+    }
+
+    /// The live ticket `id` if `holder` leases it under `token`.
+    fn leased(&self, id: u64, token: u64, holder: &str) -> Result<Ticket, RouteError> {
+        let ticket = self.live(id)?;
+        ticket.held_by(token, holder)?;
+        Ok(ticket)
+    }
+
+    /// The ticket an index entry points at; a dangling entry is storage corruption.
+    fn indexed(&self, id: u64, index: &str) -> Result<Ticket, RouteError> {
+        let guard = self.tickets.get(id)?.ok_or_else(|| {
+            RouteError::Storage(format!("{index} index names missing ticket {id}"))
+        })?;
+        decode(format_args!("ticket {id}"), guard.value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::schema::create_tables;
+    use redb::Database;
+
+    /// Counters start at 1 and persist across write transactions.
+    #[test]
+    fn counters_persist_between_transactions() -> Result<(), RouteError> {
+        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+        let db = Database::create(dir.path().join("t.redb"))?;
+        create_tables(&db)?;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let write = db.begin_write()?;
+            let mut txn = Txn::open(&write, 0, 5)?;
+            ids.push(take(&mut txn.next_ticket_id));
+            txn.finish()?;
+            write.commit()?;
+        }
+        assert_eq!(ids, vec![1, 2]);
+        Ok(())
+    }
+
+    /// Within one transaction a second record for the same inquiry sees the first.
+    #[test]
+    fn same_transaction_duplicate_is_existing() -> Result<(), RouteError> {
+        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+        let db = Database::create(dir.path().join("t.redb"))?;
+        create_tables(&db)?;
+        let write = db.begin_write()?;
+        let mut txn = Txn::open(&write, 0, 5)?;
+        let first = txn.record_decision("a", "first".into(), None)?;
+        let second = txn.record_decision("a", "second".into(), None)?;
+        assert_eq!(first, RecordOutcome::Recorded { ticket_id: None });
+        let existing = RecordOutcome::Existing {
+            decision_json: "first".into(),
+            ticket_id: None,
+        };
+        assert_eq!(second, existing);
+        Ok(())
+    }
+}

@@ -1,0 +1,308 @@
+//! `Writer`: the dedicated thread that owns the write side of the database and group-commits
+//! queued requests — it blocks for one request, drains up to `max_batch` more, applies them
+//! in arrival order in one write transaction, commits once, then answers them all.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use redb::{Database, Durability};
+use tokio::sync::{mpsc, oneshot};
+
+use super::clock::Clock;
+use super::error::RouteError;
+use super::settings::QueueSettings;
+use super::txn::Txn;
+
+/// One queued request, type-erased so requests with different answers share a channel.
+trait Job: Send {
+    /// Whether the caller waits for an fsync'd commit.
+    fn durable(&self) -> bool;
+    /// Runs the operation and keeps its result; returns the storage failure, if it hit one,
+    /// that must abort the whole batch.
+    fn apply(&mut self, txn: &mut Txn<'_>) -> Result<(), RouteError>;
+    /// Answers the caller with its own result, or with the batch's failure.
+    fn answer(self: Box<Self>, batch: Result<(), RouteError>);
+}
+
+enum Stage<T, F> {
+    Queued(F),
+    Applied(Result<T, RouteError>),
+}
+
+struct Request<T, F> {
+    durable: bool,
+    stage: Option<Stage<T, F>>,
+    reply: oneshot::Sender<Result<T, RouteError>>,
+}
+
+type Answer<T> = oneshot::Receiver<Result<T, RouteError>>;
+
+/// A queued job running `op`, and where its answer will arrive.
+fn request<T, F>(durable: bool, op: F) -> (Box<dyn Job>, Answer<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Txn<'_>) -> Result<T, RouteError> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let job = Request {
+        durable,
+        stage: Some(Stage::Queued(op)),
+        reply,
+    };
+    (Box::new(job), answer)
+}
+
+impl<T, F> Job for Request<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut Txn<'_>) -> Result<T, RouteError> + Send,
+{
+    fn durable(&self) -> bool {
+        self.durable
+    }
+
+    fn apply(&mut self, txn: &mut Txn<'_>) -> Result<(), RouteError> {
+        if let Some(Stage::Queued(op)) = self.stage.take() {
+            let result = op(txn);
+            let fatal = match &result {
+                Err(err @ RouteError::Storage(_)) => Err(err.clone()),
+                _ => Ok(()),
+            };
+            self.stage = Some(Stage::Applied(result));
+            return fatal;
+        }
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), RouteError>) {
+        let Self { stage, reply, .. } = *self;
+        let result = batch.and_then(|()| match stage {
+            Some(Stage::Applied(result)) => result,
+            _ => Err(RouteError::Storage("request was not applied".into())),
+        });
+        // The caller may have given up waiting; its request still took effect.
+        let _ = reply.send(result);
+    }
+}
+
+/// Why a batch was not committed.
+enum BatchFailure {
+    /// Rolled back; the database is fine and the writer goes on.
+    Aborted(RouteError),
+    /// The commit itself failed; redb refuses further writes until reopened.
+    CommitFailed(RouteError),
+}
+
+/// Handle to the writer thread; dropping it lets the thread finish its batch and joins it.
+pub(crate) struct Writer {
+    requests: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<JoinHandle<()>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Writer {
+    pub fn start(
+        db: Arc<Database>,
+        settings: QueueSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RouteError> {
+        let (requests, inbox) = mpsc::channel(settings.max_batch.saturating_mul(4));
+        let commits = Arc::new(AtomicU64::new(0));
+        let worker = WriterLoop {
+            db,
+            settings,
+            clock,
+            commits: commits.clone(),
+            inbox,
+        };
+        let thread = std::thread::Builder::new()
+            .name("route-writer".into())
+            .spawn(move || worker.run())
+            .map_err(|err| {
+                RouteError::Unavailable(format!("starting writer thread failed: {err}"))
+            })?;
+        Ok(Self {
+            requests: Some(requests),
+            thread: Some(thread),
+            commits,
+        })
+    }
+
+    /// Write transactions committed so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Queues `op` for the next batch and waits for its committed result.
+    pub async fn submit<T, F>(&self, durable: bool, op: F) -> Result<T, RouteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Txn<'_>) -> Result<T, RouteError> + Send + 'static,
+    {
+        let gone = || RouteError::Unavailable("writer thread has stopped".into());
+        let requests = self.requests.as_ref().ok_or_else(gone)?;
+        let (job, answer) = request(durable, op);
+        requests.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("route writer thread panicked");
+        }
+    }
+}
+
+/// The writer thread's state.
+struct WriterLoop {
+    db: Arc<Database>,
+    settings: QueueSettings,
+    clock: Arc<dyn Clock>,
+    commits: Arc<AtomicU64>,
+    inbox: mpsc::Receiver<Box<dyn Job>>,
+}
+
+impl WriterLoop {
+    fn run(mut self) {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.settings.max_batch);
+        while let Some(first) = self.inbox.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.settings.max_batch {
+                match self.inbox.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            let (result, stop) = match self.write(&mut batch) {
+                Ok(()) => (Ok(()), false),
+                Err(BatchFailure::Aborted(err)) => (Err(err), false),
+                Err(BatchFailure::CommitFailed(err)) => (Err(err), true),
+            };
+            if let Err(err) = &result {
+                tracing::error!(requests = batch.len(), %err, "route batch failed");
+            }
+            for job in batch.drain(..) {
+                job.answer(result.clone());
+            }
+            if stop {
+                // Queued requests are dropped, so their callers see Unavailable.
+                return;
+            }
+        }
+    }
+
+    /// Applies `batch` in one write transaction and commits it once.
+    fn write(&self, batch: &mut [Box<dyn Job>]) -> Result<(), BatchFailure> {
+        let aborted = |err: RouteError| BatchFailure::Aborted(err);
+        let mut txn = self.db.begin_write().map_err(|e| aborted(e.into()))?;
+        // A None commit becomes durable with the next Immediate commit, which fsyncs it too.
+        let durability = if batch.iter().any(|job| job.durable()) {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(|e| aborted(e.into()))?;
+        let applied = Txn::open(&txn, self.clock.now_ms(), self.settings.max_deliveries).and_then(
+            |mut tables| {
+                for job in batch.iter_mut() {
+                    job.apply(&mut tables)?;
+                }
+                tables.finish()
+            },
+        );
+        if let Err(err) = applied {
+            if let Err(abort) = txn.abort() {
+                tracing::warn!(%abort, "aborting route batch failed");
+            }
+            return Err(aborted(err));
+        }
+        txn.commit()
+            .map_err(|e| BatchFailure::CommitFailed(e.into()))?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::clock::ManualClock;
+    use crate::route::decision::RecordOutcome;
+    use crate::route::schema::create_tables;
+    use crate::route::snapshot::Snapshot;
+
+    fn writer_loop(dir: &std::path::Path) -> Result<WriterLoop, RouteError> {
+        let db = Database::create(dir.join("w.redb"))?;
+        create_tables(&db)?;
+        let (_, inbox) = mpsc::channel(1);
+        Ok(WriterLoop {
+            db: Arc::new(db),
+            settings: QueueSettings::default(),
+            clock: Arc::new(ManualClock::new(0)),
+            commits: Arc::new(AtomicU64::new(0)),
+            inbox,
+        })
+    }
+
+    fn record(inquiry: &'static str) -> (Box<dyn Job>, Answer<RecordOutcome>) {
+        request(true, move |txn| {
+            txn.record_decision(inquiry, "{}".into(), None)
+        })
+    }
+
+    /// A storage failure in one request fails every request of its batch and writes nothing.
+    #[test]
+    fn storage_failure_aborts_the_whole_batch() -> Result<(), RouteError> {
+        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+        let writer = writer_loop(dir.path())?;
+        let (first, first_answer) = record("a");
+        let (broken, broken_answer) = request(true, |_| -> Result<(), RouteError> {
+            Err(RouteError::Storage("disk full".into()))
+        });
+        let mut batch = vec![first, broken];
+        let Err(BatchFailure::Aborted(err)) = writer.write(&mut batch) else {
+            panic!("the batch should abort");
+        };
+        for job in batch {
+            job.answer(Err(err.clone()));
+        }
+        let storage = RouteError::Storage("disk full".into());
+        assert_eq!(
+            first_answer.blocking_recv().ok(),
+            Some(Err(storage.clone()))
+        );
+        assert_eq!(broken_answer.blocking_recv().ok(), Some(Err(storage)));
+        assert_eq!(Snapshot::begin(&writer.db)?.decision("a")?, None);
+        assert_eq!(writer.commits.load(Ordering::Relaxed), 0);
+        Ok(())
+    }
+
+    /// A refused request fails alone; the rest of its batch commits.
+    #[test]
+    fn refused_request_does_not_fail_its_batch() -> Result<(), RouteError> {
+        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+        let writer = writer_loop(dir.path())?;
+        let (refused, refused_answer) = request(true, |txn| txn.extend(99, 1, 10));
+        let (first, first_answer) = record("a");
+        let mut batch = vec![refused, first];
+        assert!(writer.write(&mut batch).is_ok());
+        for job in batch {
+            job.answer(Ok(()));
+        }
+        assert_eq!(
+            refused_answer.blocking_recv().ok(),
+            Some(Err(RouteError::NotFound(99)))
+        );
+        let recorded = Ok(RecordOutcome::Recorded { ticket_id: None });
+        assert_eq!(first_answer.blocking_recv().ok(), Some(recorded));
+        assert!(Snapshot::begin(&writer.db)?.decision("a")?.is_some());
+        Ok(())
+    }
+}

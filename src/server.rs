@@ -1,0 +1,201 @@
+//! The server's lifecycle: building the service from a [`Config`], serving gRPC (with health
+//! and reflection) on a listener the caller bound, and shutting down in order: health
+//! NOT_SERVING, drain in-flight requests within the grace period, flush the queue store.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+
+use crate::answer::StatusStore;
+use crate::classify::artifact;
+use crate::config::Config;
+use crate::intake::Intake;
+use crate::pack::{Pack, Queue};
+use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
+use crate::proto::v1::triage_service_server::TriageServiceServer;
+use crate::route::{Clock, EmbeddedQueue, QueueSettings, SystemClock};
+use crate::service::convert::InquiryLimits;
+use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
+use crate::telemetry::{Metrics, QueueGauges};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Pack(#[from] crate::pack::PackError),
+    #[error(transparent)]
+    Classify(#[from] crate::classify::ClassifyError),
+    #[error("status data: {0}")]
+    Status(#[from] crate::answer::AnswerError),
+    #[error("queue store in {dir}: {source}")]
+    Queue {
+        dir: String,
+        source: crate::route::RouteError,
+    },
+    #[error("escalation queue `{0}` is not listed in the pack's queues.csv")]
+    EscalationQueue(String),
+    #[error("gRPC: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Builds the service state from the configuration: pack, model, status data, queue store.
+pub fn build(config: &Config, metrics: Arc<Metrics>) -> Result<Arc<App>, ServerError> {
+    build_with_clock(config, metrics, Arc::new(SystemClock))
+}
+
+/// [`build`] with the clock leases, SLAs and decisions are timed by (tests step it by hand).
+pub fn build_with_clock(
+    config: &Config,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<App>, ServerError> {
+    let pack = Pack::load(&config.pack)?;
+    let model_dir = config
+        .model
+        .clone()
+        .unwrap_or_else(|| std::path::Path::new("models").join(&pack.name));
+    let classifier = Arc::new(artifact::load(&pack, &model_dir)?);
+    let status = Arc::new(StatusStore::for_pack(&pack)?);
+    let queues = serving_queues(&pack)?;
+    let settings = QueueSettings {
+        max_deliveries: config.max_deliveries,
+        ..QueueSettings::default()
+    };
+    let queue =
+        EmbeddedQueue::open(&config.data_dir, settings, Arc::clone(&clock)).map_err(|source| {
+            ServerError::Queue {
+                dir: config.data_dir.display().to_string(),
+                source,
+            }
+        })?;
+    tracing::info!(
+        pack = %pack.name,
+        model = classifier.version(),
+        clients = status.client_ids().len(),
+        data_dir = %config.data_dir.display(),
+        "loaded"
+    );
+    let intake = Arc::new(Intake::new(&pack, classifier, status, queue, clock));
+    Ok(Arc::new(App::new(
+        intake,
+        Authenticator::new(config.tokens.clone()),
+        InquiryLimits {
+            max_text_bytes: config.max_text_bytes,
+        },
+        metrics,
+        queues,
+        config.default_lease(),
+        config.max_lease(),
+        config.max_in_flight,
+    )))
+}
+
+/// The queues tickets can be on: the pack's, which must include its escalation queue.
+fn serving_queues(pack: &Pack) -> Result<Vec<Queue>, ServerError> {
+    let escalation = &pack.settings.escalation_queue;
+    if !pack.queues.iter().any(|q| &q.name == escalation) {
+        return Err(ServerError::EscalationQueue(escalation.clone()));
+    }
+    Ok(pack.queues.clone())
+}
+
+/// How the server serves.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    pub max_message_bytes: usize,
+    pub shutdown_grace: Duration,
+}
+
+/// Serves gRPC on `listener` until `shutdown` completes, then shuts down in order.
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<TriageServiceServer<TriageApi>>().await;
+    health
+        .set_serving::<SpecialistServiceServer<SpecialistApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let triage = TriageServiceServer::new(TriageApi::new(Arc::clone(&app)))
+        .max_decoding_message_size(options.max_message_bytes);
+    let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
+        .max_decoding_message_size(options.max_message_bytes);
+    let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));
+
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: not serving, draining in-flight requests");
+            health
+                .set_not_serving::<TriageServiceServer<TriageApi>>()
+                .await;
+            health
+                .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
+                .await;
+            let _ = stopping.send(());
+        }
+    };
+    let serve = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(triage)
+        .add_service(specialist)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+    let grace = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(options.shutdown_grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = serve => result?,
+        () = grace => tracing::warn!(grace = ?options.shutdown_grace, "grace period over: dropping requests still in flight"),
+    }
+    gauges.abort();
+    if let Err(error) = app.intake.queue().flush().await {
+        tracing::error!(%error, "flushing the queue store at shutdown failed");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Keeps the queue gauges current.
+async fn refresh_queue_gauges(app: Arc<App>) {
+    let names: Vec<String> = app.queues.iter().map(|q| q.name.clone()).collect();
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        match app.intake.queue().stats(&names).await {
+            Ok(stats) => {
+                for s in &stats {
+                    app.metrics.set_queue(&QueueGauges {
+                        queue: &s.queue,
+                        ready: s.ready,
+                        leased: s.leased,
+                        dead_letters: s.dead_letters,
+                        oldest_ready_age: s
+                            .oldest_ready_age_ms
+                            .map(|ms| Duration::from_millis(ms.max(0) as u64)),
+                        sla_breaches: s.sla_breaches,
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "reading queue statistics failed"),
+        }
+    }
+}

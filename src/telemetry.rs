@@ -1,0 +1,237 @@
+//! Prometheus metrics of the service and the tiny HTTP endpoint that serves them.
+//!
+//! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
+//! or queue), escalations by reason, and the queues' depth, oldest ticket age and SLA breaches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    decisions: IntCounterVec,
+    escalations: IntCounterVec,
+    queue_ready: IntGaugeVec,
+    queue_leased: IntGaugeVec,
+    queue_dead_letters: IntGaugeVec,
+    queue_oldest_age: GaugeVec,
+    queue_sla_breaches: IntGaugeVec,
+}
+
+/// One queue's figures for the gauges.
+pub struct QueueGauges<'a> {
+    pub queue: &'a str,
+    pub ready: u64,
+    pub leased: u64,
+    pub dead_letters: u64,
+    pub oldest_ready_age: Option<Duration>,
+    pub sla_breaches: u64,
+}
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let metric = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("registered once");
+            metric
+        };
+        let gauge = |name: &str, help: &str| {
+            let metric = IntGaugeVec::new(Opts::new(name, help), &["queue"]).expect("valid metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("registered once");
+            metric
+        };
+        let requests = counter(
+            "triage_requests_total",
+            "gRPC requests by RPC and status code",
+            &["rpc", "code"],
+        );
+        let decisions = counter(
+            "triage_decisions_total",
+            "Decisions by tier, intent and target (status kind or queue)",
+            &["tier", "intent", "target"],
+        );
+        let escalations = counter(
+            "triage_escalations_total",
+            "Inquiries sent to a human, by reason",
+            &["reason"],
+        );
+        let latency = HistogramVec::new(
+            HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
+                vec![
+                    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                    0.1, 0.25, 1.0,
+                ],
+            ),
+            &["rpc"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("registered once");
+        let queue_oldest_age = GaugeVec::new(
+            Opts::new(
+                "triage_queue_oldest_ready_age_seconds",
+                "Age of the oldest ready ticket",
+            ),
+            &["queue"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(queue_oldest_age.clone()))
+            .expect("registered once");
+        Self {
+            requests,
+            latency,
+            decisions,
+            escalations,
+            queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
+            queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
+            queue_dead_letters: gauge(
+                "triage_queue_dead_letters",
+                "Tickets in the dead-letter queue",
+            ),
+            queue_sla_breaches: gauge(
+                "triage_queue_sla_breaches",
+                "Open tickets past their SLA due time",
+            ),
+            queue_oldest_age,
+            registry,
+        }
+    }
+
+    /// Counts one finished request.
+    pub fn observe_request(&self, rpc: &str, code: tonic::Code, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[rpc, &format!("{code:?}")])
+            .inc();
+        self.latency
+            .with_label_values(&[rpc])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one decision.
+    pub fn observe_decision(&self, tier: &str, intent: &str, target: &str) {
+        self.decisions
+            .with_label_values(&[tier, intent, target])
+            .inc();
+    }
+
+    /// Counts one escalation to a human.
+    pub fn observe_escalation(&self, reason: &str) {
+        self.escalations.with_label_values(&[reason]).inc();
+    }
+
+    /// Sets the queue gauges.
+    pub fn set_queue(&self, gauges: &QueueGauges<'_>) {
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let labels = [gauges.queue];
+        self.queue_ready
+            .with_label_values(&labels)
+            .set(as_i64(gauges.ready));
+        self.queue_leased
+            .with_label_values(&labels)
+            .set(as_i64(gauges.leased));
+        self.queue_dead_letters
+            .with_label_values(&labels)
+            .set(as_i64(gauges.dead_letters));
+        self.queue_sla_breaches
+            .with_label_values(&labels)
+            .set(as_i64(gauges.sla_breaches));
+        self.queue_oldest_age
+            .with_label_values(&labels)
+            .set(gauges.oldest_ready_age.map_or(0.0, |age| age.as_secs_f64()));
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding cannot fail");
+        String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serves `GET /metrics` (anything else is 404) on `listener` until the task is dropped.
+pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let mut request = [0u8; 1024];
+            let Ok(read) =
+                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await
+            else {
+                return;
+            };
+            let head = String::from_utf8_lossy(&request[..read.unwrap_or(0)]);
+            let (status, body) = if head.starts_with("GET /metrics ") {
+                ("200 OK", metrics.render())
+            } else {
+                (
+                    "404 Not Found",
+                    "not found; metrics are at /metrics\n".to_owned(),
+                )
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Observed requests, decisions and queue figures appear in the text format.
+    #[test]
+    fn renders_what_was_observed() {
+        let metrics = Metrics::new();
+        metrics.observe_request("Submit", tonic::Code::Ok, Duration::from_micros(300));
+        metrics.observe_decision("expert", "seo_strategy", "seo");
+        metrics.set_queue(&QueueGauges {
+            queue: "seo",
+            ready: 3,
+            leased: 1,
+            dead_letters: 0,
+            oldest_ready_age: Some(Duration::from_secs(90)),
+            sla_breaches: 1,
+        });
+        let text = metrics.render();
+        assert!(
+            text.contains("triage_requests_total{code=\"Ok\",rpc=\"Submit\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "triage_decisions_total{intent=\"seo_strategy\",target=\"seo\",tier=\"expert\"} 1"
+        ));
+        assert!(text.contains("triage_queue_ready{queue=\"seo\"} 3"));
+        assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
+    }
+}

@@ -1,0 +1,569 @@
+//! The triage service over a real gRPC connection: direct answers from the right client's data,
+//! expert tickets, idempotency (also across a restart), access, bad input, overload, shutdown.
+
+mod common;
+
+use common::{TestServer, agency_config, inquiry, with_token};
+use tonic::Code;
+use triage::config::{Role, TokenConfig};
+use triage::proto::v1 as pb;
+
+fn answer_of(response: &pb::SubmitResponse) -> &pb::Answer {
+    match response.decision.as_ref().and_then(|d| d.outcome.as_ref()) {
+        Some(pb::decision::Outcome::Answer(answer)) => answer,
+        other => panic!("expected an answer, got {other:?}"),
+    }
+}
+
+fn ticket_of(response: &pb::SubmitResponse) -> &pb::Ticket {
+    match response.decision.as_ref().and_then(|d| d.outcome.as_ref()) {
+        Some(pb::decision::Outcome::Ticket(ticket)) => ticket,
+        other => panic!("expected a ticket, got {other:?}"),
+    }
+}
+
+/// A direct question is answered from the asking client's data and never another's.
+#[tokio::test]
+async fn direct_answers_use_only_the_clients_own_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let acme = client
+        .submit(inquiry("q-acme", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answer_of(&acme);
+    assert!(answer.text.contains("INV-1042"), "{}", answer.text);
+    assert_eq!(answer.entity_id, "INV-1042");
+    assert!(
+        answer.facts.iter().any(|f| f.value.contains("4,800")),
+        "{:?}",
+        answer.facts
+    );
+    assert!(answer.as_of.is_some());
+
+    // Lumen has no invoice 1042: its own invoices are the candidates, acme's never appear.
+    let lumen = client
+        .submit(inquiry("q-lumen", "lumen", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = lumen.decision.as_ref().unwrap();
+    let shown = format!("{:?}", decision.outcome);
+    assert!(
+        !shown.contains("October SEO retainer") && !shown.contains("4,800"),
+        "{shown}"
+    );
+
+    // The same words on another channel give the same answer.
+    let mut by_email = inquiry("q-acme-mail", "acme", "is invoice 1042 paid?");
+    by_email.inquiry.as_mut().unwrap().channel = pb::Channel::Email.into();
+    let again = client.submit(by_email).await.unwrap().into_inner();
+    assert_eq!(answer_of(&again).text, answer.text);
+
+    // "the final report": acme's is D-114; brightwave has two final reports, so a human decides.
+    let report = client
+        .submit(inquiry(
+            "q-report",
+            "acme",
+            "when will the final report be ready?",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer_of(&report).entity_id, "D-114");
+    let ambiguous = client
+        .submit(inquiry(
+            "q-report-bw",
+            "brightwave",
+            "when will the final report be ready?",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket_of(&ambiguous).queue, "account_management");
+    assert!(
+        ambiguous
+            .decision
+            .unwrap()
+            .escalation_reason
+            .contains("Final accessibility report")
+    );
+    server.stop().await;
+}
+
+/// An expert inquiry becomes a ticket on its queue, with the explanation attached.
+#[tokio::test]
+async fn expert_inquiries_become_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let response = client
+        .submit(inquiry(
+            "q-seo",
+            "brightwave",
+            "what should the SEO report focus on this quarter?",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = response.decision.as_ref().unwrap();
+    assert_eq!(decision.tier, pb::Tier::Expert as i32);
+    assert_eq!(decision.intent, "seo_strategy");
+    assert!(!decision.model_version.is_empty());
+    assert!(!decision.explanation.as_ref().unwrap().terms.is_empty());
+    let ticket = ticket_of(&response);
+    assert_eq!(ticket.queue, "seo");
+    assert_eq!(ticket.priority, 0, "brightwave is a platinum client");
+    assert!(ticket.ticket_id > 0 && ticket.sla_due.is_some());
+    server.stop().await;
+}
+
+/// Resubmitting an inquiry id returns the first decision and no second ticket, also after a
+/// restart on the same data folder; another client cannot take over the id.
+#[tokio::test]
+async fn resubmission_is_idempotent_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let first = client
+        .submit(inquiry(
+            "same",
+            "acme",
+            "our checkout page throws a 500 error",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.replayed);
+    let again = client
+        .submit(inquiry(
+            "same",
+            "acme",
+            "our checkout page throws a 500 error",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.replayed);
+    assert_eq!(ticket_of(&again).ticket_id, ticket_of(&first).ticket_id);
+    let taken = client
+        .submit(inquiry("same", "lumen", "hello"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    server.stop().await;
+
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let after = client
+        .submit(inquiry(
+            "same",
+            "acme",
+            "our checkout page throws a 500 error",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(after.replayed);
+    assert_eq!(ticket_of(&after).ticket_id, ticket_of(&first).ticket_id);
+    let queues = server
+        .specialist()
+        .await
+        .list_queues(pb::ListQueuesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .queues;
+    let open: u64 = queues.iter().map(|q| q.ready + q.leased).sum();
+    assert_eq!(open, 1, "{queues:?}");
+    server.stop().await;
+}
+
+fn token(name: &str, role: Role, clients: &[&str], queues: &[&str]) -> TokenConfig {
+    TokenConfig {
+        name: name.to_owned(),
+        token: format!("{name}-secret-0123456789"),
+        role,
+        clients: clients.iter().map(|c| c.to_string()).collect(),
+        queues: queues.iter().map(|q| q.to_string()).collect(),
+    }
+}
+
+/// Each access case gets its code: no token, unknown token, wrong role, client or queue.
+#[tokio::test]
+async fn access_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = agency_config(dir.path());
+    config.tokens = vec![
+        token("web", Role::Intake, &["acme"], &[]),
+        token("alice", Role::Specialist, &[], &["seo"]),
+        token("ops", Role::Admin, &[], &[]),
+    ];
+    let server = TestServer::start(config).await;
+    let mut triage = server.triage().await;
+    let mut specialist = server.specialist().await;
+    let submit =
+        |id: &str, client: &str| inquiry(id, client, "when will the final report be ready?");
+
+    let code = |result: Result<tonic::Response<pb::SubmitResponse>, tonic::Status>| {
+        result.err().map(|s| s.code())
+    };
+    assert_eq!(
+        code(triage.submit(submit("a1", "acme")).await),
+        Some(Code::Unauthenticated)
+    );
+    assert_eq!(
+        code(
+            triage
+                .submit(with_token("nope-0123456789abcdef", submit("a2", "acme")))
+                .await
+        ),
+        Some(Code::Unauthenticated)
+    );
+    assert_eq!(
+        code(
+            triage
+                .submit(with_token("web-secret-0123456789", submit("a3", "lumen")))
+                .await
+        ),
+        Some(Code::PermissionDenied)
+    );
+    assert_eq!(
+        code(
+            triage
+                .submit(with_token("alice-secret-0123456789", submit("a4", "acme")))
+                .await
+        ),
+        Some(Code::PermissionDenied)
+    );
+    assert_eq!(
+        code(
+            triage
+                .submit(with_token("web-secret-0123456789", submit("a5", "acme")))
+                .await
+        ),
+        None
+    );
+    assert_eq!(
+        code(
+            triage
+                .submit(with_token("ops-secret-0123456789", submit("a6", "lumen")))
+                .await
+        ),
+        None
+    );
+
+    let claim = |queue: &str| pb::ClaimRequest {
+        queue: queue.to_owned(),
+        lease: None,
+    };
+    let denied = specialist
+        .claim(with_token("alice-secret-0123456789", claim("billing")))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let intake = specialist
+        .claim(with_token("web-secret-0123456789", claim("seo")))
+        .await
+        .unwrap_err();
+    assert_eq!(intake.code(), Code::PermissionDenied);
+    assert!(
+        specialist
+            .claim(with_token("alice-secret-0123456789", claim("seo")))
+            .await
+            .is_ok()
+    );
+    let listed = specialist
+        .list_queues(with_token(
+            "alice-secret-0123456789",
+            pb::ListQueuesRequest {},
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .queues;
+    assert_eq!(
+        listed.iter().map(|q| q.queue.as_str()).collect::<Vec<_>>(),
+        ["seo"]
+    );
+
+    // Metadata that is not visible ASCII is refused, not a panic.
+    let mut binary = tonic::Request::new(submit("a7", "acme"));
+    let value =
+        tonic::metadata::AsciiMetadataValue::try_from(&b"Bearer web-secret-\xff\xfe"[..]).unwrap();
+    binary.metadata_mut().insert("authorization", value);
+    let status = triage.submit(binary).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(
+        status.message().contains("not visible ASCII"),
+        "{}",
+        status.message()
+    );
+    server.stop().await;
+}
+
+/// A table of bad inputs, each with its code and a message naming the field.
+#[tokio::test]
+async fn bad_inputs_get_their_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let mut specialist = server.specialist().await;
+    let long_body = "a".repeat(16 * 1024 + 1);
+    let cases: Vec<(pb::SubmitRequest, Code, &str)> = vec![
+        (
+            pb::SubmitRequest { inquiry: None },
+            Code::InvalidArgument,
+            "inquiry",
+        ),
+        (
+            inquiry("", "acme", "hello"),
+            Code::InvalidArgument,
+            "inquiry.inquiry_id",
+        ),
+        (
+            inquiry("has space", "acme", "hello"),
+            Code::InvalidArgument,
+            "inquiry.inquiry_id",
+        ),
+        (
+            inquiry("b1", "", "hello"),
+            Code::InvalidArgument,
+            "inquiry.client_id",
+        ),
+        (
+            inquiry("b2", "acme", "   \n\t "),
+            Code::InvalidArgument,
+            "inquiry.body",
+        ),
+        (
+            inquiry("b3", "acme", "?!? ... ---"),
+            Code::InvalidArgument,
+            "inquiry.body",
+        ),
+        (
+            inquiry("b4", "acme", &long_body),
+            Code::InvalidArgument,
+            "inquiry.body",
+        ),
+        (
+            inquiry("b5", "nobody", "is invoice 1042 paid?"),
+            Code::NotFound,
+            "inquiry.client_id",
+        ),
+    ];
+    for (request, code, field) in cases {
+        let status = client.submit(request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{}", status.message());
+        assert!(
+            status.message().contains(field),
+            "{} !~ {field}",
+            status.message()
+        );
+    }
+    let mut channel = inquiry("b6", "acme", "hello");
+    channel.inquiry.as_mut().unwrap().channel = 99;
+    assert_eq!(
+        client.submit(channel).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    // Over the 1 MiB message limit.
+    let huge = inquiry("b7", "acme", &"x".repeat(1024 * 1024 + 10));
+    assert_eq!(
+        client.submit(huge).await.unwrap_err().code(),
+        Code::OutOfRange
+    );
+    // An already spent deadline.
+    let mut late = tonic::Request::new(inquiry("b8", "acme", "hello"));
+    late.metadata_mut()
+        .insert("grpc-timeout", "1n".parse().unwrap());
+    assert_eq!(
+        client.submit(late).await.unwrap_err().code(),
+        Code::DeadlineExceeded
+    );
+    // Specialist side: unknown queue, unknown ticket, empty reason, bad lease.
+    let unknown = specialist
+        .claim(pb::ClaimRequest {
+            queue: "nope".into(),
+            lease: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (unknown.code(), unknown.message().contains("queue")),
+        (Code::NotFound, true)
+    );
+    let missing = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id: 999,
+            lease_token: 1,
+            outcome: "done".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let reason = specialist
+        .release(pb::ReleaseRequest {
+            ticket_id: 1,
+            lease_token: 1,
+            reason: " ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (reason.code(), reason.message().starts_with("reason")),
+        (Code::InvalidArgument, true)
+    );
+    let lease = prost_types::Duration {
+        seconds: -5,
+        nanos: 0,
+    };
+    let bad_lease = specialist
+        .claim(pb::ClaimRequest {
+            queue: "seo".into(),
+            lease: Some(lease),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_lease.code(), Code::InvalidArgument);
+    // Nothing above left a ticket behind.
+    let queues = specialist
+        .list_queues(pb::ListQueuesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .queues;
+    assert_eq!(queues.iter().map(|q| q.ready + q.leased).sum::<u64>(), 0);
+    server.stop().await;
+}
+
+/// Beyond `max_in_flight` requests, the server sheds load with RESOURCE_EXHAUSTED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_shed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = agency_config(dir.path());
+    config.max_in_flight = 1;
+    let server = TestServer::start(config).await;
+    let channel = server.channel().await;
+    let mut calls = Vec::new();
+    for i in 0..200 {
+        let mut client = pb::triage_service_client::TriageServiceClient::new(channel.clone());
+        calls.push(tokio::spawn(async move {
+            client
+                .submit(inquiry(
+                    &format!("o{i}"),
+                    "acme",
+                    "our site is down, please help",
+                ))
+                .await
+                .map(|_| ())
+        }));
+    }
+    let mut shed = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(()) => {}
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                shed += 1;
+            }
+        }
+    }
+    assert!(shed > 0, "no request was shed");
+    server.stop().await;
+}
+
+/// Shutdown turns health to NOT_SERVING, lets in-flight work finish and stops.
+#[tokio::test]
+async fn graceful_shutdown_drains_and_reports_health() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let service = "triage.v1.TriageService".to_owned();
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(status.into_inner().status, ServingStatus::Serving as i32);
+
+    let mut watch = health
+        .watch(tonic_health::pb::HealthCheckRequest { service })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.message().await.unwrap().unwrap().status,
+        ServingStatus::Serving as i32
+    );
+    let mut client = server.triage().await;
+    let in_flight: Vec<_> = (0..20)
+        .map(|i| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .submit(inquiry(
+                        &format!("s{i}"),
+                        "acme",
+                        "the contact form is broken",
+                    ))
+                    .await
+            })
+        })
+        .collect();
+    let ok_before = client.ping(pb::PingRequest {}).await.is_ok();
+    let stopping = tokio::spawn(server.stop());
+    assert_eq!(
+        watch.message().await.unwrap().unwrap().status,
+        ServingStatus::NotServing as i32
+    );
+    stopping.await.unwrap();
+    assert!(ok_before);
+    for call in in_flight {
+        // Each request either completed with a decision or never reached the server.
+        if let Err(status) = call.await.unwrap() {
+            assert!(
+                matches!(status.code(), Code::Unavailable | Code::Cancelled),
+                "{status:?}"
+            );
+        }
+    }
+}
+
+/// Classify is a dry run: a decision and its explanation, nothing stored.
+#[tokio::test]
+async fn classify_has_no_side_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let response = client
+        .classify(pb::ClassifyRequest {
+            text: "the site is down!!".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decision = response.decision.unwrap();
+    assert_eq!(decision.intent, "website_problem");
+    assert!(decision.outcome.is_none());
+    let empty = client
+        .classify(pb::ClassifyRequest { text: " ".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    let queues = server
+        .specialist()
+        .await
+        .list_queues(pb::ListQueuesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .queues;
+    assert_eq!(queues.iter().map(|q| q.ready).sum::<u64>(), 0);
+    server.stop().await;
+}

@@ -1,0 +1,201 @@
+//! The specialist workflow over gRPC, with the server's clock stepped by hand: claim with a
+//! lease, extend, expiry and redelivery, dead-lettering, resolve, release and reroute.
+
+mod common;
+
+use common::{TestServer, agency_config, inquiry};
+use tonic::Code;
+use triage::proto::v1 as pb;
+
+fn lease(seconds: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration { seconds, nanos: 0 })
+}
+
+async fn claim(
+    client: &mut pb::specialist_service_client::SpecialistServiceClient<tonic::transport::Channel>,
+    queue: &str,
+) -> Option<pb::ClaimedTicket> {
+    client
+        .claim(pb::ClaimRequest {
+            queue: queue.to_owned(),
+            lease: lease(60),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+}
+
+/// A ticket is leased to one specialist at a time, comes back when the lease expires, goes to
+/// the dead-letter queue after too many deliveries, and is resolved with an audit record.
+#[tokio::test]
+async fn lease_expiry_redelivery_dead_letter_and_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = agency_config(dir.path());
+    config.max_deliveries = 2;
+    let server = TestServer::start(config).await;
+    let mut triage = server.triage().await;
+    let mut specialist = server.specialist().await;
+    triage
+        .submit(inquiry(
+            "t1",
+            "acme",
+            "why did our google rankings drop after the migration?",
+        ))
+        .await
+        .unwrap();
+    triage
+        .submit(inquiry(
+            "t2",
+            "kettle",
+            "which keywords should our new blog target?",
+        ))
+        .await
+        .unwrap();
+
+    // Priority: acme (gold) before kettle (standard).
+    let first = claim(&mut specialist, "seo").await.unwrap();
+    assert_eq!(first.inquiry.as_ref().unwrap().inquiry_id, "t1");
+    assert_eq!(first.deliveries, 1);
+    let decision = first.decision.as_ref().unwrap();
+    assert_eq!(decision.intent, "seo_strategy");
+    assert!(!decision.explanation.as_ref().unwrap().terms.is_empty());
+    let second = claim(&mut specialist, "seo").await.unwrap();
+    assert_eq!(second.inquiry.as_ref().unwrap().inquiry_id, "t2");
+    assert!(
+        claim(&mut specialist, "seo").await.is_none(),
+        "both are leased"
+    );
+
+    // Extending keeps t1; t2's lease runs out and it is delivered again.
+    server.clock.advance(50_000);
+    let t1 = first.ticket.as_ref().unwrap().ticket_id;
+    specialist
+        .extend(pb::ExtendRequest {
+            ticket_id: t1,
+            lease_token: first.lease_token,
+            lease: lease(60),
+        })
+        .await
+        .unwrap();
+    server.clock.advance(20_000);
+    let again = claim(&mut specialist, "seo").await.unwrap();
+    assert_eq!(again.inquiry.as_ref().unwrap().inquiry_id, "t2");
+    assert_eq!(again.deliveries, 2);
+    // The old lease token no longer works.
+    let stale = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id: again.ticket.as_ref().unwrap().ticket_id,
+            lease_token: second.lease_token,
+            outcome: "late".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+
+    // 61 s later both leases have run out: t2, at its second delivery, is dead-lettered; t1
+    // (extended to 110 s, now 131 s) comes back for its second delivery.
+    server.clock.advance(61_000);
+    let t1_again = claim(&mut specialist, "seo").await.unwrap();
+    assert_eq!(t1_again.inquiry.as_ref().unwrap().inquiry_id, "t1");
+    assert_eq!(t1_again.deliveries, 2);
+    let stats = specialist
+        .list_queues(pb::ListQueuesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .queues;
+    let seo = stats.iter().find(|q| q.queue == "seo").unwrap();
+    assert_eq!((seo.dead_letters, seo.ready, seo.leased), (1, 0, 1));
+
+    let (ticket_id, token) = (t1, t1_again.lease_token);
+    specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id,
+            lease_token: token,
+            outcome: "advised a content audit".into(),
+        })
+        .await
+        .unwrap();
+    let audit = server
+        .app
+        .intake
+        .queue()
+        .audit(ticket_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(audit.outcome, "advised a content audit");
+    assert_eq!(audit.holder, "local");
+    let gone = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id,
+            lease_token: token,
+            outcome: "twice".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    server.stop().await;
+}
+
+/// Release hands a ticket back; reroute moves it to another queue as a correction.
+#[tokio::test]
+async fn release_and_reroute() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut triage = server.triage().await;
+    let mut specialist = server.specialist().await;
+    triage
+        .submit(inquiry(
+            "r1",
+            "lumen",
+            "what tone should our newsletter series take?",
+        ))
+        .await
+        .unwrap();
+    let claimed = claim(&mut specialist, "content").await.unwrap();
+    let ticket_id = claimed.ticket.unwrap().ticket_id;
+    specialist
+        .release(pb::ReleaseRequest {
+            ticket_id,
+            lease_token: claimed.lease_token,
+            reason: "out today".into(),
+        })
+        .await
+        .unwrap();
+    let reclaimed = claim(&mut specialist, "content").await.unwrap();
+    assert_eq!(reclaimed.deliveries, 2);
+    let wrong_queue = specialist
+        .reroute(pb::RerouteRequest {
+            ticket_id,
+            lease_token: reclaimed.lease_token,
+            to_queue: "nowhere".into(),
+            reason: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_queue.code(), Code::NotFound);
+    specialist
+        .reroute(pb::RerouteRequest {
+            ticket_id,
+            lease_token: reclaimed.lease_token,
+            to_queue: "seo".into(),
+            reason: "about search, not tone".into(),
+        })
+        .await
+        .unwrap();
+    assert!(claim(&mut specialist, "content").await.is_none());
+    let moved = claim(&mut specialist, "seo").await.unwrap();
+    assert_eq!(moved.ticket.unwrap().ticket_id, ticket_id);
+    let corrections = server.app.intake.queue().corrections().await.unwrap();
+    assert_eq!(
+        (
+            corrections[0].from_queue.as_str(),
+            corrections[0].to_queue.as_str()
+        ),
+        ("content", "seo")
+    );
+    assert_eq!(corrections[0].reason, "about search, not tone");
+    server.stop().await;
+}
