@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::calibrate::{Calibration, softmax};
 use super::explain::ExampleMemory;
 use super::model::argmax;
-use super::{ClassifyError, Idf, KeywordIndex, LogisticModel, NormalizedText, SparseVector};
+use super::{
+    ClassifyError, Explanation, Idf, KeywordIndex, LogisticModel, NormalizedText, SparseVector,
+};
 use crate::pack::{Intent, Pack, Target, Tier};
 
 /// How many alternatives a classification lists after the chosen intent.
@@ -115,17 +117,37 @@ impl Classifier {
         if normalized.is_empty() {
             return Err(ClassifyError::EmptyText);
         }
-        let probabilities = self.probabilities(&normalized)?;
+        let lexical = self.idf.features(&normalized);
+        let probabilities = self.probabilities(&normalized, &lexical)?;
         Ok(self.decide(&probabilities))
     }
 
-    /// The calibrated intent probabilities of a normalized text.
-    pub(super) fn probabilities(&self, text: &NormalizedText) -> Result<Vec<f32>, ClassifyError> {
-        let lexical = self.idf.features(text);
+    /// Classifies `text` and explains the decision, normalizing and counting the text once.
+    pub fn classify_explained(
+        &self,
+        text: &str,
+    ) -> Result<(Classification, Explanation), ClassifyError> {
+        let normalized = NormalizedText::new(text);
+        if normalized.is_empty() {
+            return Err(ClassifyError::EmptyText);
+        }
+        let counts = self.idf.space().counts(&normalized);
+        let lexical = self.idf.weigh(counts.clone());
+        let classification = self.decide(&self.probabilities(&normalized, &lexical)?);
+        let explanation = self.explanation(&normalized, &lexical, &counts, &classification);
+        Ok((classification, explanation))
+    }
+
+    /// The calibrated intent probabilities of a normalized text with its lexical features.
+    pub(super) fn probabilities(
+        &self,
+        text: &NormalizedText,
+        lexical: &SparseVector,
+    ) -> Result<Vec<f32>, ClassifyError> {
         let evidence = index_evidence(&self.index.scores(text)?);
         let mut logits = vec![0.0; self.intents.len()];
         self.model.sparse_logits(
-            feature_row(&lexical, &evidence, self.idf.space().dims()),
+            feature_row(lexical, &evidence, self.idf.space().dims()),
             &mut logits,
         );
         let mut probabilities = vec![0.0; logits.len()];

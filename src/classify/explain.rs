@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::features::Origin;
-use super::{Classification, Classifier, ClassifyError, Idf, NormalizedText};
+use super::{Classification, Classifier, ClassifyError, Idf, NormalizedText, SparseVector};
 
 /// How many words and examples an explanation shows.
 const TERMS: usize = 5;
@@ -82,27 +82,40 @@ impl Classifier {
         if normalized.is_empty() {
             return Err(ClassifyError::EmptyText);
         }
+        let counts = self.idf.space().counts(&normalized);
+        let features = self.idf.weigh(counts.clone());
+        Ok(self.explanation(&normalized, &features, &counts, classification))
+    }
+
+    /// The explanation of a normalized text, given its weighted features and raw counts.
+    pub(super) fn explanation(
+        &self,
+        text: &NormalizedText,
+        features: &SparseVector,
+        counts: &SparseVector,
+        classification: &Classification,
+    ) -> Explanation {
         let chosen = classification.intent_index;
         let against = classification
             .alternatives
             .first()
             .and_then(|a| self.intents.iter().position(|i| i.name == a.intent));
-        Ok(Explanation {
-            terms: self.weighted_terms(&normalized, chosen, against),
+        Explanation {
+            terms: self.weighted_terms(text, features, counts, chosen, against),
             against: against.map(|i| self.intents[i].name.clone()),
-            nearest: self.nearest_examples(&normalized, chosen),
-        })
+            nearest: self.nearest_examples(text, chosen),
+        }
     }
 
     fn weighted_terms(
         &self,
         text: &NormalizedText,
+        features: &SparseVector,
+        counts: &SparseVector,
         chosen: usize,
         against: Option<usize>,
     ) -> Vec<WeightedTerm> {
         let space = self.idf.space();
-        let features = self.idf.features(text);
-        let counts = space.counts(text);
         let run_of_token: Vec<usize> = text
             .runs()
             .iter()

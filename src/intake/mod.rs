@@ -105,9 +105,7 @@ impl Intake {
 
     /// Classifies `text` and explains it, with no side effect.
     pub fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
-        let classification = self.classifier.classify(text)?;
-        let explanation = self.classifier.explain(text, &classification)?;
-        Ok((classification, explanation))
+        Ok(self.classifier.classify_explained(text)?)
     }
 
     /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded

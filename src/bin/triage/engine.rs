@@ -197,9 +197,8 @@ fn classify_lines(classifier: &Classifier) -> Result<()> {
     for (number, line) in std::io::stdin().lock().lines().enumerate() {
         let line =
             line.with_context(|| format!("cannot read line {} of standard input", number + 1))?;
-        let value = match classifier.classify(&line) {
-            Ok(classification) => {
-                let explanation = classifier.explain(&line, &classification)?;
+        let value = match classifier.classify_explained(&line) {
+            Ok((classification, explanation)) => {
                 serde_json::json!({ "classification": classification, "explanation": explanation })
             }
             Err(error) => serde_json::json!({ "line": number + 1, "error": error.to_string() }),
