@@ -207,53 +207,35 @@ async fn access_is_checked() {
     let submit =
         |id: &str, client: &str| inquiry(id, client, "when will the final report be ready?");
 
-    let code = |result: Result<tonic::Response<pb::SubmitResponse>, tonic::Status>| {
-        result.err().map(|s| s.code())
-    };
-    assert_eq!(
-        code(triage.submit(submit("a1", "acme")).await),
-        Some(Code::Unauthenticated)
-    );
-    assert_eq!(
-        code(
-            triage
-                .submit(with_token("nope-0123456789abcdef", submit("a2", "acme")))
-                .await
+    let cases = [
+        (None, "acme", Some(Code::Unauthenticated)),
+        (
+            Some("nope-0123456789abcdef"),
+            "acme",
+            Some(Code::Unauthenticated),
         ),
-        Some(Code::Unauthenticated)
-    );
-    assert_eq!(
-        code(
-            triage
-                .submit(with_token("web-secret-0123456789", submit("a3", "lumen")))
-                .await
+        (
+            Some("web-secret-0123456789"),
+            "lumen",
+            Some(Code::PermissionDenied),
         ),
-        Some(Code::PermissionDenied)
-    );
-    assert_eq!(
-        code(
-            triage
-                .submit(with_token("alice-secret-0123456789", submit("a4", "acme")))
-                .await
+        (
+            Some("alice-secret-0123456789"),
+            "acme",
+            Some(Code::PermissionDenied),
         ),
-        Some(Code::PermissionDenied)
-    );
-    assert_eq!(
-        code(
-            triage
-                .submit(with_token("web-secret-0123456789", submit("a5", "acme")))
-                .await
-        ),
-        None
-    );
-    assert_eq!(
-        code(
-            triage
-                .submit(with_token("ops-secret-0123456789", submit("a6", "lumen")))
-                .await
-        ),
-        None
-    );
+        (Some("web-secret-0123456789"), "acme", None),
+        (Some("ops-secret-0123456789"), "lumen", None),
+    ];
+    for (n, (token, client_id, expected)) in cases.into_iter().enumerate() {
+        let message = submit(&format!("a{n}"), client_id);
+        let request = match token {
+            Some(token) => with_token(token, message),
+            None => tonic::Request::new(message),
+        };
+        let code = triage.submit(request).await.err().map(|s| s.code());
+        assert_eq!(code, expected, "{token:?} for {client_id}");
+    }
 
     let claim = |queue: &str| pb::ClaimRequest {
         queue: queue.to_owned(),
@@ -565,5 +547,39 @@ async fn classify_has_no_side_effects() {
         .into_inner()
         .queues;
     assert_eq!(queues.iter().map(|q| q.ready).sum::<u64>(), 0);
+    server.stop().await;
+}
+
+/// SubmitStream decides each inquiry of a stream; a bad one gets its error, the rest go on.
+#[tokio::test]
+async fn submit_stream_answers_each_inquiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let requests = vec![
+        inquiry("m1", "acme", "is invoice 1042 paid?"),
+        inquiry("m2", "acme", "   "),
+        inquiry(
+            "m3",
+            "harbour",
+            "conversions stopped showing up in GA4 yesterday",
+        ),
+    ];
+    let mut responses = client
+        .submit_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut by_id = std::collections::BTreeMap::new();
+    while let Some(response) = responses.message().await.unwrap() {
+        by_id.insert(response.inquiry_id.clone(), response.result.unwrap());
+    }
+    assert_eq!(by_id.len(), 3);
+    use pb::submit_stream_response::Result as Item;
+    assert!(matches!(&by_id["m1"], Item::Response(r) if answer_of(r).entity_id == "INV-1042"));
+    assert!(
+        matches!(&by_id["m2"], Item::Error(e) if e.code == Code::InvalidArgument as i32 && e.message.contains("inquiry.body"))
+    );
+    assert!(matches!(&by_id["m3"], Item::Response(r) if ticket_of(r).queue == "analytics"));
     server.stop().await;
 }

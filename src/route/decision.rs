@@ -1,8 +1,6 @@
 //! `RecordOutcome`: the answer to `record_decision`, and `StoredDecision`, the record kept
 //! per inquiry id that makes recording idempotent.
 
-use serde::{Deserialize, Serialize};
-
 /// Result of recording a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
@@ -16,18 +14,71 @@ pub enum RecordOutcome {
 }
 
 /// The decision stored for one inquiry id, with the ticket it queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored as bytes, not JSON: one tag byte (ticket or not), the ticket id as little-endian
+/// `u64`, then the decision's JSON verbatim. Wrapping the decision's JSON in another JSON string
+/// would escape every quote of it on each write and unescape it on each read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredDecision {
     pub decision_json: String,
     pub ticket_id: Option<u64>,
 }
 
+const HEADER: usize = 9;
+
 impl StoredDecision {
+    /// The stored form.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(HEADER + self.decision_json.len());
+        bytes.push(u8::from(self.ticket_id.is_some()));
+        bytes.extend_from_slice(&self.ticket_id.unwrap_or(0).to_le_bytes());
+        bytes.extend_from_slice(self.decision_json.as_bytes());
+        bytes
+    }
+
+    /// Reads the stored form back; `None` when it is not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (header, json) = bytes.split_at_checked(HEADER)?;
+        let id = u64::from_le_bytes(header[1..].try_into().ok()?);
+        let ticket_id = match header[0] {
+            0 => None,
+            1 => Some(id),
+            _ => return None,
+        };
+        let decision_json = String::from_utf8(json.to_vec()).ok()?;
+        Some(Self {
+            decision_json,
+            ticket_id,
+        })
+    }
+
     /// The answer to a repeated `record_decision` for the same inquiry.
     pub fn into_existing(self) -> RecordOutcome {
         RecordOutcome::Existing {
             decision_json: self.decision_json,
             ticket_id: self.ticket_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored form reads back as written, with and without a ticket; garbage is refused.
+    #[test]
+    fn stored_decisions_round_trip() {
+        for ticket_id in [None, Some(42)] {
+            let stored = StoredDecision {
+                decision_json: "{\"a\":\"é\"}".into(),
+                ticket_id,
+            };
+            assert_eq!(StoredDecision::from_bytes(&stored.to_bytes()), Some(stored));
+        }
+        assert_eq!(StoredDecision::from_bytes(b"\x07short"), None);
+        assert_eq!(
+            StoredDecision::from_bytes(&[2, 0, 0, 0, 0, 0, 0, 0, 0]),
+            None
+        );
     }
 }

@@ -22,7 +22,7 @@
 //! | `tickets`      | ticket id `u64`                              | JSON `Ticket` (live)  |
 //! | `ready`        | `(queue, priority, sla_due_ms, id)`          | `()`                  |
 //! | `leases`       | `(expires_ms, id)`                           | `()`                  |
-//! | `decisions`    | inquiry id `&str`                            | JSON `{decision_json, ticket_id}` |
+//! | `decisions`    | inquiry id `&str`                            | tag, ticket id, decision JSON (bytes) |
 //! | `dead_letters` | `(queue, id)`                                | JSON `{ticket, reason, dead_ms}` |
 //! | `audit`        | ticket id `u64`                              | JSON `AuditRecord`    |
 //! | `corrections`  | correction id `u64`                          | JSON `Correction`     |

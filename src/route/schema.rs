@@ -9,6 +9,7 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::ticket::Ticket;
 
@@ -21,7 +22,7 @@ pub(crate) const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("ti
 pub(crate) const READY: TableDefinition<ReadyKey, ()> = TableDefinition::new("ready");
 /// Leased tickets by (lease expiry ms, ticket id), so expired leases are a prefix scan.
 pub(crate) const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases");
-/// Decisions by inquiry id, JSON `StoredDecision`.
+/// Decisions by inquiry id, `StoredDecision` bytes.
 pub(crate) const DECISIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("decisions");
 /// Dead-lettered tickets by (queue, ticket id), JSON [`DeadLetter`].
 pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
@@ -75,6 +76,16 @@ pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
 pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<u8>, RouteError> {
     serde_json::to_vec(value)
         .map_err(|err| RouteError::storage(format_args!("encoding {what}"), err))
+}
+
+/// Parses a stored decision record.
+pub(crate) fn decode_decision(
+    inquiry_id: &str,
+    bytes: &[u8],
+) -> Result<StoredDecision, RouteError> {
+    StoredDecision::from_bytes(bytes).ok_or_else(|| {
+        RouteError::Storage(format!("decoding decision for inquiry {inquiry_id} failed"))
+    })
 }
 
 /// Parses a stored record; `what` names it in the error.

@@ -8,7 +8,7 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
     AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, TICKETS, dead_letter_range, decode,
-    read_json,
+    decode_decision, read_json,
 };
 use super::stats::{QueueStats, Tally};
 use super::ticket::Ticket;
@@ -27,11 +27,10 @@ impl Snapshot {
 
     pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
         let table = self.txn.open_table(DECISIONS)?;
-        read_json(
-            &table,
-            inquiry_id,
-            format_args!("decision for inquiry {inquiry_id}"),
-        )
+        table
+            .get(inquiry_id)?
+            .map(|guard| decode_decision(inquiry_id, guard.value()))
+            .transpose()
     }
 
     pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, RouteError> {

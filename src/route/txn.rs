@@ -10,7 +10,7 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
     AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, ReadyKey,
-    TICKETS, decode, encode, read_json, ready_key, ready_range,
+    TICKETS, decode, decode_decision, encode, read_json, ready_key, ready_range,
 };
 use super::ticket::{Lease, NewTicket, Ticket};
 
@@ -93,9 +93,8 @@ impl<'t> Txn<'t> {
         decision_json: String,
         ticket: Option<NewTicket>,
     ) -> Result<RecordOutcome, RouteError> {
-        let what = format_args!("decision for inquiry {inquiry_id}");
-        if let Some(stored) = read_json::<_, StoredDecision>(&self.decisions, inquiry_id, what)? {
-            return Ok(stored.into_existing());
+        if let Some(guard) = self.decisions.get(inquiry_id)? {
+            return Ok(decode_decision(inquiry_id, guard.value())?.into_existing());
         }
         let ticket_id = match ticket {
             Some(new) => {
@@ -110,7 +109,7 @@ impl<'t> Txn<'t> {
             ticket_id,
         };
         self.decisions
-            .insert(inquiry_id, encode(what, &stored)?.as_slice())?;
+            .insert(inquiry_id, stored.to_bytes().as_slice())?;
         Ok(RecordOutcome::Recorded { ticket_id })
     }
 
