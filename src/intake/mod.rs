@@ -166,10 +166,19 @@ impl Intake {
             ticket.payload = serde_json::to_string(&payload).expect("payloads serialize");
             ticket
         });
-        let durable = new_ticket.is_some();
+        let Some(new_ticket) = new_ticket else {
+            // An answer queues nothing: it is recorded for replays without waiting for a commit.
+            self.queue
+                .record_decision_in_background(&inquiry.inquiry_id, record)
+                .await?;
+            return Ok(Submitted {
+                decision,
+                replayed: false,
+            });
+        };
         match self
             .queue
-            .record_decision(&inquiry.inquiry_id, &record, new_ticket, durable)
+            .record_decision(&inquiry.inquiry_id, record, Some(new_ticket), true)
             .await?
         {
             RecordOutcome::Recorded { ticket_id } => Ok(Submitted {

@@ -14,7 +14,10 @@
 //! everything queued before it. A refused request (not found, wrong lease, bad argument)
 //! changes nothing and fails alone; a storage failure aborts the batch and every request in
 //! it gets the error; a failed commit also stops the writer, after which calls return
-//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads.
+//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
+//! decision lookup every submission makes, which reads inline. A background record (a decision
+//! that queues no ticket) is not waited for: a batch of only those lingers 2 ms for company
+//! before it commits, so one commit carries many.
 //!
 //! # Tables
 //! | table          | key                                          | value                 |

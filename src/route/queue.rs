@@ -87,6 +87,26 @@ impl EmbeddedQueue {
             .await
     }
 
+    /// Stores a decision that queues no ticket, without waiting for its commit: a crash before
+    /// the next commit loses only this record, and a resubmission decides the same again. A
+    /// decision already stored for `inquiry_id` is kept.
+    pub async fn record_decision_in_background(
+        &self,
+        inquiry_id: impl Into<String>,
+        decision_json: impl Into<String>,
+    ) -> Result<(), RouteError> {
+        let inquiry_id = inquiry_id.into();
+        let decision_json = decision_json.into();
+        require_name("inquiry id", &inquiry_id)?;
+        self.inner
+            .writer
+            .enqueue(move |txn| {
+                txn.record_decision(&inquiry_id, decision_json, None)
+                    .map(drop)
+            })
+            .await
+    }
+
     /// The decision stored for `inquiry_id`, with the ticket it queued. A point read on the
     /// hot path of every submission: it runs inline, a blocking-pool hop costs more than it.
     pub async fn decision(

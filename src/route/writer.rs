@@ -18,6 +18,8 @@ use super::txn::Txn;
 trait Job: Send {
     /// Whether the caller waits for an fsync'd commit.
     fn durable(&self) -> bool;
+    /// Whether a caller waits for the answer at all (background records do not).
+    fn awaited(&self) -> bool;
     /// Runs the operation and keeps its result; returns the storage failure, if it hit one,
     /// that must abort the whole batch.
     fn apply(&mut self, txn: &mut Txn<'_>) -> Result<(), RouteError>;
@@ -32,6 +34,7 @@ enum Stage<T, F> {
 
 struct Request<T, F> {
     durable: bool,
+    awaited: bool,
     stage: Option<Stage<T, F>>,
     reply: oneshot::Sender<Result<T, RouteError>>,
 }
@@ -39,7 +42,7 @@ struct Request<T, F> {
 type Answer<T> = oneshot::Receiver<Result<T, RouteError>>;
 
 /// A queued job running `op`, and where its answer will arrive.
-fn request<T, F>(durable: bool, op: F) -> (Box<dyn Job>, Answer<T>)
+fn request<T, F>(durable: bool, awaited: bool, op: F) -> (Box<dyn Job>, Answer<T>)
 where
     T: Send + 'static,
     F: FnOnce(&mut Txn<'_>) -> Result<T, RouteError> + Send + 'static,
@@ -47,6 +50,7 @@ where
     let (reply, answer) = oneshot::channel();
     let job = Request {
         durable,
+        awaited,
         stage: Some(Stage::Queued(op)),
         reply,
     };
@@ -60,6 +64,10 @@ where
 {
     fn durable(&self) -> bool {
         self.durable
+    }
+
+    fn awaited(&self) -> bool {
+        self.awaited
     }
 
     fn apply(&mut self, txn: &mut Txn<'_>) -> Result<(), RouteError> {
@@ -93,6 +101,9 @@ enum BatchFailure {
     /// The commit itself failed; redb refuses further writes until reopened.
     CommitFailed(RouteError),
 }
+
+/// How long a batch of background records only waits for more before it commits.
+const BACKGROUND_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Handle to the writer thread; dropping it lets the thread finish its batch and joins it.
 pub(crate) struct Writer {
@@ -142,9 +153,23 @@ impl Writer {
     {
         let gone = || RouteError::Unavailable("writer thread has stopped".into());
         let requests = self.requests.as_ref().ok_or_else(gone)?;
-        let (job, answer) = request(durable, op);
+        let (job, answer) = request(durable, true, op);
         requests.send(job).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+
+    /// Queues a non-durable `op` and returns without waiting for its batch: it commits with the
+    /// next batch, and a failure is logged by the writer instead of answered.
+    pub async fn enqueue<F>(&self, op: F) -> Result<(), RouteError>
+    where
+        F: FnOnce(&mut Txn<'_>) -> Result<(), RouteError> + Send + 'static,
+    {
+        let gone = || RouteError::Unavailable("writer thread has stopped".into());
+        let requests = self.requests.as_ref().ok_or_else(gone)?;
+        let (job, _unawaited) = request(false, false, move |txn: &mut Txn<'_>| {
+            op(txn).inspect_err(|error| tracing::warn!(%error, "background record failed"))
+        });
+        requests.send(job).await.map_err(|_| gone())
     }
 }
 
@@ -173,11 +198,11 @@ impl WriterLoop {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.settings.max_batch);
         while let Some(first) = self.inbox.blocking_recv() {
             batch.push(first);
-            while batch.len() < self.settings.max_batch {
-                match self.inbox.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+            self.drain_into(&mut batch);
+            // Nobody waits on background records: let more gather so one commit carries many.
+            if !batch.iter().any(|job| job.awaited()) {
+                std::thread::sleep(BACKGROUND_LINGER);
+                self.drain_into(&mut batch);
             }
             let (result, stop) = match self.write(&mut batch) {
                 Ok(()) => (Ok(()), false),
@@ -193,6 +218,16 @@ impl WriterLoop {
             if stop {
                 // Queued requests are dropped, so their callers see Unavailable.
                 return;
+            }
+        }
+    }
+
+    /// Moves the requests already waiting into `batch`, up to `max_batch`.
+    fn drain_into(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        while batch.len() < self.settings.max_batch {
+            match self.inbox.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
         }
     }
@@ -252,7 +287,7 @@ mod tests {
     }
 
     fn record(inquiry: &'static str) -> (Box<dyn Job>, Answer<RecordOutcome>) {
-        request(true, move |txn| {
+        request(true, true, move |txn| {
             txn.record_decision(inquiry, "{}".into(), None)
         })
     }
@@ -263,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
         let writer = writer_loop(dir.path())?;
         let (first, first_answer) = record("a");
-        let (broken, broken_answer) = request(true, |_| -> Result<(), RouteError> {
+        let (broken, broken_answer) = request(true, true, |_| -> Result<(), RouteError> {
             Err(RouteError::Storage("disk full".into()))
         });
         let mut batch = vec![first, broken];
@@ -289,7 +324,7 @@ mod tests {
     fn refused_request_does_not_fail_its_batch() -> Result<(), RouteError> {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
         let writer = writer_loop(dir.path())?;
-        let (refused, refused_answer) = request(true, |txn| txn.extend(99, 1, 10));
+        let (refused, refused_answer) = request(true, true, |txn| txn.extend(99, 1, 10));
         let (first, first_answer) = record("a");
         let mut batch = vec![refused, first];
         assert!(writer.write(&mut batch).is_ok());

@@ -197,3 +197,38 @@ async fn invalid_arguments_are_refused() {
         Err(RouteError::InvalidArgument(_))
     ));
 }
+
+/// A background record commits with a later batch, keeps an earlier decision, and survives a
+/// reopen once flushed.
+#[tokio::test]
+async fn background_records_commit_later_and_stay_idempotent() {
+    let f = Fixture::new();
+    f.queue
+        .record_decision("b1", "first", None, true)
+        .await
+        .expect("record");
+    f.queue
+        .record_decision_in_background("b1", "second")
+        .await
+        .expect("queued");
+    f.queue
+        .record_decision_in_background("b2", "answer")
+        .await
+        .expect("queued");
+    f.queue.flush().await.expect("flush");
+    assert_eq!(
+        f.queue.decision("b1").await,
+        Ok(Some(("first".into(), None)))
+    );
+    let f = f.reopen();
+    assert_eq!(
+        f.queue.decision("b2").await,
+        Ok(Some(("answer".into(), None)))
+    );
+    assert!(
+        f.queue
+            .record_decision_in_background("", "x")
+            .await
+            .is_err()
+    );
+}
