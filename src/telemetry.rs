@@ -234,4 +234,31 @@ mod tests {
         assert!(text.contains("triage_queue_ready{queue=\"seo\"} 3"));
         assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
     }
+
+    /// The endpoint answers GET /metrics with the text format and anything else with 404.
+    #[tokio::test]
+    async fn serves_metrics_over_http() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let metrics = Arc::new(Metrics::new());
+        metrics.observe_escalation("ambiguous");
+        tokio::spawn(serve_metrics(listener, metrics));
+        let get = |path: &'static str| async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            stream
+                .write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        };
+        let ok = get("/metrics").await;
+        assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
+        assert!(
+            ok.contains("triage_escalations_total{reason=\"ambiguous\"} 1"),
+            "{ok}"
+        );
+        assert!(get("/other").await.starts_with("HTTP/1.1 404"));
+    }
 }
