@@ -58,6 +58,19 @@ impl NoAnswer {
     pub fn reason(&self) -> String {
         self.to_string()
     }
+
+    /// A short, fixed name of the reason, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoTemplate { .. } => "no_template",
+            Self::NoData { .. } => "no_data",
+            Self::Ambiguous { .. } => "ambiguous",
+            Self::NotMentioned { .. } => "not_mentioned",
+            Self::NoneUpcoming { .. } => "none_upcoming",
+            Self::NonePast { .. } => "none_past",
+            Self::MissingField { .. } => "missing_field",
+        }
+    }
 }
 
 #[cfg(test)]

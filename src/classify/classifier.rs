@@ -55,6 +55,34 @@ pub enum EscalationReason {
     UnsureOfQueue { confidence: f32, threshold: f32 },
 }
 
+impl EscalationReason {
+    /// A short, fixed name of the reason, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LowConfidence { .. } => "low_confidence",
+            Self::UnsureOfQueue { .. } => "unsure_of_queue",
+        }
+    }
+
+    /// The reason in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::LowConfidence {
+                confidence,
+                threshold,
+            } => format!(
+                "the model is not sure enough to answer ({confidence:.2} below {threshold:.2})"
+            ),
+            Self::UnsureOfQueue {
+                confidence,
+                threshold,
+            } => format!(
+                "the model is not sure which specialist should answer ({confidence:.2} below {threshold:.2})"
+            ),
+        }
+    }
+}
+
 /// An intent the classifier considered, with its probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alternative {

@@ -75,7 +75,16 @@ pub struct QueuedTicket {
     pub priority: u8,
     pub sla_due_ms: i64,
     /// Why a human answers an inquiry the model would have answered or routed elsewhere.
-    pub escalation_reason: Option<String>,
+    pub escalation: Option<Escalation>,
+}
+
+/// Why an inquiry went to a human.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// A fixed name of the reason (`low_confidence`, `ambiguous`, `no_data`, ...).
+    pub kind: String,
+    /// The reason in words, with the candidates where there were several.
+    pub reason: String,
 }
 
 /// What a ticket carries: the inquiry. The decision, with its explanation, is stored once

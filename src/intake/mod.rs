@@ -9,7 +9,8 @@
 mod inquiry;
 
 pub use inquiry::{
-    AnswerRecord, Channel, Decision, DecisionOutcome, Inquiry, QueuedTicket, TicketPayload,
+    AnswerRecord, Channel, Decision, DecisionOutcome, Escalation, Inquiry, QueuedTicket,
+    TicketPayload,
 };
 
 use std::collections::HashMap;
@@ -138,17 +139,25 @@ impl Intake {
                         }),
                         None,
                     ),
-                    Err(no_answer) => self.escalate(&inquiry, client, no_answer.reason()),
+                    Err(no_answer) => self.escalate(
+                        &inquiry,
+                        client,
+                        Escalation {
+                            kind: no_answer.kind().to_owned(),
+                            reason: no_answer.reason(),
+                        },
+                    ),
                 }
             }
             Outcome::Route { queue } => self.ticket(&inquiry, client, queue, None),
-            Outcome::Escalate { reason, .. } => {
-                let reason = serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-                    .unwrap_or_else(|| "unsure".to_owned());
-                self.escalate(&inquiry, client, format!("the model is unsure ({reason})"))
-            }
+            Outcome::Escalate { reason, .. } => self.escalate(
+                &inquiry,
+                client,
+                Escalation {
+                    kind: reason.kind().to_owned(),
+                    reason: reason.describe(),
+                },
+            ),
         };
         let decision = Decision {
             inquiry_id: inquiry.inquiry_id.clone(),
@@ -226,10 +235,10 @@ impl Intake {
         &self,
         inquiry: &Inquiry,
         client: &Client,
-        reason: String,
+        escalation: Escalation,
     ) -> (DecisionOutcome, Option<NewTicket>) {
         let queue = self.escalation_queue.clone();
-        self.ticket(inquiry, client, &queue, Some(reason))
+        self.ticket(inquiry, client, &queue, Some(escalation))
     }
 
     fn ticket(
@@ -237,7 +246,7 @@ impl Intake {
         inquiry: &Inquiry,
         client: &Client,
         queue: &str,
-        escalation_reason: Option<String>,
+        escalation: Option<Escalation>,
     ) -> (DecisionOutcome, Option<NewTicket>) {
         let priority = priority_of(client);
         let sla_due_ms = inquiry.received_ms
@@ -251,7 +260,7 @@ impl Intake {
             queue: queue.to_owned(),
             priority,
             sla_due_ms,
-            escalation_reason,
+            escalation,
         });
         let ticket = NewTicket {
             inquiry_id: inquiry.inquiry_id.clone(),

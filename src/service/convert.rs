@@ -191,7 +191,11 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
             }));
         }
         DecisionOutcome::Queued(ticket) => {
-            proto.escalation_reason = ticket.escalation_reason.clone().unwrap_or_default();
+            proto.escalation_reason = ticket
+                .escalation
+                .as_ref()
+                .map(|e| e.reason.clone())
+                .unwrap_or_default();
             proto.outcome = Some(pb::decision::Outcome::Ticket(pb::Ticket {
                 ticket_id: ticket.ticket_id,
                 queue: ticket.queue.clone(),

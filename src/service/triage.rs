@@ -55,14 +55,14 @@ fn observe(app: &App, decision: &crate::intake::Decision) {
     let classification = &decision.classification;
     let (target, escalation) = match &decision.outcome {
         DecisionOutcome::Answered(answer) => (answer.status_kind.as_str(), None),
-        DecisionOutcome::Queued(ticket) => {
-            (ticket.queue.as_str(), ticket.escalation_reason.as_deref())
-        }
+        DecisionOutcome::Queued(ticket) => (
+            ticket.queue.as_str(),
+            ticket.escalation.as_ref().map(|e| e.kind.as_str()),
+        ),
     };
     app.metrics
         .observe_decision(classification.tier.as_str(), &classification.intent, target);
-    if let Some(reason) = escalation {
-        let kind = reason.split(':').next().unwrap_or(reason);
+    if let Some(kind) = escalation {
         app.metrics.observe_escalation(kind);
     }
     tracing::debug!(
