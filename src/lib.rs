@@ -6,8 +6,13 @@
 //!   validated.
 //! - [`classify`]: the normalizer, the tantivy keyword index, the features, the logistic model,
 //!   training, calibration, model files and evaluation.
-//! - [`progress`]: progress display and logging of long work.
-//! - [`error`]: the crate's [`Error`].
+//! - [`answer`]: the clients' status data and the answer templates; entity matching.
+//! - [`route`]: the durable embedded ticket queue (redb, group commit, leases, dead letters).
+//! - [`intake`]: the domain core: one inquiry in, one decision out.
+//! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
+//! - [`server`]: building the service from a [`config::Config`], serving, shutting down.
+//! - [`proto`]: the generated contract; [`telemetry`]: Prometheus metrics; [`bench`](mod@bench): the load
+//!   generator; [`progress`]: progress of long work; [`error`]: the crate's [`Error`].
 //!
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
