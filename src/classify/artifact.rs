@@ -165,7 +165,8 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         &idf,
         pack.train
             .iter()
-            .map(|e| (e.intent.expect("in scope"), e.text.as_str())),
+            .zip(&texts)
+            .map(|(e, normalized)| (e.intent.expect("in scope"), e.text.as_str(), normalized)),
     );
     Ok(Classifier {
         pack_name: pack.name.clone(),

@@ -50,15 +50,16 @@ pub(super) struct ExampleMemory {
 }
 
 impl ExampleMemory {
+    /// `examples` yields each example's intent, text and normalized text (already made for
+    /// the keyword index, so it is not normalized twice).
     pub(super) fn new<'a>(
         intent_count: usize,
         idf: &Idf,
-        examples: impl IntoIterator<Item = (usize, &'a str)>,
+        examples: impl IntoIterator<Item = (usize, &'a str, &'a NormalizedText)>,
     ) -> Self {
         let mut by_intent = vec![Vec::new(); intent_count];
-        for (intent, text) in examples {
-            let words = word_buckets(idf, &NormalizedText::new(text));
-            by_intent[intent].push((text.to_owned(), words));
+        for (intent, text, normalized) in examples {
+            by_intent[intent].push((text.to_owned(), word_buckets(idf, normalized)));
         }
         Self { by_intent }
     }

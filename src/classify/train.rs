@@ -162,7 +162,8 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
         pack.train
             .iter()
             .zip(&corpus.labels)
-            .map(|(e, &l)| (l, e.text.as_str())),
+            .zip(&corpus.texts)
+            .map(|((e, &l), normalized)| (l, e.text.as_str(), normalized)),
     );
     let mut classifier = Classifier {
         pack_name: pack.name.clone(),
