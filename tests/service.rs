@@ -398,6 +398,33 @@ async fn bad_inputs_get_their_codes() {
         (reason.code(), reason.message().starts_with("reason")),
         (Code::InvalidArgument, true)
     );
+    let outcome = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id: 1,
+            lease_token: 1,
+            outcome: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (outcome.code(), outcome.message().starts_with("outcome")),
+        (Code::InvalidArgument, true)
+    );
+    let too_long = prost_types::Duration {
+        seconds: 10 * 3600,
+        nanos: 0,
+    };
+    let long_lease = specialist
+        .claim(pb::ClaimRequest {
+            queue: "seo".into(),
+            lease: Some(too_long),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (long_lease.code(), long_lease.message().contains("maximum")),
+        (Code::InvalidArgument, true)
+    );
     let lease = prost_types::Duration {
         seconds: -5,
         nanos: 0,
