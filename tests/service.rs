@@ -357,13 +357,20 @@ async fn bad_inputs_get_their_codes() {
         client.submit(huge).await.unwrap_err().code(),
         Code::OutOfRange
     );
-    // An already spent deadline.
-    let mut late = tonic::Request::new(inquiry("b8", "acme", "hello"));
+    // An already spent deadline. The service answers DEADLINE_EXCEEDED; tonic's transport also
+    // enforces `grpc-timeout` and answers CANCELLED when its timer fires first. Either way no
+    // decision is taken (checked at the end: no ticket was left behind).
+    let mut late = tonic::Request::new(inquiry(
+        "b8",
+        "acme",
+        "what should the SEO report focus on?",
+    ));
     late.metadata_mut()
         .insert("grpc-timeout", "1n".parse().unwrap());
-    assert_eq!(
-        client.submit(late).await.unwrap_err().code(),
-        Code::DeadlineExceeded
+    let late = client.submit(late).await.unwrap_err();
+    assert!(
+        matches!(late.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{late:?}"
     );
     // Specialist side: unknown queue, unknown ticket, empty reason, bad lease.
     let unknown = specialist
