@@ -93,6 +93,78 @@ pub struct Config {
     /// Bearer tokens; with none, the server only listens on a loopback address.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// PostgreSQL: when set, clients are looked up there (load them with `triage import`).
+    #[serde(default)]
+    pub postgres: Option<PostgresConfig>,
+    /// NATS JetStream: when set, tickets go there, and decisions, leases and audit records to
+    /// PostgreSQL (so `postgres` is required); `data_dir` is then unused.
+    #[serde(default)]
+    pub nats: Option<NatsConfig>,
+}
+
+/// The PostgreSQL database of a scaled-out deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// A `postgres://user@host:port/db` URL or a `host=… user=…` string.
+    pub url: String,
+    /// The schema triage's tables live in (created if missing); the user's default when unset.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Connections per replica.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+}
+
+/// The NATS JetStream stream of a scaled-out deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsConfig {
+    #[serde(default = "default_nats_url")]
+    pub url: String,
+    /// The work-queue stream of tickets.
+    #[serde(default = "default_nats_stream")]
+    pub stream: String,
+    /// Subjects are `<subject_prefix>.tickets.<queue>.p<priority band>`.
+    #[serde(default = "default_subject_prefix")]
+    pub subject_prefix: String,
+    /// Stream replicas: 3 on a three-server cluster, so an acknowledged ticket is on a quorum.
+    #[serde(default = "default_replicas")]
+    pub replicas: usize,
+    /// How long a republished inquiry id is recognised as a duplicate.
+    #[serde(default = "default_duplicate_window_seconds")]
+    pub duplicate_window_seconds: u64,
+    /// How long a publish or an ack waits before the call fails with UNAVAILABLE.
+    #[serde(default = "default_nats_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_pool_size() -> usize {
+    16
+}
+
+fn default_nats_url() -> String {
+    "nats://127.0.0.1:4222".to_owned()
+}
+
+fn default_nats_stream() -> String {
+    "TRIAGE_TICKETS".to_owned()
+}
+
+fn default_subject_prefix() -> String {
+    "triage".to_owned()
+}
+
+fn default_replicas() -> usize {
+    1
+}
+
+fn default_duplicate_window_seconds() -> u64 {
+    600
+}
+
+fn default_nats_timeout_ms() -> u64 {
+    2000
 }
 
 fn default_listen() -> SocketAddr {
@@ -196,6 +268,23 @@ impl Config {
                 self.listen
             ));
         }
+        if self.nats.is_some() && self.postgres.is_none() {
+            return invalid(
+                "[nats] needs [postgres]: decisions, leases and audit records are kept there"
+                    .to_owned(),
+            );
+        }
+        if let Some(nats) = &self.nats
+            && (nats.replicas == 0 || nats.timeout_ms == 0 || nats.duplicate_window_seconds == 0)
+        {
+            return invalid(
+                "[nats] replicas, timeout_ms and duplicate_window_seconds must be above 0"
+                    .to_owned(),
+            );
+        }
+        if self.postgres.as_ref().is_some_and(|pg| pg.pool_size == 0) {
+            return invalid("[postgres] pool_size must be above 0".to_owned());
+        }
         for (i, token) in self.tokens.iter().enumerate() {
             if token.name.trim().is_empty() || token.token.len() < 16 {
                 return invalid(format!(
@@ -295,6 +384,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(text.contains("max_text_bytes"), "{text}");
+        let lonely_nats = Config::parse("[nats]\n").unwrap_err().to_string();
+        assert!(lonely_nats.contains("needs [postgres]"), "{lonely_nats}");
+        let typo = Config::parse("[nats]\nstreem = \"X\"\n[postgres]\nurl = \"postgres://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(typo.contains("unknown field `streem`"), "{typo}");
+    }
+
+    /// A scaled-out configuration takes the engines' defaults for what it leaves out.
+    #[test]
+    fn scaled_out_config_has_defaults() {
+        let config =
+            Config::parse("[nats]\n[postgres]\nurl = \"postgres://postgres@127.0.0.1/test\"\n")
+                .unwrap();
+        let nats = config.nats.unwrap();
+        assert_eq!(nats.url, "nats://127.0.0.1:4222");
+        assert_eq!((nats.stream.as_str(), nats.replicas), ("TRIAGE_TICKETS", 1));
+        assert_eq!(config.postgres.unwrap().pool_size, 16);
     }
 
     /// With tokens, a non-loopback address is fine.

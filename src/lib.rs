@@ -51,6 +51,7 @@ pub mod config;
 pub mod error;
 pub mod intake;
 pub mod pack;
+pub mod postgres;
 pub mod progress;
 pub mod proto;
 pub mod route;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
-use crate::answer::StatusStore;
+use crate::answer::{ClientDirectory, StatusStore};
 use crate::classify::artifact;
 use crate::config::Config;
 use crate::intake::Intake;
@@ -17,7 +17,10 @@ use crate::pack::{Pack, Queue};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
-use crate::route::{Clock, EmbeddedQueue, QueueSettings, SystemClock};
+use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
+use crate::route::{
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock, TicketQueue,
+};
 use crate::service::convert::InquiryLimits;
 use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
@@ -36,6 +39,10 @@ pub enum ServerError {
         dir: String,
         source: crate::route::RouteError,
     },
+    #[error("postgres: {0}")]
+    Postgres(#[from] PostgresError),
+    #[error("jetstream queue: {0}")]
+    JetStream(crate::route::RouteError),
     #[error("escalation queue `{0}` is not listed in the pack's queues.csv")]
     EscalationQueue(String),
     #[error("gRPC: {0}")]
@@ -45,12 +52,13 @@ pub enum ServerError {
 }
 
 /// Builds the service state from the configuration: pack, model, status data, queue store.
-pub fn build(config: &Config, metrics: Arc<Metrics>) -> Result<Arc<App>, ServerError> {
-    build_with_clock(config, metrics, Arc::new(SystemClock))
+/// Refuses to start when a configured engine (PostgreSQL, NATS) cannot be reached.
+pub async fn build(config: &Config, metrics: Arc<Metrics>) -> Result<Arc<App>, ServerError> {
+    build_with_clock(config, metrics, Arc::new(SystemClock)).await
 }
 
 /// [`build`] with the clock leases, SLAs and decisions are timed by (tests step it by hand).
-pub fn build_with_clock(
+pub async fn build_with_clock(
     config: &Config,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
@@ -63,25 +71,56 @@ pub fn build_with_clock(
     let classifier = Arc::new(artifact::load(&pack, &model_dir)?);
     let status = Arc::new(StatusStore::for_pack(&pack)?);
     let queues = serving_queues(&pack)?;
-    let settings = QueueSettings {
-        max_deliveries: config.max_deliveries,
-        ..QueueSettings::default()
+    let postgres = match &config.postgres {
+        Some(pg) => Some(Postgres::connect(&pg.url, pg.schema.as_deref(), pg.pool_size).await?),
+        None => None,
     };
-    let queue =
-        EmbeddedQueue::open(&config.data_dir, settings, Arc::clone(&clock)).map_err(|source| {
-            ServerError::Queue {
-                dir: config.data_dir.display().to_string(),
-                source,
-            }
-        })?;
+    let clients: Arc<dyn ClientDirectory> = match &postgres {
+        Some(pg) => Arc::new(PgStatus::new(pg.clone())),
+        None => status.clone(),
+    };
+    let queue: Arc<dyn TicketQueue> = match (&config.nats, &postgres) {
+        (Some(nats), Some(pg)) => {
+            let settings = JetStreamSettings {
+                url: nats.url.clone(),
+                stream: nats.stream.clone(),
+                subject_prefix: nats.subject_prefix.clone(),
+                replicas: nats.replicas,
+                lease: config.default_lease(),
+                max_deliveries: config.max_deliveries,
+                duplicate_window: Duration::from_secs(nats.duplicate_window_seconds),
+                timeout: Duration::from_millis(nats.timeout_ms),
+                queues: queues.iter().map(|q| q.name.clone()).collect(),
+            };
+            let ledger = Ledger::new(pg.clone());
+            Arc::new(
+                JetStreamQueue::connect(settings, ledger, Arc::clone(&clock))
+                    .await
+                    .map_err(ServerError::JetStream)?,
+            )
+        }
+        _ => {
+            let settings = QueueSettings {
+                max_deliveries: config.max_deliveries,
+                ..QueueSettings::default()
+            };
+            let queue = EmbeddedQueue::open(&config.data_dir, settings, Arc::clone(&clock))
+                .map_err(|source| ServerError::Queue {
+                    dir: config.data_dir.display().to_string(),
+                    source,
+                })?;
+            Arc::new(queue)
+        }
+    };
     tracing::info!(
         pack = %pack.name,
         model = classifier.version(),
-        clients = status.client_ids().len(),
+        status = if postgres.is_some() { "postgres" } else { "embedded" },
+        queue = if config.nats.is_some() { "jetstream" } else { "embedded" },
         data_dir = %config.data_dir.display(),
         "loaded"
     );
-    let intake = Arc::new(Intake::new(&pack, classifier, status, queue, clock));
+    let intake = Arc::new(Intake::new(&pack, classifier, status, clients, queue, clock));
     Ok(Arc::new(App::new(
         intake,
         Authenticator::new(config.tokens.clone()),
@@ -133,6 +172,8 @@ pub async fn run(
     let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
         .max_decoding_message_size(options.max_message_bytes);
     let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));
+    let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::spawn(watch_engines(Arc::clone(&app), health.clone(), watch_stopped));
 
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
@@ -140,6 +181,7 @@ pub async fn run(
         async move {
             shutdown.await;
             tracing::info!("shutting down: not serving, draining in-flight requests");
+            let _ = stop_watch.send(());
             health
                 .set_not_serving::<TriageServiceServer<TriageApi>>()
                 .await;
@@ -167,11 +209,44 @@ pub async fn run(
         () = grace => tracing::warn!(grace = ?options.shutdown_grace, "grace period over: dropping requests still in flight"),
     }
     gauges.abort();
+    watcher.abort();
     if let Err(error) = app.intake.queue().flush().await {
         tracing::error!(%error, "flushing the queue store at shutdown failed");
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reports NOT_SERVING while an engine (queue, status data) does not answer, and SERVING
+/// again once it does, until shutdown starts.
+async fn watch_engines(
+    app: Arc<App>,
+    health: tonic_health::server::HealthReporter,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut serving = true;
+    let mut interval = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = interval.tick() => {}
+        }
+        let healthy =
+            app.intake.queue().healthy().await && app.intake.clients().healthy().await;
+        if healthy == serving || stopped.try_recv().is_ok() {
+            continue;
+        }
+        serving = healthy;
+        if healthy {
+            tracing::info!("engines answer again: serving");
+            health.set_serving::<TriageServiceServer<TriageApi>>().await;
+            health.set_serving::<SpecialistServiceServer<SpecialistApi>>().await;
+        } else {
+            tracing::warn!("an engine does not answer: not serving");
+            health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
+            health.set_not_serving::<SpecialistServiceServer<SpecialistApi>>().await;
+        }
+    }
 }
 
 /// Keeps the queue gauges current.

@@ -8,6 +8,7 @@
 
 mod client;
 mod date;
+mod directory;
 mod error;
 mod field_values;
 mod mention;
@@ -25,6 +26,7 @@ mod pack_tests;
 
 pub use client::{Client, ClientTier, Entity};
 pub use date::Timestamp;
+pub use directory::{ClientDirectory, DirectoryError};
 pub use error::AnswerError;
 pub use outcome::{Answer, Fact, NoAnswer};
 pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};

@@ -16,10 +16,10 @@ pub use inquiry::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::answer::{Client, ClientTier, StatusStore};
+use crate::answer::{Client, ClientDirectory, ClientTier, DirectoryError, StatusStore};
 use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
 use crate::pack::Pack;
-use crate::route::{Clock, EmbeddedQueue, NewTicket, RecordOutcome, RouteError};
+use crate::route::{Clock, NewTicket, RecordOutcome, RouteError, TicketQueue};
 
 /// Why an inquiry could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,8 @@ pub enum IntakeError {
     Classify(#[from] ClassifyError),
     #[error(transparent)]
     Route(#[from] RouteError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error("the stored decision of inquiry `{0}` cannot be read: {1}")]
     CorruptDecision(String, serde_json::Error),
 }
@@ -48,7 +50,8 @@ pub struct Submitted {
 pub struct Intake {
     classifier: Arc<Classifier>,
     status: Arc<StatusStore>,
-    queue: EmbeddedQueue,
+    clients: Arc<dyn ClientDirectory>,
+    queue: Arc<dyn TicketQueue>,
     clock: Arc<dyn Clock>,
     sla_ms_by_queue: HashMap<String, i64>,
     escalation_queue: String,
@@ -71,7 +74,8 @@ impl Intake {
         pack: &Pack,
         classifier: Arc<Classifier>,
         status: Arc<StatusStore>,
-        queue: EmbeddedQueue,
+        clients: Arc<dyn ClientDirectory>,
+        queue: Arc<dyn TicketQueue>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let sla_ms_by_queue = pack
@@ -82,6 +86,7 @@ impl Intake {
         Self {
             classifier,
             status,
+            clients,
             queue,
             clock,
             sla_ms_by_queue,
@@ -90,13 +95,18 @@ impl Intake {
     }
 
     /// The queue store, for the specialist service.
-    pub fn queue(&self) -> &EmbeddedQueue {
-        &self.queue
+    pub fn queue(&self) -> &dyn TicketQueue {
+        self.queue.as_ref()
     }
 
-    /// The status data, for reloads.
+    /// The pack's status files (answer templates, and the clients when embedded), for reloads.
     pub fn status(&self) -> &StatusStore {
         &self.status
+    }
+
+    /// Where clients are looked up.
+    pub fn clients(&self) -> &dyn ClientDirectory {
+        self.clients.as_ref()
     }
 
     /// The clock decisions are stamped with.
@@ -115,11 +125,13 @@ impl Intake {
         if let Some((stored, ticket_id)) = self.queue.decision(&inquiry.inquiry_id).await? {
             return self.replay(&inquiry, &stored, ticket_id);
         }
-        // One snapshot per inquiry: client and templates from the same load, even mid-reload.
-        let status = self.status.snapshot();
-        let client = status
+        let client = self
+            .clients
             .client(&inquiry.client_id)
+            .await?
             .ok_or_else(|| IntakeError::UnknownClient(inquiry.client_id.clone()))?;
+        let client = client.as_ref();
+        let status = self.status.snapshot();
         let text = inquiry.text();
         let (classification, explanation) = self.dry_run(&text)?;
         let decided_ms = self.clock.now_ms();
@@ -178,7 +190,7 @@ impl Intake {
         let Some(new_ticket) = new_ticket else {
             // An answer queues nothing: it is recorded for replays without waiting for a commit.
             self.queue
-                .record_decision_in_background(&inquiry.inquiry_id, record)
+                .record_answer(&inquiry.inquiry_id, record)
                 .await?;
             return Ok(Submitted {
                 decision,
@@ -187,7 +199,7 @@ impl Intake {
         };
         match self
             .queue
-            .record_decision(&inquiry.inquiry_id, record, Some(new_ticket), true)
+            .record_decision(&inquiry.inquiry_id, record, new_ticket)
             .await?
         {
             RecordOutcome::Recorded { ticket_id } => Ok(Submitted {

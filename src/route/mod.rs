@@ -35,10 +35,12 @@
 //! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
 //! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
+mod backend;
 mod clock;
 mod decision;
 mod error;
 mod history;
+mod jetstream;
 mod queue;
 mod schema;
 mod settings;
@@ -50,9 +52,11 @@ mod ticket;
 mod txn;
 mod writer;
 
+pub use backend::TicketQueue;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::RecordOutcome;
 pub use error::{ErrorKind, RouteError};
+pub use jetstream::{JetStreamQueue, JetStreamSettings};
 pub use history::{AuditRecord, Correction};
 pub use queue::EmbeddedQueue;
 pub use settings::QueueSettings;

@@ -237,6 +237,11 @@ impl EmbeddedQueue {
         self.inner.writer.submit(true, |_| Ok(())).await
     }
 
+    /// Whether the writer thread still takes requests (it stops after a failed commit).
+    pub fn writer_alive(&self) -> bool {
+        self.inner.writer.alive()
+    }
+
     /// Write transactions the writer has committed since open (one per batch).
     pub fn commits(&self) -> u64 {
         self.inner.writer.commits()

@@ -140,6 +140,11 @@ impl Writer {
         })
     }
 
+    /// Whether the writer thread still takes requests.
+    pub fn alive(&self) -> bool {
+        self.requests.as_ref().is_some_and(|r| !r.is_closed())
+    }
+
     /// Write transactions committed so far.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)

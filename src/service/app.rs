@@ -165,6 +165,7 @@ impl From<IntakeError> for ServiceError {
                 ServiceError::invalid("inquiry.body", "has no words to classify")
             }
             IntakeError::Route(route) => route.into(),
+            IntakeError::Directory(error) => ServiceError::Unavailable(error.to_string()),
             IntakeError::Classify(_) | IntakeError::CorruptDecision(..) => {
                 ServiceError::Internal(error.to_string())
             }

@@ -79,6 +79,7 @@ impl TestServer {
         let clock = std::sync::Arc::new(triage::route::ManualClock::new(TEST_NOW_MS));
         let metrics = std::sync::Arc::new(triage::telemetry::Metrics::new());
         let app = triage::server::build_with_clock(&config, metrics, clock.clone())
+            .await
             .expect("the server builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

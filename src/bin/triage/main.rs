@@ -2,6 +2,7 @@
 
 mod client;
 mod engine;
+mod import;
 mod serve;
 
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ enum Command {
     Ask(client::AskArgs),
     /// Work on specialist queues of a running server.
     Queue(client::QueueArgs),
+    /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
+    Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling), then Submit, in one run.
     Bench(client::BenchArgs),
 }
@@ -77,6 +80,7 @@ fn main() -> Result<()> {
             text,
         } => engine::run_classify(&pack, model, json, &text),
         Command::Ask(args) => client::ask(args),
+        Command::Import(args) => import::run(args),
         Command::Queue(args) => client::queue(args),
         Command::Bench(args) => client::bench(args),
     }

@@ -24,7 +24,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
 
 async fn serve(config: Config) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
-    let app = server::build(&config, Arc::clone(&metrics))?;
+    let app = server::build(&config, Arc::clone(&metrics)).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -1,0 +1,335 @@
+//! `Ledger`: what the JetStream queue keeps in PostgreSQL beside its messages: decisions by
+//! inquiry id (idempotency across replicas), the current lease of each claimed ticket (so any
+//! replica can extend, resolve or release it), dead letters, audit records and corrections.
+
+use tokio_postgres::Row;
+
+use super::{Postgres, PostgresError};
+use crate::route::{AuditRecord, Correction, NewTicket, RecordOutcome};
+
+/// The lease a specialist holds on a ticket, with the message it was delivered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRow {
+    pub ticket_id: u64,
+    pub token: u64,
+    pub holder: String,
+    pub queue: String,
+    pub stream_seq: u64,
+    pub ack_subject: String,
+    pub expires_ms: i64,
+    pub deliveries: u32,
+    pub ticket: NewTicket,
+}
+
+/// The ticket ledger in PostgreSQL.
+#[derive(Clone)]
+pub struct Ledger {
+    pg: Postgres,
+}
+
+fn failed(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> PostgresError {
+    move |err| PostgresError::query(what, err)
+}
+
+/// Ids are `u64` in the service and `bigint` in PostgreSQL; JetStream sequences fit both.
+fn id(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn unid(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+impl Ledger {
+    pub fn new(pg: Postgres) -> Self {
+        Self { pg }
+    }
+
+    /// Whether PostgreSQL answers now.
+    pub async fn ping(&self) -> bool {
+        self.pg.ping().await
+    }
+
+    /// The decision stored for `inquiry_id`, with its ticket.
+    pub async fn decision(
+        &self,
+        inquiry_id: &str,
+    ) -> Result<Option<(String, Option<u64>)>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let statement = conn
+            .prepare_cached("SELECT decision, ticket_id FROM decisions WHERE inquiry_id = $1")
+            .await
+            .map_err(failed("preparing the decision lookup"))?;
+        let row = conn
+            .query_opt(&statement, &[&inquiry_id])
+            .await
+            .map_err(failed("reading a decision"))?;
+        Ok(row.map(|row| (row.get(0), row.get::<_, Option<i64>>(1).map(unid))))
+    }
+
+    /// Stores the decision unless one is stored for `inquiry_id`; then returns that one.
+    pub async fn record_decision(
+        &self,
+        inquiry_id: &str,
+        decision_json: &str,
+        ticket_id: Option<u64>,
+    ) -> Result<RecordOutcome, PostgresError> {
+        let conn = self.pg.client().await?;
+        let statement = conn
+            .prepare_cached(
+                "INSERT INTO decisions (inquiry_id, ticket_id, decision) VALUES ($1, $2, $3)
+                 ON CONFLICT (inquiry_id) DO NOTHING",
+            )
+            .await
+            .map_err(failed("preparing the decision insert"))?;
+        let inserted = conn
+            .execute(&statement, &[&inquiry_id, &ticket_id.map(id), &decision_json])
+            .await
+            .map_err(failed("storing a decision"))?;
+        drop(conn);
+        if inserted == 1 {
+            return Ok(RecordOutcome::Recorded { ticket_id });
+        }
+        let (decision_json, ticket_id) = self.decision(inquiry_id).await?.ok_or_else(|| {
+            PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished"))
+        })?;
+        Ok(RecordOutcome::Existing {
+            decision_json,
+            ticket_id,
+        })
+    }
+
+    /// The lease row of `ticket_id`, if it was claimed and not since resolved or released.
+    pub async fn lease(&self, ticket_id: u64) -> Result<Option<LeaseRow>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT ticket_id, token, holder, queue, stream_seq, ack_subject, expires_ms,
+                        deliveries, ticket
+                 FROM leases WHERE ticket_id = $1",
+                &[&id(ticket_id)],
+            )
+            .await
+            .map_err(failed("reading a lease"))?;
+        row.map(lease_row).transpose()
+    }
+
+    /// Records (or replaces) the lease of a ticket just delivered.
+    pub async fn put_lease(&self, lease: &LeaseRow) -> Result<(), PostgresError> {
+        let ticket = serde_json::to_string(&lease.ticket)
+            .map_err(|err| PostgresError::Unavailable(format!("encoding a ticket: {err}")))?;
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "INSERT INTO leases (ticket_id, token, holder, queue, stream_seq, ack_subject,
+                                 expires_ms, deliveries, ticket)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (ticket_id) DO UPDATE SET
+                 token = EXCLUDED.token, holder = EXCLUDED.holder, queue = EXCLUDED.queue,
+                 stream_seq = EXCLUDED.stream_seq, ack_subject = EXCLUDED.ack_subject,
+                 expires_ms = EXCLUDED.expires_ms, deliveries = EXCLUDED.deliveries,
+                 ticket = EXCLUDED.ticket",
+            &[
+                &id(lease.ticket_id),
+                &id(lease.token),
+                &lease.holder,
+                &lease.queue,
+                &id(lease.stream_seq),
+                &lease.ack_subject,
+                &lease.expires_ms,
+                &i32::try_from(lease.deliveries).unwrap_or(i32::MAX),
+                &ticket,
+            ],
+        )
+        .await
+        .map_err(failed("storing a lease"))?;
+        Ok(())
+    }
+
+    /// Moves the expiry of lease `token` of `ticket_id`.
+    pub async fn extend_lease(
+        &self,
+        ticket_id: u64,
+        token: u64,
+        expires_ms: i64,
+    ) -> Result<(), PostgresError> {
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "UPDATE leases SET expires_ms = $3 WHERE ticket_id = $1 AND token = $2",
+            &[&id(ticket_id), &id(token), &expires_ms],
+        )
+        .await
+        .map_err(failed("extending a lease"))?;
+        Ok(())
+    }
+
+    /// Forgets the lease `token` of `ticket_id` (resolved, released or moved).
+    pub async fn drop_lease(&self, ticket_id: u64, token: u64) -> Result<(), PostgresError> {
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "DELETE FROM leases WHERE ticket_id = $1 AND token = $2",
+            &[&id(ticket_id), &id(token)],
+        )
+        .await
+        .map_err(failed("dropping a lease"))?;
+        Ok(())
+    }
+
+    /// Keeps the audit record of a resolved ticket (a repeat keeps the first).
+    pub async fn record_audit(&self, record: &AuditRecord) -> Result<(), PostgresError> {
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
+                                deliveries)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id) DO NOTHING",
+            &[
+                &id(record.ticket_id),
+                &record.inquiry_id,
+                &record.queue,
+                &record.holder,
+                &record.outcome,
+                &record.resolved_ms,
+                &i32::try_from(record.deliveries).unwrap_or(i32::MAX),
+            ],
+        )
+        .await
+        .map_err(failed("storing an audit record"))?;
+        Ok(())
+    }
+
+    /// The audit record of `ticket_id`.
+    pub async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT ticket_id, inquiry_id, queue, holder, outcome, resolved_ms, deliveries
+                 FROM audit WHERE ticket_id = $1",
+                &[&id(ticket_id)],
+            )
+            .await
+            .map_err(failed("reading an audit record"))?;
+        Ok(row.map(|row| AuditRecord {
+            ticket_id: unid(row.get(0)),
+            inquiry_id: row.get(1),
+            queue: row.get(2),
+            holder: row.get(3),
+            outcome: row.get(4),
+            resolved_ms: row.get(5),
+            deliveries: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+        }))
+    }
+
+    /// Records a reroute; returns the correction with its id.
+    pub async fn record_correction(
+        &self,
+        mut correction: Correction,
+    ) -> Result<Correction, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "INSERT INTO corrections (ticket_id, inquiry_id, from_queue, to_queue, holder,
+                                          reason, corrected_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[
+                    &id(correction.ticket_id),
+                    &correction.inquiry_id,
+                    &correction.from_queue,
+                    &correction.to_queue,
+                    &correction.holder,
+                    &correction.reason,
+                    &correction.corrected_ms,
+                ],
+            )
+            .await
+            .map_err(failed("storing a correction"))?;
+        correction.id = unid(row.get(0));
+        Ok(correction)
+    }
+
+    /// Every correction, oldest first.
+    pub async fn corrections(&self) -> Result<Vec<Correction>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT id, ticket_id, inquiry_id, from_queue, to_queue, holder, reason,
+                        corrected_ms
+                 FROM corrections ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(failed("reading corrections"))?;
+        Ok(rows
+            .iter()
+            .map(|row| Correction {
+                id: unid(row.get(0)),
+                ticket_id: unid(row.get(1)),
+                inquiry_id: row.get(2),
+                from_queue: row.get(3),
+                to_queue: row.get(4),
+                holder: row.get(5),
+                reason: row.get(6),
+                corrected_ms: row.get(7),
+            })
+            .collect())
+    }
+
+    /// Keeps a ticket that ran out of deliveries, with why.
+    pub async fn record_dead_letter(
+        &self,
+        ticket_id: u64,
+        queue: &str,
+        ticket_json: &str,
+        reason: &str,
+        dead_ms: i64,
+    ) -> Result<(), PostgresError> {
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "INSERT INTO dead_letters (ticket_id, queue, ticket, reason, dead_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id) DO NOTHING",
+            &[&id(ticket_id), &queue, &ticket_json, &reason, &dead_ms],
+        )
+        .await
+        .map_err(failed("storing a dead letter"))?;
+        Ok(())
+    }
+
+    /// The dead letters of `queue` as (ticket id, ticket JSON), oldest first.
+    pub async fn dead_letters(&self, queue: &str) -> Result<Vec<(u64, String)>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT ticket_id, ticket FROM dead_letters WHERE queue = $1
+                 ORDER BY dead_ms, ticket_id",
+                &[&queue],
+            )
+            .await
+            .map_err(failed("reading dead letters"))?;
+        Ok(rows.iter().map(|r| (unid(r.get(0)), r.get(1))).collect())
+    }
+
+    /// How many dead letters `queue` has.
+    pub async fn dead_letter_count(&self, queue: &str) -> Result<u64, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one("SELECT count(*) FROM dead_letters WHERE queue = $1", &[&queue])
+            .await
+            .map_err(failed("counting dead letters"))?;
+        Ok(unid(row.get(0)))
+    }
+}
+
+fn lease_row(row: Row) -> Result<LeaseRow, PostgresError> {
+    let ticket: String = row.get(8);
+    let ticket = serde_json::from_str(&ticket)
+        .map_err(|err| PostgresError::Unavailable(format!("damaged lease ticket: {err}")))?;
+    Ok(LeaseRow {
+        ticket_id: unid(row.get(0)),
+        token: unid(row.get(1)),
+        holder: row.get(2),
+        queue: row.get(3),
+        stream_seq: unid(row.get(4)),
+        ack_subject: row.get(5),
+        expires_ms: row.get(6),
+        deliveries: u32::try_from(row.get::<_, i32>(7)).unwrap_or(0),
+        ticket,
+    })
+}

@@ -1,0 +1,634 @@
+//! `JetStreamQueue`: the scaled-out ticket queue. Tickets are messages of a NATS JetStream
+//! work-queue stream, one subject per specialist queue and priority band
+//! (`<prefix>.tickets.<queue>.p<band>`), each read by a durable pull consumer whose ack wait
+//! is the claim lease. A claim pulls from the most urgent band first (within a band the stream
+//! keeps arrival order, which is SLA order for one queue); `Extend` is an in-progress ack,
+//! `Resolve` an acknowledged ack, `Release` a nak. Publishing is deduplicated by inquiry id and
+//! a ticket id is the stream sequence of its first publish, so replicas racing on one inquiry
+//! make one ticket. Decisions, leases, dead letters, audit records and corrections live in
+//! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call.
+//!
+//! A ticket whose lease expired with `max_deliveries` deliveries is moved to the dead letters
+//! at the next claim that meets it, as in the embedded queue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::connection::State;
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, Context};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+
+use super::backend::TicketQueue;
+use super::clock::Clock;
+use super::decision::RecordOutcome;
+use super::error::RouteError;
+use super::history::{AuditRecord, Correction};
+use super::stats::QueueStats;
+use super::ticket::{Lease, NewTicket, Ticket, require_name};
+use crate::postgres::{LeaseRow, Ledger, PostgresError};
+
+/// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
+const BANDS: u8 = 4;
+/// Header naming the ticket a rerouted message continues.
+const TICKET_HEADER: &str = "Triage-Ticket-Id";
+/// Most tickets one stats call walks per band to count SLA breaches.
+const MAX_BREACH_SCAN: u64 = 10_000;
+
+/// Where the queue lives and how it behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JetStreamSettings {
+    pub url: String,
+    pub stream: String,
+    pub subject_prefix: String,
+    /// Stream replicas (3 in a production cluster; 1 on one server).
+    pub replicas: usize,
+    /// The claim lease: the consumers' ack wait.
+    pub lease: Duration,
+    /// Deliveries after which an expired ticket is dead-lettered.
+    pub max_deliveries: u32,
+    /// How long a republished inquiry id is recognised as a duplicate.
+    pub duplicate_window: Duration,
+    /// How long a publish or an ack waits for the server before UNAVAILABLE.
+    pub timeout: Duration,
+    /// The specialist queues (one consumer per queue and band).
+    pub queues: Vec<String>,
+}
+
+/// The JetStream ticket queue with its PostgreSQL ledger.
+pub struct JetStreamQueue {
+    nats: async_nats::Client,
+    js: Context,
+    stream: jetstream::stream::Stream,
+    ledger: Ledger,
+    settings: JetStreamSettings,
+    consumers: HashMap<(String, u8), PullConsumer>,
+    clock: Arc<dyn Clock>,
+}
+
+fn unavailable(what: &str, err: impl std::fmt::Display) -> RouteError {
+    RouteError::Unavailable(format!("nats {what}: {err}"))
+}
+
+impl From<PostgresError> for RouteError {
+    fn from(err: PostgresError) -> Self {
+        match err {
+            PostgresError::Unavailable(_) => RouteError::Unavailable(err.to_string()),
+            _ => RouteError::Storage(err.to_string()),
+        }
+    }
+}
+
+/// Refuses names that cannot be part of a subject or a consumer name.
+fn require_token(what: &str, value: &str) -> Result<(), RouteError> {
+    require_name(what, value)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(RouteError::InvalidArgument(format!(
+            "{what} {value:?} may hold only ASCII letters, digits, `_` and `-` with JetStream"
+        )));
+    }
+    Ok(())
+}
+
+impl JetStreamQueue {
+    /// Connects to NATS, creates or updates the stream and one durable consumer per queue and
+    /// band (idempotent, so every replica may do it at start). Fails at once when NATS cannot
+    /// be reached; afterwards the client reconnects by itself.
+    pub async fn connect(
+        settings: JetStreamSettings,
+        ledger: Ledger,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RouteError> {
+        require_token("stream", &settings.stream)?;
+        require_token("subject prefix", &settings.subject_prefix)?;
+        for queue in &settings.queues {
+            require_token("queue", queue)?;
+        }
+        let nats = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .request_timeout(Some(settings.timeout))
+            .max_reconnects(None)
+            .connect(settings.url.as_str())
+            .await
+            .map_err(|err| unavailable(&format!("connect to {}", settings.url), err))?;
+        let mut js = jetstream::new(nats.clone());
+        js.set_timeout(settings.timeout);
+        let stream_config = StreamConfig {
+            name: settings.stream.clone(),
+            subjects: vec![format!("{}.tickets.>", settings.subject_prefix)],
+            retention: RetentionPolicy::WorkQueue,
+            storage: StorageType::File,
+            num_replicas: settings.replicas,
+            duplicate_window: settings.duplicate_window,
+            allow_direct: true,
+            ..Default::default()
+        };
+        let stream = match js.create_stream(stream_config.clone()).await {
+            Ok(stream) => stream,
+            Err(_) => {
+                js.update_stream(stream_config)
+                    .await
+                    .map_err(|err| unavailable("creating or updating the stream", err))?;
+                js.get_stream(&settings.stream)
+                    .await
+                    .map_err(|err| unavailable("opening the stream", err))?
+            }
+        };
+        let mut consumers = HashMap::new();
+        for queue in &settings.queues {
+            for band in 0..BANDS {
+                let name = format!("{}_{queue}_p{band}", settings.stream);
+                let consumer: PullConsumer = stream
+                    .create_consumer(pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: subject(&settings.subject_prefix, queue, band),
+                        ack_policy: AckPolicy::Explicit,
+                        ack_wait: settings.lease,
+                        max_deliver: -1,
+                        max_ack_pending: 65_536,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|err| unavailable(&format!("creating consumer {name}"), err))?;
+                consumers.insert((queue.clone(), band), consumer);
+            }
+        }
+        tracing::info!(
+            url = %settings.url,
+            stream = %settings.stream,
+            consumers = consumers.len(),
+            "jetstream queue ready"
+        );
+        Ok(Self {
+            nats,
+            js,
+            stream,
+            ledger,
+            settings,
+            consumers,
+            clock,
+        })
+    }
+
+    fn connected(&self) -> Result<(), RouteError> {
+        match self.nats.connection_state() {
+            State::Connected => Ok(()),
+            state => Err(RouteError::Unavailable(format!(
+                "nats is not connected ({state:?})"
+            ))),
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Publishes `ticket` on its queue's band and returns its stream sequence once the stream
+    /// has stored it; `message_id` makes a republish a duplicate of the first.
+    async fn publish(
+        &self,
+        ticket: &NewTicket,
+        message_id: &str,
+        ticket_id: Option<u64>,
+    ) -> Result<u64, RouteError> {
+        require_token("queue", &ticket.queue)?;
+        self.connected()?;
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message_id);
+        if let Some(id) = ticket_id {
+            headers.insert(TICKET_HEADER, id.to_string().as_str());
+        }
+        let payload = serde_json::to_vec(ticket)
+            .map_err(|err| RouteError::storage("encoding a ticket", err))?;
+        let band = ticket.priority.min(BANDS - 1);
+        let ack = self
+            .js
+            .publish_with_headers(
+                subject(&self.settings.subject_prefix, &ticket.queue, band),
+                headers,
+                payload.into(),
+            )
+            .await
+            .map_err(|err| unavailable("publish", err))?
+            .await
+            .map_err(|err| unavailable("publish acknowledgement", err))?;
+        Ok(ack.sequence)
+    }
+
+    /// Sends an ack of kind `kind` (`+ACK`, `-NAK`, `+WPI`) for a delivery and waits for the
+    /// server to confirm it.
+    async fn ack(&self, ack_subject: &str, kind: &'static str) -> Result<(), RouteError> {
+        self.connected()?;
+        tokio::time::timeout(
+            self.settings.timeout,
+            self.nats.request(ack_subject.to_owned(), kind.into()),
+        )
+        .await
+        .map_err(|err| unavailable(kind, err))?
+        .map_err(|err| unavailable(kind, err))?;
+        Ok(())
+    }
+
+    /// The lease row of a ticket `holder` leases under `token`.
+    async fn held(&self, ticket_id: u64, token: u64, holder: &str) -> Result<LeaseRow, RouteError> {
+        let lease = self
+            .ledger
+            .lease(ticket_id)
+            .await?
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        as_ticket(&lease).held_by(token, holder)?;
+        Ok(lease)
+    }
+
+    /// Pulls the next message of one consumer without waiting for new ones.
+    async fn next(
+        &self,
+        consumer: &PullConsumer,
+    ) -> Result<Option<jetstream::Message>, RouteError> {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1)
+            .messages()
+            .await
+            .map_err(|err| unavailable("fetch", err))?;
+        match batch.next().await {
+            None => Ok(None),
+            Some(Ok(message)) => Ok(Some(message)),
+            Some(Err(err)) => Err(unavailable("fetch", err)),
+        }
+    }
+
+    /// Dead-letters a delivery whose previous lease ran out with `deliveries` deliveries.
+    async fn dead_letter(
+        &self,
+        ticket_id: u64,
+        ticket: &NewTicket,
+        ack_subject: &str,
+        reason: &str,
+    ) -> Result<(), RouteError> {
+        let json = serde_json::to_string(&Ticket::from_new(ticket_id, ticket.clone()))
+            .map_err(|err| RouteError::storage("encoding a dead letter", err))?;
+        let now = self.clock.now_ms();
+        self.ledger
+            .record_dead_letter(ticket_id, &ticket.queue, &json, reason, now)
+            .await?;
+        self.ack(ack_subject, "+ACK").await?;
+        if let Some(lease) = self.ledger.lease(ticket_id).await? {
+            self.ledger.drop_lease(ticket_id, lease.token).await?;
+        }
+        tracing::warn!(ticket_id, queue = %ticket.queue, reason, "ticket dead-lettered");
+        Ok(())
+    }
+
+    /// Walks the open tickets of a band in stream order; counts those past their SLA due,
+    /// stopping at the first that is not (one queue's SLA order is its arrival order).
+    async fn sla_breaches(&self, subject: &str, now_ms: i64) -> u64 {
+        let mut breaches = 0;
+        let mut next = self.stream.direct_get_first_for_subject(subject).await;
+        while let Ok(message) = next {
+            let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload) else {
+                break;
+            };
+            if ticket.sla_due_ms >= now_ms || breaches >= MAX_BREACH_SCAN {
+                break;
+            }
+            breaches += 1;
+            next = self
+                .stream
+                .direct_get_next_for_subject(subject, Some(message.sequence + 1))
+                .await;
+        }
+        breaches
+    }
+}
+
+fn subject(prefix: &str, queue: &str, band: u8) -> String {
+    format!("{prefix}.tickets.{queue}.p{band}")
+}
+
+/// The leased ticket a lease row describes.
+fn as_ticket(lease: &LeaseRow) -> Ticket {
+    let mut ticket = Ticket::from_new(lease.ticket_id, lease.ticket.clone());
+    ticket.deliveries = lease.deliveries;
+    ticket.lease = Some(Lease {
+        token: lease.token,
+        holder: lease.holder.clone(),
+        expires_ms: lease.expires_ms,
+    });
+    ticket
+}
+
+/// The ticket id a message carries: its own sequence, or the ticket it continues.
+fn ticket_id_of(headers: Option<&HeaderMap>, sequence: u64) -> u64 {
+    headers
+        .and_then(|h| h.get(TICKET_HEADER))
+        .and_then(|value| value.as_str().parse().ok())
+        .unwrap_or(sequence)
+}
+
+#[async_trait]
+impl TicketQueue for JetStreamQueue {
+    async fn record_decision(
+        &self,
+        inquiry_id: &str,
+        decision_json: String,
+        ticket: NewTicket,
+    ) -> Result<RecordOutcome, RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        ticket.validate(inquiry_id)?;
+        if let Some((decision_json, ticket_id)) = self.ledger.decision(inquiry_id).await? {
+            return Ok(RecordOutcome::Existing {
+                decision_json,
+                ticket_id,
+            });
+        }
+        // Stored in the stream first: a crash before the decision is recorded leaves a ticket
+        // that the retry's duplicate publish finds again, never a decision without a ticket.
+        let ticket_id = self.publish(&ticket, inquiry_id, None).await?;
+        Ok(self
+            .ledger
+            .record_decision(inquiry_id, &decision_json, Some(ticket_id))
+            .await?)
+    }
+
+    async fn record_answer(
+        &self,
+        inquiry_id: &str,
+        decision_json: String,
+    ) -> Result<(), RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        self.ledger
+            .record_decision(inquiry_id, &decision_json, None)
+            .await?;
+        Ok(())
+    }
+
+    async fn decision(
+        &self,
+        inquiry_id: &str,
+    ) -> Result<Option<(String, Option<u64>)>, RouteError> {
+        Ok(self.ledger.decision(inquiry_id).await?)
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Ticket>, RouteError> {
+        require_name("queue", queue)?;
+        require_name("holder", holder)?;
+        require_positive(lease_ms)?;
+        self.connected()?;
+        for band in 0..BANDS {
+            let Some(consumer) = self.consumers.get(&(queue.to_owned(), band)) else {
+                return Ok(None);
+            };
+            while let Some(message) = self.next(consumer).await? {
+                let info = message.info().map_err(|err| unavailable("delivery info", err))?;
+                let (sequence, delivered) = (info.stream_sequence, info.delivered);
+                let ack_subject = message
+                    .reply
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .ok_or_else(|| unavailable("delivery", "no ack subject"))?;
+                let ticket_id = ticket_id_of(message.headers.as_ref(), sequence);
+                let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload) else {
+                    tracing::error!(sequence, "unreadable ticket message; terminating it");
+                    self.ack(&ack_subject, "+TERM").await?;
+                    continue;
+                };
+                if let Some(previous) = self.ledger.lease(ticket_id).await?
+                    && previous.deliveries >= self.settings.max_deliveries
+                {
+                    let reason = format!(
+                        "lease of {} expired after {} deliveries",
+                        previous.holder, previous.deliveries
+                    );
+                    self.dead_letter(ticket_id, &ticket, &ack_subject, &reason)
+                        .await?;
+                    continue;
+                }
+                let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
+                let lease = LeaseRow {
+                    ticket_id,
+                    token: (sequence << 16) | u64::from(deliveries.min(0xffff)),
+                    holder: holder.to_owned(),
+                    queue: queue.to_owned(),
+                    stream_seq: sequence,
+                    ack_subject,
+                    expires_ms: self.clock.now_ms() + self.lease_ms(),
+                    deliveries,
+                    ticket,
+                };
+                self.ledger.put_lease(&lease).await?;
+                return Ok(Some(as_ticket(&lease)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn extend(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        lease_ms: i64,
+    ) -> Result<Ticket, RouteError> {
+        require_positive(lease_ms)?;
+        let mut lease = self
+            .ledger
+            .lease(ticket_id)
+            .await?
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        as_ticket(&lease).live_lease(lease_token, self.clock.now_ms())?;
+        self.ack(&lease.ack_subject, "+WPI").await?;
+        lease.expires_ms = self.clock.now_ms() + self.lease_ms();
+        self.ledger
+            .extend_lease(ticket_id, lease_token, lease.expires_ms)
+            .await?;
+        Ok(as_ticket(&lease))
+    }
+
+    async fn resolve(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        outcome: &str,
+    ) -> Result<AuditRecord, RouteError> {
+        let lease = self.held(ticket_id, lease_token, holder).await?;
+        let record = AuditRecord {
+            ticket_id,
+            inquiry_id: lease.ticket.inquiry_id.clone(),
+            queue: lease.queue.clone(),
+            holder: holder.to_owned(),
+            outcome: outcome.to_owned(),
+            resolved_ms: self.clock.now_ms(),
+            deliveries: lease.deliveries,
+        };
+        // Audit first: a failed ack leaves the ticket to be resolved again, never a resolved
+        // ticket without its record.
+        self.ledger.record_audit(&record).await?;
+        self.ack(&lease.ack_subject, "+ACK").await?;
+        self.ledger.drop_lease(ticket_id, lease_token).await?;
+        Ok(self.ledger.audit(ticket_id).await?.unwrap_or(record))
+    }
+
+    async fn release(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        let lease = self.held(ticket_id, lease_token, holder).await?;
+        self.ack(&lease.ack_subject, "-NAK").await?;
+        self.ledger.drop_lease(ticket_id, lease_token).await?;
+        tracing::info!(ticket_id, holder, reason, "ticket released");
+        let mut ticket = as_ticket(&lease);
+        ticket.lease = None;
+        Ok(ticket)
+    }
+
+    async fn reroute(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        to_queue: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        require_token("target queue", to_queue)?;
+        if !self.settings.queues.iter().any(|q| q == to_queue) {
+            return Err(RouteError::InvalidArgument(format!(
+                "target queue {to_queue:?} is not served"
+            )));
+        }
+        let lease = self.held(ticket_id, lease_token, holder).await?;
+        let moved = NewTicket {
+            queue: to_queue.to_owned(),
+            ..lease.ticket.clone()
+        };
+        let message_id = format!("{}@{}>{to_queue}", moved.inquiry_id, lease.stream_seq);
+        self.publish(&moved, &message_id, Some(ticket_id)).await?;
+        self.ack(&lease.ack_subject, "+ACK").await?;
+        self.ledger.drop_lease(ticket_id, lease_token).await?;
+        self.ledger
+            .record_correction(Correction {
+                id: 0,
+                ticket_id,
+                inquiry_id: moved.inquiry_id.clone(),
+                from_queue: lease.queue.clone(),
+                to_queue: to_queue.to_owned(),
+                holder: holder.to_owned(),
+                reason: reason.to_owned(),
+                corrected_ms: self.clock.now_ms(),
+            })
+            .await?;
+        Ok(Ticket::from_new(ticket_id, moved))
+    }
+
+    async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
+        if let Some(lease) = self.ledger.lease(ticket_id).await? {
+            return Ok(Some(as_ticket(&lease)));
+        }
+        // A ready ticket that was never rerouted is the message at its own sequence.
+        let Ok(message) = self.stream.direct_get(ticket_id).await else {
+            return Ok(None);
+        };
+        if ticket_id_of(Some(&message.headers), message.sequence) != ticket_id {
+            return Ok(None);
+        }
+        Ok(serde_json::from_slice::<NewTicket>(&message.payload)
+            .ok()
+            .map(|new| Ticket::from_new(ticket_id, new)))
+    }
+
+    async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError> {
+        self.connected()?;
+        let now_ms = self.clock.now_ms();
+        let mut all = Vec::with_capacity(queues.len());
+        for queue in queues {
+            let mut stats = QueueStats {
+                queue: queue.clone(),
+                dead_letters: self.ledger.dead_letter_count(queue).await?,
+                ..QueueStats::default()
+            };
+            for band in 0..BANDS {
+                let Some(consumer) = self.consumers.get(&(queue.clone(), band)) else {
+                    continue;
+                };
+                let info = consumer
+                    .get_info()
+                    .await
+                    .map_err(|err| unavailable("consumer info", err))?;
+                stats.ready += info.num_pending;
+                stats.leased += info.num_ack_pending as u64;
+                let subject = subject(&self.settings.subject_prefix, queue, band);
+                if info.num_pending > 0 {
+                    let first_ready = info.delivered.stream_sequence + 1;
+                    if let Ok(message) = self
+                        .stream
+                        .direct_get_next_for_subject(subject.as_str(), Some(first_ready))
+                        .await
+                        && let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload)
+                    {
+                        let age = now_ms.saturating_sub(ticket.created_ms);
+                        stats.oldest_ready_age_ms =
+                            Some(stats.oldest_ready_age_ms.map_or(age, |o| o.max(age)));
+                    }
+                }
+                if info.num_pending + info.num_ack_pending as u64 > 0 {
+                    stats.sla_breaches += self.sla_breaches(&subject, now_ms).await;
+                }
+            }
+            all.push(stats);
+        }
+        Ok(all)
+    }
+
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+        self.ledger
+            .dead_letters(queue)
+            .await?
+            .into_iter()
+            .map(|(id, json)| {
+                serde_json::from_str(&json)
+                    .map_err(|err| RouteError::storage(format_args!("dead letter {id}"), err))
+            })
+            .collect()
+    }
+
+    async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
+        Ok(self.ledger.audit(ticket_id).await?)
+    }
+
+    async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
+        Ok(self.ledger.corrections().await?)
+    }
+
+    async fn flush(&self) -> Result<(), RouteError> {
+        // Every ticket was acknowledged by the stream before its submission returned.
+        Ok(())
+    }
+
+    async fn healthy(&self) -> bool {
+        self.nats.connection_state() == State::Connected && self.ledger.ping().await
+    }
+}
+
+fn require_positive(lease_ms: i64) -> Result<(), RouteError> {
+    if lease_ms <= 0 {
+        return Err(RouteError::InvalidArgument(format!(
+            "lease_ms must be positive, got {lease_ms}"
+        )));
+    }
+    Ok(())
+}
