@@ -14,12 +14,13 @@ use crate::classify::artifact;
 use crate::config::Config;
 use crate::intake::Intake;
 use crate::pack::{Pack, Queue};
+use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
-use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
 use crate::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock, TicketQueue,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock,
+    TicketQueue,
 };
 use crate::service::convert::InquiryLimits;
 use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
@@ -120,7 +121,9 @@ pub async fn build_with_clock(
         data_dir = %config.data_dir.display(),
         "loaded"
     );
-    let intake = Arc::new(Intake::new(&pack, classifier, status, clients, queue, clock));
+    let intake = Arc::new(Intake::new(
+        &pack, classifier, status, clients, queue, clock,
+    ));
     Ok(Arc::new(App::new(
         intake,
         Authenticator::new(config.tokens.clone()),
@@ -173,7 +176,11 @@ pub async fn run(
         .max_decoding_message_size(options.max_message_bytes);
     let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));
     let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
-    let watcher = tokio::spawn(watch_engines(Arc::clone(&app), health.clone(), watch_stopped));
+    let watcher = tokio::spawn(watch_engines(
+        Arc::clone(&app),
+        health.clone(),
+        watch_stopped,
+    ));
 
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
@@ -231,8 +238,7 @@ async fn watch_engines(
             _ = &mut stopped => return,
             _ = interval.tick() => {}
         }
-        let healthy =
-            app.intake.queue().healthy().await && app.intake.clients().healthy().await;
+        let healthy = app.intake.queue().healthy().await && app.intake.clients().healthy().await;
         if healthy == serving || stopped.try_recv().is_ok() {
             continue;
         }
@@ -240,11 +246,17 @@ async fn watch_engines(
         if healthy {
             tracing::info!("engines answer again: serving");
             health.set_serving::<TriageServiceServer<TriageApi>>().await;
-            health.set_serving::<SpecialistServiceServer<SpecialistApi>>().await;
+            health
+                .set_serving::<SpecialistServiceServer<SpecialistApi>>()
+                .await;
         } else {
             tracing::warn!("an engine does not answer: not serving");
-            health.set_not_serving::<TriageServiceServer<TriageApi>>().await;
-            health.set_not_serving::<SpecialistServiceServer<SpecialistApi>>().await;
+            health
+                .set_not_serving::<TriageServiceServer<TriageApi>>()
+                .await;
+            health
+                .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
+                .await;
         }
     }
 }

@@ -22,8 +22,7 @@ pub trait ClientDirectory: Send + Sync + 'static {
 
     /// The client a sender's address belongs to: the exact address, else its domain (case
     /// and surrounding blanks ignored).
-    async fn client_for_email(&self, address: &str)
-    -> Result<Option<Arc<Client>>, DirectoryError>;
+    async fn client_for_email(&self, address: &str) -> Result<Option<Arc<Client>>, DirectoryError>;
 
     /// Whether the engine answers now.
     async fn healthy(&self) -> bool;
@@ -35,10 +34,7 @@ impl ClientDirectory for StatusStore {
         Ok(StatusStore::client(self, id))
     }
 
-    async fn client_for_email(
-        &self,
-        address: &str,
-    ) -> Result<Option<Arc<Client>>, DirectoryError> {
+    async fn client_for_email(&self, address: &str) -> Result<Option<Arc<Client>>, DirectoryError> {
         Ok(StatusStore::client_for_email(self, address))
     }
 

@@ -83,7 +83,10 @@ impl Ledger {
             .await
             .map_err(failed("preparing the decision insert"))?;
         let inserted = conn
-            .execute(&statement, &[&inquiry_id, &ticket_id.map(id), &decision_json])
+            .execute(
+                &statement,
+                &[&inquiry_id, &ticket_id.map(id), &decision_json],
+            )
             .await
             .map_err(failed("storing a decision"))?;
         drop(conn);
@@ -310,7 +313,10 @@ impl Ledger {
     pub async fn dead_letter_count(&self, queue: &str) -> Result<u64, PostgresError> {
         let conn = self.pg.client().await?;
         let row = conn
-            .query_one("SELECT count(*) FROM dead_letters WHERE queue = $1", &[&queue])
+            .query_one(
+                "SELECT count(*) FROM dead_letters WHERE queue = $1",
+                &[&queue],
+            )
             .await
             .map_err(failed("counting dead letters"))?;
         Ok(unid(row.get(0)))

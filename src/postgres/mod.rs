@@ -90,7 +90,10 @@ impl Postgres {
         let postgres = Self { pool };
         let client = postgres.client().await?;
         if let Some(schema) = schema {
-            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', ""));
+            let create = format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                schema.replace('"', "")
+            );
             client
                 .batch_execute(&create)
                 .await
@@ -154,6 +157,8 @@ impl Postgres {
                 .map_err(failed("recording a migration"))?;
             tracing::info!(migration = name, "applied postgres migration");
         }
-        txn.commit().await.map_err(failed("committing the migrations"))
+        txn.commit()
+            .await
+            .map_err(failed("committing the migrations"))
     }
 }

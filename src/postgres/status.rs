@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{Postgres, PostgresError};
-use crate::answer::{Client, ClientDirectory, ClientTier, DirectoryError, Entity, StatusData, Timestamp};
+use crate::answer::{
+    Client, ClientDirectory, ClientTier, DirectoryError, Entity, StatusData, Timestamp,
+};
 
 /// One client row with its entities and addresses, as JSON built by the query.
 const CLIENT_BY_ID: &str = "
@@ -98,8 +100,7 @@ impl PgStatus {
                 .map_err(failed("inserting an address"))?;
             }
             for (position, entity) in client.entities.iter().enumerate() {
-                let fields =
-                    serde_json::to_string(&entity.fields).unwrap_or_else(|_| "{}".into());
+                let fields = serde_json::to_string(&entity.fields).unwrap_or_else(|_| "{}".into());
                 txn.execute(
                     "INSERT INTO entities (client_id, position, kind, id, name, aliases, fields)
                      VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)",
@@ -118,7 +119,9 @@ impl PgStatus {
                 entities += 1;
             }
         }
-        txn.commit().await.map_err(failed("committing the import"))?;
+        txn.commit()
+            .await
+            .map_err(failed("committing the import"))?;
         Ok((data.clients().len(), entities))
     }
 
@@ -196,10 +199,7 @@ impl ClientDirectory for PgStatus {
         Ok(self.lookup(id).await.map_err(unavailable)?.map(Arc::new))
     }
 
-    async fn client_for_email(
-        &self,
-        address: &str,
-    ) -> Result<Option<Arc<Client>>, DirectoryError> {
+    async fn client_for_email(&self, address: &str) -> Result<Option<Arc<Client>>, DirectoryError> {
         match self.id_for_address(address).await.map_err(unavailable)? {
             Some(id) => self.client(&id).await,
             None => Ok(None),

@@ -25,8 +25,11 @@ pub trait TicketQueue: Send + Sync + 'static {
 
     /// Stores a decision that queues no ticket (an answer) for replays; it may be made durable
     /// later, since a lost answer is decided again the same way. A stored decision is kept.
-    async fn record_answer(&self, inquiry_id: &str, decision_json: String)
-    -> Result<(), RouteError>;
+    async fn record_answer(
+        &self,
+        inquiry_id: &str,
+        decision_json: String,
+    ) -> Result<(), RouteError>;
 
     /// The decision stored for `inquiry_id`, with the ticket it queued.
     async fn decision(&self, inquiry_id: &str)

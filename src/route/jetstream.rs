@@ -392,7 +392,9 @@ impl TicketQueue for JetStreamQueue {
                 return Ok(None);
             };
             while let Some(message) = self.next(consumer).await? {
-                let info = message.info().map_err(|err| unavailable("delivery info", err))?;
+                let info = message
+                    .info()
+                    .map_err(|err| unavailable("delivery info", err))?;
                 let (sequence, delivered) = (info.stream_sequence, info.delivered);
                 let ack_subject = message
                     .reply

@@ -1,0 +1,339 @@
+//! The queue contract: one suite, run unchanged against the embedded queue (redb) and the
+//! scaled-out queue (NATS JetStream with its PostgreSQL ledger), both real.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::engines::{Namespace, nats_url};
+use triage::postgres::Ledger;
+use triage::route::{
+    EmbeddedQueue, JetStreamQueue, JetStreamSettings, NewTicket, QueueSettings, RecordOutcome,
+    RouteError, SystemClock, TicketQueue,
+};
+
+const QUEUES: [&str; 2] = ["seo", "billing"];
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Embedded,
+    JetStream,
+}
+
+/// A queue under test and what it needs removed afterwards.
+struct Harness {
+    queue: Arc<dyn TicketQueue>,
+    lease_ms: i64,
+    _dir: tempfile::TempDir,
+    namespace: Option<Namespace>,
+}
+
+impl Harness {
+    async fn open(backend: Backend, lease: Duration, max_deliveries: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(SystemClock);
+        let lease_ms = lease.as_millis() as i64;
+        match backend {
+            Backend::Embedded => {
+                let settings = QueueSettings {
+                    max_deliveries,
+                    ..QueueSettings::default()
+                };
+                let queue = EmbeddedQueue::open(dir.path(), settings, clock).unwrap();
+                Self {
+                    queue: Arc::new(queue),
+                    lease_ms,
+                    _dir: dir,
+                    namespace: None,
+                }
+            }
+            Backend::JetStream => {
+                let namespace = Namespace::new("queue");
+                let ledger = Ledger::new(namespace.postgres().await);
+                let settings = JetStreamSettings {
+                    url: nats_url(),
+                    stream: namespace.stream(),
+                    subject_prefix: namespace.name.clone(),
+                    replicas: 1,
+                    lease,
+                    max_deliveries,
+                    duplicate_window: Duration::from_secs(60),
+                    timeout: Duration::from_secs(2),
+                    queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+                };
+                let queue = JetStreamQueue::connect(settings, ledger, clock)
+                    .await
+                    .unwrap_or_else(|err| panic!("nats at {} must be running: {err}", nats_url()));
+                Self {
+                    queue: Arc::new(queue),
+                    lease_ms,
+                    _dir: dir,
+                    namespace: Some(namespace),
+                }
+            }
+        }
+    }
+
+    async fn close(self) {
+        if let Some(namespace) = &self.namespace {
+            namespace.remove().await;
+        }
+    }
+
+    /// Queues a ticket for a fresh inquiry; returns its id.
+    async fn enqueue(&self, inquiry: &str, queue: &str, priority: u8) -> u64 {
+        let outcome = self
+            .queue
+            .record_decision(
+                inquiry,
+                format!("{{\"id\":\"{inquiry}\"}}"),
+                ticket(inquiry, queue, priority),
+            )
+            .await
+            .unwrap();
+        match outcome {
+            RecordOutcome::Recorded {
+                ticket_id: Some(id),
+            } => id,
+            other => panic!("{inquiry}: {other:?}"),
+        }
+    }
+
+    async fn claim(&self, queue: &str, holder: &str) -> Option<triage::route::Ticket> {
+        self.queue
+            .claim(queue, holder, self.lease_ms)
+            .await
+            .unwrap()
+    }
+}
+
+fn ticket(inquiry: &str, queue: &str, priority: u8) -> NewTicket {
+    let now = triage::route::Clock::now_ms(&SystemClock);
+    NewTicket {
+        inquiry_id: inquiry.to_owned(),
+        client_id: "acme".to_owned(),
+        queue: queue.to_owned(),
+        priority,
+        sla_due_ms: now + 3_600_000,
+        created_ms: now,
+        payload: format!("{{\"inquiry\":\"{inquiry}\"}}"),
+    }
+}
+
+const LONG_LEASE: Duration = Duration::from_secs(60);
+
+/// A decision is stored once: a repeat gets the first decision and its ticket, no second one.
+async fn decisions_are_idempotent(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let first = h.enqueue("inq-1", "seo", 1).await;
+    let again = h
+        .queue
+        .record_decision("inq-1", "{\"other\":1}".into(), ticket("inq-1", "seo", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        RecordOutcome::Existing {
+            decision_json: "{\"id\":\"inq-1\"}".into(),
+            ticket_id: Some(first)
+        }
+    );
+    h.queue
+        .record_answer("ans-1", "{\"answer\":1}".into())
+        .await
+        .unwrap();
+    h.queue
+        .record_answer("ans-1", "{\"answer\":2}".into())
+        .await
+        .unwrap();
+    h.queue.flush().await.unwrap();
+    assert_eq!(
+        h.queue.decision("ans-1").await.unwrap(),
+        Some(("{\"answer\":1}".into(), None))
+    );
+    assert_eq!(h.queue.decision("never").await.unwrap(), None);
+    let stats = h.queue.stats(&["seo".into()]).await.unwrap();
+    assert_eq!((stats[0].ready, stats[0].leased), (1, 0), "{stats:?}");
+    assert!(matches!(
+        h.queue
+            .record_decision(" ", "{}".into(), ticket(" ", "seo", 1))
+            .await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    h.close().await;
+}
+
+/// Claims take the most urgent priority first, then arrival order; queues are separate.
+async fn claims_follow_priority_then_arrival(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let low = h.enqueue("low", "seo", 3).await;
+    let urgent_a = h.enqueue("urgent-a", "seo", 0).await;
+    let middle = h.enqueue("middle", "seo", 1).await;
+    let urgent_b = h.enqueue("urgent-b", "seo", 0).await;
+    let billing = h.enqueue("bill", "billing", 0).await;
+    let mut order = Vec::new();
+    while let Some(ticket) = h.claim("seo", "alice").await {
+        assert_eq!(ticket.queue, "seo");
+        assert_eq!(ticket.lease.as_ref().unwrap().holder, "alice");
+        order.push(ticket.id);
+    }
+    assert_eq!(order, vec![urgent_a, urgent_b, middle, low]);
+    let stats = h
+        .queue
+        .stats(&["seo".into(), "billing".into()])
+        .await
+        .unwrap();
+    assert_eq!((stats[0].ready, stats[0].leased), (0, 4), "{stats:?}");
+    assert_eq!((stats[1].ready, stats[1].leased), (1, 0), "{stats:?}");
+    assert_eq!(h.claim("billing", "bob").await.unwrap().id, billing);
+    assert!(h.claim("billing", "bob").await.is_none());
+    h.close().await;
+}
+
+/// Only the holder with the current token may act; resolve removes the ticket and keeps an
+/// audit record.
+async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let id = h.enqueue("inq-r", "seo", 1).await;
+    let claimed = h.claim("seo", "alice").await.unwrap();
+    let token = claimed.lease.as_ref().unwrap().token;
+    assert_eq!((claimed.id, claimed.deliveries), (id, 1));
+    assert_eq!(claimed.inquiry_id, "inq-r");
+    assert_eq!(claimed.payload, "{\"inquiry\":\"inq-r\"}");
+    assert!(matches!(
+        h.queue.resolve(id, token, "mallory", "done").await,
+        Err(RouteError::NotLeased { .. })
+    ));
+    assert!(matches!(
+        h.queue.resolve(id, token + 1, "alice", "done").await,
+        Err(RouteError::StaleLease { .. })
+    ));
+    let extended = h.queue.extend(id, token, h.lease_ms).await.unwrap();
+    assert!(extended.lease.unwrap().expires_ms >= claimed.lease.unwrap().expires_ms);
+    assert_eq!(h.queue.ticket(id).await.unwrap().map(|t| t.id), Some(id));
+    let audit = h
+        .queue
+        .resolve(id, token, "alice", "answered")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            audit.ticket_id,
+            audit.inquiry_id.as_str(),
+            audit.holder.as_str(),
+            audit.outcome.as_str()
+        ),
+        (id, "inq-r", "alice", "answered")
+    );
+    assert_eq!(h.queue.audit(id).await.unwrap(), Some(audit));
+    assert!(h.claim("seo", "alice").await.is_none());
+    assert_eq!(h.queue.ticket(id).await.unwrap(), None);
+    assert!(h.queue.resolve(id, token, "alice", "again").await.is_err());
+    h.close().await;
+}
+
+/// A released ticket is ready again at once; a rerouted one moves queue, keeps its id, and the
+/// correction is recorded.
+async fn release_and_reroute(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let id = h.enqueue("inq-m", "seo", 2).await;
+    let first = h.claim("seo", "alice").await.unwrap();
+    let released = h
+        .queue
+        .release(id, first.lease.unwrap().token, "alice", "not mine")
+        .await
+        .unwrap();
+    assert!(released.lease.is_none());
+    let second = h.claim("seo", "bob").await.unwrap();
+    assert_eq!((second.id, second.deliveries), (id, 2));
+    let moved = h
+        .queue
+        .reroute(
+            id,
+            second.lease.unwrap().token,
+            "bob",
+            "billing",
+            "a refund question",
+        )
+        .await
+        .unwrap();
+    assert_eq!((moved.id, moved.queue.as_str()), (id, "billing"));
+    assert!(h.claim("seo", "bob").await.is_none());
+    let on_billing = h.claim("billing", "carol").await.unwrap();
+    assert_eq!(
+        (on_billing.id, on_billing.inquiry_id.as_str()),
+        (id, "inq-m")
+    );
+    let corrections = h.queue.corrections().await.unwrap();
+    assert_eq!(corrections.len(), 1);
+    assert_eq!(
+        (
+            corrections[0].from_queue.as_str(),
+            corrections[0].to_queue.as_str()
+        ),
+        ("seo", "billing")
+    );
+    assert_eq!(corrections[0].reason, "a refund question");
+    h.close().await;
+}
+
+/// An expired lease returns the ticket; after `max_deliveries` it goes to the dead letters.
+async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
+    let lease = Duration::from_millis(1000);
+    let h = Harness::open(backend, lease, 2).await;
+    let id = h.enqueue("inq-x", "seo", 1).await;
+    let first = h.claim("seo", "alice").await.unwrap();
+    assert_eq!(first.deliveries, 1);
+    tokio::time::sleep(lease + Duration::from_millis(500)).await;
+    let token = first.lease.unwrap().token;
+    assert!(matches!(
+        h.queue.extend(id, token, h.lease_ms).await,
+        Err(RouteError::LeaseExpired { .. })
+    ));
+    let second = h.claim("seo", "bob").await.unwrap();
+    assert_eq!((second.id, second.deliveries), (id, 2));
+    assert!(matches!(
+        h.queue.resolve(id, token, "alice", "late").await,
+        Err(RouteError::NotLeased { .. } | RouteError::StaleLease { .. })
+    ));
+    tokio::time::sleep(lease + Duration::from_millis(500)).await;
+    assert!(h.claim("seo", "carol").await.is_none());
+    let dead = h.queue.dead_letters("seo").await.unwrap();
+    assert_eq!(dead.iter().map(|t| t.id).collect::<Vec<_>>(), vec![id]);
+    let stats = h.queue.stats(&["seo".into()]).await.unwrap();
+    assert_eq!(
+        (stats[0].ready, stats[0].leased, stats[0].dead_letters),
+        (0, 0, 1)
+    );
+    h.close().await;
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::Embedded).await;
+                }
+            )*
+        }
+        mod jetstream {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Backend::JetStream).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    decisions_are_idempotent,
+    claims_follow_priority_then_arrival,
+    leases_are_checked_and_resolve_is_audited,
+    release_and_reroute,
+    expired_leases_redeliver_then_dead_letter,
+);
