@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod engines;
+pub mod load;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

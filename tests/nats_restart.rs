@@ -1,0 +1,203 @@
+//! NATS restarted during a run: the replica answers UNAVAILABLE (never hangs) for expert
+//! inquiries while NATS is down, reports NOT_SERVING, recovers by itself when NATS returns,
+//! and no acknowledged ticket is lost. The test runs its own `nats-server` (JetStream, a store
+//! folder of its own) so it can kill it with SIGKILL and start it again on the same port.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::engines::Namespace;
+use common::inquiry;
+use common::load::{EXPERT_TEXTS, assert_all_kept, check_replays, claim_all};
+use common::process::{connect, free_port, kill, start_server, write_config};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use triage::answer::StatusStore;
+use triage::pack::Pack;
+use triage::postgres::PgStatus;
+use triage::proto::v1 as pb;
+use triage::proto::v1::triage_service_client::TriageServiceClient;
+
+/// The nats-server binary: `TRIAGE_TEST_NATS_SERVER`, else the one on PATH, else Debian's.
+fn nats_server_binary() -> String {
+    if let Ok(path) = std::env::var("TRIAGE_TEST_NATS_SERVER") {
+        return path;
+    }
+    let on_path = Command::new("nats-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    if on_path {
+        "nats-server".into()
+    } else {
+        "/usr/sbin/nats-server".into()
+    }
+}
+
+fn start_nats(port: u16, store: &Path) -> Child {
+    Command::new(nats_server_binary())
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server must be installed (see .ci/run)")
+}
+
+async fn wait_until_listening(port: u16) {
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nats-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn health(channel: &Channel) -> ServingStatus {
+    let response = HealthClient::new(channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "triage.v1.TriageService".into(),
+        })
+        .await
+        .unwrap();
+    response.into_inner().status()
+}
+
+async fn wait_for_health(channel: &Channel, wanted: ServingStatus) {
+    let started = Instant::now();
+    while health(channel).await != wanted {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "health never became {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the submitter saw: acknowledged tickets and failures by code.
+#[derive(Default)]
+struct Seen {
+    acknowledged: BTreeMap<String, u64>,
+    failures: HashMap<Code, usize>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restart_loses_nothing_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats_port = free_port();
+    let store = dir.path().join("jetstream");
+    let nats = start_nats(nats_port, &store);
+    wait_until_listening(nats_port).await;
+
+    let namespace = Namespace::new("restart");
+    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
+    let status = StatusStore::for_pack(&pack).unwrap();
+    PgStatus::new(namespace.postgres().await)
+        .import(&status.snapshot())
+        .await
+        .unwrap();
+    let scale_out = namespace.config_toml(true).replace(
+        "nats://127.0.0.1:4222",
+        &format!("nats://127.0.0.1:{nats_port}"),
+    );
+    assert!(scale_out.contains(&nats_port.to_string()), "{scale_out}");
+    let port = free_port();
+    let config = write_config(dir.path(), "replica.toml", port, &scale_out);
+    let replica = start_server(&config);
+    let channel = connect(&format!("http://127.0.0.1:{port}")).await;
+
+    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (seen, stop, channel) = (seen.clone(), stop.clone(), channel.clone());
+        tokio::spawn(async move {
+            let mut client = TriageServiceClient::new(channel);
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let id = format!("restart-acme-{i}");
+                let mut request =
+                    tonic::Request::new(inquiry(&id, "acme", EXPERT_TEXTS[i % EXPERT_TEXTS.len()]));
+                request.set_timeout(Duration::from_secs(10));
+                match client.submit(request).await {
+                    Ok(response) => {
+                        if let Some(pb::decision::Outcome::Ticket(ticket)) =
+                            response.into_inner().decision.and_then(|d| d.outcome)
+                        {
+                            seen.lock()
+                                .unwrap()
+                                .acknowledged
+                                .insert(id, ticket.ticket_id);
+                        }
+                    }
+                    Err(status) => {
+                        *seen
+                            .lock()
+                            .unwrap()
+                            .failures
+                            .entry(status.code())
+                            .or_default() += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        })
+    };
+    let acknowledged = || seen.lock().unwrap().acknowledged.len();
+    let unavailable = || {
+        seen.lock()
+            .unwrap()
+            .failures
+            .get(&Code::Unavailable)
+            .copied()
+            .unwrap_or(0)
+    };
+    let wait = |what: &'static str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "waited too long for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+
+    wait("the first tickets", &|| acknowledged() >= 100);
+    kill(nats);
+    wait("UNAVAILABLE while NATS is down", &|| unavailable() >= 5);
+    wait_for_health(&channel, ServingStatus::NotServing).await;
+
+    let nats = start_nats(nats_port, &store);
+    let before = acknowledged();
+    wait("tickets after NATS returned", &|| {
+        acknowledged() >= before + 100
+    });
+    wait_for_health(&channel, ServingStatus::Serving).await;
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    let codes: Vec<Code> = seen.failures.keys().copied().collect();
+    assert_eq!(codes, vec![Code::Unavailable], "{:?}", seen.failures);
+    check_replays(channel.clone(), &seen.acknowledged).await;
+    let claimed = claim_all(channel).await;
+    assert_all_kept(&seen.acknowledged, &claimed);
+    kill(replica);
+    kill(nats);
+    namespace.remove().await;
+}

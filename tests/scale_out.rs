@@ -1,0 +1,198 @@
+//! Two replicas sharing one NATS JetStream and one PostgreSQL, each its own `triage serve`
+//! process: one inquiry sent to both makes one ticket; specialists claiming on both never get
+//! the same ticket while its lease holds; SIGKILL of one replica mid-load loses no
+//! acknowledged ticket.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Child;
+
+use common::engines::{Namespace, postgres_url};
+use common::load::{Acknowledged, assert_all_kept, check_replays, claim_all, submitter, wait_for};
+use common::process::{connect, free_port, kill, start_server, write_config};
+use common::{inquiry, stdout_of_success, triage};
+use tonic::transport::Channel;
+use triage::proto::v1 as pb;
+use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
+use triage::proto::v1::triage_service_client::TriageServiceClient;
+
+/// Two replicas of one namespace, with the agency status data imported by `triage import`.
+struct Replicas {
+    namespace: Namespace,
+    children: Vec<Child>,
+    channels: Vec<Channel>,
+    _dir: tempfile::TempDir,
+}
+
+impl Replicas {
+    async fn start(label: &str) -> Self {
+        let namespace = Namespace::new(label);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let imported = stdout_of_success(&triage(
+            root,
+            &[
+                "import",
+                "--pack",
+                "data/agency",
+                "--postgres",
+                &postgres_url(),
+                "--schema",
+                &namespace.name,
+            ],
+        ));
+        assert!(imported.contains("imported 6 clients"), "{imported}");
+        let dir = tempfile::tempdir().unwrap();
+        let (mut children, mut channels) = (Vec::new(), Vec::new());
+        for n in 0..2 {
+            let port = free_port();
+            let config = write_config(
+                dir.path(),
+                &format!("replica{n}.toml"),
+                port,
+                &namespace.config_toml(true),
+            );
+            children.push(start_server(&config));
+            channels.push(connect(&format!("http://127.0.0.1:{port}")).await);
+        }
+        Self {
+            namespace,
+            children,
+            channels,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        for child in self.children {
+            kill(child);
+        }
+        self.namespace.remove().await;
+    }
+}
+
+/// The same inquiry to both replicas at once: one ticket, one first decision, one replay.
+/// Then tickets submitted on both and claimed on both: no ticket is delivered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_queue() {
+    let replicas = Replicas::start("share").await;
+    let mut a = TriageServiceClient::new(replicas.channels[0].clone());
+    let mut b = TriageServiceClient::new(replicas.channels[1].clone());
+    let text = "we were charged twice for the October retainer, please refund";
+    let (first, second) = tokio::join!(
+        a.submit(inquiry("same-1", "acme", text)),
+        b.submit(inquiry("same-1", "acme", text))
+    );
+    let (first, second) = (first.unwrap().into_inner(), second.unwrap().into_inner());
+    assert_eq!(
+        [first.replayed, second.replayed]
+            .iter()
+            .filter(|r| **r)
+            .count(),
+        1,
+        "exactly one of the two is the original decision"
+    );
+    let ticket_of =
+        |r: &pb::SubmitResponse| match r.decision.as_ref().and_then(|d| d.outcome.as_ref()) {
+            Some(pb::decision::Outcome::Ticket(t)) => t.ticket_id,
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(ticket_of(&first), ticket_of(&second));
+    // A direct question is answered from the client's data in PostgreSQL.
+    let answered = b
+        .submit(inquiry("direct-1", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    match answered.decision.and_then(|d| d.outcome) {
+        Some(pb::decision::Outcome::Answer(answer)) => {
+            assert!(answer.text.contains("INV-1042"), "{}", answer.text)
+        }
+        other => panic!("{other:?}"),
+    }
+
+    for i in 0..30 {
+        let client = if i % 2 == 0 { &mut a } else { &mut b };
+        client
+            .submit(inquiry(&format!("many-{i}"), "lumen", text))
+            .await
+            .unwrap();
+    }
+    // Specialists on both replicas claim at the same time until the queue is empty.
+    let claims = replicas.channels.iter().map(|channel| {
+        let mut specialist = SpecialistServiceClient::new(channel.clone());
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(ticket) = specialist
+                .claim(pb::ClaimRequest {
+                    queue: "billing".into(),
+                    lease: None,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .ticket
+            {
+                got.push(ticket.ticket.unwrap().ticket_id);
+            }
+            got
+        })
+    });
+    let mut all = Vec::new();
+    for claim in claims.collect::<Vec<_>>() {
+        let got = claim.await.unwrap();
+        assert!(!got.is_empty(), "both replicas serve claims");
+        all.extend(got);
+    }
+    let unique: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "a ticket was delivered twice: {all:?}"
+    );
+    assert_eq!(all.len(), 31);
+    replicas.stop().await;
+}
+
+/// SIGKILL of one replica mid-load: every ticket acknowledged by either replica is kept once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_one_replica_loses_no_acknowledged_ticket() {
+    let mut replicas = Replicas::start("kill").await;
+    let acknowledged = Acknowledged::default();
+    let submitters: Vec<_> = ["acme", "brightwave", "lumen", "harbour"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, client)| {
+            let channel = replicas.channels[n % 2].clone();
+            submitter(
+                channel,
+                &format!("r{}", n % 2),
+                client,
+                n,
+                acknowledged.clone(),
+            )
+        })
+        .collect();
+    wait_for(&acknowledged, 200).await;
+    kill(replicas.children.remove(0));
+    // The survivor goes on taking inquiries.
+    let before = acknowledged.lock().unwrap().len();
+    wait_for(&acknowledged, before + 50).await;
+    let survivor = replicas.channels[1].clone();
+    let mut triage = TriageServiceClient::new(survivor.clone());
+    // Stop the survivor's submitters by ending the test's interest: collect what we have.
+    let acknowledged_now = acknowledged.lock().unwrap().clone();
+    for (n, submitter) in submitters.into_iter().enumerate() {
+        if n % 2 == 0 {
+            submitter.await.unwrap();
+        } else {
+            submitter.abort();
+        }
+    }
+    triage.ping(pb::PingRequest {}).await.unwrap();
+    check_replays(survivor.clone(), &acknowledged_now).await;
+    let claimed = claim_all(survivor).await;
+    assert_all_kept(&acknowledged_now, &claimed);
+    replicas.stop().await;
+}
