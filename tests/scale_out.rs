@@ -196,3 +196,30 @@ async fn sigkill_of_one_replica_loses_no_acknowledged_ticket() {
     assert_all_kept(&acknowledged_now, &claimed);
     replicas.stop().await;
 }
+
+/// With an engine down, `serve` refuses to start and says which one and where.
+#[test]
+fn startup_refuses_when_an_engine_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = free_port();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = [
+        (
+            format!("[postgres]\nurl = \"postgres://postgres@127.0.0.1:{closed}/test\"\n"),
+            "postgres is unavailable",
+        ),
+        (
+            format!(
+                "[postgres]\nurl = {:?}\n[nats]\nurl = \"nats://127.0.0.1:{closed}\"\n",
+                postgres_url()
+            ),
+            "nats connect to nats://127.0.0.1",
+        ),
+    ];
+    for (n, (extra, expected)) in cases.iter().enumerate() {
+        let config = write_config(dir.path(), &format!("down{n}.toml"), free_port(), extra);
+        let output = triage(root, &["serve", "--config", config.to_str().unwrap()]);
+        let stderr = common::stderr_of_failure(&output);
+        assert!(stderr.contains(expected), "{expected} !~ {stderr}");
+    }
+}
