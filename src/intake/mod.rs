@@ -122,14 +122,16 @@ impl Intake {
     /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded
     /// (durably before returning when it created a ticket).
     pub async fn submit(&self, inquiry: Inquiry) -> Result<Submitted, IntakeError> {
-        if let Some((stored, ticket_id)) = self.queue.decision(&inquiry.inquiry_id).await? {
+        // Both are a round trip each when the stores are remote: made at once.
+        let (stored, client) = tokio::join!(
+            self.queue.decision(&inquiry.inquiry_id),
+            self.clients.client(&inquiry.client_id)
+        );
+        if let Some((stored, ticket_id)) = stored? {
             return self.replay(&inquiry, &stored, ticket_id);
         }
-        let client = self
-            .clients
-            .client(&inquiry.client_id)
-            .await?
-            .ok_or_else(|| IntakeError::UnknownClient(inquiry.client_id.clone()))?;
+        let client =
+            client?.ok_or_else(|| IntakeError::UnknownClient(inquiry.client_id.clone()))?;
         let client = client.as_ref();
         let status = self.status.snapshot();
         let text = inquiry.text();

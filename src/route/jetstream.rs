@@ -343,12 +343,6 @@ impl TicketQueue for JetStreamQueue {
     ) -> Result<RecordOutcome, RouteError> {
         require_name("inquiry id", inquiry_id)?;
         ticket.validate(inquiry_id)?;
-        if let Some((decision_json, ticket_id)) = self.ledger.decision(inquiry_id).await? {
-            return Ok(RecordOutcome::Existing {
-                decision_json,
-                ticket_id,
-            });
-        }
         // Stored in the stream first: a crash before the decision is recorded leaves a ticket
         // that the retry's duplicate publish finds again, never a decision without a ticket.
         let ticket_id = self.publish(&ticket, inquiry_id, None).await?;
