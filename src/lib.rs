@@ -6,8 +6,11 @@
 //!   validated.
 //! - [`classify`]: the normalizer, the tantivy keyword index, the features, the logistic model,
 //!   training, calibration, model files and evaluation.
-//! - [`answer`]: the clients' status data and the answer templates; entity matching.
-//! - [`route`]: the durable embedded ticket queue (redb, group commit, leases, dead letters).
+//! - [`answer`]: the clients' status data (behind [`answer::ClientDirectory`]) and the answer
+//!   templates; entity matching.
+//! - [`route`]: the queue contract ([`route::TicketQueue`]) and its two backends: the durable
+//!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
+//! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
 //! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
 //! - [`server`]: building the service from a [`config::Config`], serving, shutting down.

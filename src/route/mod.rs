@@ -1,4 +1,6 @@
-//! The durable, embedded specialist ticket queue of triage.
+//! The specialist ticket queues of triage: the contract the service works against
+//! ([`TicketQueue`]) and its two backends, [`EmbeddedQueue`] (one machine, the default) and
+//! [`JetStreamQueue`] (NATS JetStream with its ledger in PostgreSQL, for several replicas).
 //!
 //! [`EmbeddedQueue`] keeps tickets, leases, decisions (for idempotency), dead letters, audit
 //! records and queue corrections in one redb file, `route.redb`, in the queue's directory.
