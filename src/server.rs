@@ -162,10 +162,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<TriageServiceServer<TriageApi>>().await;
-    health
-        .set_serving::<SpecialistServiceServer<SpecialistApi>>()
-        .await;
+    set_serving(&health, true).await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -189,12 +186,7 @@ pub async fn run(
             shutdown.await;
             tracing::info!("shutting down: not serving, draining in-flight requests");
             let _ = stop_watch.send(());
-            health
-                .set_not_serving::<TriageServiceServer<TriageApi>>()
-                .await;
-            health
-                .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
-                .await;
+            set_serving(&health, false).await;
             let _ = stopping.send(());
         }
     };
@@ -245,19 +237,27 @@ async fn watch_engines(
         serving = healthy;
         if healthy {
             tracing::info!("engines answer again: serving");
-            health.set_serving::<TriageServiceServer<TriageApi>>().await;
-            health
-                .set_serving::<SpecialistServiceServer<SpecialistApi>>()
-                .await;
         } else {
             tracing::warn!("an engine does not answer: not serving");
-            health
-                .set_not_serving::<TriageServiceServer<TriageApi>>()
-                .await;
-            health
-                .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
-                .await;
         }
+        set_serving(&health, healthy).await;
+    }
+}
+
+/// Reports both services as serving or not.
+async fn set_serving(health: &tonic_health::server::HealthReporter, serving: bool) {
+    if serving {
+        health.set_serving::<TriageServiceServer<TriageApi>>().await;
+        health
+            .set_serving::<SpecialistServiceServer<SpecialistApi>>()
+            .await;
+    } else {
+        health
+            .set_not_serving::<TriageServiceServer<TriageApi>>()
+            .await;
+        health
+            .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
+            .await;
     }
 }
 
