@@ -2,6 +2,7 @@
 
 mod client;
 mod engine;
+mod ingest;
 mod serve;
 
 use std::path::PathBuf;
@@ -57,6 +58,12 @@ enum Command {
     Queue(client::QueueArgs),
     /// Load a running server over gRPC: Ping (the ceiling), then Submit, in one run.
     Bench(client::BenchArgs),
+    /// The email-ingest worker: mail from a Maildir (or .eml/mbox files) submitted over
+    /// SubmitStream; replies into an outbox, tickets into the journal, nothing dropped.
+    Ingest(ingest::IngestArgs),
+    /// Write a seeded Maildir of sample mails (for tests and measurements).
+    #[command(hide = true)]
+    SampleMaildir(ingest::SampleArgs),
 }
 
 fn main() -> Result<()> {
@@ -79,5 +86,7 @@ fn main() -> Result<()> {
         Command::Ask(args) => client::ask(args),
         Command::Queue(args) => client::queue(args),
         Command::Bench(args) => client::bench(args),
+        Command::Ingest(args) => ingest::ingest(args),
+        Command::SampleMaildir(args) => ingest::sample_maildir(args),
     }
 }
