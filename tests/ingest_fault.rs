@@ -119,6 +119,7 @@ async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
     kill(&mut worker);
     let handled_when_killed = journal(&maildir).len();
     assert!(handled_when_killed < MAILS, "the worker was done too soon");
+    eprintln!("server killed at {before} mails handled, worker at {handled_when_killed}");
     let mut worker = triage(&ingest);
     let started = Instant::now();
     let exit = loop {

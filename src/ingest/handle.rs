@@ -30,7 +30,7 @@ pub struct Pending {
 pub enum Verdict {
     Handled(Box<Handled>),
     Retry(Box<Pending>, Status),
-    /// The worker may not submit at all (token): stop.
+    /// The worker may not submit at all (no valid token): stop.
     Fatal(Status),
 }
 
@@ -142,8 +142,11 @@ pub fn handle_response(
         Some(StreamResult::Error(error)) => {
             let status = Status::new(Code::from_i32(error.code), error.message);
             return match status.code() {
-                Code::Unauthenticated | Code::PermissionDenied => Verdict::Fatal(status),
-                Code::InvalidArgument
+                Code::Unauthenticated => Verdict::Fatal(status),
+                // The token's role was checked when the stream opened: this is about the
+                // client (a token for some clients only), so it concerns this mail alone.
+                Code::PermissionDenied
+                | Code::InvalidArgument
                 | Code::NotFound
                 | Code::AlreadyExists
                 | Code::FailedPrecondition

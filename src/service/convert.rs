@@ -72,7 +72,7 @@ pub fn inquiry_from_proto(
         validate_sender(&inquiry.sender)?;
     }
     // An empty client id is allowed with a sender: the server finds the client by it.
-    if !(inquiry.client_id.is_empty() && !inquiry.sender.is_empty()) {
+    if !inquiry.client_id.is_empty() || inquiry.sender.is_empty() {
         validate_id("inquiry.client_id", &inquiry.client_id)?;
     }
     if !inquiry.in_reply_to.is_empty() {
