@@ -21,5 +21,5 @@ RUST_LOG=warn "$triage" serve --config "$work/triage.toml" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 until "$triage" queue --addr "http://127.0.0.1:$port" list >/dev/null 2>&1; do sleep 0.1; done
-RUST_LOG=warn "$triage" ingest --maildir "$work/Maildir" --server "http://127.0.0.1:$port" \
+RUST_LOG=${INGEST_LOG:-warn} "$triage" ingest --maildir "$work/Maildir" --server "http://127.0.0.1:$port" \
   --batch "$batch" --from-address helpdesk@agency.example
