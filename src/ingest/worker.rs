@@ -113,7 +113,7 @@ impl Worker {
     pub async fn run(&mut self, mails: Vec<RawMail>) -> Result<Summary, IngestError> {
         let stage = Stage::counted("ingest", mails.len() as u64);
         let mut summary = Summary::default();
-        let mut queue = VecDeque::new();
+        let mut work = Work::default();
         let mut unreadable = Vec::new();
         for raw in mails {
             let (inquiry_id, parsed) = read_mail(&raw.bytes);
@@ -130,7 +130,7 @@ impl Worker {
                         .status
                         .client_for_email(&mail.sender)
                         .map(|client| client.id.clone());
-                    queue.push_back(Pending::new(raw, mail, client_id));
+                    work.queue.push_back(Pending::new(raw, mail, client_id));
                 }
                 Err(error) => {
                     unreadable.push(quarantined(raw, inquiry_id, None, error.to_string()))
@@ -140,8 +140,8 @@ impl Worker {
         let before = summary.processed;
         self.sink.commit(unreadable, &mut summary)?;
         stage.advance(summary.processed - before);
-        while !queue.is_empty() {
-            match self.stream(&mut queue, &mut summary, &stage).await {
+        while !work.queue.is_empty() {
+            match self.stream(&mut work, &mut summary, &stage).await {
                 Ok(()) => {}
                 Err(Interrupted::Transient(status)) => {
                     let wait = self.backoff.next_wait();
@@ -149,7 +149,7 @@ impl Worker {
                         code = ?status.code(),
                         message = status.message(),
                         retry_in_ms = wait.as_millis() as u64,
-                        pending = queue.len(),
+                        pending = work.queue.len(),
                         "the server is unavailable; retrying"
                     );
                     tokio::time::sleep(wait).await;
@@ -169,11 +169,11 @@ impl Worker {
         Ok(summary)
     }
 
-    /// One stream: submits from `queue` with the window full until the queue is empty;
-    /// mails without a decision when the stream breaks go back to the queue's front.
+    /// One stream: submits the queued mails with the window full until none is left; mails
+    /// without a decision when it ends go back to the queue's front.
     async fn stream(
         &mut self,
-        queue: &mut VecDeque<Pending>,
+        work: &mut Work,
         summary: &mut Summary,
         stage: &Stage,
     ) -> Result<(), Interrupted> {
@@ -185,9 +185,7 @@ impl Worker {
             .await
             .map_err(|error| Interrupted::Transient(Status::unavailable(error.to_string())))?;
         let (requests, outbound) = mpsc::channel(window);
-        let mut in_flight: HashMap<String, Pending> = HashMap::new();
-        let mut deferred = Vec::new();
-        self.fill(queue, &mut in_flight, &mut deferred, &requests, summary)?;
+        self.fill(work, &requests, summary)?;
         let mut request = Request::new(ReceiverStream::new(outbound));
         if let Some(authorization) = &self.options.authorization {
             request
@@ -198,63 +196,51 @@ impl Worker {
             .submit_stream(request)
             .await
             .map(tonic::Response::into_inner);
-        let mut responses = match opened {
-            Ok(responses) => responses,
-            Err(status) => return Err(self.broken(status, queue, in_flight, deferred)),
+        let result = match opened {
+            Ok(mut responses) => {
+                // A reader task, so that every response already there joins one group commit.
+                let (events_in, mut events) = mpsc::channel(window);
+                let reader = tokio::spawn(async move {
+                    loop {
+                        let event = match responses.message().await {
+                            Ok(Some(message)) => Ok(message),
+                            Ok(None) => Err(Status::unavailable("the server closed the stream")),
+                            Err(status) => Err(status),
+                        };
+                        let ended = event.is_err();
+                        if events_in.send(event).await.is_err() || ended {
+                            break;
+                        }
+                    }
+                });
+                let result = self
+                    .receive(work, &requests, &mut events, summary, stage)
+                    .await;
+                reader.abort();
+                result
+            }
+            Err(status) => Err(Interrupted::Transient(status)),
         };
-        // A reader task, so that every response already there is taken in one group commit.
-        let (events_in, mut events) = mpsc::channel(window);
-        let reader = tokio::spawn(async move {
-            loop {
-                let event = match responses.message().await {
-                    Ok(Some(message)) => Ok(message),
-                    Ok(None) => Err(Status::unavailable("the server closed the stream")),
-                    Err(status) => Err(status),
-                };
-                let ended = event.is_err();
-                if events_in.send(event).await.is_err() || ended {
-                    break;
-                }
-            }
-        });
-        let result = self
-            .receive(
-                queue,
-                &mut in_flight,
-                &mut deferred,
-                &requests,
-                &mut events,
-                summary,
-                stage,
-            )
-            .await;
-        reader.abort();
+        work.requeue();
         match result {
-            Ok(()) => {
-                queue.extend(deferred);
-                Ok(())
-            }
-            Err(Interrupted::Transient(status)) => {
-                Err(self.broken(status, queue, in_flight, deferred))
-            }
-            Err(fatal) => Err(fatal),
+            Err(Interrupted::Transient(status)) if is_fatal(status.code()) => Err(
+                Interrupted::Fatal(IngestError::Refused(status.message().to_owned())),
+            ),
+            other => other,
         }
     }
 
     /// Takes the stream's responses until nothing is in flight, committing each group of
     /// responses that arrived together and refilling the window after it.
-    #[allow(clippy::too_many_arguments)]
     async fn receive(
         &mut self,
-        queue: &mut VecDeque<Pending>,
-        in_flight: &mut HashMap<String, Pending>,
-        deferred: &mut Vec<Pending>,
+        work: &mut Work,
         requests: &mpsc::Sender<pb::SubmitRequest>,
         events: &mut mpsc::Receiver<Result<pb::SubmitStreamResponse, Status>>,
         summary: &mut Summary,
         stage: &Stage,
     ) -> Result<(), Interrupted> {
-        while !in_flight.is_empty() {
+        while !work.in_flight.is_empty() {
             let Some(first) = events.recv().await else {
                 return Err(Interrupted::Transient(Status::unavailable(
                     "the stream ended",
@@ -273,7 +259,7 @@ impl Worker {
                         continue;
                     }
                 };
-                let Some(pending) = in_flight.remove(&message.inquiry_id) else {
+                let Some(pending) = work.in_flight.remove(&message.inquiry_id) else {
                     tracing::warn!(inquiry_id = %message.inquiry_id, "a response to no inquiry in flight");
                     continue;
                 };
@@ -281,7 +267,7 @@ impl Worker {
                     Verdict::Handled(handled) => group.push(*handled),
                     Verdict::Retry(pending, status) => {
                         tracing::debug!(code = ?status.code(), message = status.message(), "retrying an inquiry");
-                        queue.push_back(*pending);
+                        work.queue.push_back(*pending);
                         retry = true;
                     }
                     Verdict::Fatal(status) => fatal = Some(status),
@@ -303,7 +289,7 @@ impl Worker {
             } else {
                 self.backoff.reset();
             }
-            self.fill(queue, in_flight, deferred, requests, summary)?;
+            self.fill(work, requests, summary)?;
         }
         Ok(())
     }
@@ -312,14 +298,12 @@ impl Worker {
     /// for the next stream, and one the journal knows (a re-delivery) is only moved.
     fn fill(
         &mut self,
-        queue: &mut VecDeque<Pending>,
-        in_flight: &mut HashMap<String, Pending>,
-        deferred: &mut Vec<Pending>,
+        work: &mut Work,
         requests: &mpsc::Sender<pb::SubmitRequest>,
         summary: &mut Summary,
     ) -> Result<(), IngestError> {
-        while in_flight.len() < self.options.window.max(1) {
-            let Some(pending) = queue.pop_front() else {
+        while work.in_flight.len() < self.options.window.max(1) {
+            let Some(pending) = work.queue.pop_front() else {
                 break;
             };
             let id = pending.mail.inquiry_id.clone();
@@ -329,34 +313,35 @@ impl Worker {
             {
                 continue;
             }
-            if in_flight.contains_key(&id) {
-                deferred.push(pending);
+            if work.in_flight.contains_key(&id) {
+                work.deferred.push(pending);
                 continue;
             }
             if requests.try_send(pending.request()).is_err() {
-                queue.push_front(pending);
+                work.queue.push_front(pending);
                 break;
             }
-            in_flight.insert(id, pending);
+            work.in_flight.insert(id, pending);
         }
         Ok(())
     }
+}
 
-    /// Puts the mails of a broken stream back at the queue's front.
-    fn broken(
-        &self,
-        status: Status,
-        queue: &mut VecDeque<Pending>,
-        in_flight: HashMap<String, Pending>,
-        deferred: Vec<Pending>,
-    ) -> Interrupted {
-        for pending in in_flight.into_values().chain(deferred) {
-            queue.push_front(pending);
-        }
-        if is_fatal(status.code()) {
-            Interrupted::Fatal(IngestError::Refused(status.message().to_owned()))
-        } else {
-            Interrupted::Transient(status)
+/// The mails of a run not handled yet: queued, in flight on the open stream, or deferred
+/// (a copy of a mail whose inquiry id is in flight).
+#[derive(Default)]
+struct Work {
+    queue: VecDeque<Pending>,
+    in_flight: HashMap<String, Pending>,
+    deferred: Vec<Pending>,
+}
+
+impl Work {
+    /// After a stream: what is in flight or deferred goes back to the queue's front.
+    fn requeue(&mut self) {
+        let in_flight = self.in_flight.drain().map(|(_, pending)| pending);
+        for pending in in_flight.chain(self.deferred.drain(..)) {
+            self.queue.push_front(pending);
         }
     }
 }
