@@ -29,11 +29,15 @@ fn expected() -> BTreeMap<String, Value> {
 }
 
 fn worker(server: &TestServer, root: &Path) -> Worker {
+    worker_with_token(server, root, None)
+}
+
+fn worker_with_token(server: &TestServer, root: &Path, token: Option<&str>) -> Worker {
     let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
     let options = WorkerOptions {
         endpoint: tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
             .unwrap(),
-        authorization: None,
+        authorization: token.map(|token| format!("Bearer {token}").parse().unwrap()),
         window: 8,
         from_address: "helpdesk@agency.example".into(),
         max_backoff: Duration::from_secs(1),
@@ -306,5 +310,53 @@ async fn watch_mode_picks_up_new_mail() {
     stop.send(()).unwrap();
     let summary = watching.await.unwrap();
     assert_eq!((summary.processed, summary.answered), (1, 1));
+    server.stop().await;
+}
+
+/// A worker the server does not accept stops with the reason and leaves the mail in new/; a
+/// client-restricted token gets the other clients' mail quarantined, not the worker stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_stop_the_worker_or_quarantine_the_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = agency_config(&dir.path().join("var"));
+    config.tokens = vec![triage::config::TokenConfig {
+        name: "acme-mail".into(),
+        token: "acme-mail-secret-0123456789".into(),
+        role: triage::config::Role::Intake,
+        clients: vec!["acme".into()],
+        queues: Vec::new(),
+    }];
+    let server = TestServer::start(config).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    for name in ["plain-direct.eml", "domain-sender.eml"] {
+        std::fs::copy(fixtures().join(name), root.join("new").join(name)).unwrap();
+    }
+    let error = worker(&server, &root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("the server refused the worker"),
+        "{error}"
+    );
+    assert_eq!(names_in(&root.join("new")).len(), 2);
+
+    let mut worker = worker_with_token(&server, &root, Some("acme-mail-secret-0123456789"));
+    let summary = worker
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((summary.answered, summary.quarantined), (1, 1));
+    let reason = records_by_file(&root)["domain-sender.eml"].reason.clone();
+    assert!(
+        reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("may not submit"),
+        "{reason:?}"
+    );
     server.stop().await;
 }
