@@ -4,7 +4,7 @@
 //! "RE:", "AW:", "回复:" prefixes are not stacked), In-Reply-To and References thread it under
 //! the client's mail. Everything in it derives from the inquiry and its decision (the
 //! Message-ID from the inquiry id, the Date from the decision time), and the file is named
-//! after the inquiry id and written through a temporary file and a rename: writing it again
+//! after the inquiry id and written through a synced temporary file and a rename: writing it again
 //! after a restart gives the same file, never a second one. `mail-builder` encodes the
 //! headers (RFC 2047) and the UTF-8 body (quoted-printable or base64, as the text needs).
 
@@ -86,16 +86,48 @@ pub fn reply_eml(
     builder.write_to_vec()
 }
 
-/// Writes `eml` as the reply of `inquiry_id` in `outbox`, atomically; returns its file name.
-pub fn write_reply(outbox: &Path, inquiry_id: &str, eml: &[u8]) -> io::Result<String> {
+/// How many threads sync a group's replies at once.
+const SYNC_THREADS: usize = 8;
+
+/// Writes the replies `(inquiry id, eml)` into `outbox`, each atomically (a temporary file,
+/// synced, renamed to its name) and durably (the folder synced after the renames). The files
+/// are synced in parallel: the filesystem commits concurrent syncs together, where one after
+/// the other each would wait for its own commit.
+pub fn write_replies(outbox: &Path, replies: &[(&str, &[u8])]) -> io::Result<()> {
+    if replies.is_empty() {
+        return Ok(());
+    }
     std::fs::create_dir_all(outbox)?;
-    let name = reply_file_name(inquiry_id);
-    let temporary: PathBuf = outbox.join(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(eml)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, outbox.join(&name))?;
-    Ok(name)
+    let mut staged = Vec::with_capacity(replies.len());
+    for (inquiry_id, eml) in replies {
+        let name = reply_file_name(inquiry_id);
+        let temporary: PathBuf = outbox.join(format!(".{name}.tmp"));
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(eml)?;
+        staged.push((file, temporary, outbox.join(name)));
+    }
+    let files: Vec<&std::fs::File> = staged.iter().map(|(file, ..)| file).collect();
+    sync_in_parallel(&files)?;
+    for (_, temporary, path) in &staged {
+        std::fs::rename(temporary, path)?;
+    }
+    std::fs::File::open(outbox)?.sync_all()
+}
+
+/// Syncs `files` from up to [`SYNC_THREADS`] threads.
+fn sync_in_parallel(files: &[&std::fs::File]) -> io::Result<()> {
+    let chunk = files.len().div_ceil(SYNC_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let syncing: Vec<_> = files
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|file| file.sync_all())))
+            .collect();
+        syncing.into_iter().try_for_each(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a thread syncing replies failed")))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -163,9 +195,14 @@ mod tests {
         );
         assert_eq!(reply.date().map(|d| d.to_timestamp()), Some(1_795_165_200));
         let dir = tempfile::tempdir().unwrap();
-        let name = write_reply(dir.path(), &mail.inquiry_id, &eml).unwrap();
+        let replies = [
+            (mail.inquiry_id.as_str(), eml.as_slice()),
+            ("other@x", b"x"),
+        ];
+        write_replies(dir.path(), &replies).unwrap();
+        let name = reply_file_name(&mail.inquiry_id);
         assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), eml);
-        write_reply(dir.path(), &mail.inquiry_id, &eml).unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_replies(dir.path(), &replies).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

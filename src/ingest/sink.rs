@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::IngestError;
 use super::journal::{Journal, MailOutcome, MailRecord};
 use super::mailbox::{Origin, Spool, mark_seen};
-use super::reply::write_reply;
+use super::reply::write_replies;
 
 /// A handled mail waiting for its group's commit.
 pub struct Handled {
@@ -84,12 +84,14 @@ impl Sink {
         if group.is_empty() {
             return Ok(());
         }
-        for handled in &group {
-            if let (Some(eml), Some(name)) = (&handled.reply, &handled.record.reply) {
-                write_reply(&self.spool.outbox, &handled.record.inquiry_id, eml)
-                    .map_err(failed(format!("cannot write the reply {name}")))?;
-            }
-        }
+        let replies: Vec<(&str, &[u8])> = group
+            .iter()
+            .filter_map(|h| Some((h.record.inquiry_id.as_str(), h.reply.as_deref()?)))
+            .collect();
+        write_replies(&self.spool.outbox, &replies).map_err(failed(format!(
+            "cannot write replies into {}",
+            self.spool.outbox.display()
+        )))?;
         let records: Vec<MailRecord> = group.iter().map(|h| h.record.clone()).collect();
         self.journal
             .append(&records)
