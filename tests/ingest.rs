@@ -114,6 +114,21 @@ fn corpus_mails_decode_as_expected() {
     }
 }
 
+/// No prefix of any corpus mail (a mail cut off mid-transfer) makes the reader panic: each is
+/// an inquiry or a reason for the quarantine.
+#[test]
+fn cut_off_mails_never_panic() {
+    for name in expected().keys() {
+        let raw = std::fs::read(fixtures().join(name)).unwrap();
+        let step = (raw.len() / 300).max(1);
+        for end in (0..raw.len()).step_by(step) {
+            if let Ok(mail) = parse_mail(&raw[..end]) {
+                assert!(!mail.inquiry_id.is_empty() && mail.sender.contains('@'));
+            }
+        }
+    }
+}
+
 /// The corpus through a Maildir: every mail answered, routed (with its queue) or quarantined
 /// (with its reason) as expected, replies in the outbox, nothing left in new/; mail delivered
 /// again is moved as a duplicate without a second record or ticket.
