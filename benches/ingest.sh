@@ -2,10 +2,10 @@
 # Mails per second end to end: `triage serve` on a fresh data folder, a seeded Maildir of
 # sample mails (`triage sample-maildir`), then `triage ingest --maildir` over it; the worker's
 # last line is the figure. Usage: [PORT=50651] benches/ingest.sh [COUNT] [BATCH]  (defaults
-# 5000 and 64)
+# 5000 and 256)
 set -euo pipefail
 count=${1:-5000}
-batch=${2:-64}
+batch=${2:-256}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 triage=target/release/triage

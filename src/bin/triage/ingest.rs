@@ -38,8 +38,8 @@ pub struct IngestArgs {
     /// The helpdesk's address: the From of the replies.
     #[arg(long, default_value = "helpdesk@localhost")]
     from_address: String,
-    /// Inquiries in flight at once.
-    #[arg(long, default_value_t = 64)]
+    /// Inquiries in flight at once (a wider window also makes larger group commits).
+    #[arg(long, default_value_t = 256)]
     batch: usize,
     /// The longest wait, in seconds, between attempts to reach the server.
     #[arg(long, default_value_t = 10)]
