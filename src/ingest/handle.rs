@@ -118,7 +118,7 @@ impl Pending {
                 channel: pb::Channel::Email.into(),
                 subject: mail.subject.clone(),
                 body: mail.body.clone(),
-                received_at: None,
+                received_at: self.raw.received_ms.map(crate::service::convert::timestamp),
                 in_reply_to: mail.thread_id.clone().unwrap_or_default(),
                 sender: mail.sender.clone(),
             }),

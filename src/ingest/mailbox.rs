@@ -14,6 +14,16 @@ use std::path::{Path, PathBuf};
 pub struct RawMail {
     pub origin: Origin,
     pub bytes: Vec<u8>,
+    /// When it arrived, in Unix milliseconds: its file's modification time (a Maildir
+    /// delivery's), or an mbox entry's "From " line date; the SLA counts from it.
+    pub received_ms: Option<i64>,
+}
+
+/// A file's modification time in Unix milliseconds, if it can be read.
+fn modified_ms(path: &Path) -> Option<i64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since_epoch.as_millis()).ok()
 }
 
 /// Where a mail came from, which says what to do with it when it is handled.
@@ -88,6 +98,7 @@ impl Maildir {
         for path in self.pending()? {
             match std::fs::read(&path) {
                 Ok(bytes) => mails.push(RawMail {
+                    received_ms: modified_ms(&path),
                     origin: Origin::Maildir(path),
                     bytes,
                 }),
@@ -132,15 +143,21 @@ pub fn read_files(paths: &[PathBuf]) -> io::Result<Vec<RawMail>> {
             mails.push(RawMail {
                 origin: Origin::File(path.clone()),
                 bytes,
+                received_ms: modified_ms(path),
             });
             continue;
         }
         for (index, message) in
             mail_parser::mailbox::mbox::MessageIterator::new(bytes.as_slice()).enumerate()
         {
+            let message = message?;
+            let date = i64::try_from(message.internal_date())
+                .ok()
+                .filter(|&seconds| seconds > 0);
             mails.push(RawMail {
                 origin: Origin::Mbox(path.clone(), index),
-                bytes: message?.unwrap_contents(),
+                received_ms: date.map(|seconds| seconds * 1000),
+                bytes: message.unwrap_contents(),
             });
         }
     }
@@ -198,6 +215,12 @@ mod tests {
         }
         let pending = maildir.pending().unwrap();
         assert_eq!(pending.len(), 2);
+        let delivered = maildir.read_pending().unwrap();
+        assert!(
+            delivered
+                .iter()
+                .all(|mail| mail.received_ms.is_some_and(|ms| ms > 0))
+        );
         for path in &pending {
             mark_seen(path).unwrap();
         }
