@@ -120,6 +120,66 @@ async fn expert_inquiries_become_tickets() {
     server.stop().await;
 }
 
+/// Without a client id the sender names the client (address, else domain); a sender of no
+/// client is escalated to account management with the reason, not refused, and replays alike.
+#[tokio::test]
+async fn senders_name_the_client_and_unknown_ones_reach_a_human() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    let by_sender = |id: &str, sender: &str, body: &str| {
+        let mut request = inquiry(id, "", body);
+        request.inquiry.as_mut().unwrap().sender = sender.to_owned();
+        request
+    };
+    let known = client
+        .submit(by_sender(
+            "s-known",
+            "Someone@ACME.example",
+            "is invoice 1042 paid?",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(known.decision.as_ref().unwrap().client_id, "acme");
+    assert!(answer_of(&known).text.contains("INV-1042"));
+
+    let request = by_sender(
+        "s-stranger",
+        "stranger@nowhere.example",
+        "is invoice 1042 paid?",
+    );
+    let unknown = client.submit(request.clone()).await.unwrap().into_inner();
+    let decision = unknown.decision.as_ref().unwrap();
+    assert_eq!(
+        decision.escalation_reason,
+        "unknown sender stranger@nowhere.example"
+    );
+    let ticket = ticket_of(&unknown);
+    assert_eq!(
+        (ticket.queue.as_str(), ticket.priority),
+        ("account_management", 3)
+    );
+    let replay = client.submit(request).await.unwrap().into_inner();
+    assert!(replay.replayed);
+    assert_eq!(ticket_of(&replay).ticket_id, ticket.ticket_id);
+
+    let claimed = server
+        .specialist()
+        .await
+        .claim(pb::ClaimRequest {
+            queue: "account_management".into(),
+            lease: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    assert_eq!(claimed.inquiry.unwrap().sender, "stranger@nowhere.example");
+    server.stop().await;
+}
+
 /// Resubmitting an inquiry id returns the first decision and no second ticket, also after a
 /// restart on the same data folder; another client cannot take over the id.
 #[tokio::test]

@@ -25,6 +25,10 @@ pub struct Inquiry {
     pub body: String,
     pub received_ms: i64,
     pub in_reply_to: Option<String>,
+    /// The sender's address; it names the client when `client_id` is empty. Absent from
+    /// records written before senders were kept.
+    #[serde(default)]
+    pub sender: Option<String>,
 }
 
 impl Inquiry {
@@ -109,6 +113,7 @@ mod tests {
             body: "when is it due?".into(),
             received_ms: 0,
             in_reply_to: None,
+            sender: None,
         };
         assert_eq!(inquiry.text(), "Report\nwhen is it due?");
         inquiry.subject.clear();

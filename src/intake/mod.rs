@@ -5,6 +5,11 @@
 //! no data, an ambiguous entity), becomes a ticket on its queue. The decision is recorded under
 //! the inquiry id, so a resubmission gets the original decision and never a second ticket; a
 //! ticket is durable before `submit` returns.
+//!
+//! An inquiry may name its client by the sender's address instead of its id (email intake): the
+//! client is the one with that address, else that mail domain; a sender of no client is not
+//! refused but escalated to the escalation queue with the reason "unknown sender", so a human
+//! takes it.
 
 mod inquiry;
 
@@ -16,7 +21,7 @@ pub use inquiry::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::answer::{Client, ClientDirectory, ClientTier, DirectoryError, StatusStore};
+use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
 use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
 use crate::pack::Pack;
 use crate::route::{Clock, NewTicket, RecordOutcome, RouteError, TicketQueue};
@@ -57,9 +62,10 @@ pub struct Intake {
     escalation_queue: String,
 }
 
-/// How urgent a client's tickets are: 0 is the most urgent.
-fn priority_of(client: &Client) -> u8 {
-    match client.tier {
+/// How urgent the tickets of a client tier are: 0 is the most urgent; an unknown sender counts
+/// as standard.
+fn priority_of(tier: ClientTier) -> u8 {
+    match tier {
         ClientTier::Platinum => 0,
         ClientTier::Gold => 1,
         ClientTier::Silver => 2,
@@ -121,7 +127,13 @@ impl Intake {
 
     /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded
     /// (durably before returning when it created a ticket).
-    pub async fn submit(&self, inquiry: Inquiry) -> Result<Submitted, IntakeError> {
+    pub async fn submit(&self, mut inquiry: Inquiry) -> Result<Submitted, IntakeError> {
+        if inquiry.client_id.is_empty()
+            && let Some(sender) = inquiry.sender.as_deref()
+            && let Some(client) = self.clients.client_for_email(sender).await?
+        {
+            inquiry.client_id = client.id.clone();
+        }
         // Both are a round trip each when the stores are remote: made at once.
         let (stored, client) = tokio::join!(
             self.queue.decision(&inquiry.inquiry_id),
@@ -130,15 +142,30 @@ impl Intake {
         if let Some((stored, ticket_id)) = stored? {
             return self.replay(&inquiry, &stored, ticket_id);
         }
-        let client =
-            client?.ok_or_else(|| IntakeError::UnknownClient(inquiry.client_id.clone()))?;
-        let client = client.as_ref();
+        let client = client?;
+        let client = client.as_deref();
+        let unknown_sender = match (client, &inquiry.sender) {
+            (None, Some(sender)) if inquiry.client_id.is_empty() => Some(sender.clone()),
+            (None, _) => return Err(IntakeError::UnknownClient(inquiry.client_id.clone())),
+            (Some(_), _) => None,
+        };
         let status = self.status.snapshot();
         let text = inquiry.text();
         let (classification, explanation) = self.dry_run(&text)?;
         let decided_ms = self.clock.now_ms();
-        let (outcome, ticket) = match &classification.outcome {
-            Outcome::Answer { status_kind } => {
+        let (outcome, ticket) = match (client, &classification.outcome) {
+            (None, _) => self.escalate(
+                &inquiry,
+                priority_of(ClientTier::Standard),
+                Escalation {
+                    kind: "unknown_sender".to_owned(),
+                    reason: format!(
+                        "unknown sender {}",
+                        unknown_sender.as_deref().unwrap_or_default()
+                    ),
+                },
+            ),
+            (Some(client), Outcome::Answer { status_kind }) => {
                 match status
                     .templates()
                     .answer(client, &classification.intent, status_kind, &text)
@@ -155,7 +182,7 @@ impl Intake {
                     ),
                     Err(no_answer) => self.escalate(
                         &inquiry,
-                        client,
+                        priority_of(client.tier),
                         Escalation {
                             kind: no_answer.kind().to_owned(),
                             reason: no_answer.reason(),
@@ -163,10 +190,12 @@ impl Intake {
                     ),
                 }
             }
-            Outcome::Route { queue } => self.ticket(&inquiry, client, queue, None),
-            Outcome::Escalate { reason, .. } => self.escalate(
+            (Some(client), Outcome::Route { queue }) => {
+                self.ticket(&inquiry, priority_of(client.tier), queue, None)
+            }
+            (Some(client), Outcome::Escalate { reason, .. }) => self.escalate(
                 &inquiry,
-                client,
+                priority_of(client.tier),
                 Escalation {
                     kind: reason.kind().to_owned(),
                     reason: reason.describe(),
@@ -248,21 +277,20 @@ impl Intake {
     fn escalate(
         &self,
         inquiry: &Inquiry,
-        client: &Client,
+        priority: u8,
         escalation: Escalation,
     ) -> (DecisionOutcome, Option<NewTicket>) {
         let queue = self.escalation_queue.clone();
-        self.ticket(inquiry, client, &queue, Some(escalation))
+        self.ticket(inquiry, priority, &queue, Some(escalation))
     }
 
     fn ticket(
         &self,
         inquiry: &Inquiry,
-        client: &Client,
+        priority: u8,
         queue: &str,
         escalation: Option<Escalation>,
     ) -> (DecisionOutcome, Option<NewTicket>) {
-        let priority = priority_of(client);
         let sla_due_ms = inquiry.received_ms
             + self
                 .sla_ms_by_queue

@@ -38,6 +38,28 @@ pub fn validate_id(field: &'static str, id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The longest sender address accepted (RFC 5321's path limit less the brackets).
+const MAX_SENDER_LEN: usize = 254;
+
+/// Validates a sender address: up to 254 bytes with an `@`, no spaces or control characters
+/// (internationalized addresses are fine).
+fn validate_sender(sender: &str) -> Result<(), ServiceError> {
+    const FIELD: &str = "inquiry.sender";
+    if sender.len() > MAX_SENDER_LEN {
+        return Err(ServiceError::invalid(
+            FIELD,
+            format!("is {} bytes, over {MAX_SENDER_LEN}", sender.len()),
+        ));
+    }
+    if !sender.contains('@') || sender.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::invalid(
+            FIELD,
+            "must be an email address without spaces",
+        ));
+    }
+    Ok(())
+}
+
 /// The domain inquiry of a request, validated; `now_ms` stands in for a missing receive time.
 pub fn inquiry_from_proto(
     inquiry: Option<pb::Inquiry>,
@@ -46,7 +68,13 @@ pub fn inquiry_from_proto(
 ) -> Result<Inquiry, ServiceError> {
     let inquiry = inquiry.ok_or_else(|| ServiceError::invalid("inquiry", "is missing"))?;
     validate_id("inquiry.inquiry_id", &inquiry.inquiry_id)?;
-    validate_id("inquiry.client_id", &inquiry.client_id)?;
+    if !inquiry.sender.is_empty() {
+        validate_sender(&inquiry.sender)?;
+    }
+    // An empty client id is allowed with a sender: the server finds the client by it.
+    if !inquiry.client_id.is_empty() || inquiry.sender.is_empty() {
+        validate_id("inquiry.client_id", &inquiry.client_id)?;
+    }
     if !inquiry.in_reply_to.is_empty() {
         validate_id("inquiry.in_reply_to", &inquiry.in_reply_to)?;
     }
@@ -92,6 +120,7 @@ pub fn inquiry_from_proto(
         body: inquiry.body,
         received_ms,
         in_reply_to: Some(inquiry.in_reply_to).filter(|id| !id.is_empty()),
+        sender: Some(inquiry.sender).filter(|sender| !sender.is_empty()),
     })
 }
 
@@ -112,6 +141,7 @@ pub fn inquiry_to_proto(inquiry: &Inquiry) -> pb::Inquiry {
         body: inquiry.body.clone(),
         received_at: Some(timestamp(inquiry.received_ms)),
         in_reply_to: inquiry.in_reply_to.clone().unwrap_or_default(),
+        sender: inquiry.sender.clone().unwrap_or_default(),
     }
 }
 
@@ -280,6 +310,7 @@ mod tests {
             body: "when is it due?".into(),
             received_at: Some(timestamp(1_700_000_000_123)),
             in_reply_to: String::new(),
+            sender: "ops@acme.example".into(),
         }
     }
 
@@ -294,6 +325,16 @@ mod tests {
         assert_eq!(inquiry.received_ms, 1_700_000_000_123);
         assert_eq!(inquiry.channel, Channel::Email);
         assert_eq!(inquiry_to_proto(&inquiry), proto_inquiry());
+    }
+
+    /// Without a client id, a sender is enough: the server finds the client by it.
+    #[test]
+    fn a_sender_stands_in_for_the_client_id() {
+        let mut proto = proto_inquiry();
+        proto.client_id.clear();
+        let inquiry = inquiry_from_proto(Some(proto), LIMITS, 0).unwrap();
+        assert_eq!(inquiry.client_id, "");
+        assert_eq!(inquiry.sender.as_deref(), Some("ops@acme.example"));
     }
 
     type Change = dyn Fn(&mut pb::Inquiry);
@@ -321,6 +362,17 @@ mod tests {
             (
                 Box::new(|i| i.in_reply_to = "\t".into()),
                 "inquiry.in_reply_to",
+            ),
+            (
+                Box::new(|i| i.sender = "ops at acme".into()),
+                "inquiry.sender: must be an email address",
+            ),
+            (
+                Box::new(|i| {
+                    i.client_id.clear();
+                    i.sender.clear();
+                }),
+                "inquiry.client_id: is empty",
             ),
             (
                 Box::new(|i| {

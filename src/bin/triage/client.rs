@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use tonic::Request;
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
 
 use triage::answer::StatusStore;
 use triage::bench::{self, BenchMode, BenchOptions};
@@ -19,7 +20,11 @@ use triage::proto::v1::triage_service_client::TriageServiceClient;
 #[derive(Args, Clone)]
 pub struct Connection {
     /// The server's address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        visible_alias = "server",
+        default_value = "http://127.0.0.1:50051"
+    )]
     addr: String,
     /// A bearer token (or TRIAGE_TOKEN).
     #[arg(long, env = "TRIAGE_TOKEN", hide_env_values = true)]
@@ -27,9 +32,25 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The server's endpoint, not yet connected.
+    pub fn endpoint(&self) -> Result<Endpoint> {
+        Endpoint::from_shared(self.addr.clone()).context("invalid --addr")
+    }
+
+    /// The `authorization` metadata of the token, if there is one.
+    pub fn authorization(&self) -> Result<Option<MetadataValue<Ascii>>> {
+        self.token
+            .as_ref()
+            .map(|token| {
+                format!("Bearer {token}")
+                    .parse()
+                    .context("the token is not valid metadata")
+            })
+            .transpose()
+    }
+
     async fn channel(&self) -> Result<Channel> {
-        Channel::from_shared(self.addr.clone())
-            .context("invalid --addr")?
+        self.endpoint()?
             .connect()
             .await
             .with_context(|| format!("cannot connect to {}", self.addr))
@@ -37,10 +58,7 @@ impl Connection {
 
     fn request<T>(&self, message: T) -> Result<Request<T>> {
         let mut request = Request::new(message);
-        if let Some(token) = &self.token {
-            let value = format!("Bearer {token}")
-                .parse()
-                .context("the token is not valid metadata")?;
+        if let Some(value) = self.authorization()? {
             request.metadata_mut().insert("authorization", value);
         }
         Ok(request)
@@ -129,7 +147,7 @@ pub struct BenchArgs {
     out: Option<PathBuf>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,6 +3,7 @@
 mod client;
 mod engine;
 mod import;
+mod ingest;
 mod serve;
 
 use std::path::PathBuf;
@@ -60,6 +61,12 @@ enum Command {
     Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling), then Submit, in one run.
     Bench(client::BenchArgs),
+    /// The email-ingest worker: mail from a Maildir (or .eml/mbox files) submitted over
+    /// SubmitStream; replies into an outbox, tickets into the journal, nothing dropped.
+    Ingest(ingest::IngestArgs),
+    /// Write a seeded Maildir of sample mails (for tests and measurements).
+    #[command(hide = true)]
+    SampleMaildir(ingest::SampleArgs),
 }
 
 fn main() -> Result<()> {
@@ -83,5 +90,7 @@ fn main() -> Result<()> {
         Command::Import(args) => import::run(args),
         Command::Queue(args) => client::queue(args),
         Command::Bench(args) => client::bench(args),
+        Command::Ingest(args) => ingest::ingest(args),
+        Command::SampleMaildir(args) => ingest::sample_maildir(args),
     }
 }

@@ -1,0 +1,246 @@
+//! One raw mail → what triage needs of it: the inquiry id, the sender, the subject and the text
+//! the client wrote, the thread it belongs to, and notes (attachments, truncation).
+//!
+//! MIME is parsed by `mail-parser` (multipart, quoted-printable, base64, RFC 2047 words, every
+//! charset `encoding_rs` knows: GBK, Big5, windows-1251, KOI8-R …). Of a multipart/alternative
+//! the text/plain part is preferred, else the HTML part converted to text. A mail that cannot
+//! be an inquiry (no headers, no sender address, no text) is an error naming why, for the
+//! quarantine; nothing here panics on a bad mail.
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+use super::strip::strip_reply;
+
+/// The most bytes of subject and body the server takes (its `max_text_bytes` default).
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// The most bytes of a subject kept.
+const MAX_SUBJECT_BYTES: usize = 1024;
+/// The longest id the server takes.
+const MAX_ID_LEN: usize = 200;
+
+/// A mail read as an inquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedMail {
+    /// The Message-ID, normalised (no angle brackets), if the mail has a usable one.
+    pub message_id: Option<String>,
+    /// The Message-ID, or `raw-` and a digest of the raw bytes for a mail without one.
+    pub inquiry_id: String,
+    /// The sender's address, lowercased.
+    pub sender: String,
+    pub subject: String,
+    /// The text the client wrote: history and signature stripped, capped.
+    pub body: String,
+    /// The inquiry id of the thread's first mail, for a reply.
+    pub thread_id: Option<String>,
+    /// The mail's References with its own Message-ID last, for a reply to it.
+    pub references: Vec<String>,
+    /// Names of the attachments (ignored, noted).
+    pub attachments: Vec<String>,
+    /// The text was cut to fit the server's limit.
+    pub truncated: bool,
+    /// The Date header, in Unix milliseconds.
+    pub sent_ms: Option<i64>,
+}
+
+/// Why a mail cannot become an inquiry; the text goes into its quarantine `.reason` file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a mail: no header could be read")]
+    NotAMail,
+    #[error("no sender: the From header has no address")]
+    NoSender,
+    #[error("no text: the subject and the body are empty")]
+    NoText,
+}
+
+/// The id a mail gets from its raw bytes alone: for a mail without a Message-ID, and for one
+/// that cannot be parsed at all.
+pub fn raw_id(raw: &[u8]) -> String {
+    let digest = Sha256::digest(raw);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("raw-{hex}")
+}
+
+/// A Message-ID (or References entry) without angle brackets or spaces, if it is a usable id.
+pub fn normalise_message_id(id: &str) -> Option<String> {
+    let id: String = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let usable =
+        !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic());
+    usable.then_some(id)
+}
+
+/// The inquiry id of a mail: what the id of a reply's thread must match.
+fn inquiry_id_of(message_id: Option<&String>, raw: &[u8]) -> String {
+    message_id.cloned().unwrap_or_else(|| raw_id(raw))
+}
+
+/// Reads `raw` as an inquiry.
+pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
+    let message = MessageParser::default()
+        .parse(raw)
+        .filter(|message| !message.headers().is_empty())
+        .ok_or(ParseError::NotAMail)?;
+    let sender = sender_of(&message).ok_or(ParseError::NoSender)?;
+    let message_id = message.message_id().and_then(normalise_message_id);
+    let inquiry_id = inquiry_id_of(message_id.as_ref(), raw);
+    let mut references = id_list(message.references());
+    let thread_id = references
+        .first()
+        .cloned()
+        .or_else(|| id_list(message.in_reply_to()).into_iter().next());
+    references.extend(message_id.clone());
+    let (subject, subject_cut) = cap(
+        message.subject().unwrap_or_default().trim(),
+        MAX_SUBJECT_BYTES,
+    );
+    let body = strip_reply(&body_of(&message));
+    let (body, body_cut) = cap(&body, MAX_TEXT_BYTES - subject.len());
+    if subject.trim().is_empty() && body.trim().is_empty() {
+        return Err(ParseError::NoText);
+    }
+    let attachments = message
+        .attachments()
+        .map(|part| part.attachment_name().unwrap_or("unnamed").to_owned())
+        .collect();
+    Ok(ParsedMail {
+        message_id,
+        inquiry_id,
+        sender,
+        subject,
+        body,
+        thread_id,
+        references,
+        attachments,
+        truncated: subject_cut || body_cut,
+        sent_ms: message.date().map(|date| date.to_timestamp() * 1000),
+    })
+}
+
+/// The From address (else Sender), lowercased.
+fn sender_of(message: &Message<'_>) -> Option<String> {
+    let first = |address: Option<&Address<'_>>| {
+        address
+            .and_then(Address::first)
+            .and_then(|addr| addr.address())
+            .map(|address| address.trim().to_lowercase())
+            .filter(|address| address.contains('@') && !address.contains(char::is_whitespace))
+    };
+    first(message.from()).or_else(|| first(message.sender()))
+}
+
+/// The first text/plain body, else the first HTML body as text.
+fn body_of(message: &Message<'_>) -> String {
+    let plain = message
+        .text_bodies()
+        .find(|part| part.is_text() && !part.is_text_html())
+        .and_then(|part| part.text_contents());
+    match plain {
+        Some(text) => text.to_owned(),
+        // body_text converts an HTML body to text.
+        None => message
+            .body_text(0)
+            .map(|text| text.into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// The ids of a Message-ID list header, normalised, unusable ones skipped.
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    let ids: Vec<&str> = match value {
+        HeaderValue::Text(id) => vec![id.as_ref()],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| id.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    ids.into_iter().filter_map(normalise_message_id).collect()
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, and whether it was cut.
+fn cap(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_owned(), false);
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&end| text.is_char_boundary(end))
+        .unwrap_or(0);
+    (text[..end].to_owned(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: &[u8] = b"From: Jo <Jo@Acme.example>\r\nTo: help@agency.example\r\n\
+        Subject: =?UTF-8?B?UmU6IEludm9pY2Ugw6k=?=\r\nMessage-ID: < m1@acme.example >\r\n\
+        References: <root@acme.example> <m0@agency.example>\r\n\
+        Date: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nIs invoice 1042 paid?\r\n";
+
+    /// Headers are decoded and normalised; the thread is the first reference.
+    #[test]
+    fn reads_a_plain_mail() {
+        let mail = parse_mail(PLAIN).unwrap();
+        assert_eq!(mail.sender, "jo@acme.example");
+        assert_eq!(mail.subject, "Re: Invoice é");
+        assert_eq!(mail.message_id.as_deref(), Some("m1@acme.example"));
+        assert_eq!(mail.inquiry_id, "m1@acme.example");
+        assert_eq!(mail.thread_id.as_deref(), Some("root@acme.example"));
+        assert_eq!(
+            mail.references,
+            ["root@acme.example", "m0@agency.example", "m1@acme.example"]
+        );
+        assert_eq!(mail.body, "Is invoice 1042 paid?");
+        assert_eq!(mail.sent_ms, Some(1_795_165_200_000));
+        assert!(!mail.truncated && mail.attachments.is_empty());
+    }
+
+    /// Without a Message-ID the id is a digest of the bytes: stable, and distinct per mail.
+    #[test]
+    fn ids_without_message_id_are_stable() {
+        let raw = b"From: jo@acme.example\r\nSubject: report\r\n\r\nwhen is it due?\r\n";
+        let first = parse_mail(raw).unwrap().inquiry_id;
+        assert!(first.starts_with("raw-") && first.len() == 36, "{first}");
+        assert_eq!(parse_mail(raw).unwrap().inquiry_id, first);
+        let other = b"From: jo@acme.example\r\nSubject: report\r\n\r\nwhen is it due??\r\n";
+        assert_ne!(parse_mail(other).unwrap().inquiry_id, first);
+    }
+
+    /// Long text is cut at a character boundary and noted, never refused.
+    #[test]
+    fn long_text_is_capped() {
+        let mut raw = b"From: jo@acme.example\r\nSubject: big\r\n\r\n".to_vec();
+        raw.extend("é".repeat(20_000).as_bytes());
+        let mail = parse_mail(&raw).unwrap();
+        assert!(mail.truncated);
+        assert!(mail.subject.len() + mail.body.len() <= MAX_TEXT_BYTES);
+    }
+
+    /// What cannot be an inquiry says why.
+    #[test]
+    fn bad_mails_say_why() {
+        assert_eq!(parse_mail(b""), Err(ParseError::NotAMail));
+        assert_eq!(
+            parse_mail(b"Subject: hi\r\n\r\nhello\r\n"),
+            Err(ParseError::NoSender)
+        );
+        assert_eq!(
+            parse_mail(b"From: jo@acme.example\r\nSubject:  \r\n\r\n \r\n"),
+            Err(ParseError::NoText)
+        );
+    }
+
+    /// Message ids are trimmed of brackets and spaces; unusable ones are dropped.
+    #[test]
+    fn message_ids_are_normalised() {
+        assert_eq!(normalise_message_id(" <a@b> ").as_deref(), Some("a@b"));
+        assert_eq!(normalise_message_id("<>"), None);
+        assert_eq!(normalise_message_id("<é@b>"), None);
+        assert_eq!(normalise_message_id(&"x".repeat(201)), None);
+    }
+}
