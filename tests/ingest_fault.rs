@@ -6,6 +6,9 @@
 
 mod common;
 
+use common::load::claim_all;
+use common::process::free_port;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,19 +17,9 @@ use std::time::{Duration, Instant};
 use triage::answer::StatusStore;
 use triage::ingest::{MailOutcome, MailRecord, sample};
 use triage::pack::Pack;
-use triage::proto::v1 as pb;
-use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
 
 const MAILS: usize = 2000;
 const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn triage(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_triage"))
@@ -167,29 +160,7 @@ async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
         .connect()
         .await
         .unwrap();
-    let mut specialist = SpecialistServiceClient::new(channel);
-    let queues = specialist
-        .list_queues(pb::ListQueuesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .queues;
-    let mut ticketed = BTreeSet::new();
-    for queue in queues {
-        while let Some(claimed) = specialist
-            .claim(pb::ClaimRequest {
-                queue: queue.queue.clone(),
-                lease: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-        {
-            let id = claimed.inquiry.unwrap().inquiry_id;
-            assert!(ticketed.insert(id.clone()), "{id} has two tickets");
-        }
-    }
+    let ticketed = claim_all(channel).await;
     let routed: BTreeSet<String> = routed.into_iter().map(str::to_owned).collect();
     assert_eq!(ticketed, routed, "tickets against routed mails");
     kill(&mut server);
