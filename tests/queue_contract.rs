@@ -186,6 +186,12 @@ async fn claims_follow_priority_then_arrival(backend: Backend) {
         .unwrap();
     assert_eq!((stats[0].ready, stats[0].leased), (0, 4), "{stats:?}");
     assert_eq!((stats[1].ready, stats[1].leased), (1, 0), "{stats:?}");
+    for lease_ms in [0, -1] {
+        assert!(matches!(
+            h.queue.claim("billing", "bob", lease_ms).await,
+            Err(RouteError::InvalidArgument(_))
+        ));
+    }
     assert_eq!(h.claim("billing", "bob").await.unwrap().id, billing);
     assert!(h.claim("billing", "bob").await.is_none());
     h.close().await;
@@ -208,6 +214,10 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
     assert!(matches!(
         h.queue.resolve(id, token + 1, "alice", "done").await,
         Err(RouteError::StaleLease { .. })
+    ));
+    assert!(matches!(
+        h.queue.extend(id, token, 0).await,
+        Err(RouteError::InvalidArgument(_))
     ));
     let extended = h.queue.extend(id, token, h.lease_ms).await.unwrap();
     assert!(extended.lease.unwrap().expires_ms >= claimed.lease.unwrap().expires_ms);

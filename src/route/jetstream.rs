@@ -29,7 +29,7 @@ use super::decision::RecordOutcome;
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::stats::QueueStats;
-use super::ticket::{Lease, NewTicket, Ticket, require_name};
+use super::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
 use crate::postgres::{LeaseRow, Ledger, PostgresError};
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
@@ -379,7 +379,7 @@ impl TicketQueue for JetStreamQueue {
     ) -> Result<Option<Ticket>, RouteError> {
         require_name("queue", queue)?;
         require_name("holder", holder)?;
-        require_positive(lease_ms)?;
+        require_lease_ms(lease_ms)?;
         self.connected()?;
         for band in 0..BANDS {
             let Some(consumer) = self.consumers.get(&(queue.to_owned(), band)) else {
@@ -437,7 +437,7 @@ impl TicketQueue for JetStreamQueue {
         lease_token: u64,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
-        require_positive(lease_ms)?;
+        require_lease_ms(lease_ms)?;
         let mut lease = self
             .ledger
             .lease(ticket_id)
@@ -618,13 +618,4 @@ impl TicketQueue for JetStreamQueue {
     async fn healthy(&self) -> bool {
         self.nats.connection_state() == State::Connected && self.ledger.ping().await
     }
-}
-
-fn require_positive(lease_ms: i64) -> Result<(), RouteError> {
-    if lease_ms <= 0 {
-        return Err(RouteError::InvalidArgument(format!(
-            "lease_ms must be positive, got {lease_ms}"
-        )));
-    }
-    Ok(())
 }

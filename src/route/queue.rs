@@ -15,7 +15,7 @@ use super::schema::create_tables;
 use super::settings::QueueSettings;
 use super::snapshot::Snapshot;
 use super::stats::QueueStats;
-use super::ticket::{NewTicket, Ticket, require_name};
+use super::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
 use super::writer::Writer;
 
 /// File name of the queue's database inside its directory.
@@ -259,15 +259,6 @@ impl EmbeddedQueue {
             .await
             .map_err(|err| RouteError::Unavailable(format!("queue read task failed: {err}")))?
     }
-}
-
-fn require_lease_ms(lease_ms: i64) -> Result<(), RouteError> {
-    if lease_ms <= 0 {
-        return Err(RouteError::InvalidArgument(format!(
-            "lease_ms must be positive, got {lease_ms}"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -41,6 +41,16 @@ pub(crate) fn require_name(what: &str, value: &str) -> Result<(), RouteError> {
     Ok(())
 }
 
+/// Rejects a lease that is not a positive number of milliseconds.
+pub(crate) fn require_lease_ms(lease_ms: i64) -> Result<(), RouteError> {
+    if lease_ms <= 0 {
+        return Err(RouteError::InvalidArgument(format!(
+            "lease_ms must be positive, got {lease_ms}"
+        )));
+    }
+    Ok(())
+}
+
 /// Who holds a ticket, with which token, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
