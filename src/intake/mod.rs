@@ -128,27 +128,31 @@ impl Intake {
     /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded
     /// (durably before returning when it created a ticket).
     pub async fn submit(&self, mut inquiry: Inquiry) -> Result<Submitted, IntakeError> {
-        if inquiry.client_id.is_empty()
-            && let Some(sender) = inquiry.sender.as_deref()
-            && let Some(client) = self.clients.client_for_email(sender).await?
-        {
+        let by_sender = match (inquiry.client_id.is_empty(), inquiry.sender.as_deref()) {
+            (true, Some(sender)) => self.clients.client_for_email(sender).await?,
+            _ => None,
+        };
+        if let Some(client) = &by_sender {
             inquiry.client_id = client.id.clone();
         }
         // Both are a round trip each when the stores are remote: made at once.
-        let (stored, client) = tokio::join!(
-            self.queue.decision(&inquiry.inquiry_id),
-            self.clients.client(&inquiry.client_id)
-        );
+        let (stored, client) = tokio::join!(self.queue.decision(&inquiry.inquiry_id), async {
+            match by_sender {
+                Some(client) => Ok(Some(client)),
+                None if inquiry.client_id.is_empty() => Ok(None),
+                None => self.clients.client(&inquiry.client_id).await,
+            }
+        });
         if let Some((stored, ticket_id)) = stored? {
             return self.replay(&inquiry, &stored, ticket_id);
         }
         let client = client?;
         let client = client.as_deref();
-        let unknown_sender = match (client, &inquiry.sender) {
-            (None, Some(sender)) if inquiry.client_id.is_empty() => Some(sender.clone()),
-            (None, _) => return Err(IntakeError::UnknownClient(inquiry.client_id.clone())),
-            (Some(_), _) => None,
-        };
+        // Only an inquiry named by its sender alone may come from no known client.
+        let named_by_sender = inquiry.client_id.is_empty() && inquiry.sender.is_some();
+        if client.is_none() && !named_by_sender {
+            return Err(IntakeError::UnknownClient(inquiry.client_id.clone()));
+        }
         let status = self.status.snapshot();
         let text = inquiry.text();
         let (classification, explanation) = self.dry_run(&text)?;
@@ -161,7 +165,7 @@ impl Intake {
                     kind: "unknown_sender".to_owned(),
                     reason: format!(
                         "unknown sender {}",
-                        unknown_sender.as_deref().unwrap_or_default()
+                        inquiry.sender.as_deref().unwrap_or_default()
                     ),
                 },
             ),
