@@ -147,15 +147,8 @@ pub struct BenchArgs {
     out: Option<PathBuf>,
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 pub fn ask(args: AskArgs) -> Result<()> {
-    runtime()?.block_on(async {
+    crate::runtime()?.block_on(async {
         let mut client = TriageServiceClient::new(args.connection.channel().await?);
         let id = args.id.unwrap_or_else(|| {
             let nanos = std::time::SystemTime::now()
@@ -220,7 +213,7 @@ fn lease(seconds: Option<u64>) -> Option<prost_types::Duration> {
 }
 
 pub fn queue(args: QueueArgs) -> Result<()> {
-    runtime()?.block_on(async {
+    crate::runtime()?.block_on(async {
         let connection = &args.connection;
         let mut client = SpecialistServiceClient::new(connection.channel().await?);
         match args.action {
@@ -367,7 +360,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "bench: {} s of Ping, then {} s of Submit ({:?}), {} connections × {} in flight",
         args.seconds, args.seconds, args.mode, options.connections, options.in_flight
     );
-    let report = runtime()?.block_on(bench::run(&options))?;
+    let report = crate::runtime()?.block_on(bench::run(&options))?;
     for phase in [&report.ping, &report.submit] {
         println!(
             "{:<7} {:>9.0}/s  p50 {:>6} µs  p90 {:>6} µs  p99 {:>6} µs  max {:>7} µs  ok {}  errors {:?}",

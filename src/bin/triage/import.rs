@@ -27,19 +27,15 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let pack = Pack::load(&args.pack)?;
     let status = StatusStore::for_pack(&pack)?;
     let data = status.snapshot();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(async {
-            let pg = Postgres::connect(&args.postgres, args.schema.as_deref(), 1)
-                .await
-                .context("cannot use postgres")?;
-            let (clients, entities) = PgStatus::new(pg).import(&data).await?;
-            println!(
-                "imported {clients} clients and {entities} entities of pack {} into postgres",
-                pack.name
-            );
-            Ok(())
-        })
+    crate::runtime()?.block_on(async {
+        let pg = Postgres::connect(&args.postgres, args.schema.as_deref(), 1)
+            .await
+            .context("cannot use postgres")?;
+        let (clients, entities) = PgStatus::new(pg).import(&data).await?;
+        println!(
+            "imported {clients} clients and {entities} entities of pack {} into postgres",
+            pack.name
+        );
+        Ok(())
+    })
 }

@@ -11,7 +11,8 @@ use triage::answer::StatusStore;
 use triage::ingest::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files, sample};
 use triage::pack::Pack;
 
-use crate::client::{Connection, runtime};
+use crate::client::Connection;
+use crate::runtime;
 
 #[derive(Args)]
 pub struct IngestArgs {

@@ -8,7 +8,7 @@ mod serve;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -67,6 +67,14 @@ enum Command {
     /// Write a seeded Maildir of sample mails (for tests and measurements).
     #[command(hide = true)]
     SampleMaildir(ingest::SampleArgs),
+}
+
+/// The multi-threaded runtime every async command runs on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn main() -> Result<()> {

@@ -15,11 +15,7 @@ pub fn run(config_path: Option<&Path>) -> Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(serve(config))
+    crate::runtime()?.block_on(serve(config))
 }
 
 async fn serve(config: Config) -> Result<()> {
