@@ -4,7 +4,7 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, PostgresError};
+use super::{Postgres, PostgresError, failed};
 use crate::route::{AuditRecord, Correction, NewTicket, RecordOutcome};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
@@ -25,10 +25,6 @@ pub struct LeaseRow {
 #[derive(Clone)]
 pub struct Ledger {
     pg: Postgres,
-}
-
-fn failed(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> PostgresError {
-    move |err| PostgresError::query(what, err)
 }
 
 /// Ids are `u64` in the service and `bigint` in PostgreSQL; JetStream sequences fit both.

@@ -49,6 +49,13 @@ impl PostgresError {
     }
 }
 
+/// Maps a failed statement to the error saying what was being done (`.map_err(failed(..))`).
+pub(crate) fn failed(
+    what: impl Into<String>,
+) -> impl FnOnce(tokio_postgres::Error) -> PostgresError {
+    move |err| PostgresError::query(what, err)
+}
+
 /// A pool of connections to one database (and schema), migrated.
 #[derive(Clone)]
 pub struct Postgres {
@@ -97,7 +104,7 @@ impl Postgres {
             client
                 .batch_execute(&create)
                 .await
-                .map_err(|err| PostgresError::query("creating the schema", err))?;
+                .map_err(failed("creating the schema"))?;
         }
         drop(client);
         postgres.migrate().await?;
@@ -120,13 +127,9 @@ impl Postgres {
         }
     }
 
-    /// Applies the migrations not yet recorded in `schema_migrations`, each in a transaction.
+    /// Applies the migrations not yet recorded in `schema_migrations`, all in one transaction.
     async fn migrate(&self) -> Result<(), PostgresError> {
         let mut client = self.client().await?;
-        let failed = |what: &str| {
-            let what = what.to_owned();
-            move |err| PostgresError::query(what, err)
-        };
         let txn = client
             .transaction()
             .await
@@ -151,7 +154,7 @@ impl Postgres {
             }
             txn.batch_execute(sql)
                 .await
-                .map_err(failed(&format!("migration {name}")))?;
+                .map_err(failed(format!("migration {name}")))?;
             txn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[&name])
                 .await
                 .map_err(failed("recording a migration"))?;

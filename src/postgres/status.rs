@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{Postgres, PostgresError};
+use super::{Postgres, PostgresError, failed};
 use crate::answer::{
     Client, ClientDirectory, ClientTier, DirectoryError, Entity, StatusData, Timestamp,
 };
@@ -61,7 +61,6 @@ impl PgStatus {
     /// clients and entities were written.
     pub async fn import(&self, data: &StatusData) -> Result<(usize, usize), PostgresError> {
         let mut conn = self.pg.client().await?;
-        let failed = |what: &'static str| move |err| PostgresError::query(what, err);
         let txn = conn
             .transaction()
             .await
@@ -130,11 +129,11 @@ impl PgStatus {
         let statement = conn
             .prepare_cached(CLIENT_BY_ID)
             .await
-            .map_err(|err| PostgresError::query("preparing the client lookup", err))?;
+            .map_err(failed("preparing the client lookup"))?;
         let Some(row) = conn
             .query_opt(&statement, &[&id])
             .await
-            .map_err(|err| PostgresError::query("looking up a client", err))?
+            .map_err(failed("looking up a client"))?
         else {
             return Ok(None);
         };
@@ -184,7 +183,7 @@ impl PgStatus {
         let row = conn
             .query_opt(CLIENT_BY_ADDRESS, &[&address, &domain])
             .await
-            .map_err(|err| PostgresError::query("looking up an address", err))?;
+            .map_err(failed("looking up an address"))?;
         Ok(row.map(|row| row.get(0)))
     }
 }
