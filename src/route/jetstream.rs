@@ -265,24 +265,26 @@ impl JetStreamQueue {
         }
     }
 
-    /// Dead-letters a delivery whose previous lease ran out with `deliveries` deliveries.
+    /// Dead-letters a delivery whose `previous` lease ran out with its last allowed delivery.
     async fn dead_letter(
         &self,
-        ticket_id: u64,
+        previous: &LeaseRow,
         ticket: &NewTicket,
         ack_subject: &str,
-        reason: &str,
     ) -> Result<(), RouteError> {
+        let ticket_id = previous.ticket_id;
+        let reason = format!(
+            "lease of {} expired after {} deliveries",
+            previous.holder, previous.deliveries
+        );
         let json = serde_json::to_string(&Ticket::from_new(ticket_id, ticket.clone()))
             .map_err(|err| RouteError::storage("encoding a dead letter", err))?;
         let now = self.clock.now_ms();
         self.ledger
-            .record_dead_letter(ticket_id, &ticket.queue, &json, reason, now)
+            .record_dead_letter(ticket_id, &ticket.queue, &json, &reason, now)
             .await?;
         self.ack(ack_subject, "+ACK").await?;
-        if let Some(lease) = self.ledger.lease(ticket_id).await? {
-            self.ledger.drop_lease(ticket_id, lease.token).await?;
-        }
+        self.ledger.drop_lease(ticket_id, previous.token).await?;
         tracing::warn!(ticket_id, queue = %ticket.queue, reason, "ticket dead-lettered");
         Ok(())
     }
@@ -404,12 +406,7 @@ impl TicketQueue for JetStreamQueue {
                 if let Some(previous) = self.ledger.lease(ticket_id).await?
                     && previous.deliveries >= self.settings.max_deliveries
                 {
-                    let reason = format!(
-                        "lease of {} expired after {} deliveries",
-                        previous.holder, previous.deliveries
-                    );
-                    self.dead_letter(ticket_id, &ticket, &ack_subject, &reason)
-                        .await?;
+                    self.dead_letter(&previous, &ticket, &ack_subject).await?;
                     continue;
                 }
                 let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
