@@ -390,6 +390,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(typo.contains("unknown field `streem`"), "{typo}");
+        let pg = "[postgres]\nurl = \"postgres://x\"\n";
+        for zero in [
+            "replicas = 0",
+            "timeout_ms = 0",
+            "duplicate_window_seconds = 0",
+        ] {
+            let error = Config::parse(&format!("{pg}[nats]\n{zero}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("must be above 0"), "{zero}: {error}");
+        }
+        let pool = Config::parse("[postgres]\nurl = \"postgres://x\"\npool_size = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(pool.contains("pool_size"), "{pool}");
     }
 
     /// A scaled-out configuration takes the engines' defaults for what it leaves out.

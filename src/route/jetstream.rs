@@ -616,3 +616,32 @@ impl TicketQueue for JetStreamQueue {
         self.nats.connection_state() == State::Connected && self.ledger.ping().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names that would break a subject or a consumer name are refused, naming the field.
+    #[test]
+    fn subject_tokens_are_checked() {
+        assert!(require_token("queue", "account_management").is_ok());
+        assert!(require_token("queue", "seo-2").is_ok());
+        for bad in ["", " ", "a.b", "a*", "a>", "a b", "séo"] {
+            match require_token("queue", bad) {
+                Err(RouteError::InvalidArgument(message)) => {
+                    assert!(message.contains("queue"), "{bad:?}: {message}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// A rerouted message names the ticket it continues; a first publish is its own id.
+    #[test]
+    fn ticket_ids_come_from_the_header_or_the_sequence() {
+        assert_eq!(ticket_id_of(None, 7), 7);
+        let mut headers = HeaderMap::new();
+        headers.insert(TICKET_HEADER, "3");
+        assert_eq!(ticket_id_of(Some(&headers), 9), 3);
+    }
+}
