@@ -146,7 +146,7 @@ impl Classifier {
             return Err(ClassifyError::EmptyText);
         }
         let lexical = self.idf.features(&normalized);
-        let probabilities = self.probabilities(&normalized, &lexical)?;
+        let probabilities = self.probabilities(&normalized, &lexical);
         Ok(self.decide(&probabilities))
     }
 
@@ -161,18 +161,14 @@ impl Classifier {
         }
         let counts = self.idf.space().counts(&normalized);
         let lexical = self.idf.weigh(counts.clone());
-        let classification = self.decide(&self.probabilities(&normalized, &lexical)?);
+        let classification = self.decide(&self.probabilities(&normalized, &lexical));
         let explanation = self.explanation(&normalized, &lexical, &counts, &classification);
         Ok((classification, explanation))
     }
 
     /// The calibrated intent probabilities of a normalized text with its lexical features.
-    pub(super) fn probabilities(
-        &self,
-        text: &NormalizedText,
-        lexical: &SparseVector,
-    ) -> Result<Vec<f32>, ClassifyError> {
-        let evidence = index_evidence(&self.index.scores(text)?);
+    pub(super) fn probabilities(&self, text: &NormalizedText, lexical: &SparseVector) -> Vec<f32> {
+        let evidence = index_evidence(&self.index.scores(text));
         let mut logits = vec![0.0; self.intents.len()];
         self.model.sparse_logits(
             feature_row(lexical, &evidence, self.idf.space().dims()),
@@ -180,20 +176,14 @@ impl Classifier {
         );
         let mut probabilities = vec![0.0; logits.len()];
         softmax(&logits, self.calibration.temperature, &mut probabilities);
-        Ok(probabilities)
+        probabilities
     }
 
     /// Turns intent probabilities into a decision.
     pub(super) fn decide(&self, probabilities: &[f32]) -> Classification {
         let best = argmax(probabilities);
         let intent = &self.intents[best];
-        let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
-        ranked.sort_by(|&a, &b| {
-            probabilities[b]
-                .partial_cmp(&probabilities[a])
-                .unwrap_or(Ordering::Equal)
-                .then(a.cmp(&b))
-        });
+        let ranked = top_ranked(probabilities, ALTERNATIVES + 1);
         let sum_where = |keep: &dyn Fn(usize) -> bool| -> f32 {
             (0..probabilities.len())
                 .filter(|&i| keep(i))
@@ -232,7 +222,6 @@ impl Classifier {
         };
         let alternatives = ranked[1..]
             .iter()
-            .take(ALTERNATIVES)
             .map(|&i| Alternative {
                 intent: self.intents[i].name.clone(),
                 tier: self.intents[i].tier,
@@ -253,6 +242,23 @@ impl Classifier {
             model_version: self.version.clone(),
         }
     }
+}
+
+/// The indices of the `k` highest values, highest first (the lower index first on ties).
+fn top_ranked(values: &[f32], k: usize) -> Vec<usize> {
+    let by_rank = |&a: &usize, &b: &usize| {
+        values[b]
+            .partial_cmp(&values[a])
+            .unwrap_or(Ordering::Equal)
+            .then(a.cmp(&b))
+    };
+    let mut ranked: Vec<usize> = (0..values.len()).collect();
+    if k < ranked.len() {
+        ranked.select_nth_unstable_by(k, by_rank);
+        ranked.truncate(k);
+    }
+    ranked.sort_unstable_by(by_rank);
+    ranked
 }
 
 /// For each intent, the index of its group (same tier and same status kind or queue).
@@ -312,6 +318,14 @@ mod tests {
         assert_eq!(&evidence[..3], &[0.5, 1.0, 0.0]);
         assert!((evidence[3] - 5f32.ln()).abs() < 1e-6);
         assert_eq!(index_evidence(&[0.0, 0.0]), vec![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn top_ranked_keeps_the_highest_in_order() {
+        let values = [0.1, 0.4, 0.2, 0.4, 0.05];
+        assert_eq!(top_ranked(&values, 3), vec![1, 3, 2]);
+        assert_eq!(top_ranked(&values, 9), vec![1, 3, 2, 0, 4]);
+        assert_eq!(top_ranked(&[], 2), Vec::<usize>::new());
     }
 
     #[test]

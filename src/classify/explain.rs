@@ -45,8 +45,15 @@ pub struct NearestExample {
 
 /// The training examples of each intent, as word buckets for the nearest-example search.
 pub(super) struct ExampleMemory {
-    /// Per intent: (example text, its sorted distinct word buckets).
-    by_intent: Vec<Vec<(String, Vec<u32>)>>,
+    by_intent: Vec<Vec<Example>>,
+}
+
+/// One remembered example: its text, its distinct word buckets and their idf norm.
+#[derive(Clone)]
+struct Example {
+    text: String,
+    words: Vec<u32>,
+    norm: f32,
 }
 
 impl ExampleMemory {
@@ -59,7 +66,12 @@ impl ExampleMemory {
     ) -> Self {
         let mut by_intent = vec![Vec::new(); intent_count];
         for (intent, text, normalized) in examples {
-            by_intent[intent].push((text.to_owned(), word_buckets(idf, normalized)));
+            let words = word_buckets(idf, normalized);
+            by_intent[intent].push(Example {
+                text: text.to_owned(),
+                norm: idf_norm(idf.weights(), &words),
+                words,
+            });
         }
         Self { by_intent }
     }
@@ -70,6 +82,15 @@ fn word_buckets(idf: &Idf, text: &NormalizedText) -> Vec<u32> {
     words.sort_unstable();
     words.dedup();
     words
+}
+
+/// The length of a set of words as an idf-weighted vector.
+fn idf_norm(idf: &[f32], words: &[u32]) -> f32 {
+    words
+        .iter()
+        .map(|&w| idf[w as usize].powi(2))
+        .sum::<f32>()
+        .sqrt()
 }
 
 impl Classifier {
@@ -130,6 +151,16 @@ impl Classifier {
                 std::iter::repeat_n(run, tokens)
             })
             .collect();
+        // Each occurrence of a bucket carries an equal share of the bucket's weighted value.
+        let mut share = vec![0.0f32; space.dims()];
+        for ((&bucket, value), count) in features
+            .indices
+            .iter()
+            .zip(&features.values)
+            .zip(&counts.values)
+        {
+            share[bucket as usize] = value / count;
+        }
         let mut weight_of_run = vec![0.0f32; text.runs().len()];
         space.for_each_bucket(text, |bucket, origin| {
             let run = match origin {
@@ -139,8 +170,7 @@ impl Classifier {
             let feature = bucket as usize;
             let delta = self.model.weight(feature, chosen)
                 - against.map_or(0.0, |a| self.model.weight(feature, a));
-            // Each occurrence carries its share of the bucket's weighted value.
-            weight_of_run[run] += features.get(bucket) / counts.get(bucket) * delta;
+            weight_of_run[run] += share[feature] * delta;
         });
         let mut by_term: HashMap<&str, f32> = HashMap::new();
         for (run, weight) in text.runs().iter().zip(weight_of_run) {
@@ -166,36 +196,35 @@ impl Classifier {
     fn nearest_examples(&self, text: &NormalizedText, chosen: usize) -> Vec<NearestExample> {
         let idf = self.idf.weights();
         let query = word_buckets(&self.idf, text);
-        let norm = |words: &[u32]| {
-            words
-                .iter()
-                .map(|&w| idf[w as usize].powi(2))
-                .sum::<f32>()
-                .sqrt()
-        };
-        let query_norm = norm(&query);
+        let query_norm = idf_norm(idf, &query);
+        // Each query word's squared idf, by bucket: an example's overlap is then one lookup
+        // per word.
+        let mut query_weight = vec![0.0f32; self.idf.space().word_buckets as usize];
+        for &w in &query {
+            query_weight[w as usize] = idf[w as usize].powi(2);
+        }
         let mut scored: Vec<(f32, &str)> = self.memory.by_intent[chosen]
             .iter()
-            .map(|(example, words)| {
-                let shared: f32 = words
+            .filter_map(|example| {
+                let shared: f32 = example
+                    .words
                     .iter()
-                    .filter(|w| query.binary_search(w).is_ok())
-                    .map(|&w| idf[w as usize].powi(2))
+                    .map(|&w| query_weight[w as usize])
                     .sum();
-                let denominator = query_norm * norm(words);
-                let similarity = if denominator > 0.0 {
-                    shared / denominator
-                } else {
-                    0.0
-                };
-                (similarity, example.as_str())
+                let denominator = query_norm * example.norm;
+                (shared > 0.0 && denominator > 0.0)
+                    .then(|| (shared / denominator, example.text.as_str()))
             })
-            .filter(|(similarity, _)| *similarity > 0.0)
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let most_similar =
+            |a: &(f32, &str), b: &(f32, &str)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1));
+        if scored.len() > NEAREST {
+            scored.select_nth_unstable_by(NEAREST, most_similar);
+            scored.truncate(NEAREST);
+        }
+        scored.sort_unstable_by(most_similar);
         scored
             .into_iter()
-            .take(NEAREST)
             .map(|(similarity, example)| NearestExample {
                 text: example.to_owned(),
                 intent: self.intents[chosen].name.clone(),

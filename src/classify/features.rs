@@ -18,15 +18,6 @@ pub struct SparseVector {
     pub values: Vec<f32>,
 }
 
-impl SparseVector {
-    /// The value at `index`, zero when absent.
-    pub fn get(&self, index: u32) -> f32 {
-        self.indices
-            .binary_search(&index)
-            .map_or(0.0, |position| self.values[position])
-    }
-}
-
 /// The shape of the lexical feature space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureSpace {

@@ -120,7 +120,7 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
     )?;
     let mut validation_logits = Vec::with_capacity(validation_rows.len());
     for &row in &validation_rows {
-        let evidence = index_evidence(&index.scores(&corpus.texts[row])?);
+        let evidence = index_evidence(&index.scores(&corpus.texts[row]));
         let mut logits = vec![0.0; corpus.classes];
         validation_model.sparse_logits(
             feature_row(&corpus.lexical[row], &evidence, corpus.lexical_dims),
@@ -272,7 +272,7 @@ fn cross_fitted_evidence(
         )?;
         for (position, &row) in rows.iter().enumerate() {
             if fold_of(row) == fold {
-                evidence[position] = index_evidence(&index.scores(&corpus.texts[row])?);
+                evidence[position] = index_evidence(&index.scores(&corpus.texts[row]));
             }
         }
     }
