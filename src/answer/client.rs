@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::date::Timestamp;
 use super::error::AnswerError;
+use super::mention::EntityTerms;
 
 /// Field names that would be shadowed by a built-in placeholder (`{name}`, `{id}`, `{as_of}`).
 const RESERVED_FIELDS: [&str; 3] = ["name", "id", "as_of"];
@@ -83,6 +84,32 @@ pub struct Entity {
     /// Other names the client may use for it; matched like the name.
     pub aliases: Vec<String>,
     pub fields: BTreeMap<String, String>,
+    /// How a text names it, read from the id, name and aliases above.
+    terms: EntityTerms,
+}
+
+impl Entity {
+    pub fn new(
+        kind: String,
+        id: String,
+        name: String,
+        aliases: Vec<String>,
+        fields: BTreeMap<String, String>,
+    ) -> Self {
+        let terms = EntityTerms::new(&id, &name, &aliases);
+        Self {
+            kind,
+            id,
+            name,
+            aliases,
+            fields,
+            terms,
+        }
+    }
+
+    pub(crate) fn terms(&self) -> &EntityTerms {
+        &self.terms
+    }
 }
 
 /// A client as written in `status.json`, before validation.
@@ -202,13 +229,13 @@ impl RawEntity {
             return Err("empty alias".into());
         }
         check_fields(&self.fields).map_err(|message| format!("fields: {message}"))?;
-        Ok(Entity {
-            kind: self.kind,
-            id: self.id,
-            name: self.name,
-            aliases: self.aliases,
-            fields: self.fields,
-        })
+        Ok(Entity::new(
+            self.kind,
+            self.id,
+            self.name,
+            self.aliases,
+            self.fields,
+        ))
     }
 }
 

@@ -59,12 +59,14 @@ mod tests {
             values(&[("state", "declined"), ("type", "card payment")]),
         )
         .expect("valid");
-        let entity = |fields: &[(&str, &str)]| Entity {
-            kind: "card_payment".into(),
-            id: "P-1".into(),
-            name: "Shop".into(),
-            aliases: Vec::new(),
-            fields: values(fields),
+        let entity = |fields: &[(&str, &str)]| {
+            Entity::new(
+                "card_payment".into(),
+                "P-1".into(),
+                "Shop".into(),
+                Vec::new(),
+                values(fields),
+            )
         };
         assert!(wanted.hold_for(&entity(&[
             ("state", "declined"),

@@ -42,7 +42,9 @@ impl<'a> Mention<'a> {
             .iter()
             .copied()
             .filter(|entity| {
-                id_forms_of_entity(&entity.id)
+                entity
+                    .terms()
+                    .id_forms
                     .iter()
                     .any(|form| text_ids.contains(form))
             })
@@ -51,14 +53,9 @@ impl<'a> Mention<'a> {
             return Self::from_best(decisive);
         }
         let asked = words(&normalized);
-        let vocabularies: Vec<BTreeSet<String>> = candidates
+        let vocabularies: Vec<&BTreeSet<String>> = candidates
             .iter()
-            .map(|entity| {
-                std::iter::once(&entity.name)
-                    .chain(&entity.aliases)
-                    .flat_map(|name| words(&NormalizedText::new(name)))
-                    .collect()
-            })
+            .map(|entity| &entity.terms().vocabulary)
             .collect();
         let shared: BTreeSet<&String> = match vocabularies.split_first() {
             Some((first, rest)) => first
@@ -96,6 +93,26 @@ impl<'a> Mention<'a> {
             [] => Self::Nothing,
             [one] => Self::One(one),
             _ => Self::Several(best),
+        }
+    }
+}
+
+/// What names an entity: its id forms and the words of its name and aliases, read once when
+/// the entity is made rather than on every inquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntityTerms {
+    id_forms: Vec<String>,
+    vocabulary: BTreeSet<String>,
+}
+
+impl EntityTerms {
+    pub(crate) fn new(id: &str, name: &str, aliases: &[String]) -> Self {
+        Self {
+            id_forms: id_forms_of_entity(id),
+            vocabulary: std::iter::once(name)
+                .chain(aliases.iter().map(String::as_str))
+                .flat_map(|name| words(&NormalizedText::new(name)))
+                .collect(),
         }
     }
 }
@@ -159,13 +176,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn entity(id: &str, name: &str, aliases: &[&str]) -> Entity {
-        Entity {
-            kind: "deliverable".into(),
-            id: id.into(),
-            name: name.into(),
-            aliases: aliases.iter().map(|alias| (*alias).to_owned()).collect(),
-            fields: BTreeMap::new(),
-        }
+        Entity::new(
+            "deliverable".into(),
+            id.into(),
+            name.into(),
+            aliases.iter().map(|alias| (*alias).to_owned()).collect(),
+            BTreeMap::new(),
+        )
     }
 
     /// What `text` names among `entities`, as candidate positions.

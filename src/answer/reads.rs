@@ -49,12 +49,14 @@ mod tests {
     /// Only entities of the kind with the `only` values are considered; none is NoData for them.
     #[test]
     fn only_narrows_the_candidates() {
-        let entity = |kind: &str, id: &str, state: &str| Entity {
-            kind: kind.into(),
-            id: id.into(),
-            name: format!("Transfer {id}"),
-            aliases: Vec::new(),
-            fields: BTreeMap::from([("state".into(), state.into())]),
+        let entity = |kind: &str, id: &str, state: &str| {
+            Entity::new(
+                kind.into(),
+                id.into(),
+                format!("Transfer {id}"),
+                Vec::new(),
+                BTreeMap::from([("state".into(), state.into())]),
+            )
         };
         let client = Client {
             id: "c".into(),

@@ -116,13 +116,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn meeting(id: &str, name: &str, starts_at: &str) -> Entity {
-        Entity {
-            kind: "meeting".into(),
-            id: id.into(),
-            name: name.into(),
-            aliases: Vec::new(),
-            fields: BTreeMap::from([("starts_at".into(), starts_at.into())]),
-        }
+        Entity::new(
+            "meeting".into(),
+            id.into(),
+            name.into(),
+            Vec::new(),
+            BTreeMap::from([("starts_at".into(), starts_at.into())]),
+        )
     }
 
     fn choose(pick: &Pick, entities: &[Entity], text: &str) -> Result<String, NoAnswer> {

@@ -294,15 +294,17 @@ mod tests {
              [[cases]]\nwhen = {status = \"paid\"}\ntext = \"paid\"",
         )
         .expect("valid");
-        let invoice = |fields: &[(&str, &str)]| Entity {
-            kind: "invoice".into(),
-            id: "INV-1".into(),
-            name: "Invoice".into(),
-            aliases: Vec::new(),
-            fields: fields
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                .collect(),
+        let invoice = |fields: &[(&str, &str)]| {
+            Entity::new(
+                "invoice".into(),
+                "INV-1".into(),
+                "Invoice".into(),
+                Vec::new(),
+                fields
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                    .collect(),
+            )
         };
         let paid_eur = invoice(&[("status", "paid"), ("currency", "EUR")]);
         let paid_gbp = invoice(&[("status", "paid"), ("currency", "GBP")]);

@@ -216,16 +216,16 @@ mod tests {
     }
 
     fn report() -> Entity {
-        Entity {
-            kind: "deliverable".into(),
-            id: "D-114".into(),
-            name: "Final SEO report".into(),
-            aliases: Vec::new(),
-            fields: BTreeMap::from([
+        Entity::new(
+            "deliverable".into(),
+            "D-114".into(),
+            "Final SEO report".into(),
+            Vec::new(),
+            BTreeMap::from([
                 ("due".into(), "2026-11-28".into()),
                 ("state".into(), "in review".into()),
             ]),
-        }
+        )
     }
 
     fn render(template: &str, entity: Option<&Entity>) -> Result<(String, Vec<Fact>), NoAnswer> {

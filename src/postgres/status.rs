@@ -162,13 +162,7 @@ impl PgStatus {
             fields,
             entities: entities
                 .into_iter()
-                .map(|e| Entity {
-                    kind: e.kind,
-                    id: e.id,
-                    name: e.name,
-                    aliases: e.aliases,
-                    fields: e.fields,
-                })
+                .map(|e| Entity::new(e.kind, e.id, e.name, e.aliases, e.fields))
                 .collect(),
             as_of: Timestamp::parse(as_of).ok_or_else(|| damaged("as_of is not a date"))?,
         }))
