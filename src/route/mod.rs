@@ -18,8 +18,10 @@
 //! it gets the error; a failed commit also stops the writer, after which calls return
 //! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
 //! decision lookup every submission makes, which reads inline. A background record (a decision
-//! that queues no ticket) is not waited for: a batch of only those lingers 2 ms for company
-//! before it commits, so one commit carries many.
+//! that queues no ticket) is not waited for: a batch of only those lingers up to 10 ms for
+//! company before it commits, so one commit carries many; a request someone waits on ends the
+//! linger. Until its batch commits, a resubmission of that inquiry is decided afresh (the first
+//! record is kept).
 //!
 //! # Tables
 //! | table          | key                                          | value                 |

@@ -109,6 +109,16 @@ pub(crate) fn read_json<'k, K: Key + 'static, T: DeserializeOwned>(
         .transpose()
 }
 
+/// The ticket `index` names by `id`; a missing one means the index and the tickets disagree.
+pub(crate) fn indexed_ticket(
+    tickets: &impl ReadableTable<u64, &'static [u8]>,
+    id: u64,
+    index: &str,
+) -> Result<Ticket, RouteError> {
+    read_json(tickets, id, format_args!("ticket {id}"))?
+        .ok_or_else(|| RouteError::Storage(format!("{index} index names missing ticket {id}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

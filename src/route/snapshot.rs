@@ -7,8 +7,8 @@ use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
-    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, TICKETS, dead_letter_range, decode,
-    decode_decision, read_json,
+    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, TICKETS,
+    dead_letter_range, decode, decode_decision, indexed_ticket, read_json,
 };
 use super::stats::{QueueStats, Tally};
 use super::ticket::Ticket;
@@ -72,12 +72,20 @@ impl Snapshot {
     /// Stats for `queues` and every other queue holding tickets, as of `now_ms`.
     pub fn stats(&self, queues: &[String], now_ms: i64) -> Result<Vec<QueueStats>, RouteError> {
         let mut tally = Tally::new(queues, now_ms);
-        for entry in self.txn.open_table(TICKETS)?.iter()? {
-            let (key, value) = entry?;
-            tally.ticket(&decode(
-                format_args!("ticket {}", key.value()),
-                value.value(),
-            )?);
+        for entry in self.txn.open_table(READY)?.iter()? {
+            let (key, _) = entry?;
+            let (queue, _, sla_due_ms, id) = key.value();
+            tally.ready(queue, sla_due_ms, id);
+        }
+        let tickets = self.txn.open_table(TICKETS)?;
+        for entry in self.txn.open_table(LEASES)?.iter()? {
+            let (key, _) = entry?;
+            let id = key.value().1;
+            tally.leased(&indexed_ticket(&tickets, id, "leases")?);
+        }
+        let first_ready: Vec<u64> = tally.first_ready().collect();
+        for id in first_ready {
+            tally.ready_age(&indexed_ticket(&tickets, id, "ready")?);
         }
         for entry in self.txn.open_table(DEAD_LETTERS)?.iter()? {
             let (key, _) = entry?;

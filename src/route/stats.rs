@@ -1,5 +1,6 @@
 //! `QueueStats`: per-queue counts for dashboards and health, and the tally that builds them
-//! from one pass over the live tickets and dead letters.
+//! from the ready index's keys, the leased tickets and the dead letters' keys, so the cost of a
+//! refresh does not grow with the size of the ready tickets' records.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,9 @@ pub(crate) struct Tally {
     now_ms: i64,
     named: Vec<String>,
     queues: BTreeMap<String, QueueStats>,
+    /// Per queue, the lowest ready ticket id: ids are given in arrival order, so it is the
+    /// oldest ready ticket, whose age the caller reads with [`Tally::ready_age`].
+    first_ready: BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -38,22 +42,37 @@ impl Tally {
             now_ms,
             named: named.to_vec(),
             queues,
+            first_ready: BTreeMap::new(),
         }
     }
 
-    pub fn ticket(&mut self, ticket: &Ticket) {
-        let now_ms = self.now_ms;
+    /// Counts a ready ticket from its ready-index key.
+    pub fn ready(&mut self, queue: &str, sla_due_ms: i64, id: u64) {
+        let breached = sla_due_ms < self.now_ms;
+        let stats = self.entry(queue);
+        stats.ready += 1;
+        stats.sla_breaches += u64::from(breached);
+        let first = self.first_ready.entry(queue.to_owned()).or_insert(id);
+        *first = (*first).min(id);
+    }
+
+    /// Counts a leased ticket.
+    pub fn leased(&mut self, ticket: &Ticket) {
+        let breached = ticket.sla_due_ms < self.now_ms;
         let stats = self.entry(&ticket.queue);
-        if ticket.lease.is_some() {
-            stats.leased += 1;
-        } else {
-            stats.ready += 1;
-            let age = now_ms.saturating_sub(ticket.created_ms);
-            stats.oldest_ready_age_ms = Some(stats.oldest_ready_age_ms.map_or(age, |o| o.max(age)));
-        }
-        if ticket.sla_due_ms < now_ms {
-            stats.sla_breaches += 1;
-        }
+        stats.leased += 1;
+        stats.sla_breaches += u64::from(breached);
+    }
+
+    /// The oldest ready ticket of each queue that has one, by id.
+    pub fn first_ready(&self) -> impl Iterator<Item = u64> + '_ {
+        self.first_ready.values().copied()
+    }
+
+    /// Records the age of `oldest`, the first ready ticket of its queue.
+    pub fn ready_age(&mut self, oldest: &Ticket) {
+        let age = self.now_ms.saturating_sub(oldest.created_ms);
+        self.entry(&oldest.queue).oldest_ready_age_ms = Some(age);
     }
 
     pub fn dead_letter(&mut self, queue: &str) {
@@ -114,19 +133,21 @@ mod tests {
     fn named_queues_first_then_others() {
         let named = vec!["b".to_string(), "a".to_string(), "b".to_string()];
         let mut tally = Tally::new(&named, 100);
-        tally.ticket(&ticket("z", 0, 1_000, false));
+        tally.ready("z", 1_000, 1);
         tally.dead_letter("y");
         let names: Vec<_> = tally.finish().into_iter().map(|s| s.queue).collect();
         assert_eq!(names, vec!["b", "a", "y", "z"]);
     }
 
-    /// Ready age uses the oldest ready ticket; breaches count ready and leased alike.
+    /// Ready age is the first ready ticket's; breaches count ready and leased alike.
     #[test]
     fn ages_and_breaches() {
         let mut tally = Tally::new(&[], 100);
-        tally.ticket(&ticket("q", 40, 50, false));
-        tally.ticket(&ticket("q", 10, 50, true));
-        tally.ticket(&ticket("q", 90, 500, false));
+        tally.ready("q", 500, 7);
+        tally.ready("q", 50, 3);
+        tally.leased(&ticket("q", 10, 50, true));
+        assert_eq!(tally.first_ready().collect::<Vec<_>>(), vec![3]);
+        tally.ready_age(&ticket("q", 40, 50, false));
         let stats = tally.finish().remove(0);
         assert_eq!((stats.ready, stats.leased, stats.sla_breaches), (2, 1, 2));
         assert_eq!(stats.oldest_ready_age_ms, Some(60));

@@ -10,7 +10,7 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
     AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, ReadyKey,
-    TICKETS, decode, decode_decision, encode, read_json, ready_key, ready_range,
+    TICKETS, decode_decision, encode, indexed_ticket, read_json, ready_key, ready_range,
 };
 use super::ticket::{Lease, NewTicket, Ticket};
 
@@ -310,10 +310,7 @@ impl<'t> Txn<'t> {
 
     /// The ticket an index entry points at; a dangling entry is storage corruption.
     fn indexed(&self, id: u64, index: &str) -> Result<Ticket, RouteError> {
-        let guard = self.tickets.get(id)?.ok_or_else(|| {
-            RouteError::Storage(format!("{index} index names missing ticket {id}"))
-        })?;
-        decode(format_args!("ticket {id}"), guard.value())
+        indexed_ticket(&self.tickets, id, index)
     }
 }
 

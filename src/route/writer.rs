@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use redb::{Database, Durability};
 use tokio::sync::{mpsc, oneshot};
@@ -102,8 +103,10 @@ enum BatchFailure {
     CommitFailed(RouteError),
 }
 
-/// How long a batch of background records only waits for more before it commits.
-const BACKGROUND_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long a batch of background records only waits for more before it commits, and how
+/// often it looks for more meanwhile; a request someone waits on ends the wait at once.
+const BACKGROUND_LINGER: Duration = Duration::from_millis(10);
+const LINGER_STEP: Duration = Duration::from_millis(1);
 
 /// Handle to the writer thread; dropping it lets the thread finish its batch and joins it.
 pub(crate) struct Writer {
@@ -205,8 +208,12 @@ impl WriterLoop {
             batch.push(first);
             self.drain_into(&mut batch);
             // Nobody waits on background records: let more gather so one commit carries many.
-            if !batch.iter().any(|job| job.awaited()) {
-                std::thread::sleep(BACKGROUND_LINGER);
+            let linger_until = Instant::now() + BACKGROUND_LINGER;
+            while batch.len() < self.settings.max_batch
+                && !batch.iter().any(|job| job.awaited())
+                && Instant::now() < linger_until
+            {
+                std::thread::sleep(LINGER_STEP);
                 self.drain_into(&mut batch);
             }
             let (result, stop) = match self.write(&mut batch) {
