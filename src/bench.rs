@@ -11,7 +11,8 @@ use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
-use crate::pack::{Pack, Tier};
+use crate::answer::{Client, StatusData};
+use crate::pack::{Pack, Target};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_client::TriageServiceClient;
 
@@ -19,10 +20,18 @@ use crate::proto::v1::triage_service_client::TriageServiceClient;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum BenchMode {
-    /// Inquiries whose true intent is direct: mostly answered from status data.
+    /// Direct inquiries, each sent for a client whose status data holds what it asks about:
+    /// the path answered from status data.
     Direct,
-    /// Inquiries whose true intent is expert: durable tickets.
+    /// Inquiries whose true intent is expert, for the clients in turn: durable tickets.
     Expert,
+}
+
+/// One inquiry of the workload: who asks what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchInquiry {
+    pub client_id: String,
+    pub text: String,
 }
 
 /// How to load the server.
@@ -34,24 +43,46 @@ pub struct BenchOptions {
     pub connections: usize,
     pub in_flight: usize,
     pub duration: Duration,
-    /// The pack whose test rows are sent.
-    pub texts: Vec<String>,
-    /// The clients inquiries are sent for, in turn.
-    pub clients: Vec<String>,
+    /// The inquiries sent, in turn.
+    pub inquiries: Vec<BenchInquiry>,
 }
 
 impl BenchOptions {
-    /// The test texts of `pack` whose true tier fits `mode`.
-    pub fn texts_of(pack: &Pack, mode: BenchMode) -> Vec<String> {
-        let wanted = match mode {
-            BenchMode::Direct => Tier::Direct,
-            BenchMode::Expert => Tier::Expert,
-        };
-        pack.test
-            .iter()
-            .filter(|e| e.intent.is_some_and(|i| pack.intents[i].tier == wanted))
-            .map(|e| e.text.clone())
-            .collect()
+    /// The workload of `mode` from `pack`'s labelled test rows and its status data. A client
+    /// asks about its own projects, invoices or cards, so a direct row is sent for each client
+    /// whose data answers it (read with the row's true intent, not the model's guess) and for
+    /// no other; a row no client's data answers is left out. Expert rows go to the clients in
+    /// turn.
+    pub fn workload(pack: &Pack, status: &StatusData, mode: BenchMode) -> Vec<BenchInquiry> {
+        let clients = status.clients();
+        let mut inquiries = Vec::new();
+        for (row, example) in pack.test.iter().enumerate() {
+            let Some(intent) = example.intent.map(|i| &pack.intents[i]) else {
+                continue;
+            };
+            let inquiry = |client: &Client| BenchInquiry {
+                client_id: client.id.clone(),
+                text: example.text.clone(),
+            };
+            match (mode, &intent.target) {
+                (BenchMode::Direct, Target::StatusKind(kind)) => inquiries.extend(
+                    clients
+                        .iter()
+                        .filter(|client| {
+                            status
+                                .templates()
+                                .answer(client, &intent.name, kind, &example.text)
+                                .is_ok()
+                        })
+                        .map(|client| inquiry(client)),
+                ),
+                (BenchMode::Expert, Target::Queue(_)) if !clients.is_empty() => {
+                    inquiries.push(inquiry(&clients[row % clients.len()]));
+                }
+                _ => {}
+            }
+        }
+        inquiries
     }
 }
 
@@ -206,11 +237,13 @@ async fn send(
             Ok(None)
         }
         Call::Submit { id } => {
+            let BenchInquiry { client_id, text } =
+                options.inquiries[pick % options.inquiries.len()].clone();
             let inquiry = pb::Inquiry {
                 inquiry_id: id,
-                client_id: options.clients[pick % options.clients.len()].clone(),
+                client_id,
                 channel: pb::Channel::Api.into(),
-                body: options.texts[pick % options.texts.len()].clone(),
+                body: text,
                 ..pb::Inquiry::default()
             };
             let response = client
@@ -272,6 +305,54 @@ fn summarize(rpc: &str, mut tally: WorkerTally, seconds: f64) -> LoadReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::StatusStore;
+
+    /// Direct rows go only to clients whose data answers them; expert rows to the clients in
+    /// turn; neither mode sends the other's rows.
+    #[test]
+    fn workload_pairs_rows_with_clients() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency");
+        let pack = Pack::load(&dir).expect("agency pack");
+        let status = StatusStore::for_pack(&pack).expect("status").snapshot();
+        let tier_of = |text: &str| {
+            let row = pack
+                .test
+                .iter()
+                .find(|e| e.text == text)
+                .expect("a test row");
+            pack.intents[row.intent.expect("labelled")].tier
+        };
+        let direct = BenchOptions::workload(&pack, &status, BenchMode::Direct);
+        let mut clients_by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for inquiry in &direct {
+            assert_eq!(tier_of(&inquiry.text), crate::pack::Tier::Direct);
+            clients_by_text
+                .entry(&inquiry.text)
+                .or_default()
+                .push(&inquiry.client_id);
+        }
+        let all = status.clients().len();
+        assert!(clients_by_text.values().any(|clients| clients.len() < all));
+        let asks = |text: &str, client: &str| {
+            clients_by_text
+                .get(text)
+                .is_some_and(|clients| clients.contains(&client))
+        };
+        // Kettle's data has no wireframe to tell about; Acme's has.
+        let wireframe = "when's the wireframe for the careers page gonna be ready";
+        assert!(asks(wireframe, "acme") && !asks(wireframe, "kettle"));
+
+        let expert = BenchOptions::workload(&pack, &status, BenchMode::Expert);
+        assert!(!expert.is_empty());
+        assert!(
+            expert
+                .iter()
+                .all(|i| tier_of(&i.text) == crate::pack::Tier::Expert)
+        );
+        let distinct: std::collections::BTreeSet<&str> =
+            expert.iter().map(|i| i.client_id.as_str()).collect();
+        assert_eq!(distinct.len(), all);
+    }
 
     /// Percentiles are nearest-rank and throughput counts successful calls only.
     #[test]

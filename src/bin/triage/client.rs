@@ -339,8 +339,7 @@ pub fn queue(args: QueueArgs) -> Result<()> {
 pub fn bench(args: BenchArgs) -> Result<()> {
     let pack =
         Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
-    let clients = StatusStore::for_pack(&pack)?.client_ids();
-    anyhow::ensure!(!clients.is_empty(), "the pack's status data has no client");
+    let status = StatusStore::for_pack(&pack)?.snapshot();
     let options = BenchOptions {
         addr: args.connection.addr.clone(),
         token: args.connection.token.clone(),
@@ -348,17 +347,21 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         connections: args.connections.max(1),
         in_flight: args.in_flight.max(1),
         duration: Duration::from_secs(args.seconds.max(1)),
-        texts: BenchOptions::texts_of(&pack, args.mode),
-        clients,
+        inquiries: BenchOptions::workload(&pack, &status, args.mode),
     };
     anyhow::ensure!(
-        !options.texts.is_empty(),
-        "the pack's test set has no {:?} rows",
+        !options.inquiries.is_empty(),
+        "the pack's test set and status data give no {:?} inquiry",
         args.mode
     );
     eprintln!(
-        "bench: {} s of Ping, then {} s of Submit ({:?}), {} connections × {} in flight",
-        args.seconds, args.seconds, args.mode, options.connections, options.in_flight
+        "bench: {} s of Ping, then {} s of Submit ({:?}, {} distinct inquiries), {} connections × {} in flight",
+        args.seconds,
+        args.seconds,
+        args.mode,
+        options.inquiries.len(),
+        options.connections,
+        options.in_flight
     );
     let report = crate::runtime()?.block_on(bench::run(&options))?;
     for phase in [&report.ping, &report.submit] {
