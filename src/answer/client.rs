@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -76,7 +77,7 @@ impl Client {
 }
 
 /// One record of a client: a deliverable, an invoice, a meeting, a card, ...
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Entity {
     pub kind: String,
     pub id: String,
@@ -84,8 +85,10 @@ pub struct Entity {
     /// Other names the client may use for it; matched like the name.
     pub aliases: Vec<String>,
     pub fields: BTreeMap<String, String>,
-    /// How a text names it, read from the id, name and aliases above.
-    terms: EntityTerms,
+    /// How a text names it, read from the id, name and aliases above the first time it is
+    /// needed: once per load for embedded status data, and only for the entities an inquiry
+    /// looks at when each lookup builds its client afresh.
+    terms: OnceLock<EntityTerms>,
 }
 
 impl Entity {
@@ -96,21 +99,42 @@ impl Entity {
         aliases: Vec<String>,
         fields: BTreeMap<String, String>,
     ) -> Self {
-        let terms = EntityTerms::new(&id, &name, &aliases);
         Self {
             kind,
             id,
             name,
             aliases,
             fields,
-            terms,
+            terms: OnceLock::new(),
         }
     }
 
     pub(crate) fn terms(&self) -> &EntityTerms {
-        &self.terms
+        self.terms
+            .get_or_init(|| EntityTerms::new(&self.id, &self.name, &self.aliases))
     }
 }
+
+/// Entities are equal by what they hold; whether their terms were read yet does not count.
+impl PartialEq for Entity {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.kind,
+            &self.id,
+            &self.name,
+            &self.aliases,
+            &self.fields,
+        ) == (
+            &other.kind,
+            &other.id,
+            &other.name,
+            &other.aliases,
+            &other.fields,
+        )
+    }
+}
+
+impl Eq for Entity {}
 
 /// A client as written in `status.json`, before validation.
 #[derive(Debug, Deserialize)]
@@ -287,6 +311,24 @@ fn is_domain(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Equality is by content: reading an entity's terms (a cache) does not change it.
+    #[test]
+    fn entities_compare_by_content_not_by_read_terms() {
+        let invoice = |name: &str| {
+            Entity::new(
+                "invoice".into(),
+                "INV-1042".into(),
+                name.into(),
+                Vec::new(),
+                BTreeMap::new(),
+            )
+        };
+        let (read, fresh) = (invoice("October retainer"), invoice("October retainer"));
+        let _ = read.terms();
+        assert_eq!(read, fresh);
+        assert_ne!(read, invoice("November retainer"));
+    }
 
     fn raw(json: &str) -> RawClient {
         serde_json::from_str(json).expect("valid raw client")
