@@ -330,6 +330,11 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// Why `toml` is refused, as the error reads.
+    fn refusal(toml: &str) -> String {
+        Config::parse(toml).unwrap_err().to_string()
+    }
+
     /// The embedded defaults: loopback, the agency pack, ./var, 16 KiB of text, no tokens.
     #[test]
     fn defaults_run_without_a_file() {
@@ -346,49 +351,33 @@ mod tests {
     /// A typo in a key is an error, not a silently ignored setting.
     #[test]
     fn unknown_keys_are_rejected() {
-        let error = Config::parse("listne = \"127.0.0.1:1\"\n")
-            .unwrap_err()
-            .to_string();
+        let error = refusal("listne = \"127.0.0.1:1\"\n");
         assert!(error.contains("unknown field `listne`"), "{error}");
-        let error = Config::parse("[[tokens]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nqueue = []\n")
-            .unwrap_err()
-            .to_string();
+        let error = refusal(
+            "[[tokens]]\nname = \"a\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nqueue = []\n",
+        );
         assert!(error.contains("unknown field `queue`"), "{error}");
     }
 
     /// Bad values are refused with what is wrong.
     #[test]
     fn invalid_settings_are_refused() {
-        let open = Config::parse("listen = \"0.0.0.0:50051\"\n")
-            .unwrap_err()
-            .to_string();
+        let open = refusal("listen = \"0.0.0.0:50051\"\n");
         assert!(open.contains("loopback"), "{open}");
-        let short =
-            Config::parse("[[tokens]]\nname = \"a\"\ntoken = \"short\"\nrole = \"admin\"\n")
-                .unwrap_err()
-                .to_string();
+        let short = refusal("[[tokens]]\nname = \"a\"\ntoken = \"short\"\nrole = \"admin\"\n");
         assert!(short.contains("16 characters"), "{short}");
-        let queueless = Config::parse(
+        let queueless = refusal(
             "[[tokens]]\nname = \"s\"\ntoken = \"0123456789abcdef\"\nrole = \"specialist\"\n",
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(queueless.contains("needs queues"), "{queueless}");
-        let role = Config::parse(
-            "[[tokens]]\nname = \"s\"\ntoken = \"0123456789abcdef\"\nrole = \"root\"\n",
-        )
-        .unwrap_err()
-        .to_string();
+        let role =
+            refusal("[[tokens]]\nname = \"s\"\ntoken = \"0123456789abcdef\"\nrole = \"root\"\n");
         assert!(role.contains("unknown variant `root`"), "{role}");
-        let text = Config::parse("max_text_bytes = 2000000\n")
-            .unwrap_err()
-            .to_string();
+        let text = refusal("max_text_bytes = 2000000\n");
         assert!(text.contains("max_text_bytes"), "{text}");
-        let lonely_nats = Config::parse("[nats]\n").unwrap_err().to_string();
+        let lonely_nats = refusal("[nats]\n");
         assert!(lonely_nats.contains("needs [postgres]"), "{lonely_nats}");
-        let typo = Config::parse("[nats]\nstreem = \"X\"\n[postgres]\nurl = \"postgres://x\"\n")
-            .unwrap_err()
-            .to_string();
+        let typo = refusal("[nats]\nstreem = \"X\"\n[postgres]\nurl = \"postgres://x\"\n");
         assert!(typo.contains("unknown field `streem`"), "{typo}");
         let pg = "[postgres]\nurl = \"postgres://x\"\n";
         for zero in [
@@ -396,14 +385,10 @@ mod tests {
             "timeout_ms = 0",
             "duplicate_window_seconds = 0",
         ] {
-            let error = Config::parse(&format!("{pg}[nats]\n{zero}\n"))
-                .unwrap_err()
-                .to_string();
+            let error = refusal(&format!("{pg}[nats]\n{zero}\n"));
             assert!(error.contains("must be above 0"), "{zero}: {error}");
         }
-        let pool = Config::parse("[postgres]\nurl = \"postgres://x\"\npool_size = 0\n")
-            .unwrap_err()
-            .to_string();
+        let pool = refusal("[postgres]\nurl = \"postgres://x\"\npool_size = 0\n");
         assert!(pool.contains("pool_size"), "{pool}");
     }
 

@@ -97,8 +97,8 @@ impl<'a> Mention<'a> {
     }
 }
 
-/// What names an entity: its id forms and the words of its name and aliases, read once when
-/// the entity is made rather than on every inquiry.
+/// What names an entity: its id forms and the words of its name and aliases, read once per
+/// entity (see `Entity::terms`) rather than on every inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EntityTerms {
     id_forms: Vec<String>,
