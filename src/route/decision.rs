@@ -13,11 +13,15 @@ pub enum RecordOutcome {
     },
 }
 
+use super::codec::{compress, decompress};
+
 /// The decision stored for one inquiry id, with the ticket it queued.
 ///
-/// Stored as bytes, not JSON: one tag byte (ticket or not), the ticket id as little-endian
-/// `u64`, then the decision's JSON verbatim. Wrapping the decision's JSON in another JSON string
-/// would escape every quote of it on each write and unescape it on each read.
+/// Stored as bytes, not JSON: one tag byte, the ticket id as little-endian `u64`, then the
+/// decision's JSON, LZ4-compressed when that is smaller (`codec.rs`). The tag's bit 0 says whether there is a
+/// ticket, bit 1 whether the JSON is compressed; records written before compression (bit 1
+/// clear) read as they are. Wrapping the decision's JSON in another JSON string would escape
+/// every quote of it on each write and unescape it on each read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredDecision {
     pub decision_json: String,
@@ -25,27 +29,45 @@ pub(crate) struct StoredDecision {
 }
 
 const HEADER: usize = 9;
+const HAS_TICKET: u8 = 0b01;
+const COMPRESSED: u8 = 0b10;
 
 impl StoredDecision {
     /// The stored form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(HEADER + self.decision_json.len());
-        bytes.push(u8::from(self.ticket_id.is_some()));
+        let json = self.decision_json.as_bytes();
+        let compressed = compress(json);
+        let (flag, body) = match &compressed {
+            Some(compressed) => (COMPRESSED, compressed.as_slice()),
+            None => (0, json),
+        };
+        let mut bytes = Vec::with_capacity(HEADER + body.len());
+        let ticket_flag = if self.ticket_id.is_some() {
+            HAS_TICKET
+        } else {
+            0
+        };
+        bytes.push(ticket_flag | flag);
         bytes.extend_from_slice(&self.ticket_id.unwrap_or(0).to_le_bytes());
-        bytes.extend_from_slice(self.decision_json.as_bytes());
+        bytes.extend_from_slice(body);
         bytes
     }
 
     /// Reads the stored form back; `None` when it is not one.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let (header, json) = bytes.split_at_checked(HEADER)?;
+        let (header, body) = bytes.split_at_checked(HEADER)?;
+        let tag = header[0];
+        if tag & !(HAS_TICKET | COMPRESSED) != 0 {
+            return None;
+        }
         let id = u64::from_le_bytes(header[1..].try_into().ok()?);
-        let ticket_id = match header[0] {
-            0 => None,
-            1 => Some(id),
-            _ => return None,
+        let ticket_id = (tag & HAS_TICKET != 0).then_some(id);
+        let json = if tag & COMPRESSED != 0 {
+            decompress(body)?
+        } else {
+            body.to_vec()
         };
-        let decision_json = String::from_utf8(json.to_vec()).ok()?;
+        let decision_json = String::from_utf8(json).ok()?;
         Some(Self {
             decision_json,
             ticket_id,
@@ -65,20 +87,56 @@ impl StoredDecision {
 mod tests {
     use super::*;
 
-    /// The stored form reads back as written, with and without a ticket; garbage is refused.
+    fn stored(decision_json: &str, ticket_id: Option<u64>) -> StoredDecision {
+        StoredDecision {
+            decision_json: decision_json.into(),
+            ticket_id,
+        }
+    }
+
+    /// The stored form reads back as written, with and without a ticket, short (kept as it
+    /// is) and long (compressed); garbage is refused.
     #[test]
     fn stored_decisions_round_trip() {
+        let long = format!(
+            "{{\"terms\":[{}]}}",
+            ["\"invoice\"", "\"é\""].repeat(40).join(",")
+        );
         for ticket_id in [None, Some(42)] {
-            let stored = StoredDecision {
-                decision_json: "{\"a\":\"é\"}".into(),
-                ticket_id,
-            };
-            assert_eq!(StoredDecision::from_bytes(&stored.to_bytes()), Some(stored));
+            for json in ["{\"a\":\"é\"}", long.as_str()] {
+                let decision = stored(json, ticket_id);
+                assert_eq!(
+                    StoredDecision::from_bytes(&decision.to_bytes()),
+                    Some(decision)
+                );
+            }
         }
+        let compressed = stored(&long, None).to_bytes();
+        assert_eq!(compressed[0], COMPRESSED);
+        assert!(
+            compressed.len() < long.len() / 2,
+            "{} bytes",
+            compressed.len()
+        );
         assert_eq!(StoredDecision::from_bytes(b"\x07short"), None);
         assert_eq!(
-            StoredDecision::from_bytes(&[2, 0, 0, 0, 0, 0, 0, 0, 0]),
+            StoredDecision::from_bytes(&[4, 0, 0, 0, 0, 0, 0, 0, 0]),
             None
+        );
+        let mut truncated = compressed.clone();
+        truncated.truncate(compressed.len() - 5);
+        assert_eq!(StoredDecision::from_bytes(&truncated), None);
+    }
+
+    /// Records written before compression (tag 0 or 1, the JSON verbatim) still read.
+    #[test]
+    fn uncompressed_records_still_read() {
+        let mut old = vec![1];
+        old.extend_from_slice(&7u64.to_le_bytes());
+        old.extend_from_slice(b"{\"intent\":\"invoice_status\"}");
+        assert_eq!(
+            StoredDecision::from_bytes(&old),
+            Some(stored("{\"intent\":\"invoice_status\"}", Some(7)))
         );
     }
 }

@@ -19,9 +19,13 @@
 //! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
 //! decision lookup every submission makes, which reads inline. A background record (a decision
 //! that queues no ticket) is not waited for: a batch of only those lingers up to 10 ms for
-//! company before it commits, so one commit carries many; a request someone waits on ends the
-//! linger. Until its batch commits, a resubmission of that inquiry is decided afresh (the first
-//! record is kept).
+//! company before it commits, so one commit carries many; the writer sleeps meanwhile, and a
+//! request someone waits on wakes it and ends the linger (so does a batch's worth of records).
+//! Until its batch commits, a resubmission of that inquiry is decided afresh (the first record
+//! is kept).
+//!
+//! Records are stored as JSON, LZ4-compressed when that is smaller (`codec.rs`; a record
+//! written before compression reads as it is).
 //!
 //! # Tables
 //! | table          | key                                          | value                 |
@@ -29,7 +33,7 @@
 //! | `tickets`      | ticket id `u64`                              | JSON `Ticket` (live)  |
 //! | `ready`        | `(queue, priority, sla_due_ms, id)`          | `()`                  |
 //! | `leases`       | `(expires_ms, id)`                           | `()`                  |
-//! | `decisions`    | inquiry id `&str`                            | tag, ticket id, decision JSON (bytes) |
+//! | `decisions`    | inquiry id `&str`                            | tag, ticket id, decision JSON (compressed) |
 //! | `dead_letters` | `(queue, id)`                                | JSON `{ticket, reason, dead_ms}` |
 //! | `audit`        | ticket id `u64`                              | JSON `AuditRecord`    |
 //! | `corrections`  | correction id `u64`                          | JSON `Correction`     |
@@ -41,6 +45,7 @@
 
 mod backend;
 mod clock;
+mod codec;
 mod decision;
 mod error;
 mod history;

@@ -1,5 +1,5 @@
-//! The redb tables of the queue, their key layout, and the JSON codec for stored records
-//! (see the module doc of `route` for the full layout).
+//! The redb tables of the queue, their key layout, and the codec for stored records: JSON,
+//! LZ4-compressed when that is smaller (see the module doc of `route` for the full layout).
 
 use std::borrow::Borrow;
 use std::fmt::Display;
@@ -9,6 +9,7 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::codec::{compress, decompress};
 use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::ticket::Ticket;
@@ -72,10 +73,18 @@ pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
     Ok(())
 }
 
-/// Serializes a record for storage; `what` names it in the error.
+/// The first byte of a compressed record; a plain one is JSON and starts with `{`.
+const COMPRESSED_RECORD: u8 = 0x01;
+
+/// Serializes a record for storage: its JSON, compressed behind [`COMPRESSED_RECORD`] when
+/// that is smaller; `what` names it in the error.
 pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<u8>, RouteError> {
-    serde_json::to_vec(value)
-        .map_err(|err| RouteError::storage(format_args!("encoding {what}"), err))
+    let json = serde_json::to_vec(value)
+        .map_err(|err| RouteError::storage(format_args!("encoding {what}"), err))?;
+    Ok(match compress(&json) {
+        Some(compressed) => [&[COMPRESSED_RECORD], compressed.as_slice()].concat(),
+        None => json,
+    })
 }
 
 /// Parses a stored decision record.
@@ -88,12 +97,23 @@ pub(crate) fn decode_decision(
     })
 }
 
-/// Parses a stored record; `what` names it in the error.
+/// Parses a stored record, compressed or plain JSON (as every record was before
+/// compression); `what` names it in the error.
 pub(crate) fn decode<T: DeserializeOwned>(
     what: impl Display,
     bytes: &[u8],
 ) -> Result<T, RouteError> {
-    serde_json::from_slice(bytes)
+    let decompressed;
+    let json = match bytes.split_first() {
+        Some((&COMPRESSED_RECORD, compressed)) => {
+            decompressed = decompress(compressed).ok_or_else(|| {
+                RouteError::Storage(format!("decoding {what} failed: bad compressed record"))
+            })?;
+            decompressed.as_slice()
+        }
+        _ => bytes,
+    };
+    serde_json::from_slice(json)
         .map_err(|err| RouteError::storage(format_args!("decoding {what}"), err))
 }
 
@@ -130,6 +150,44 @@ mod tests {
         assert!(range.contains(&("bill", 9, 5, 1)));
         assert!(!range.contains(&("billing", 0, 0, 0)));
         assert!(!range.contains(&("bil", 255, i64::MAX, u64::MAX)));
+    }
+
+    /// Records round-trip compressed; plain JSON records, as stored before compression,
+    /// still read.
+    #[test]
+    fn records_round_trip_and_plain_json_still_reads() {
+        let letter = DeadLetter {
+            ticket: Ticket::from_new(
+                7,
+                super::super::NewTicket {
+                    inquiry_id: "q-7".into(),
+                    client_id: "acme".into(),
+                    queue: "seo".into(),
+                    priority: 1,
+                    sla_due_ms: 9,
+                    created_ms: 3,
+                    payload: "{\"inquiry\":{\"body\":\"what should the SEO report focus on?\"}}"
+                        .repeat(4),
+                },
+            ),
+            reason: "delivered 5 times".into(),
+            dead_ms: 11,
+        };
+        let stored = encode("dead letter 7", &letter).unwrap();
+        assert_eq!(stored[0], COMPRESSED_RECORD);
+        let plain = serde_json::to_vec(&letter).unwrap();
+        assert!(stored.len() < plain.len());
+        for bytes in [stored.as_slice(), plain.as_slice()] {
+            let read: DeadLetter = decode("dead letter 7", bytes).unwrap();
+            assert_eq!(
+                (read.ticket, read.reason, read.dead_ms),
+                (letter.ticket.clone(), letter.reason.clone(), 11)
+            );
+        }
+        let err = decode::<DeadLetter>("dead letter 7", &stored[..stored.len() / 2]).err();
+        assert!(
+            matches!(err, Some(RouteError::Storage(msg)) if msg.starts_with("decoding dead letter 7 failed"))
+        );
     }
 
     /// A record that is not valid JSON surfaces as a storage error naming it.

@@ -103,16 +103,18 @@ enum BatchFailure {
     CommitFailed(RouteError),
 }
 
-/// How long a batch of background records only waits for more before it commits, and how
-/// often it looks for more meanwhile; a request someone waits on ends the wait at once.
+/// How long a batch of background records only waits for more before it commits. The
+/// lingering thread sleeps: background records do not wake it, a request someone waits on
+/// does (and ends the linger), and so does a backlog of a full batch.
 const BACKGROUND_LINGER: Duration = Duration::from_millis(10);
-const LINGER_STEP: Duration = Duration::from_millis(1);
 
 /// Handle to the writer thread; dropping it lets the thread finish its batch and joins it.
 pub(crate) struct Writer {
     requests: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    /// Background records waiting beyond which the lingering thread is woken.
+    backlog_wake: usize,
 }
 
 impl Writer {
@@ -140,7 +142,15 @@ impl Writer {
             requests: Some(requests),
             thread: Some(thread),
             commits,
+            backlog_wake: settings.max_batch,
         })
+    }
+
+    /// Ends the writer thread's linger, if it lingers.
+    fn wake(&self) {
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
     }
 
     /// Whether the writer thread still takes requests.
@@ -163,6 +173,7 @@ impl Writer {
         let requests = self.requests.as_ref().ok_or_else(gone)?;
         let (job, answer) = request(durable, true, op);
         requests.send(job).await.map_err(|_| gone())?;
+        self.wake();
         answer.await.map_err(|_| gone())?
     }
 
@@ -177,7 +188,11 @@ impl Writer {
         let (job, _unawaited) = request(false, false, move |txn: &mut Txn<'_>| {
             op(txn).inspect_err(|error| tracing::warn!(%error, "background record failed"))
         });
-        requests.send(job).await.map_err(|_| gone())
+        requests.send(job).await.map_err(|_| gone())?;
+        if requests.max_capacity() - requests.capacity() >= self.backlog_wake {
+            self.wake();
+        }
+        Ok(())
     }
 }
 
@@ -209,11 +224,12 @@ impl WriterLoop {
             self.drain_into(&mut batch);
             // Nobody waits on background records: let more gather so one commit carries many.
             let linger_until = Instant::now() + BACKGROUND_LINGER;
-            while batch.len() < self.settings.max_batch
-                && !batch.iter().any(|job| job.awaited())
-                && Instant::now() < linger_until
-            {
-                std::thread::sleep(LINGER_STEP);
+            while batch.len() < self.settings.max_batch && !batch.iter().any(|job| job.awaited()) {
+                let left = linger_until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::park_timeout(left);
                 self.drain_into(&mut batch);
             }
             let (result, stop) = match self.write(&mut batch) {
