@@ -1,5 +1,7 @@
 //! `QueueSettings`: the tunables of an `EmbeddedQueue`, with their defaults and checks.
 
+use std::time::Duration;
+
 use super::error::RouteError;
 
 /// Largest accepted `max_batch`; the writer's channel holds four batches.
@@ -12,6 +14,10 @@ pub struct QueueSettings {
     pub max_deliveries: u32,
     /// Most requests the writer applies in one write transaction.
     pub max_batch: usize,
+    /// How long a batch of background records only (decisions that queue no ticket) waits
+    /// for company before it commits; a request someone waits on, or a full batch's worth
+    /// of records, ends the wait at once.
+    pub background_linger: Duration,
 }
 
 impl Default for QueueSettings {
@@ -19,6 +25,7 @@ impl Default for QueueSettings {
         Self {
             max_deliveries: 5,
             max_batch: 512,
+            background_linger: Duration::from_millis(10),
         }
     }
 }

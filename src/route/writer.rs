@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redb::{Database, Durability};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use super::clock::Clock;
@@ -103,11 +104,6 @@ enum BatchFailure {
     CommitFailed(RouteError),
 }
 
-/// How long a batch of background records only waits for more before it commits. The
-/// lingering thread sleeps: background records do not wake it, a request someone waits on
-/// does (and ends the linger), and so does a backlog of a full batch.
-const BACKGROUND_LINGER: Duration = Duration::from_millis(10);
-
 /// Handle to the writer thread; dropping it lets the thread finish its batch and joins it.
 pub(crate) struct Writer {
     requests: Option<mpsc::Sender<Box<dyn Job>>>,
@@ -199,6 +195,8 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.requests.take());
+        // A lingering thread sees the closed channel only once it wakes.
+        self.wake();
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
@@ -223,14 +221,18 @@ impl WriterLoop {
             batch.push(first);
             self.drain_into(&mut batch);
             // Nobody waits on background records: let more gather so one commit carries many.
-            let linger_until = Instant::now() + BACKGROUND_LINGER;
+            // The thread sleeps meanwhile: background records do not wake it, a request someone
+            // waits on does (and ends the linger), and so does a backlog of a full batch.
+            let linger_until = Instant::now() + self.settings.background_linger;
             while batch.len() < self.settings.max_batch && !batch.iter().any(|job| job.awaited()) {
                 let left = linger_until.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
                 }
                 std::thread::park_timeout(left);
-                self.drain_into(&mut batch);
+                if !self.drain_into(&mut batch) {
+                    break; // closed: commit what there is and stop
+                }
             }
             let (result, stop) = match self.write(&mut batch) {
                 Ok(()) => (Ok(()), false),
@@ -250,14 +252,17 @@ impl WriterLoop {
         }
     }
 
-    /// Moves the requests already waiting into `batch`, up to `max_batch`.
-    fn drain_into(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+    /// Moves the requests already waiting into `batch`, up to `max_batch`; false once the
+    /// channel is closed and empty.
+    fn drain_into(&mut self, batch: &mut Vec<Box<dyn Job>>) -> bool {
         while batch.len() < self.settings.max_batch {
             match self.inbox.try_recv() {
                 Ok(job) => batch.push(job),
-                Err(_) => break,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return false,
             }
         }
+        true
     }
 
     /// Applies `batch` in one write transaction and commits it once.

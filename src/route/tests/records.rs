@@ -232,3 +232,99 @@ async fn background_records_commit_later_and_stay_idempotent() {
             .is_err()
     );
 }
+
+/// Long enough that a test which waits it out fails by its hang guard instead: only a wake
+/// ends a linger this long.
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How long a test waits for what must happen at once before calling it a hang; a guard
+/// against a stuck writer, not a timing check.
+const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Time for the writer thread to take a background record and start lingering over it. Were
+/// it slower, the test would only pass without proving the wake, never fail wrongly.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn lingering_for_an_hour(max_batch: usize) -> QueueSettings {
+    QueueSettings {
+        max_batch,
+        background_linger: HOUR,
+        ..QueueSettings::default()
+    }
+}
+
+/// A request someone waits on wakes the writer lingering over a background record: both
+/// commit at once, in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waited_request_ends_the_background_linger() {
+    let f = Fixture::with(lingering_for_an_hour(512));
+    f.queue
+        .record_decision_in_background("b1", "answer")
+        .await
+        .expect("queued");
+    tokio::time::sleep(SETTLE).await;
+    let ticket = Some(new_ticket("t1", "billing", 0, 1));
+    let waited = tokio::time::timeout(
+        HANG_GUARD,
+        f.queue.record_decision("t1", "{}", ticket, true),
+    )
+    .await;
+    assert!(
+        matches!(
+            waited,
+            Ok(Ok(RecordOutcome::Recorded { ticket_id: Some(_) }))
+        ),
+        "{waited:?}"
+    );
+    assert_eq!(
+        f.queue.decision("b1").await,
+        Ok(Some(("answer".into(), None)))
+    );
+    assert_eq!(f.queue.commits(), 1);
+}
+
+/// Background records alone wake the lingering writer once a batch's worth waits: the first
+/// of them commits without the linger running out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_background_records_ends_the_linger() {
+    let max_batch = 4;
+    let f = Fixture::with(lingering_for_an_hour(max_batch));
+    let record = |i: usize| {
+        f.queue
+            .record_decision_in_background(format!("b{i}"), "answer")
+    };
+    record(0).await.expect("queued");
+    tokio::time::sleep(SETTLE).await;
+    // The writer lingers over b0; a batch's worth more waiting in its channel wakes it.
+    for i in 1..=max_batch {
+        record(i).await.expect("queued");
+    }
+    let first_committed = tokio::time::timeout(HANG_GUARD, async {
+        while f.queue.decision("b0").await != Ok(Some(("answer".into(), None))) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert!(first_committed.is_ok(), "b0 still waits for the linger");
+    assert!(f.queue.commits() >= 1);
+}
+
+/// Closing the queue while its writer lingers commits the lingering record and returns at
+/// once, without waiting the linger out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_ends_the_linger_and_keeps_the_record() {
+    let f = Fixture::with(lingering_for_an_hour(512));
+    f.queue
+        .record_decision_in_background("b1", "answer")
+        .await
+        .expect("queued");
+    tokio::time::sleep(SETTLE).await;
+    let reopened = tokio::time::timeout(HANG_GUARD, tokio::task::spawn_blocking(|| f.reopen()))
+        .await
+        .expect("closing waited out the linger")
+        .expect("reopen");
+    assert_eq!(
+        reopened.queue.decision("b1").await,
+        Ok(Some(("answer".into(), None)))
+    );
+}
