@@ -253,16 +253,22 @@ fn lingering_for_an_hour(max_batch: usize) -> QueueSettings {
     }
 }
 
-/// A request someone waits on wakes the writer lingering over a background record: both
-/// commit at once, in one transaction.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waited_request_ends_the_background_linger() {
+/// A queue whose writer lingers, for an hour, over the background record of inquiry `b1`.
+async fn lingering_over_b1() -> Fixture {
     let f = Fixture::with(lingering_for_an_hour(512));
     f.queue
         .record_decision_in_background("b1", "answer")
         .await
         .expect("queued");
     tokio::time::sleep(SETTLE).await;
+    f
+}
+
+/// A request someone waits on wakes the writer lingering over a background record: both
+/// commit at once, in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waited_request_ends_the_background_linger() {
+    let f = lingering_over_b1().await;
     let ticket = Some(new_ticket("t1", "billing", 0, 1));
     let waited = tokio::time::timeout(
         HANG_GUARD,
@@ -313,12 +319,7 @@ async fn a_batch_of_background_records_ends_the_linger() {
 /// once, without waiting the linger out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_ends_the_linger_and_keeps_the_record() {
-    let f = Fixture::with(lingering_for_an_hour(512));
-    f.queue
-        .record_decision_in_background("b1", "answer")
-        .await
-        .expect("queued");
-    tokio::time::sleep(SETTLE).await;
+    let f = lingering_over_b1().await;
     let reopened = tokio::time::timeout(HANG_GUARD, tokio::task::spawn_blocking(|| f.reopen()))
         .await
         .expect("closing waited out the linger")
