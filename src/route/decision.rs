@@ -1,6 +1,8 @@
 //! `RecordOutcome`: the answer to `record_decision`, and `StoredDecision`, the record kept
 //! per inquiry id that makes recording idempotent.
 
+use super::codec::{pack_into, unpack};
+
 /// Result of recording a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
@@ -13,15 +15,12 @@ pub enum RecordOutcome {
     },
 }
 
-use super::codec::{compress, decompress};
-
 /// The decision stored for one inquiry id, with the ticket it queued.
 ///
-/// Stored as bytes, not JSON: one tag byte, the ticket id as little-endian `u64`, then the
-/// decision's JSON, LZ4-compressed when that is smaller (`codec.rs`). The tag's bit 0 says whether there is a
-/// ticket, bit 1 whether the JSON is compressed; records written before compression (bit 1
-/// clear) read as they are. Wrapping the decision's JSON in another JSON string would escape
-/// every quote of it on each write and unescape it on each read.
+/// Stored as bytes, not JSON: one tag byte (ticket or not), the ticket id as little-endian
+/// `u64`, then the decision's JSON framed like every stored record (`codec.rs`: compressed when
+/// that is smaller). Wrapping the decision's JSON in another JSON string would escape every
+/// quote of it on each write and unescape it on each read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredDecision {
     pub decision_json: String,
@@ -29,45 +28,27 @@ pub(crate) struct StoredDecision {
 }
 
 const HEADER: usize = 9;
-const HAS_TICKET: u8 = 0b01;
-const COMPRESSED: u8 = 0b10;
 
 impl StoredDecision {
     /// The stored form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let json = self.decision_json.as_bytes();
-        let compressed = compress(json);
-        let (flag, body) = match &compressed {
-            Some(compressed) => (COMPRESSED, compressed.as_slice()),
-            None => (0, json),
-        };
-        let mut bytes = Vec::with_capacity(HEADER + body.len());
-        let ticket_flag = if self.ticket_id.is_some() {
-            HAS_TICKET
-        } else {
-            0
-        };
-        bytes.push(ticket_flag | flag);
+        let mut bytes = Vec::with_capacity(HEADER + self.decision_json.len());
+        bytes.push(u8::from(self.ticket_id.is_some()));
         bytes.extend_from_slice(&self.ticket_id.unwrap_or(0).to_le_bytes());
-        bytes.extend_from_slice(body);
+        pack_into(self.decision_json.as_bytes(), &mut bytes);
         bytes
     }
 
     /// Reads the stored form back; `None` when it is not one.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let (header, body) = bytes.split_at_checked(HEADER)?;
-        let tag = header[0];
-        if tag & !(HAS_TICKET | COMPRESSED) != 0 {
-            return None;
-        }
+        let (header, json) = bytes.split_at_checked(HEADER)?;
         let id = u64::from_le_bytes(header[1..].try_into().ok()?);
-        let ticket_id = (tag & HAS_TICKET != 0).then_some(id);
-        let json = if tag & COMPRESSED != 0 {
-            decompress(body)?
-        } else {
-            body.to_vec()
+        let ticket_id = match header[0] {
+            0 => None,
+            1 => Some(id),
+            _ => return None,
         };
-        let decision_json = String::from_utf8(json).ok()?;
+        let decision_json = String::from_utf8(unpack(json)?.into_owned()).ok()?;
         Some(Self {
             decision_json,
             ticket_id,
@@ -112,7 +93,8 @@ mod tests {
             }
         }
         let compressed = stored(&long, None).to_bytes();
-        assert_eq!(compressed[0], COMPRESSED);
+        assert_eq!(compressed[0], 0);
+        assert_ne!(compressed[HEADER], b'{', "the JSON is stored compressed");
         assert!(
             compressed.len() < long.len() / 2,
             "{} bytes",
@@ -120,7 +102,7 @@ mod tests {
         );
         assert_eq!(StoredDecision::from_bytes(b"\x07short"), None);
         assert_eq!(
-            StoredDecision::from_bytes(&[4, 0, 0, 0, 0, 0, 0, 0, 0]),
+            StoredDecision::from_bytes(&[2, 0, 0, 0, 0, 0, 0, 0, 0]),
             None
         );
         let mut truncated = compressed.clone();

@@ -9,7 +9,7 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{compress, decompress};
+use super::codec::{pack_into, unpack};
 use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::ticket::Ticket;
@@ -73,18 +73,14 @@ pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
     Ok(())
 }
 
-/// The first byte of a compressed record; a plain one is JSON and starts with `{`.
-const COMPRESSED_RECORD: u8 = 0x01;
-
-/// Serializes a record for storage: its JSON, compressed behind [`COMPRESSED_RECORD`] when
-/// that is smaller; `what` names it in the error.
+/// Serializes a record for storage: its JSON, compressed when that is smaller (`codec.rs`);
+/// `what` names it in the error.
 pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<u8>, RouteError> {
     let json = serde_json::to_vec(value)
         .map_err(|err| RouteError::storage(format_args!("encoding {what}"), err))?;
-    Ok(match compress(&json) {
-        Some(compressed) => [&[COMPRESSED_RECORD], compressed.as_slice()].concat(),
-        None => json,
-    })
+    let mut stored = Vec::with_capacity(json.len());
+    pack_into(&json, &mut stored);
+    Ok(stored)
 }
 
 /// Parses a stored decision record.
@@ -103,17 +99,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
     what: impl Display,
     bytes: &[u8],
 ) -> Result<T, RouteError> {
-    let decompressed;
-    let json = match bytes.split_first() {
-        Some((&COMPRESSED_RECORD, compressed)) => {
-            decompressed = decompress(compressed).ok_or_else(|| {
-                RouteError::Storage(format!("decoding {what} failed: bad compressed record"))
-            })?;
-            decompressed.as_slice()
-        }
-        _ => bytes,
-    };
-    serde_json::from_slice(json)
+    let json = unpack(bytes).ok_or_else(|| {
+        RouteError::Storage(format!("decoding {what} failed: bad compressed record"))
+    })?;
+    serde_json::from_slice(&json)
         .map_err(|err| RouteError::storage(format_args!("decoding {what}"), err))
 }
 
@@ -174,7 +163,7 @@ mod tests {
             dead_ms: 11,
         };
         let stored = encode("dead letter 7", &letter).unwrap();
-        assert_eq!(stored[0], COMPRESSED_RECORD);
+        assert_ne!(stored[0], b'{', "the record is stored compressed");
         let plain = serde_json::to_vec(&letter).unwrap();
         assert!(stored.len() < plain.len());
         for bytes in [stored.as_slice(), plain.as_slice()] {
