@@ -71,4 +71,15 @@ mod tests {
         assert_eq!(unpack(b"\x01\x09\x00\x00\x00\x70garbage"), None);
         assert_eq!(unpack(b"\x01\x01\x00"), None);
     }
+
+    /// A length over the cap is refused before anything is allocated for it, even when its
+    /// block would decompress to exactly that length.
+    #[test]
+    fn lengths_over_the_cap_are_refused() {
+        let zeros = vec![0u8; MAX_RECORD_BYTES + 1];
+        let mut oversized = vec![COMPRESSED];
+        oversized.extend_from_slice(&u32::try_from(zeros.len()).unwrap().to_le_bytes());
+        oversized.extend_from_slice(&lz4_flex::compress(&zeros));
+        assert_eq!(unpack(&oversized), None);
+    }
 }
