@@ -8,6 +8,8 @@
 //! character, so word bigrams over it are character bigrams and no dictionary is needed.
 //! Emoji are kept as one-character tokens, since "😡" says something; other symbols separate runs.
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -40,8 +42,8 @@ impl NormalizedText {
                 });
             }
         };
-        let folded = fold_accents(text);
-        let mut chars = folded.nfc().peekable();
+        let normalized = nfkc_without_accents(text);
+        let mut chars = normalized.chars().peekable();
         while let Some(c) = chars.next() {
             if is_combining_mark(c) {
                 // Marks left after folding carry meaning (Devanagari vowel signs, for instance)
@@ -114,6 +116,16 @@ impl NormalizedText {
     /// True when the text holds no token at all (empty, whitespace or punctuation only).
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
+    }
+}
+
+/// NFKC of `text` without the accents of alphabetic scripts. ASCII, most of what a helpdesk
+/// reads, is that already and is borrowed as it is.
+fn nfkc_without_accents(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(fold_accents(text).nfc().collect())
     }
 }
 
@@ -229,6 +241,14 @@ mod tests {
         assert!(NormalizedText::new("").is_empty());
         assert!(NormalizedText::new("   \t\n ").is_empty());
         assert!(NormalizedText::new("?!… — *** \u{301}").is_empty());
+    }
+
+    /// The ASCII shortcut is sound: every ASCII character is its own NFKC without accents.
+    #[test]
+    fn ascii_is_already_normalized() {
+        let ascii: String = (0u8..=127).map(char::from).collect();
+        assert!(matches!(nfkc_without_accents(&ascii), Cow::Borrowed(_)));
+        assert_eq!(fold_accents(&ascii).nfc().collect::<String>(), ascii);
     }
 
     #[test]
