@@ -1,7 +1,9 @@
 //! `triage bench`: a real gRPC load generator. N connections × M requests in flight for a
-//! duration, first on `Ping` (the ceiling: the same server doing nothing), then on `Submit` with
+//! duration on `Ping` (the ceiling: the same server doing nothing) and as long on `Submit` with
 //! inquiries drawn from a pack's test set (direct or expert ones), with throughput, latency
-//! percentiles and errors by code for each, and the ratio of the two.
+//! percentiles and errors by code for each, and the ratio of the two. The two loads alternate
+//! in rounds, so a machine that speeds up or slows down during the run moves both alike and
+//! the ratio measures the server, not the drift.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,7 +44,10 @@ pub struct BenchOptions {
     pub mode: BenchMode,
     pub connections: usize,
     pub in_flight: usize,
+    /// How long each load runs in all.
     pub duration: Duration,
+    /// Ping and Submit alternate this many times, each for `duration / rounds` at a time.
+    pub rounds: u32,
     /// The inquiries sent, in turn.
     pub inquiries: Vec<BenchInquiry>,
 }
@@ -110,13 +115,16 @@ pub struct BenchReport {
     pub mode: BenchMode,
     pub connections: usize,
     pub in_flight_per_connection: usize,
+    pub rounds: u32,
     pub ping: LoadReport,
     pub submit: LoadReport,
     /// Submit throughput over Ping throughput.
     pub submit_over_ping: f64,
+    /// The same ratio in each round, to show how much it moved.
+    pub submit_over_ping_by_round: Vec<f64>,
 }
 
-/// Runs the Ping phase, then the Submit phase.
+/// Alternates Ping and Submit for `rounds` rounds.
 pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport::Error> {
     let mut channels = Vec::with_capacity(options.connections);
     for _ in 0..options.connections {
@@ -130,26 +138,34 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let shared = Arc::new(options.clone());
-    let ping = phase(&channels, &shared, "Ping", move |_, _| Call::Ping).await;
-    let submit = phase(&channels, &shared, "Submit", move |worker, seq| {
-        Call::Submit {
-            id: format!("bench-{run_id}-{worker}-{seq}"),
-        }
-    })
-    .await;
-    let submit_over_ping = if ping.throughput_per_s > 0.0 {
-        submit.throughput_per_s / ping.throughput_per_s
-    } else {
-        0.0
-    };
+    let slice = options.duration / options.rounds.max(1);
+    let (mut ping, mut submit) = (Load::default(), Load::default());
+    let mut submit_over_ping_by_round = Vec::new();
+    for round in 0..options.rounds.max(1) {
+        let pinged = ping.run(&channels, &shared, slice, |_, _| Call::Ping).await;
+        let submitted = submit
+            .run(&channels, &shared, slice, move |worker, seq| Call::Submit {
+                id: format!("bench-{run_id}-{round}-{worker}-{seq}"),
+            })
+            .await;
+        submit_over_ping_by_round.push(ratio(submitted, pinged));
+    }
+    let (ping, submit) = (ping.summarize("Ping"), submit.summarize("Submit"));
     Ok(BenchReport {
         mode: options.mode,
         connections: options.connections,
         in_flight_per_connection: options.in_flight,
+        rounds: options.rounds.max(1),
+        submit_over_ping: ratio(submit.throughput_per_s, ping.throughput_per_s),
         ping,
         submit,
-        submit_over_ping,
+        submit_over_ping_by_round,
     })
+}
+
+/// `submit` over `ping`, 0 when nothing pinged.
+fn ratio(submit: f64, ping: f64) -> f64 {
+    if ping > 0.0 { submit / ping } else { 0.0 }
 }
 
 enum Call {
@@ -165,63 +181,101 @@ struct WorkerTally {
     queued: u64,
 }
 
-async fn phase(
-    channels: &[Channel],
-    options: &Arc<BenchOptions>,
-    rpc: &str,
-    call: impl Fn(usize, u64) -> Call + Send + Sync + Copy + 'static,
-) -> LoadReport {
-    let started = Instant::now();
-    let deadline = started + options.duration;
-    let mut workers = Vec::new();
-    for (c, channel) in channels.iter().enumerate() {
-        for slot in 0..options.in_flight {
-            let worker = c * options.in_flight + slot;
-            let mut client = TriageServiceClient::new(channel.clone());
-            let options = Arc::clone(options);
-            workers.push(tokio::spawn(async move {
-                let mut tally = WorkerTally::default();
-                let mut seq = 0u64;
-                while Instant::now() < deadline {
-                    let sent = Instant::now();
-                    let result = send(
-                        &mut client,
-                        &options,
-                        call(worker, seq),
-                        worker + seq as usize,
-                    )
-                    .await;
-                    tally.latencies_us.push(sent.elapsed().as_micros() as u64);
-                    match result {
-                        Ok(Some(true)) => tally.answered += 1,
-                        Ok(Some(false)) => tally.queued += 1,
-                        Ok(None) => {}
-                        Err(status) => {
-                            *tally
-                                .errors
-                                .entry(format!("{:?}", status.code()))
-                                .or_default() += 1
-                        }
-                    }
-                    seq += 1;
-                }
-                tally
-            }));
-        }
-    }
-    let mut all = WorkerTally::default();
-    for worker in workers {
-        if let Ok(tally) = worker.await {
-            all.latencies_us.extend(tally.latencies_us);
-            all.answered += tally.answered;
-            all.queued += tally.queued;
-            for (code, count) in tally.errors {
-                *all.errors.entry(code).or_default() += count;
+/// One load's tally over its rounds.
+#[derive(Default)]
+struct Load {
+    tally: WorkerTally,
+    seconds: f64,
+}
+
+impl Load {
+    /// Runs one round of `call` for `duration` on every worker; returns its throughput.
+    async fn run(
+        &mut self,
+        channels: &[Channel],
+        options: &Arc<BenchOptions>,
+        duration: Duration,
+        call: impl Fn(usize, u64) -> Call + Send + Sync + Copy + 'static,
+    ) -> f64 {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut workers = Vec::new();
+        for (c, channel) in channels.iter().enumerate() {
+            for slot in 0..options.in_flight {
+                let worker = c * options.in_flight + slot;
+                let client = TriageServiceClient::new(channel.clone());
+                let options = Arc::clone(options);
+                workers.push(tokio::spawn(work(client, options, worker, deadline, call)));
             }
         }
+        let mut round = WorkerTally::default();
+        for worker in workers {
+            if let Ok(tally) = worker.await {
+                round.add(tally);
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let throughput = round.ok() as f64 / seconds.max(1e-9);
+        self.tally.add(round);
+        self.seconds += seconds;
+        throughput
     }
-    let seconds = started.elapsed().as_secs_f64();
-    summarize(rpc, all, seconds)
+
+    fn summarize(self, rpc: &str) -> LoadReport {
+        summarize(rpc, self.tally, self.seconds)
+    }
+}
+
+/// One worker: `call` after `call` until `deadline`, one at a time.
+async fn work(
+    mut client: TriageServiceClient<Channel>,
+    options: Arc<BenchOptions>,
+    worker: usize,
+    deadline: Instant,
+    call: impl Fn(usize, u64) -> Call,
+) -> WorkerTally {
+    let mut tally = WorkerTally::default();
+    let mut seq = 0u64;
+    while Instant::now() < deadline {
+        let sent = Instant::now();
+        let result = send(
+            &mut client,
+            &options,
+            call(worker, seq),
+            worker + seq as usize,
+        )
+        .await;
+        tally.latencies_us.push(sent.elapsed().as_micros() as u64);
+        match result {
+            Ok(Some(true)) => tally.answered += 1,
+            Ok(Some(false)) => tally.queued += 1,
+            Ok(None) => {}
+            Err(status) => {
+                *tally
+                    .errors
+                    .entry(format!("{:?}", status.code()))
+                    .or_default() += 1
+            }
+        }
+        seq += 1;
+    }
+    tally
+}
+
+impl WorkerTally {
+    fn add(&mut self, other: WorkerTally) {
+        self.latencies_us.extend(other.latencies_us);
+        self.answered += other.answered;
+        self.queued += other.queued;
+        for (code, count) in other.errors {
+            *self.errors.entry(code).or_default() += count;
+        }
+    }
+
+    /// Calls that succeeded.
+    fn ok(&self) -> u64 {
+        self.latencies_us.len() as u64 - self.errors.values().sum::<u64>()
+    }
 }
 
 /// Sends one call; for Submit, whether the decision was answered (true) or queued (false).
@@ -284,8 +338,7 @@ fn summarize(rpc: &str, mut tally: WorkerTally, seconds: f64) -> LoadReport {
             tally.latencies_us[((n as f64 * q).ceil() as usize).clamp(1, n) - 1]
         }
     };
-    let errors: u64 = tally.errors.values().sum();
-    let ok = n as u64 - errors;
+    let ok = tally.ok();
     LoadReport {
         rpc: rpc.to_owned(),
         requests: n as u64,

@@ -100,10 +100,7 @@ impl EmbeddedQueue {
         require_name("inquiry id", &inquiry_id)?;
         self.inner
             .writer
-            .enqueue(move |txn| {
-                txn.record_decision(&inquiry_id, decision_json, None)
-                    .map(drop)
-            })
+            .enqueue(move |txn| txn.record_answer(&inquiry_id, &decision_json).map(drop))
             .await
     }
 

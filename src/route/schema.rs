@@ -9,6 +9,7 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::answers::find_stored;
 use super::codec::{pack_into, unpack};
 use super::decision::StoredDecision;
 use super::error::RouteError;
@@ -25,6 +26,10 @@ pub(crate) const READY: TableDefinition<ReadyKey, ()> = TableDefinition::new("re
 pub(crate) const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases");
 /// Decisions by inquiry id, `StoredDecision` bytes.
 pub(crate) const DECISIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("decisions");
+/// Answers (decisions that queued no ticket) many to a row, by answer batch id (`answers.rs`).
+pub(crate) const ANSWERS: TableDefinition<u64, &[u8]> = TableDefinition::new("answers");
+/// The answer batch holding each answered inquiry, by inquiry id.
+pub(crate) const ANSWER_INDEX: TableDefinition<&str, u64> = TableDefinition::new("answer_index");
 /// Dead-lettered tickets by (queue, ticket id), JSON [`DeadLetter`].
 pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("dead_letters");
@@ -32,7 +37,7 @@ pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// Queue corrections by correction id, JSON `Correction`.
 pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
-/// Next ticket id, lease token and correction id, by name.
+/// Next ticket id, lease token, correction id and answer batch id, by name.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// A ticket taken out of circulation, with why and when.
@@ -65,6 +70,8 @@ pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
     txn.open_table(READY)?;
     txn.open_table(LEASES)?;
     txn.open_table(DECISIONS)?;
+    txn.open_table(ANSWERS)?;
+    txn.open_table(ANSWER_INDEX)?;
     txn.open_table(DEAD_LETTERS)?;
     txn.open_table(AUDIT)?;
     txn.open_table(CORRECTIONS)?;
@@ -91,6 +98,23 @@ pub(crate) fn decode_decision(
     StoredDecision::from_bytes(bytes).ok_or_else(|| {
         RouteError::Storage(format!("decoding decision for inquiry {inquiry_id} failed"))
     })
+}
+
+/// The JSON of `inquiry_id`'s answer in the stored answer batch `batch_id`.
+pub(crate) fn decode_answer(
+    inquiry_id: &str,
+    batch_id: u64,
+    stored: Option<&[u8]>,
+) -> Result<String, RouteError> {
+    let failed = || {
+        RouteError::Storage(format!(
+            "decoding the answer of inquiry {inquiry_id} in answer batch {batch_id} failed"
+        ))
+    };
+    find_stored(stored.ok_or_else(failed)?, inquiry_id)
+        .ok()
+        .flatten()
+        .ok_or_else(failed)
 }
 
 /// Parses a stored record, compressed or plain JSON (as every record was before

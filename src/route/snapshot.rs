@@ -7,8 +7,8 @@ use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
-    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, TICKETS,
-    dead_letter_range, decode, decode_decision, indexed_ticket, read_json,
+    ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY,
+    TICKETS, dead_letter_range, decode, decode_answer, decode_decision, indexed_ticket, read_json,
 };
 use super::stats::{QueueStats, Tally};
 use super::ticket::Ticket;
@@ -25,12 +25,23 @@ impl Snapshot {
         })
     }
 
+    /// The decision stored for `inquiry_id`: with a ticket in `decisions`, an answer in its
+    /// answer batch.
     pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
-        let table = self.txn.open_table(DECISIONS)?;
-        table
-            .get(inquiry_id)?
-            .map(|guard| decode_decision(inquiry_id, guard.value()))
-            .transpose()
+        let decisions = self.txn.open_table(DECISIONS)?;
+        if let Some(guard) = decisions.get(inquiry_id)? {
+            return decode_decision(inquiry_id, guard.value()).map(Some);
+        }
+        let Some(batch_id) = self.txn.open_table(ANSWER_INDEX)?.get(inquiry_id)? else {
+            return Ok(None);
+        };
+        let batch_id = batch_id.value();
+        let batch = self.txn.open_table(ANSWERS)?.get(batch_id)?;
+        let decision_json = decode_answer(inquiry_id, batch_id, batch.as_ref().map(|g| g.value()))?;
+        Ok(Some(StoredDecision {
+            decision_json,
+            ticket_id: None,
+        }))
     }
 
     pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, RouteError> {

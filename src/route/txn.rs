@@ -5,18 +5,21 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::answers::{AnswerBatch, MAX_ANSWERS_PER_BATCH};
 use super::decision::{RecordOutcome, StoredDecision};
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
-    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY, ReadyKey,
-    TICKETS, decode_decision, encode, indexed_ticket, read_json, ready_key, ready_range,
+    ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter,
+    LEASES, READY, ReadyKey, TICKETS, decode_answer, decode_decision, encode, indexed_ticket,
+    read_json, ready_key, ready_range,
 };
 use super::ticket::{Lease, NewTicket, Ticket};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_LEASE_TOKEN: &str = "next_lease_token";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
+const NEXT_ANSWER_BATCH: &str = "next_answer_batch";
 
 /// The open tables of one write transaction, the batch's clock reading and its counters.
 pub(crate) struct Txn<'t> {
@@ -24,6 +27,11 @@ pub(crate) struct Txn<'t> {
     ready: Table<'t, ReadyKey<'static>, ()>,
     leases: Table<'t, (i64, u64), ()>,
     decisions: Table<'t, &'static str, &'static [u8]>,
+    answers: Table<'t, u64, &'static [u8]>,
+    answer_index: Table<'t, &'static str, u64>,
+    /// Answers recorded in this transaction, stored as batch `next_answer_batch` once full or
+    /// at `finish`.
+    pending_answers: AnswerBatch,
     dead_letters: Table<'t, (&'static str, u64), &'static [u8]>,
     audit: Table<'t, u64, &'static [u8]>,
     corrections: Table<'t, u64, &'static [u8]>,
@@ -31,6 +39,7 @@ pub(crate) struct Txn<'t> {
     next_ticket_id: u64,
     next_lease_token: u64,
     next_correction_id: u64,
+    next_answer_batch: u64,
     now_ms: i64,
     max_deliveries: u32,
 }
@@ -53,16 +62,20 @@ impl<'t> Txn<'t> {
         let counter = |name: &str| -> Result<u64, RouteError> {
             Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
         };
-        let (next_ticket_id, next_lease_token, next_correction_id) = (
+        let (next_ticket_id, next_lease_token, next_correction_id, next_answer_batch) = (
             counter(NEXT_TICKET_ID)?,
             counter(NEXT_LEASE_TOKEN)?,
             counter(NEXT_CORRECTION_ID)?,
+            counter(NEXT_ANSWER_BATCH)?,
         );
         Ok(Self {
             tickets: txn.open_table(TICKETS)?,
             ready: txn.open_table(READY)?,
             leases: txn.open_table(LEASES)?,
             decisions: txn.open_table(DECISIONS)?,
+            answers: txn.open_table(ANSWERS)?,
+            answer_index: txn.open_table(ANSWER_INDEX)?,
+            pending_answers: AnswerBatch::default(),
             dead_letters: txn.open_table(DEAD_LETTERS)?,
             audit: txn.open_table(AUDIT)?,
             corrections: txn.open_table(CORRECTIONS)?,
@@ -70,6 +83,7 @@ impl<'t> Txn<'t> {
             next_ticket_id,
             next_lease_token,
             next_correction_id,
+            next_answer_batch,
             now_ms,
             max_deliveries,
         })
@@ -77,6 +91,9 @@ impl<'t> Txn<'t> {
 
     /// Stores the counters; call once after the batch's last operation.
     pub fn finish(mut self) -> Result<(), RouteError> {
+        self.store_answers()?;
+        self.counters
+            .insert(NEXT_ANSWER_BATCH, self.next_answer_batch)?;
         self.counters.insert(NEXT_TICKET_ID, self.next_ticket_id)?;
         self.counters
             .insert(NEXT_LEASE_TOKEN, self.next_lease_token)?;
@@ -93,8 +110,8 @@ impl<'t> Txn<'t> {
         decision_json: String,
         ticket: Option<NewTicket>,
     ) -> Result<RecordOutcome, RouteError> {
-        if let Some(guard) = self.decisions.get(inquiry_id)? {
-            return Ok(decode_decision(inquiry_id, guard.value())?.into_existing());
+        if let Some(existing) = self.recorded(inquiry_id)? {
+            return Ok(existing.into_existing());
         }
         let ticket_id = match ticket {
             Some(new) => {
@@ -111,6 +128,66 @@ impl<'t> Txn<'t> {
         self.decisions
             .insert(inquiry_id, stored.to_bytes().as_slice())?;
         Ok(RecordOutcome::Recorded { ticket_id })
+    }
+
+    /// Stores the answer (a decision that queued no ticket) of `inquiry_id` with the other
+    /// answers of its batch, unless the inquiry is already recorded, in which case nothing
+    /// changes and the first decision is returned.
+    pub fn record_answer(
+        &mut self,
+        inquiry_id: &str,
+        decision_json: &str,
+    ) -> Result<RecordOutcome, RouteError> {
+        if let Some(existing) = self.recorded(inquiry_id)? {
+            return Ok(existing.into_existing());
+        }
+        self.answer_index
+            .insert(inquiry_id, self.next_answer_batch)?;
+        self.pending_answers.push(inquiry_id, decision_json);
+        if self.pending_answers.len() >= MAX_ANSWERS_PER_BATCH {
+            self.store_answers()?;
+        }
+        Ok(RecordOutcome::Recorded { ticket_id: None })
+    }
+
+    /// The decision recorded for `inquiry_id`: with a ticket, or as an answer, stored or
+    /// still pending in this transaction.
+    fn recorded(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
+        if let Some(guard) = self.decisions.get(inquiry_id)? {
+            return decode_decision(inquiry_id, guard.value()).map(Some);
+        }
+        let Some(batch_id) = self
+            .answer_index
+            .get(inquiry_id)?
+            .map(|guard| guard.value())
+        else {
+            return Ok(None);
+        };
+        let pending = (batch_id == self.next_answer_batch)
+            .then(|| self.pending_answers.find(inquiry_id))
+            .flatten();
+        let decision_json = match pending {
+            Some(json) => json,
+            None => {
+                let stored = self.answers.get(batch_id)?;
+                decode_answer(inquiry_id, batch_id, stored.as_ref().map(|g| g.value()))?
+            }
+        };
+        Ok(Some(StoredDecision {
+            decision_json,
+            ticket_id: None,
+        }))
+    }
+
+    /// Stores the pending answers as the next answer batch.
+    fn store_answers(&mut self) -> Result<(), RouteError> {
+        if self.pending_answers.is_empty() {
+            return Ok(());
+        }
+        let batch_id = take(&mut self.next_answer_batch);
+        let stored = self.pending_answers.take_stored();
+        self.answers.insert(batch_id, stored.as_slice())?;
+        Ok(())
     }
 
     /// Sweeps expired leases, then leases the first ready ticket of `queue` to `holder`.

@@ -139,9 +139,12 @@ pub struct BenchArgs {
     /// Requests in flight per connection.
     #[arg(long, default_value_t = 16)]
     in_flight: usize,
-    /// Seconds per phase (Ping, then Submit).
+    /// Seconds of each load in all (Ping, and as long Submit).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Ping and Submit alternate this many times, `seconds / rounds` at a time.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
     /// Where to write the JSON report.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -347,6 +350,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         connections: args.connections.max(1),
         in_flight: args.in_flight.max(1),
         duration: Duration::from_secs(args.seconds.max(1)),
+        rounds: args.rounds,
         inquiries: BenchOptions::workload(&pack, &status, args.mode),
     };
     anyhow::ensure!(
@@ -355,9 +359,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         args.mode
     );
     eprintln!(
-        "bench: {} s of Ping, then {} s of Submit ({:?}, {} distinct inquiries), {} connections × {} in flight",
+        "bench: {} s of Ping and {} s of Submit in {} alternating rounds ({:?}, {} distinct inquiries), {} connections × {} in flight",
         args.seconds,
         args.seconds,
+        args.rounds,
         args.mode,
         options.inquiries.len(),
         options.connections,
@@ -378,8 +383,16 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         );
     }
     println!(
-        "submit/ping {:.2}; submit decisions answered {} · queued {}",
-        report.submit_over_ping, report.submit.answered, report.submit.queued
+        "submit/ping {:.2} (by round: {}); submit decisions answered {} · queued {}",
+        report.submit_over_ping,
+        report
+            .submit_over_ping_by_round
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        report.submit.answered,
+        report.submit.queued
     );
     let json = serde_json::to_string_pretty(&report)?;
     if let Some(path) = args.out {

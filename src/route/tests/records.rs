@@ -329,3 +329,46 @@ async fn closing_ends_the_linger_and_keeps_the_record() {
         Ok(Some(("answer".into(), None)))
     );
 }
+
+/// Answers recorded in one write batch fill several shared rows; a repeat finds the first
+/// answer whether its row is stored or still being filled, a ticket for an answered inquiry is
+/// refused with the answer, and every answer reads back after a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_share_rows_and_stay_idempotent() {
+    let f = Fixture::with(lingering_for_an_hour(512));
+    let answers = 2 * crate::route::answers::MAX_ANSWERS_PER_BATCH + 22;
+    for i in 0..answers {
+        f.queue
+            .record_decision_in_background(format!("a{i}"), format!("answer {i}"))
+            .await
+            .expect("queued");
+    }
+    let (stored_row, filling_row) = (5, answers - 3);
+    for i in [stored_row, filling_row] {
+        f.queue
+            .record_decision_in_background(format!("a{i}"), "a second answer")
+            .await
+            .expect("queued");
+    }
+    // Waited on, so it ends the linger: everything above commits with it, in one batch.
+    let ticket = Some(new_ticket("a70", "billing", 0, 1));
+    let again = tokio::time::timeout(
+        HANG_GUARD,
+        f.queue.record_decision("a70", "{}", ticket, true),
+    )
+    .await;
+    let existing = RecordOutcome::Existing {
+        decision_json: "answer 70".into(),
+        ticket_id: None,
+    };
+    assert_eq!(again.ok(), Some(Ok(existing)));
+    assert_eq!(f.queue.commits(), 1);
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(stats[0].ready, 0, "no ticket for an answered inquiry");
+    let f = f.reopen();
+    for i in 0..answers {
+        let expected = Some((format!("answer {i}"), None));
+        assert_eq!(f.queue.decision(&format!("a{i}")).await, Ok(expected));
+    }
+    assert_eq!(f.queue.decision(&format!("a{answers}")).await, Ok(None));
+}
