@@ -11,6 +11,7 @@
 //! compressed when that is smaller; the format byte is never the codec's marker).
 
 use super::codec::{pack_into, unpack};
+use super::error::RouteError;
 
 /// The most answers kept in one stored batch: a replay decodes its whole batch, so this bounds
 /// a replay's work (some 100 KB of JSON) while keeping most of the shared compression.
@@ -37,14 +38,21 @@ impl Default for AnswerBatch {
 }
 
 impl AnswerBatch {
-    /// Adds the answer of `inquiry_id`; the caller keeps ids unique within a batch.
-    pub fn push(&mut self, inquiry_id: &str, decision_json: &str) {
-        for field in [inquiry_id, decision_json] {
-            let len = u32::try_from(field.len()).expect("records are far below 4 GiB");
+    /// Adds the answer of `inquiry_id`; the caller keeps ids unique within a batch. A field
+    /// over the 4 GiB its length prefix can say is refused, and nothing is added.
+    pub fn push(&mut self, inquiry_id: &str, decision_json: &str) -> Result<(), RouteError> {
+        let lengths = [inquiry_id, decision_json].map(|field| u32::try_from(field.len()));
+        let [Ok(id_len), Ok(json_len)] = lengths else {
+            return Err(RouteError::InvalidArgument(format!(
+                "the answer of inquiry {inquiry_id:.64} is too large to store"
+            )));
+        };
+        for (len, field) in [(id_len, inquiry_id), (json_len, decision_json)] {
             self.records.extend_from_slice(&len.to_le_bytes());
             self.records.extend_from_slice(field.as_bytes());
         }
         self.len += 1;
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +130,9 @@ mod tests {
     fn answers_read_back_from_their_stored_batch() {
         let mut batch = AnswerBatch::default();
         for n in 0..MAX_ANSWERS_PER_BATCH {
-            batch.push(&format!("inq-{n}"), &decision(n));
+            batch
+                .push(&format!("inq-{n}"), &decision(n))
+                .expect("pushed");
         }
         assert_eq!(batch.len(), MAX_ANSWERS_PER_BATCH);
         assert_eq!(batch.find("inq-7"), Some(decision(7)));
@@ -145,8 +155,8 @@ mod tests {
     #[test]
     fn malformed_batches_are_refused() {
         let mut batch = AnswerBatch::default();
-        batch.push("a", "{\"x\":1}");
-        batch.push("b", "{\"x\":2}");
+        batch.push("a", "{\"x\":1}").expect("pushed");
+        batch.push("b", "{\"x\":2}").expect("pushed");
         let stored = batch.take_stored();
         assert_eq!(find_stored(&stored, "b"), Ok(Some("{\"x\":2}".into())));
         assert_eq!(

@@ -141,9 +141,9 @@ impl<'t> Txn<'t> {
         if let Some(existing) = self.recorded(inquiry_id)? {
             return Ok(existing.into_existing());
         }
+        self.pending_answers.push(inquiry_id, decision_json)?;
         self.answer_index
             .insert(inquiry_id, self.next_answer_batch)?;
-        self.pending_answers.push(inquiry_id, decision_json);
         if self.pending_answers.len() >= MAX_ANSWERS_PER_BATCH {
             self.store_answers()?;
         }
