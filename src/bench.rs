@@ -138,10 +138,11 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let shared = Arc::new(options.clone());
-    let slice = options.duration / options.rounds.max(1);
+    let rounds = options.rounds.max(1);
+    let slice = options.duration / rounds;
     let (mut ping, mut submit) = (Load::default(), Load::default());
     let mut submit_over_ping_by_round = Vec::new();
-    for round in 0..options.rounds.max(1) {
+    for round in 0..rounds {
         let pinged = ping.run(&channels, &shared, slice, |_, _| Call::Ping).await;
         let submitted = submit
             .run(&channels, &shared, slice, move |worker, seq| Call::Submit {
@@ -155,7 +156,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport
         mode: options.mode,
         connections: options.connections,
         in_flight_per_connection: options.in_flight,
-        rounds: options.rounds.max(1),
+        rounds,
         submit_over_ping: ratio(submit.throughput_per_s, ping.throughput_per_s),
         ping,
         submit,

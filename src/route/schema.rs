@@ -9,7 +9,7 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::answers::find_stored;
+use super::answers::{AnswerBatch, find_stored};
 use super::codec::{pack_into, unpack};
 use super::decision::StoredDecision;
 use super::error::RouteError;
@@ -91,30 +91,44 @@ pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<
 }
 
 /// Parses a stored decision record.
-pub(crate) fn decode_decision(
-    inquiry_id: &str,
-    bytes: &[u8],
-) -> Result<StoredDecision, RouteError> {
+fn decode_decision(inquiry_id: &str, bytes: &[u8]) -> Result<StoredDecision, RouteError> {
     StoredDecision::from_bytes(bytes).ok_or_else(|| {
         RouteError::Storage(format!("decoding decision for inquiry {inquiry_id} failed"))
     })
 }
 
-/// The JSON of `inquiry_id`'s answer in the stored answer batch `batch_id`.
-pub(crate) fn decode_answer(
+/// The decision stored for `inquiry_id`, read the same way by a write transaction and a
+/// snapshot: a decision with a ticket from `decisions`, an answer from its `answers` row, or
+/// from `pending` (the answers of a row not stored yet, and that row's batch id).
+pub(crate) fn stored_decision(
+    decisions: &impl ReadableTable<&'static str, &'static [u8]>,
+    answer_index: &impl ReadableTable<&'static str, u64>,
+    answers: &impl ReadableTable<u64, &'static [u8]>,
+    pending: Option<(u64, &AnswerBatch)>,
     inquiry_id: &str,
-    batch_id: u64,
-    stored: Option<&[u8]>,
-) -> Result<String, RouteError> {
-    let failed = || {
+) -> Result<Option<StoredDecision>, RouteError> {
+    if let Some(guard) = decisions.get(inquiry_id)? {
+        return decode_decision(inquiry_id, guard.value()).map(Some);
+    }
+    let Some(batch_id) = answer_index.get(inquiry_id)?.map(|guard| guard.value()) else {
+        return Ok(None);
+    };
+    let decision_json = match pending {
+        Some((pending_id, batch)) if pending_id == batch_id => batch.find(inquiry_id),
+        _ => match answers.get(batch_id)? {
+            Some(row) => find_stored(row.value(), inquiry_id).ok().flatten(),
+            None => None,
+        },
+    };
+    let decision_json = decision_json.ok_or_else(|| {
         RouteError::Storage(format!(
             "decoding the answer of inquiry {inquiry_id} in answer batch {batch_id} failed"
         ))
-    };
-    find_stored(stored.ok_or_else(failed)?, inquiry_id)
-        .ok()
-        .flatten()
-        .ok_or_else(failed)
+    })?;
+    Ok(Some(StoredDecision {
+        decision_json,
+        ticket_id: None,
+    }))
 }
 
 /// Parses a stored record, compressed or plain JSON (as every record was before
@@ -210,5 +224,44 @@ mod tests {
         assert!(
             matches!(err, Some(RouteError::Storage(msg)) if msg.starts_with("decoding ticket 9 failed"))
         );
+    }
+
+    /// An answer is read from its stored row or from the row still being filled; an index
+    /// entry whose row is missing, or whose row lacks the inquiry, is a storage error naming
+    /// both, never a decision.
+    #[test]
+    fn answers_read_through_the_index_and_a_broken_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        create_tables(&db).unwrap();
+        let txn = db.begin_write().unwrap();
+        let decisions = txn.open_table(DECISIONS).unwrap();
+        let mut index = txn.open_table(ANSWER_INDEX).unwrap();
+        let mut answers = txn.open_table(ANSWERS).unwrap();
+        let mut row = AnswerBatch::default();
+        row.push("stored", "{\"a\":1}").unwrap();
+        answers.insert(1, row.take_stored().as_slice()).unwrap();
+        let mut pending = AnswerBatch::default();
+        pending.push("pending", "{\"a\":2}").unwrap();
+        for (id, batch) in [
+            ("stored", 1),
+            ("not-in-row", 1),
+            ("pending", 2),
+            ("lost", 3),
+        ] {
+            index.insert(id, batch).unwrap();
+        }
+        let read = |id| stored_decision(&decisions, &index, &answers, Some((2, &pending)), id);
+        let json = |result: Result<Option<StoredDecision>, RouteError>| {
+            result.map(|found| found.map(|d| (d.decision_json, d.ticket_id)))
+        };
+        assert_eq!(json(read("stored")), Ok(Some(("{\"a\":1}".into(), None))));
+        assert_eq!(json(read("pending")), Ok(Some(("{\"a\":2}".into(), None))));
+        assert_eq!(json(read("unknown")), Ok(None));
+        for (id, batch) in [("not-in-row", 1), ("lost", 3)] {
+            let expected =
+                format!("decoding the answer of inquiry {id} in answer batch {batch} failed");
+            assert_eq!(json(read(id)), Err(RouteError::Storage(expected)));
+        }
     }
 }

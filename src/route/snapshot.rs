@@ -8,7 +8,7 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
     ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY,
-    TICKETS, dead_letter_range, decode, decode_answer, decode_decision, indexed_ticket, read_json,
+    TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
 };
 use super::stats::{QueueStats, Tally};
 use super::ticket::Ticket;
@@ -28,20 +28,13 @@ impl Snapshot {
     /// The decision stored for `inquiry_id`: with a ticket in `decisions`, an answer in its
     /// answer batch.
     pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
-        let decisions = self.txn.open_table(DECISIONS)?;
-        if let Some(guard) = decisions.get(inquiry_id)? {
-            return decode_decision(inquiry_id, guard.value()).map(Some);
-        }
-        let Some(batch_id) = self.txn.open_table(ANSWER_INDEX)?.get(inquiry_id)? else {
-            return Ok(None);
-        };
-        let batch_id = batch_id.value();
-        let batch = self.txn.open_table(ANSWERS)?.get(batch_id)?;
-        let decision_json = decode_answer(inquiry_id, batch_id, batch.as_ref().map(|g| g.value()))?;
-        Ok(Some(StoredDecision {
-            decision_json,
-            ticket_id: None,
-        }))
+        stored_decision(
+            &self.txn.open_table(DECISIONS)?,
+            &self.txn.open_table(ANSWER_INDEX)?,
+            &self.txn.open_table(ANSWERS)?,
+            None,
+            inquiry_id,
+        )
     }
 
     pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, RouteError> {

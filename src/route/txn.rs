@@ -11,8 +11,8 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
     ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter,
-    LEASES, READY, ReadyKey, TICKETS, decode_answer, decode_decision, encode, indexed_ticket,
-    read_json, ready_key, ready_range,
+    LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key, ready_range,
+    stored_decision,
 };
 use super::ticket::{Lease, NewTicket, Ticket};
 
@@ -153,30 +153,13 @@ impl<'t> Txn<'t> {
     /// The decision recorded for `inquiry_id`: with a ticket, or as an answer, stored or
     /// still pending in this transaction.
     fn recorded(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
-        if let Some(guard) = self.decisions.get(inquiry_id)? {
-            return decode_decision(inquiry_id, guard.value()).map(Some);
-        }
-        let Some(batch_id) = self
-            .answer_index
-            .get(inquiry_id)?
-            .map(|guard| guard.value())
-        else {
-            return Ok(None);
-        };
-        let pending = (batch_id == self.next_answer_batch)
-            .then(|| self.pending_answers.find(inquiry_id))
-            .flatten();
-        let decision_json = match pending {
-            Some(json) => json,
-            None => {
-                let stored = self.answers.get(batch_id)?;
-                decode_answer(inquiry_id, batch_id, stored.as_ref().map(|g| g.value()))?
-            }
-        };
-        Ok(Some(StoredDecision {
-            decision_json,
-            ticket_id: None,
-        }))
+        stored_decision(
+            &self.decisions,
+            &self.answer_index,
+            &self.answers,
+            Some((self.next_answer_batch, &self.pending_answers)),
+            inquiry_id,
+        )
     }
 
     /// Stores the pending answers as the next answer batch.
