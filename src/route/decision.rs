@@ -1,7 +1,10 @@
-//! `RecordOutcome`: the answer to `record_decision`, and `StoredDecision`, the record kept
-//! per inquiry id that makes recording idempotent.
+//! `RecordOutcome`: the answer to `record_decision`, and `StoredDecision`, the decision kept
+//! per inquiry id that makes recording idempotent, with the form decisions with a ticket were
+//! stored in, one per row, before decision rows (`rows.rs`).
 
-use super::codec::{pack_into, unpack};
+#[cfg(test)]
+use super::codec::pack_into;
+use super::codec::unpack;
 
 /// Result of recording a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +33,8 @@ pub(crate) struct StoredDecision {
 const HEADER: usize = 9;
 
 impl StoredDecision {
-    /// The stored form.
+    /// The stored form, as written before decision rows (tests make such records with it).
+    #[cfg(test)]
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(HEADER + self.decision_json.len());
         bytes.push(u8::from(self.ticket_id.is_some()));

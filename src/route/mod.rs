@@ -25,11 +25,14 @@
 //! is kept).
 //!
 //! Records are stored as JSON, LZ4-compressed when that is smaller (`codec.rs`; a record
-//! written before compression reads as it is). Answers are stored many to a row
-//! (`answers.rs`): the answers of one write batch, up to 64, share one `answers` row, and
-//! `answer_index` maps each inquiry id to its row; one index entry per answer costs the writer
-//! far less than one kilobyte-sized row each, and the shared row compresses some tenfold. A
-//! decision with a ticket, and an answer recorded before this layout, stay in `decisions`.
+//! written before compression reads as it is). Decisions are stored many to a row
+//! (`rows.rs`): the decisions of one write batch, answers and tickets' alike, up to 64 a row,
+//! share a row under a sequential id, and the decision index maps each inquiry id to its row;
+//! a small index entry per decision costs the writer far less than one kilobyte-sized row each
+//! at a random key (a page, and often its parent, rewritten per decision at every commit), and
+//! the shared row compresses some tenfold. The rows and their index keep the on-disk names
+//! `answers` and `answer_index` they had when they held only answers; a decision with a ticket
+//! recorded before then stays in `decisions`, which is read but no longer written.
 //!
 //! # Tables
 //! | table          | key                                          | value                 |
@@ -37,19 +40,18 @@
 //! | `tickets`      | ticket id `u64`                              | JSON `Ticket` (live)  |
 //! | `ready`        | `(queue, priority, sla_due_ms, id)`          | `()`                  |
 //! | `leases`       | `(expires_ms, id)`                           | `()`                  |
-//! | `decisions`    | inquiry id `&str`                            | tag, ticket id, decision JSON (compressed) |
-//! | `answers`      | answer batch id `u64`                        | inquiry ids and answer JSONs (compressed) |
-//! | `answer_index` | inquiry id `&str`                            | answer batch id `u64` |
+//! | `answers`      | decision row id `u64`                        | inquiry ids, ticket ids, decision JSONs (compressed) |
+//! | `answer_index` | inquiry id `&str`                            | decision row id `u64` |
+//! | `decisions`    | inquiry id `&str`                            | tag, ticket id, decision JSON (compressed); read only |
 //! | `dead_letters` | `(queue, id)`                                | JSON `{ticket, reason, dead_ms}` |
 //! | `audit`        | ticket id `u64`                              | JSON `AuditRecord`    |
 //! | `corrections`  | correction id `u64`                          | JSON `Correction`     |
-//! | `counters`     | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_answer_batch` | `u64` |
+//! | `counters`     | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_answer_batch` (the next decision row) | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
 //! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
 //! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
-mod answers;
 mod backend;
 mod clock;
 mod codec;
@@ -58,6 +60,7 @@ mod error;
 mod history;
 mod jetstream;
 mod queue;
+mod rows;
 mod schema;
 mod settings;
 mod snapshot;

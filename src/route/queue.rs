@@ -82,7 +82,7 @@ impl EmbeddedQueue {
         self.inner
             .writer
             .submit(durable, move |txn| {
-                txn.record_decision(&inquiry_id, decision_json, ticket)
+                txn.record_decision(&inquiry_id, &decision_json, ticket)
             })
             .await
     }
@@ -100,7 +100,10 @@ impl EmbeddedQueue {
         require_name("inquiry id", &inquiry_id)?;
         self.inner
             .writer
-            .enqueue(move |txn| txn.record_answer(&inquiry_id, &decision_json).map(drop))
+            .enqueue(move |txn| {
+                txn.record_decision(&inquiry_id, &decision_json, None)
+                    .map(drop)
+            })
             .await
     }
 

@@ -9,10 +9,10 @@ use redb::{Database, Key, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::answers::{AnswerBatch, find_stored};
 use super::codec::{pack_into, unpack};
 use super::decision::StoredDecision;
 use super::error::RouteError;
+use super::rows::{DecisionRow, RowEntry, find_stored};
 use super::ticket::Ticket;
 
 /// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
@@ -24,12 +24,15 @@ pub(crate) const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("ti
 pub(crate) const READY: TableDefinition<ReadyKey, ()> = TableDefinition::new("ready");
 /// Leased tickets by (lease expiry ms, ticket id), so expired leases are a prefix scan.
 pub(crate) const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases");
-/// Decisions by inquiry id, `StoredDecision` bytes.
+/// Decisions many to a row, by row id (`rows.rs`). Named `answers` on disk: its rows held only
+/// answers until decisions with a ticket joined them.
+pub(crate) const DECISION_ROWS: TableDefinition<u64, &[u8]> = TableDefinition::new("answers");
+/// The decision row holding each inquiry's decision, by inquiry id (on disk `answer_index`,
+/// like `DECISION_ROWS`).
+pub(crate) const DECISION_INDEX: TableDefinition<&str, u64> = TableDefinition::new("answer_index");
+/// Decisions with a ticket by inquiry id, `StoredDecision` bytes, as stored one per row before
+/// they joined the decision rows: read, never written.
 pub(crate) const DECISIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("decisions");
-/// Answers (decisions that queued no ticket) many to a row, by answer batch id (`answers.rs`).
-pub(crate) const ANSWERS: TableDefinition<u64, &[u8]> = TableDefinition::new("answers");
-/// The answer batch holding each answered inquiry, by inquiry id.
-pub(crate) const ANSWER_INDEX: TableDefinition<&str, u64> = TableDefinition::new("answer_index");
 /// Dead-lettered tickets by (queue, ticket id), JSON [`DeadLetter`].
 pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("dead_letters");
@@ -69,9 +72,9 @@ pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
     txn.open_table(TICKETS)?;
     txn.open_table(READY)?;
     txn.open_table(LEASES)?;
+    txn.open_table(DECISION_ROWS)?;
+    txn.open_table(DECISION_INDEX)?;
     txn.open_table(DECISIONS)?;
-    txn.open_table(ANSWERS)?;
-    txn.open_table(ANSWER_INDEX)?;
     txn.open_table(DEAD_LETTERS)?;
     txn.open_table(AUDIT)?;
     txn.open_table(CORRECTIONS)?;
@@ -98,36 +101,39 @@ fn decode_decision(inquiry_id: &str, bytes: &[u8]) -> Result<StoredDecision, Rou
 }
 
 /// The decision stored for `inquiry_id`, read the same way by a write transaction and a
-/// snapshot: a decision with a ticket from `decisions`, an answer from its `answers` row, or
-/// from `pending` (the answers of a row not stored yet, and that row's batch id).
+/// snapshot: from its decision row, stored or in `pending` (the decisions of a row not stored
+/// yet, and that row's id), or from `decisions`, where it was stored before decision rows.
 pub(crate) fn stored_decision(
+    index: &impl ReadableTable<&'static str, u64>,
+    rows: &impl ReadableTable<u64, &'static [u8]>,
     decisions: &impl ReadableTable<&'static str, &'static [u8]>,
-    answer_index: &impl ReadableTable<&'static str, u64>,
-    answers: &impl ReadableTable<u64, &'static [u8]>,
-    pending: Option<(u64, &AnswerBatch)>,
+    pending: Option<(u64, &DecisionRow)>,
     inquiry_id: &str,
 ) -> Result<Option<StoredDecision>, RouteError> {
-    if let Some(guard) = decisions.get(inquiry_id)? {
-        return decode_decision(inquiry_id, guard.value()).map(Some);
-    }
-    let Some(batch_id) = answer_index.get(inquiry_id)?.map(|guard| guard.value()) else {
-        return Ok(None);
+    let Some(row_id) = index.get(inquiry_id)?.map(|guard| guard.value()) else {
+        return decisions
+            .get(inquiry_id)?
+            .map(|guard| decode_decision(inquiry_id, guard.value()))
+            .transpose();
     };
-    let decision_json = match pending {
-        Some((pending_id, batch)) if pending_id == batch_id => batch.find(inquiry_id),
-        _ => match answers.get(batch_id)? {
+    let entry = match pending {
+        Some((pending_id, row)) if pending_id == row_id => row.find(inquiry_id),
+        _ => match rows.get(row_id)? {
             Some(row) => find_stored(row.value(), inquiry_id).ok().flatten(),
             None => None,
         },
     };
-    let decision_json = decision_json.ok_or_else(|| {
+    let RowEntry {
+        decision_json,
+        ticket_id,
+    } = entry.ok_or_else(|| {
         RouteError::Storage(format!(
-            "decoding the answer of inquiry {inquiry_id} in answer batch {batch_id} failed"
+            "decoding the decision of inquiry {inquiry_id} in decision row {row_id} failed"
         ))
     })?;
     Ok(Some(StoredDecision {
         decision_json,
-        ticket_id: None,
+        ticket_id,
     }))
 }
 
@@ -226,41 +232,56 @@ mod tests {
         );
     }
 
-    /// An answer is read from its stored row or from the row still being filled; an index
-    /// entry whose row is missing, or whose row lacks the inquiry, is a storage error naming
-    /// both, never a decision.
+    /// A decision is read from its stored row or from the row still being filled, with its
+    /// ticket; one stored before decision rows, from `decisions`. An index entry whose row is
+    /// missing, or whose row lacks the inquiry, is a storage error naming both, never a
+    /// decision.
     #[test]
-    fn answers_read_through_the_index_and_a_broken_one_is_an_error() {
+    fn decisions_read_through_the_index_and_a_broken_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("s.redb")).unwrap();
         create_tables(&db).unwrap();
         let txn = db.begin_write().unwrap();
-        let decisions = txn.open_table(DECISIONS).unwrap();
-        let mut index = txn.open_table(ANSWER_INDEX).unwrap();
-        let mut answers = txn.open_table(ANSWERS).unwrap();
-        let mut row = AnswerBatch::default();
-        row.push("stored", "{\"a\":1}").unwrap();
-        answers.insert(1, row.take_stored().as_slice()).unwrap();
-        let mut pending = AnswerBatch::default();
-        pending.push("pending", "{\"a\":2}").unwrap();
-        for (id, batch) in [
+        let mut decisions = txn.open_table(DECISIONS).unwrap();
+        let mut index = txn.open_table(DECISION_INDEX).unwrap();
+        let mut rows = txn.open_table(DECISION_ROWS).unwrap();
+        let legacy = StoredDecision {
+            decision_json: "{\"a\":0}".into(),
+            ticket_id: Some(3),
+        };
+        decisions
+            .insert("legacy", legacy.to_bytes().as_slice())
+            .unwrap();
+        let mut row = DecisionRow::default();
+        row.push("stored", Some(9), "{\"a\":1}").unwrap();
+        rows.insert(1, row.take_stored().as_slice()).unwrap();
+        let mut pending = DecisionRow::default();
+        pending.push("pending", None, "{\"a\":2}").unwrap();
+        for (id, row_id) in [
             ("stored", 1),
             ("not-in-row", 1),
             ("pending", 2),
             ("lost", 3),
         ] {
-            index.insert(id, batch).unwrap();
+            index.insert(id, row_id).unwrap();
         }
-        let read = |id| stored_decision(&decisions, &index, &answers, Some((2, &pending)), id);
+        let read = |id| stored_decision(&index, &rows, &decisions, Some((2, &pending)), id);
         let json = |result: Result<Option<StoredDecision>, RouteError>| {
             result.map(|found| found.map(|d| (d.decision_json, d.ticket_id)))
         };
-        assert_eq!(json(read("stored")), Ok(Some(("{\"a\":1}".into(), None))));
+        assert_eq!(
+            json(read("stored")),
+            Ok(Some(("{\"a\":1}".into(), Some(9))))
+        );
         assert_eq!(json(read("pending")), Ok(Some(("{\"a\":2}".into(), None))));
+        assert_eq!(
+            json(read("legacy")),
+            Ok(Some(("{\"a\":0}".into(), Some(3))))
+        );
         assert_eq!(json(read("unknown")), Ok(None));
-        for (id, batch) in [("not-in-row", 1), ("lost", 3)] {
+        for (id, row_id) in [("not-in-row", 1), ("lost", 3)] {
             let expected =
-                format!("decoding the answer of inquiry {id} in answer batch {batch} failed");
+                format!("decoding the decision of inquiry {id} in decision row {row_id} failed");
             assert_eq!(json(read(id)), Err(RouteError::Storage(expected)));
         }
     }

@@ -7,8 +7,8 @@ use super::decision::StoredDecision;
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::schema::{
-    ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, DEAD_LETTERS, DECISIONS, DeadLetter, LEASES, READY,
-    TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
+    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS, DeadLetter, LEASES,
+    READY, TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
 };
 use super::stats::{QueueStats, Tally};
 use super::ticket::Ticket;
@@ -25,13 +25,13 @@ impl Snapshot {
         })
     }
 
-    /// The decision stored for `inquiry_id`: with a ticket in `decisions`, an answer in its
-    /// answer batch.
+    /// The decision stored for `inquiry_id`, from its decision row (or, stored before decision
+    /// rows, from `decisions`).
     pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
         stored_decision(
+            &self.txn.open_table(DECISION_INDEX)?,
+            &self.txn.open_table(DECISION_ROWS)?,
             &self.txn.open_table(DECISIONS)?,
-            &self.txn.open_table(ANSWER_INDEX)?,
-            &self.txn.open_table(ANSWERS)?,
             None,
             inquiry_id,
         )

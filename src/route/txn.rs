@@ -5,33 +5,35 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::answers::{AnswerBatch, MAX_ANSWERS_PER_BATCH};
 use super::decision::{RecordOutcome, StoredDecision};
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
+use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW};
 use super::schema::{
-    ANSWER_INDEX, ANSWERS, AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISIONS, DeadLetter,
-    LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key, ready_range,
-    stored_decision,
+    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS,
+    DeadLetter, LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key,
+    ready_range, stored_decision,
 };
 use super::ticket::{Lease, NewTicket, Ticket};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_LEASE_TOKEN: &str = "next_lease_token";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
-const NEXT_ANSWER_BATCH: &str = "next_answer_batch";
+/// The next decision row's id; named when the rows held only answers.
+const NEXT_DECISION_ROW: &str = "next_answer_batch";
 
 /// The open tables of one write transaction, the batch's clock reading and its counters.
 pub(crate) struct Txn<'t> {
     tickets: Table<'t, u64, &'static [u8]>,
     ready: Table<'t, ReadyKey<'static>, ()>,
     leases: Table<'t, (i64, u64), ()>,
+    decision_rows: Table<'t, u64, &'static [u8]>,
+    decision_index: Table<'t, &'static str, u64>,
+    /// Decisions stored before decision rows.
     decisions: Table<'t, &'static str, &'static [u8]>,
-    answers: Table<'t, u64, &'static [u8]>,
-    answer_index: Table<'t, &'static str, u64>,
-    /// Answers recorded in this transaction, stored as batch `next_answer_batch` once full or
+    /// Decisions recorded in this transaction, stored as row `next_decision_row` once full or
     /// at `finish`.
-    pending_answers: AnswerBatch,
+    pending_row: DecisionRow,
     dead_letters: Table<'t, (&'static str, u64), &'static [u8]>,
     audit: Table<'t, u64, &'static [u8]>,
     corrections: Table<'t, u64, &'static [u8]>,
@@ -39,7 +41,7 @@ pub(crate) struct Txn<'t> {
     next_ticket_id: u64,
     next_lease_token: u64,
     next_correction_id: u64,
-    next_answer_batch: u64,
+    next_decision_row: u64,
     now_ms: i64,
     max_deliveries: u32,
 }
@@ -62,20 +64,20 @@ impl<'t> Txn<'t> {
         let counter = |name: &str| -> Result<u64, RouteError> {
             Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
         };
-        let (next_ticket_id, next_lease_token, next_correction_id, next_answer_batch) = (
+        let (next_ticket_id, next_lease_token, next_correction_id, next_decision_row) = (
             counter(NEXT_TICKET_ID)?,
             counter(NEXT_LEASE_TOKEN)?,
             counter(NEXT_CORRECTION_ID)?,
-            counter(NEXT_ANSWER_BATCH)?,
+            counter(NEXT_DECISION_ROW)?,
         );
         Ok(Self {
             tickets: txn.open_table(TICKETS)?,
             ready: txn.open_table(READY)?,
             leases: txn.open_table(LEASES)?,
+            decision_rows: txn.open_table(DECISION_ROWS)?,
+            decision_index: txn.open_table(DECISION_INDEX)?,
             decisions: txn.open_table(DECISIONS)?,
-            answers: txn.open_table(ANSWERS)?,
-            answer_index: txn.open_table(ANSWER_INDEX)?,
-            pending_answers: AnswerBatch::default(),
+            pending_row: DecisionRow::default(),
             dead_letters: txn.open_table(DEAD_LETTERS)?,
             audit: txn.open_table(AUDIT)?,
             corrections: txn.open_table(CORRECTIONS)?,
@@ -83,7 +85,7 @@ impl<'t> Txn<'t> {
             next_ticket_id,
             next_lease_token,
             next_correction_id,
-            next_answer_batch,
+            next_decision_row,
             now_ms,
             max_deliveries,
         })
@@ -91,9 +93,9 @@ impl<'t> Txn<'t> {
 
     /// Stores the counters; call once after the batch's last operation.
     pub fn finish(mut self) -> Result<(), RouteError> {
-        self.store_answers()?;
+        self.store_pending_row()?;
         self.counters
-            .insert(NEXT_ANSWER_BATCH, self.next_answer_batch)?;
+            .insert(NEXT_DECISION_ROW, self.next_decision_row)?;
         self.counters.insert(NEXT_TICKET_ID, self.next_ticket_id)?;
         self.counters
             .insert(NEXT_LEASE_TOKEN, self.next_lease_token)?;
@@ -107,7 +109,7 @@ impl<'t> Txn<'t> {
     pub fn record_decision(
         &mut self,
         inquiry_id: &str,
-        decision_json: String,
+        decision_json: &str,
         ticket: Option<NewTicket>,
     ) -> Result<RecordOutcome, RouteError> {
         if let Some(existing) = self.recorded(inquiry_id)? {
@@ -121,55 +123,35 @@ impl<'t> Txn<'t> {
             }
             None => None,
         };
-        let stored = StoredDecision {
-            decision_json,
-            ticket_id,
-        };
-        self.decisions
-            .insert(inquiry_id, stored.to_bytes().as_slice())?;
+        self.pending_row
+            .push(inquiry_id, ticket_id, decision_json)?;
+        self.decision_index
+            .insert(inquiry_id, self.next_decision_row)?;
+        if self.pending_row.len() >= MAX_DECISIONS_PER_ROW {
+            self.store_pending_row()?;
+        }
         Ok(RecordOutcome::Recorded { ticket_id })
     }
 
-    /// Stores the answer (a decision that queued no ticket) of `inquiry_id` with the other
-    /// answers of its batch, unless the inquiry is already recorded, in which case nothing
-    /// changes and the first decision is returned.
-    pub fn record_answer(
-        &mut self,
-        inquiry_id: &str,
-        decision_json: &str,
-    ) -> Result<RecordOutcome, RouteError> {
-        if let Some(existing) = self.recorded(inquiry_id)? {
-            return Ok(existing.into_existing());
-        }
-        self.pending_answers.push(inquiry_id, decision_json)?;
-        self.answer_index
-            .insert(inquiry_id, self.next_answer_batch)?;
-        if self.pending_answers.len() >= MAX_ANSWERS_PER_BATCH {
-            self.store_answers()?;
-        }
-        Ok(RecordOutcome::Recorded { ticket_id: None })
-    }
-
-    /// The decision recorded for `inquiry_id`: with a ticket, or as an answer, stored or
-    /// still pending in this transaction.
+    /// The decision recorded for `inquiry_id`, stored or still pending in this transaction.
     fn recorded(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
         stored_decision(
+            &self.decision_index,
+            &self.decision_rows,
             &self.decisions,
-            &self.answer_index,
-            &self.answers,
-            Some((self.next_answer_batch, &self.pending_answers)),
+            Some((self.next_decision_row, &self.pending_row)),
             inquiry_id,
         )
     }
 
-    /// Stores the pending answers as the next answer batch.
-    fn store_answers(&mut self) -> Result<(), RouteError> {
-        if self.pending_answers.is_empty() {
+    /// Stores the pending decisions as the next decision row.
+    fn store_pending_row(&mut self) -> Result<(), RouteError> {
+        if self.pending_row.is_empty() {
             return Ok(());
         }
-        let batch_id = take(&mut self.next_answer_batch);
-        let stored = self.pending_answers.take_stored();
-        self.answers.insert(batch_id, stored.as_slice())?;
+        let row_id = take(&mut self.next_decision_row);
+        let stored = self.pending_row.take_stored();
+        self.decision_rows.insert(row_id, stored.as_slice())?;
         Ok(())
     }
 
@@ -406,8 +388,8 @@ mod tests {
         create_tables(&db)?;
         let write = db.begin_write()?;
         let mut txn = Txn::open(&write, 0, 5)?;
-        let first = txn.record_decision("a", "first".into(), None)?;
-        let second = txn.record_decision("a", "second".into(), None)?;
+        let first = txn.record_decision("a", "first", None)?;
+        let second = txn.record_decision("a", "second", None)?;
         assert_eq!(first, RecordOutcome::Recorded { ticket_id: None });
         let existing = RecordOutcome::Existing {
             decision_json: "first".into(),

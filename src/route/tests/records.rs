@@ -336,7 +336,7 @@ async fn closing_ends_the_linger_and_keeps_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_share_rows_and_stay_idempotent() {
     let f = Fixture::with(lingering_for_an_hour(512));
-    let answers = 2 * crate::route::answers::MAX_ANSWERS_PER_BATCH + 22;
+    let answers = 2 * crate::route::rows::MAX_DECISIONS_PER_ROW + 22;
     for i in 0..answers {
         f.queue
             .record_decision_in_background(format!("a{i}"), format!("answer {i}"))
@@ -371,4 +371,48 @@ async fn answers_share_rows_and_stay_idempotent() {
         assert_eq!(f.queue.decision(&format!("a{i}")).await, Ok(expected));
     }
     assert_eq!(f.queue.decision(&format!("a{answers}")).await, Ok(None));
+}
+
+/// Decisions with a ticket, recorded at once (so many share a batch and its decision rows),
+/// each read back after a reopen with the ticket it queued, and a repeat of any returns it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_decisions_share_rows_and_keep_their_tickets() {
+    let f = Fixture::new();
+    let decisions = 3 * crate::route::rows::MAX_DECISIONS_PER_ROW;
+    let calls = (0..decisions).map(|n| {
+        let queue = f.queue.clone();
+        let inquiry = format!("t{n}");
+        let ticket = new_ticket(&inquiry, "billing", 0, 100);
+        tokio::spawn(async move {
+            queue
+                .record_decision(&inquiry, format!("decision {n}"), Some(ticket), true)
+                .await
+        })
+    });
+    let mut tickets = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        match call.await.expect("joined") {
+            Ok(RecordOutcome::Recorded {
+                ticket_id: Some(id),
+            }) => tickets.push(id),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert!(
+        f.queue.commits() < decisions as u64,
+        "writes shared batches"
+    );
+    let f = f.reopen();
+    for (n, id) in tickets.iter().enumerate() {
+        let expected = Some((format!("decision {n}"), Some(*id)));
+        assert_eq!(f.queue.decision(&format!("t{n}")).await, Ok(expected));
+    }
+    let again = f.queue.record_decision("t7", "{}", None, true).await;
+    let existing = RecordOutcome::Existing {
+        decision_json: "decision 7".into(),
+        ticket_id: Some(tickets[7]),
+    };
+    assert_eq!(again, Ok(existing));
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(stats[0].ready, decisions as u64);
 }

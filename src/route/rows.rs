@@ -1,0 +1,239 @@
+//! `DecisionRow`: the decisions recorded in one write batch, stored many to a row.
+//!
+//! Every submission's decision is recorded so that a resubmission replays it. Stored one per
+//! row, keyed by inquiry id, each decision cost the writer a B-tree insert of a kilobyte-sized
+//! value at a random place, and so a page of its own (and often its parent's) rewritten at
+//! every commit. Stored together, the decisions of one write batch share one row under a
+//! sequential id, whose JSON compresses an order of magnitude better (field names, intents and
+//! explanation texts repeat), and each decision costs only a small index entry, inquiry id →
+//! row id, in the decision index.
+//!
+//! The stored form is a format byte, then the records, framed like every stored record
+//! (`codec.rs`: compressed when that is smaller; neither format byte is the codec's marker).
+//! A record is `u32` id length, id, `u64` ticket id (0: no ticket), `u32` JSON length, JSON
+//! (little-endian) in format `D`; rows of format `A`, written when only answers were stored
+//! this way, have no ticket id.
+
+use super::codec::{pack_into, unpack};
+use super::error::RouteError;
+
+/// The most decisions kept in one stored row: a replay decodes its whole row, so this bounds
+/// a replay's work (some 100 KB of JSON) while keeping most of the shared compression.
+pub(crate) const MAX_DECISIONS_PER_ROW: usize = 64;
+
+/// The first byte of a row whose records carry a ticket id.
+const FORMAT: u8 = b'D';
+/// The first byte of a row of answers only (no ticket id), as stored before `FORMAT`.
+const ANSWERS_FORMAT: u8 = b'A';
+
+/// One recorded decision: its JSON and the ticket it queued, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowEntry {
+    pub decision_json: String,
+    pub ticket_id: Option<u64>,
+}
+
+/// Decisions gathered for one stored row, in the order they were recorded.
+#[derive(Debug)]
+pub(crate) struct DecisionRow {
+    /// `FORMAT`, then the records.
+    records: Vec<u8>,
+    len: usize,
+}
+
+impl Default for DecisionRow {
+    fn default() -> Self {
+        Self {
+            records: vec![FORMAT],
+            len: 0,
+        }
+    }
+}
+
+impl DecisionRow {
+    /// Adds the decision of `inquiry_id`, with the ticket it queued; the caller keeps ids
+    /// unique within a row. A field over the 4 GiB its length prefix can say is refused, and
+    /// nothing is added.
+    pub fn push(
+        &mut self,
+        inquiry_id: &str,
+        ticket_id: Option<u64>,
+        decision_json: &str,
+    ) -> Result<(), RouteError> {
+        let lengths = [inquiry_id, decision_json].map(|field| u32::try_from(field.len()));
+        let [Ok(id_len), Ok(json_len)] = lengths else {
+            return Err(RouteError::InvalidArgument(format!(
+                "the decision of inquiry {inquiry_id:.64} is too large to store"
+            )));
+        };
+        self.records.extend_from_slice(&id_len.to_le_bytes());
+        self.records.extend_from_slice(inquiry_id.as_bytes());
+        self.records
+            .extend_from_slice(&ticket_id.unwrap_or(0).to_le_bytes());
+        self.records.extend_from_slice(&json_len.to_le_bytes());
+        self.records.extend_from_slice(decision_json.as_bytes());
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The decision of `inquiry_id`, if this row holds one.
+    pub fn find(&self, inquiry_id: &str) -> Option<RowEntry> {
+        find_in(&self.records, inquiry_id).ok().flatten()
+    }
+
+    /// The stored form; the row is empty afterwards.
+    pub fn take_stored(&mut self) -> Vec<u8> {
+        let mut stored = Vec::with_capacity(self.records.len() / 4);
+        pack_into(&self.records, &mut stored);
+        *self = Self::default();
+        stored
+    }
+}
+
+/// Why a stored row could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+/// The decision of `inquiry_id` in a stored row: `Ok(None)` when the row holds none, `Err`
+/// when it is not a row [`DecisionRow::take_stored`] made (in either format).
+pub(crate) fn find_stored(stored: &[u8], inquiry_id: &str) -> Result<Option<RowEntry>, Malformed> {
+    find_in(&unpack(stored).ok_or(Malformed)?, inquiry_id)
+}
+
+fn find_in(records: &[u8], inquiry_id: &str) -> Result<Option<RowEntry>, Malformed> {
+    let (with_tickets, mut records) = match records.split_first() {
+        Some((&FORMAT, records)) => (true, records),
+        Some((&ANSWERS_FORMAT, records)) => (false, records),
+        _ => return Err(Malformed),
+    };
+    while !records.is_empty() {
+        let id = field(&mut records)?;
+        let ticket_id = if with_tickets {
+            let (id, rest) = records.split_first_chunk::<8>().ok_or(Malformed)?;
+            records = rest;
+            Some(u64::from_le_bytes(*id)).filter(|&id| id != 0)
+        } else {
+            None
+        };
+        let json = field(&mut records)?;
+        if id == inquiry_id.as_bytes() {
+            let decision_json = String::from_utf8(json.to_vec()).map_err(|_| Malformed)?;
+            return Ok(Some(RowEntry {
+                decision_json,
+                ticket_id,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Splits one length-prefixed field off the front of `records`.
+fn field<'a>(records: &mut &'a [u8]) -> Result<&'a [u8], Malformed> {
+    let (len, rest) = records.split_first_chunk::<4>().ok_or(Malformed)?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| Malformed)?;
+    let (value, rest) = rest.split_at_checked(len).ok_or(Malformed)?;
+    *records = rest;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(n: usize) -> String {
+        format!(
+            "{{\"intent\":\"invoice_status\",\"answer\":\"Invoice INV-{n} is paid.\",\"terms\":[{}]}}",
+            ["{\"term\":\"invoice\",\"weight\":1.5}"; 8].join(",")
+        )
+    }
+
+    fn entry(json: &str, ticket_id: Option<u64>) -> RowEntry {
+        RowEntry {
+            decision_json: json.into(),
+            ticket_id,
+        }
+    }
+
+    /// Every decision of a stored row reads back by its id with its ticket, and nothing else
+    /// does; the row stores far smaller than its decisions one by one.
+    #[test]
+    fn decisions_read_back_from_their_stored_row() {
+        let mut row = DecisionRow::default();
+        let ticket = |n: usize| (n % 3 == 0).then_some(n as u64 + 100);
+        for n in 0..MAX_DECISIONS_PER_ROW {
+            row.push(&format!("inq-{n}"), ticket(n), &decision(n))
+                .expect("pushed");
+        }
+        assert_eq!(row.len(), MAX_DECISIONS_PER_ROW);
+        assert_eq!(row.find("inq-7"), Some(entry(&decision(7), None)));
+        assert_eq!(row.find("inq-9"), Some(entry(&decision(9), Some(109))));
+        let stored = row.take_stored();
+        assert!(row.is_empty());
+        assert_eq!(row.find("inq-7"), None);
+        for n in [0, 31, MAX_DECISIONS_PER_ROW - 1] {
+            assert_eq!(
+                find_stored(&stored, &format!("inq-{n}")),
+                Ok(Some(entry(&decision(n), ticket(n))))
+            );
+        }
+        assert_eq!(find_stored(&stored, "inq-"), Ok(None));
+        assert_eq!(find_stored(&stored, "other"), Ok(None));
+        let one_by_one = MAX_DECISIONS_PER_ROW * decision(0).len();
+        assert!(stored.len() * 8 < one_by_one, "{} bytes", stored.len());
+    }
+
+    /// A row of answers in the format before ticket ids (`A`: id, JSON) still reads.
+    #[test]
+    fn answer_rows_of_the_earlier_format_still_read() {
+        let mut records = vec![ANSWERS_FORMAT];
+        for (id, json) in [("a", "{\"x\":1}"), ("b", "{\"x\":2}")] {
+            for field in [id, json] {
+                records.extend_from_slice(&(field.len() as u32).to_le_bytes());
+                records.extend_from_slice(field.as_bytes());
+            }
+        }
+        let mut stored = Vec::new();
+        pack_into(&records, &mut stored);
+        assert_eq!(
+            find_stored(&stored, "b"),
+            Ok(Some(entry("{\"x\":2}", None)))
+        );
+        assert_eq!(find_stored(&stored, "c"), Ok(None));
+    }
+
+    /// A truncated or garbled row is refused, not misread.
+    #[test]
+    fn malformed_rows_are_refused() {
+        let mut row = DecisionRow::default();
+        row.push("a", Some(4), "{\"x\":1}").expect("pushed");
+        row.push("b", None, "{\"x\":2}").expect("pushed");
+        let stored = row.take_stored();
+        assert_eq!(
+            find_stored(&stored, "b"),
+            Ok(Some(entry("{\"x\":2}", None)))
+        );
+        assert_eq!(
+            find_stored(&stored[..stored.len() - 2], "b"),
+            Err(Malformed)
+        );
+        assert_eq!(find_stored(b"D\x05\x00\x00\x00ab", "b"), Err(Malformed));
+        assert_eq!(
+            find_stored(b"D\x01\x00\x00\x00a\x01\x00", "a"),
+            Err(Malformed)
+        );
+        assert_eq!(
+            find_stored(b"A\x01\x00\x00\x00a\x02\x00\x00\x00\xff\xfe", "a"),
+            Err(Malformed)
+        );
+        assert_eq!(find_stored(b"B", "a"), Err(Malformed));
+        assert_eq!(find_stored(b"", "a"), Err(Malformed));
+    }
+}
