@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn decisions_read_back_from_their_stored_row() {
         let mut row = DecisionRow::default();
-        let ticket = |n: usize| (n % 3 == 0).then_some(n as u64 + 100);
+        let ticket = |n: usize| n.is_multiple_of(3).then_some(n as u64 + 100);
         for n in 0..MAX_DECISIONS_PER_ROW {
             row.push(&format!("inq-{n}"), ticket(n), &decision(n))
                 .expect("pushed");

@@ -321,7 +321,7 @@ mod tests {
 
     fn record(inquiry: &'static str) -> (Box<dyn Job>, Answer<RecordOutcome>) {
         request(true, true, move |txn| {
-            txn.record_decision(inquiry, "{}".into(), None)
+            txn.record_decision(inquiry, "{}", None)
         })
     }
 
