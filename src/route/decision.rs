@@ -18,12 +18,12 @@ pub enum RecordOutcome {
     },
 }
 
-/// The decision stored for one inquiry id, with the ticket it queued.
+/// The decision stored for one inquiry id, with the ticket it queued: read from its decision
+/// row (`rows.rs`), or from `decisions`, where a decision with a ticket was stored before.
 ///
-/// Stored as bytes, not JSON: one tag byte (ticket or not), the ticket id as little-endian
-/// `u64`, then the decision's JSON framed like every stored record (`codec.rs`: compressed when
-/// that is smaller). Wrapping the decision's JSON in another JSON string would escape every
-/// quote of it on each write and unescape it on each read.
+/// That earlier form is bytes, not JSON: one tag byte (ticket or not), the ticket id as
+/// little-endian `u64`, then the decision's JSON framed like every stored record (`codec.rs`:
+/// compressed when that is smaller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredDecision {
     pub decision_json: String,

@@ -15,6 +15,7 @@
 //! this way, have no ticket id.
 
 use super::codec::{pack_into, unpack};
+use super::decision::StoredDecision;
 use super::error::RouteError;
 
 /// The most decisions kept in one stored row: a replay decodes its whole row, so this bounds
@@ -25,13 +26,6 @@ pub(crate) const MAX_DECISIONS_PER_ROW: usize = 64;
 const FORMAT: u8 = b'D';
 /// The first byte of a row of answers only (no ticket id), as stored before `FORMAT`.
 const ANSWERS_FORMAT: u8 = b'A';
-
-/// One recorded decision: its JSON and the ticket it queued, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RowEntry {
-    pub decision_json: String,
-    pub ticket_id: Option<u64>,
-}
 
 /// Decisions gathered for one stored row, in the order they were recorded.
 #[derive(Debug)]
@@ -85,7 +79,7 @@ impl DecisionRow {
     }
 
     /// The decision of `inquiry_id`, if this row holds one.
-    pub fn find(&self, inquiry_id: &str) -> Option<RowEntry> {
+    pub fn find(&self, inquiry_id: &str) -> Option<StoredDecision> {
         find_in(&self.records, inquiry_id).ok().flatten()
     }
 
@@ -104,11 +98,14 @@ pub(crate) struct Malformed;
 
 /// The decision of `inquiry_id` in a stored row: `Ok(None)` when the row holds none, `Err`
 /// when it is not a row [`DecisionRow::take_stored`] made (in either format).
-pub(crate) fn find_stored(stored: &[u8], inquiry_id: &str) -> Result<Option<RowEntry>, Malformed> {
+pub(crate) fn find_stored(
+    stored: &[u8],
+    inquiry_id: &str,
+) -> Result<Option<StoredDecision>, Malformed> {
     find_in(&unpack(stored).ok_or(Malformed)?, inquiry_id)
 }
 
-fn find_in(records: &[u8], inquiry_id: &str) -> Result<Option<RowEntry>, Malformed> {
+fn find_in(records: &[u8], inquiry_id: &str) -> Result<Option<StoredDecision>, Malformed> {
     let (with_tickets, mut records) = match records.split_first() {
         Some((&FORMAT, records)) => (true, records),
         Some((&ANSWERS_FORMAT, records)) => (false, records),
@@ -126,7 +123,7 @@ fn find_in(records: &[u8], inquiry_id: &str) -> Result<Option<RowEntry>, Malform
         let json = field(&mut records)?;
         if id == inquiry_id.as_bytes() {
             let decision_json = String::from_utf8(json.to_vec()).map_err(|_| Malformed)?;
-            return Ok(Some(RowEntry {
+            return Ok(Some(StoredDecision {
                 decision_json,
                 ticket_id,
             }));
@@ -155,8 +152,8 @@ mod tests {
         )
     }
 
-    fn entry(json: &str, ticket_id: Option<u64>) -> RowEntry {
-        RowEntry {
+    fn entry(json: &str, ticket_id: Option<u64>) -> StoredDecision {
+        StoredDecision {
             decision_json: json.into(),
             ticket_id,
         }

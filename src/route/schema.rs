@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{pack_into, unpack};
 use super::decision::StoredDecision;
 use super::error::RouteError;
-use super::rows::{DecisionRow, RowEntry, find_stored};
+use super::rows::{DecisionRow, find_stored};
 use super::ticket::Ticket;
 
 /// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
@@ -123,18 +123,11 @@ pub(crate) fn stored_decision(
             None => None,
         },
     };
-    let RowEntry {
-        decision_json,
-        ticket_id,
-    } = entry.ok_or_else(|| {
+    entry.map(Some).ok_or_else(|| {
         RouteError::Storage(format!(
             "decoding the decision of inquiry {inquiry_id} in decision row {row_id} failed"
         ))
-    })?;
-    Ok(Some(StoredDecision {
-        decision_json,
-        ticket_id,
-    }))
+    })
 }
 
 /// Parses a stored record, compressed or plain JSON (as every record was before
