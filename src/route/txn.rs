@@ -115,16 +115,15 @@ impl<'t> Txn<'t> {
         if let Some(existing) = self.recorded(inquiry_id)? {
             return Ok(existing.into_existing());
         }
-        let ticket_id = match ticket {
-            Some(new) => {
-                let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), new);
-                self.make_ready(&mut ticket)?;
-                Some(ticket.id)
-            }
-            None => None,
-        };
+        // The row refuses a record too large to store: before the ticket is queued, so a
+        // refusal leaves the transaction untouched.
+        let ticket_id = ticket.is_some().then_some(self.next_ticket_id);
         self.pending_row
             .push(inquiry_id, ticket_id, decision_json)?;
+        if let Some(new) = ticket {
+            let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), new);
+            self.make_ready(&mut ticket)?;
+        }
         self.decision_index
             .insert(inquiry_id, self.next_decision_row)?;
         if self.pending_row.len() >= MAX_DECISIONS_PER_ROW {
