@@ -319,6 +319,50 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
     h.close().await;
 }
 
+/// Claimers racing on one queue share it out: every ticket goes to exactly one of them, every
+/// claim returns (one that waited for a redelivery would see a ticket twice), and the next
+/// ticket is claimable at once.
+async fn racing_claims_take_each_ticket_once(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let mut queued = std::collections::BTreeSet::new();
+    for i in 0..40 {
+        queued.insert(h.enqueue(&format!("race-{i}"), "billing", 1).await);
+    }
+    let claimers = (0..8).map(|c| {
+        let queue = Arc::clone(&h.queue);
+        let lease_ms = h.lease_ms;
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(ticket) = queue
+                .claim("billing", &format!("specialist-{c}"), lease_ms)
+                .await
+                .unwrap()
+            {
+                got.push(ticket.id);
+            }
+            got
+        })
+    });
+    let claimers: Vec<_> = claimers.collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        let got = tokio::time::timeout(LONG_LEASE / 2, claimer)
+            .await
+            .expect("a claim is still waiting, half a lease after the queue ran dry")
+            .unwrap();
+        claimed.extend(got);
+    }
+    claimed.sort_unstable();
+    assert_eq!(claimed, queued.into_iter().collect::<Vec<_>>());
+    // No pull request a loser gave up on takes the next ticket away from the next claim.
+    let late = h.enqueue("race-late", "billing", 1).await;
+    assert_eq!(
+        h.claim("billing", "specialist-0").await.map(|t| t.id),
+        Some(late)
+    );
+    h.close().await;
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -346,4 +390,5 @@ contract!(
     leases_are_checked_and_resolve_is_audited,
     release_and_reroute,
     expired_leases_redeliver_then_dead_letter,
+    racing_claims_take_each_ticket_once,
 );

@@ -38,6 +38,8 @@ const BANDS: u8 = 4;
 const TICKET_HEADER: &str = "Triage-Ticket-Id";
 /// Most tickets one stats call walks per band to count SLA breaches.
 const MAX_BREACH_SCAN: u64 = 10_000;
+/// Pull requests one fetch sends before it gives up (see [`JetStreamQueue::next`]).
+const FETCH_ATTEMPTS: usize = 3;
 
 /// Where the queue lives and how it behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,22 +249,36 @@ impl JetStreamQueue {
         Ok(lease)
     }
 
-    /// Pulls the next message of one consumer without waiting for new ones.
+    /// Pulls the next message of one consumer without waiting for new ones. When claimers
+    /// race for a band's last message, the server may keep a loser's no-wait pull request
+    /// waiting instead of answering "no messages" (nats-server 2.9), and the next message it
+    /// would get is a redelivery a whole lease later; so an unanswered pull is abandoned after
+    /// the configured timeout (the server drops a pull whose inbox has no subscriber) and
+    /// asked again.
     async fn next(
         &self,
         consumer: &PullConsumer,
     ) -> Result<Option<jetstream::Message>, RouteError> {
-        let mut batch = consumer
-            .fetch()
-            .max_messages(1)
-            .messages()
-            .await
-            .map_err(|err| unavailable("fetch", err))?;
-        match batch.next().await {
-            None => Ok(None),
-            Some(Ok(message)) => Ok(Some(message)),
-            Some(Err(err)) => Err(unavailable("fetch", err)),
+        for _ in 0..FETCH_ATTEMPTS {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1)
+                .messages()
+                .await
+                .map_err(|err| unavailable("fetch", err))?;
+            match tokio::time::timeout(self.settings.timeout, batch.next()).await {
+                Ok(None) => return Ok(None),
+                Ok(Some(Ok(message))) => return Ok(Some(message)),
+                Ok(Some(Err(err))) => return Err(unavailable("fetch", err)),
+                Err(_unanswered) => {
+                    tracing::debug!("a pull request went unanswered; asking again")
+                }
+            }
         }
+        Err(RouteError::Unavailable(format!(
+            "nats fetch: {FETCH_ATTEMPTS} pull requests unanswered within {:?}",
+            self.settings.timeout
+        )))
     }
 
     /// Dead-letters a delivery whose `previous` lease ran out with its last allowed delivery.
