@@ -324,26 +324,28 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
 /// ticket is claimable at once.
 async fn racing_claims_take_each_ticket_once(backend: Backend) {
     let h = Harness::open(backend, LONG_LEASE, 5).await;
-    let mut queued = std::collections::BTreeSet::new();
+    let mut queued = Vec::new();
     for i in 0..40 {
-        queued.insert(h.enqueue(&format!("race-{i}"), "billing", 1).await);
+        queued.push(h.enqueue(&format!("race-{i}"), "billing", 1).await);
     }
-    let claimers = (0..8).map(|c| {
-        let queue = Arc::clone(&h.queue);
-        let lease_ms = h.lease_ms;
-        tokio::spawn(async move {
-            let mut got = Vec::new();
-            while let Some(ticket) = queue
-                .claim("billing", &format!("specialist-{c}"), lease_ms)
-                .await
-                .unwrap()
-            {
-                got.push(ticket.id);
-            }
-            got
+    queued.sort_unstable();
+    let claimers: Vec<_> = (0..8)
+        .map(|c| {
+            let queue = Arc::clone(&h.queue);
+            let lease_ms = h.lease_ms;
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(ticket) = queue
+                    .claim("billing", &format!("specialist-{c}"), lease_ms)
+                    .await
+                    .unwrap()
+                {
+                    got.push(ticket.id);
+                }
+                got
+            })
         })
-    });
-    let claimers: Vec<_> = claimers.collect();
+        .collect();
     let mut claimed = Vec::new();
     for claimer in claimers {
         let got = tokio::time::timeout(LONG_LEASE / 2, claimer)
@@ -353,7 +355,7 @@ async fn racing_claims_take_each_ticket_once(backend: Backend) {
         claimed.extend(got);
     }
     claimed.sort_unstable();
-    assert_eq!(claimed, queued.into_iter().collect::<Vec<_>>());
+    assert_eq!(claimed, queued);
     // No pull request a loser gave up on takes the next ticket away from the next claim.
     let late = h.enqueue("race-late", "billing", 1).await;
     assert_eq!(
