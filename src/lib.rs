@@ -12,7 +12,7 @@
 //!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
 //! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
-//! - [`ingest`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
+//! - [`mail`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
 //!   replies into an outbox, nothing dropped.
 //! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
 //! - [`server`]: building the service from a [`config::Config`], serving, shutting down.
@@ -54,8 +54,8 @@ pub mod bench;
 pub mod classify;
 pub mod config;
 pub mod error;
-pub mod ingest;
 pub mod intake;
+pub mod mail;
 pub mod pack;
 pub mod postgres;
 pub mod progress;
