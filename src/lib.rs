@@ -12,7 +12,7 @@
 //!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
 //! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
-//! - [`ingest`]: the email-ingest worker, a gRPC client of the service like any other: a
+//! - [`mail`]: the email-ingest worker, a gRPC client of the service like any other: a
 //!   Maildir or mail files in, inquiries named by their sender over gRPC, replies into an
 //!   outbox, nothing dropped.
 //! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
@@ -54,8 +54,8 @@ pub mod answer;
 pub mod classify;
 pub mod config;
 pub mod error;
-pub mod ingest;
 pub mod intake;
+pub mod mail;
 pub mod pack;
 pub mod postgres;
 pub mod progress;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, agency_config};
 use serde_json::Value;
-use triage::ingest::parse::parse_mail;
-use triage::ingest::{
+use triage::mail::parse::parse_mail;
+use triage::mail::{
     Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions, read_files,
 };
 

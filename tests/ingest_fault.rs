@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use triage::ingest::{MailOutcome, MailRecord};
+use triage::mail::{MailOutcome, MailRecord};
 
 const MAILS: usize = 2000;
 const TIMEOUT: Duration = Duration::from_secs(120);
