@@ -59,7 +59,15 @@ async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let maildir: PathBuf = dir.path().join("Maildir");
     let mails = MAILS.to_string();
-    let args = ["sample-maildir", "--out", maildir.to_str().unwrap(), "--count", &mails, "--seed", "7"];
+    let args = [
+        "sample-maildir",
+        "--out",
+        maildir.to_str().unwrap(),
+        "--count",
+        &mails,
+        "--seed",
+        "7",
+    ];
     let written = common::stdout_of_success(&common::triage(root, &args));
     assert!(written.starts_with(&format!("{MAILS} mails")), "{written}");
 

@@ -50,16 +50,16 @@ fn nats_server_binary() -> String {
 /// A `nats-server` with JetStream storing in `store`, on `port` (None: one the system picks),
 /// and the port it listens on, read from its log once it does.
 fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
-    let port = port.map_or("-1".to_owned(), |port| port.to_string());
+    let port_arg = port.map_or("-1".to_owned(), |port| port.to_string());
     let mut child = Command::new(nats_server_binary())
-        .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd"])
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
         .arg(store)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("nats-server must be installed (see .ci/run)");
     let log = child.stderr.take().expect("piped stderr");
-    let (listening, port) = std::sync::mpsc::channel();
+    let (listening, announced) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = BufReader::new(log).lines();
         for line in lines.by_ref() {
@@ -72,8 +72,8 @@ fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
         // Keep reading, so that the server never writes into a closed pipe.
         lines.for_each(drop);
     });
-    match port.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(port)) => (child, port),
+    match announced.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(bound)) => (child, bound),
         other => {
             kill(child);
             panic!("nats-server did not say where it listens: {other:?}");

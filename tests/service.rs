@@ -592,7 +592,11 @@ async fn graceful_shutdown_drains_and_reports_health() {
         .await
         .unwrap()
         .into_inner();
-    let first = responses.message().await.unwrap().expect("a first decision");
+    let first = responses
+        .message()
+        .await
+        .unwrap()
+        .expect("a first decision");
     assert!(matches!(first.result, Some(Item::Response(_))), "{first:?}");
 
     let stopping = tokio::spawn(server.stop());
@@ -606,7 +610,11 @@ async fn graceful_shutdown_drains_and_reports_health() {
         .send(inquiry("s2", "acme", "is invoice 1042 paid?"))
         .await
         .unwrap();
-    let second = responses.message().await.unwrap().expect("a second decision");
+    let second = responses
+        .message()
+        .await
+        .unwrap()
+        .expect("a second decision");
     assert!(
         matches!(&second.result, Some(Item::Response(r)) if r.decision.is_some()),
         "{second:?}"

@@ -1,7 +1,6 @@
 //! The gRPC client commands `ask` and `queue …`, and the connection flags every client
 //! command shares.
 
-
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use tonic::Request;
