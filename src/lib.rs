@@ -12,12 +12,13 @@
 //!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
 //! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
-//! - [`ingest`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
-//!   replies into an outbox, nothing dropped.
+//! - [`mail`]: the email-ingest worker, a gRPC client of the service like any other: a
+//!   Maildir or mail files in, inquiries named by their sender over gRPC, replies into an
+//!   outbox, nothing dropped.
 //! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
 //! - [`server`]: building the service from a [`config::Config`], serving, shutting down.
-//! - [`proto`]: the generated contract; [`telemetry`]: Prometheus metrics; [`bench`](mod@bench): the load
-//!   generator; [`progress`]: progress of long work; [`error`]: the crate's [`Error`].
+//! - [`proto`]: the generated contract; [`telemetry`]: Prometheus metrics; [`progress`]:
+//!   progress of long work; [`error`]: the crate's [`Error`].
 //!
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
@@ -50,12 +51,11 @@
 //! ```
 
 pub mod answer;
-pub mod bench;
 pub mod classify;
 pub mod config;
 pub mod error;
-pub mod ingest;
 pub mod intake;
+pub mod mail;
 pub mod pack;
 pub mod postgres;
 pub mod progress;

@@ -23,7 +23,7 @@ use crate::route::{
     TicketQueue,
 };
 use crate::service::convert::InquiryLimits;
-use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
+use crate::service::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
 
 /// Why the server could not start or stopped with an error.
@@ -191,6 +191,7 @@ pub async fn run(
         }
     };
     let serve = tonic::transport::Server::builder()
+        .layer(DeadlineLayer::new(Arc::clone(&app.metrics)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(triage)

@@ -5,16 +5,14 @@
 mod common;
 
 use common::load::{Acknowledged, assert_all_kept, check_replays, claim_all, submitter, wait_for};
-use common::process::{connect, free_port, kill, start_server, write_config};
+use common::process::{connect, kill, start_server, write_config};
 
 /// Every acknowledged ticket survives a SIGKILL exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_loses_no_acknowledged_ticket() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(dir.path(), "triage.toml", port, "");
-    let addr = format!("http://127.0.0.1:{port}");
-    let child = start_server(&config);
+    let config = write_config(dir.path(), "triage.toml", 0, "");
+    let (child, addr) = start_server(&config);
     let channel = connect(&addr).await;
 
     // Four submitters, one per client, each recording the tickets it got a reply for.
@@ -31,7 +29,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_ticket() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let child = start_server(&config);
+    let (child, addr) = start_server(&config);
     let channel = connect(&addr).await;
     check_replays(channel.clone(), &acknowledged).await;
     // Claim everything: each inquiry's ticket exactly once, every acknowledged one among them.

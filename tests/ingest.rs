@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, agency_config};
 use serde_json::Value;
-use triage::answer::StatusStore;
-use triage::ingest::parse::parse_mail;
-use triage::ingest::{
+use triage::mail::parse::parse_mail;
+use triage::mail::{
     Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions, read_files,
 };
-use triage::pack::Pack;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
@@ -33,7 +31,6 @@ fn worker(server: &TestServer, root: &Path) -> Worker {
 }
 
 fn worker_with_token(server: &TestServer, root: &Path, token: Option<&str>) -> Worker {
-    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
     let options = WorkerOptions {
         endpoint: tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
             .unwrap(),
@@ -43,7 +40,7 @@ fn worker_with_token(server: &TestServer, root: &Path, token: Option<&str>) -> W
         max_backoff: Duration::from_secs(1),
     };
     let sink = Sink::open(Spool::under(root)).unwrap();
-    Worker::new(options, StatusStore::for_pack(&pack).unwrap(), sink)
+    Worker::new(options, sink)
 }
 
 /// The journal's records by the file name of their source.

@@ -7,16 +7,14 @@
 mod common;
 
 use common::load::claim_all;
-use common::process::free_port;
+use common::process::{kill, start_server, write_config};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use triage::answer::StatusStore;
-use triage::ingest::{MailOutcome, MailRecord, sample};
-use triage::pack::Pack;
+use triage::mail::{MailOutcome, MailRecord};
 
 const MAILS: usize = 2000;
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -50,11 +48,6 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn kill(child: &mut Child) {
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
-}
-
 fn count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| entries.count())
 }
@@ -64,28 +57,22 @@ fn count(dir: &Path) -> usize {
 async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pack = Pack::load(&root.join("data/agency")).unwrap();
-    let status = StatusStore::for_pack(&pack).unwrap().snapshot();
     let maildir: PathBuf = dir.path().join("Maildir");
-    assert_eq!(
-        sample::write_maildir(&pack, &status, &maildir, MAILS, 7).unwrap(),
-        MAILS
-    );
+    let mails = MAILS.to_string();
+    let args = [
+        "sample-maildir",
+        "--out",
+        maildir.to_str().unwrap(),
+        "--count",
+        &mails,
+        "--seed",
+        "7",
+    ];
+    let written = common::stdout_of_success(&common::triage(root, &args));
+    assert!(written.starts_with(&format!("{MAILS} mails")), "{written}");
 
-    let port = free_port();
-    let config = dir.path().join("triage.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\npack = {:?}\nmodel = {:?}\ndata_dir = {:?}\n",
-            root.join("data/agency"),
-            root.join("models/agency"),
-            dir.path().join("var"),
-        ),
-    )
-    .unwrap();
-    let serve = ["serve", "--config", config.to_str().unwrap()];
-    let addr = format!("http://127.0.0.1:{port}");
+    let config = write_config(dir.path(), "triage.toml", 0, "");
+    let (server, addr) = start_server(&config);
     let ingest = [
         "ingest",
         "--maildir",
@@ -99,17 +86,18 @@ async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
         "--from-address",
         "helpdesk@agency.example",
     ];
-    // The worker starts first and waits for the server with its backoff.
-    let mut worker = triage(&ingest);
-    let mut server = triage(&serve);
+    let worker = triage(&ingest);
     wait_for("the first 300 mails", || journal(&maildir).len() >= 300);
-    kill(&mut server);
-    let mut server = triage(&serve);
+    kill(server);
+    // Started again on the same data and the port the worker knows; the worker waits for it
+    // with its backoff.
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let (server, _) = start_server(&write_config(dir.path(), "triage.toml", port, ""));
     let before = journal(&maildir).len();
     wait_for("300 more mails after the server's restart", || {
         journal(&maildir).len() >= before + 300
     });
-    kill(&mut worker);
+    kill(worker);
     let handled_when_killed = journal(&maildir).len();
     assert!(handled_when_killed < MAILS, "the worker was done too soon");
     eprintln!("server killed at {before} mails handled, worker at {handled_when_killed}");
@@ -163,5 +151,5 @@ async fn sigkills_of_server_and_worker_drop_and_double_nothing() {
     let ticketed = claim_all(channel).await;
     let routed: BTreeSet<String> = routed.into_iter().map(str::to_owned).collect();
     assert_eq!(ticketed, routed, "tickets against routed mails");
-    kill(&mut server);
+    kill(server);
 }

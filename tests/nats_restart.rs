@@ -3,9 +3,13 @@
 //! and no acknowledged ticket is lost. The test runs its own `nats-server` (JetStream, a store
 //! folder of its own) so it can kill it with SIGKILL and start it again on the same port.
 
+// Needs real PostgreSQL and NATS servers: run with the `engines` feature.
+#![cfg(feature = "engines")]
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::engines::Namespace;
 use common::inquiry;
 use common::load::{EXPERT_TEXTS, assert_all_kept, check_replays, claim_all};
-use common::process::{connect, free_port, kill, start_server, write_config};
+use common::process::{connect, kill, start_server, write_config};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -43,27 +47,37 @@ fn nats_server_binary() -> String {
     }
 }
 
-fn start_nats(port: u16, store: &Path) -> Child {
-    Command::new(nats_server_binary())
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+/// A `nats-server` with JetStream storing in `store`, on `port` (None: one the system picks),
+/// and the port it listens on, read from its log once it does.
+fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
+    let port_arg = port.map_or("-1".to_owned(), |port| port.to_string());
+    let mut child = Command::new(nats_server_binary())
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
         .arg(store)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("nats-server must be installed (see .ci/run)")
-}
-
-async fn wait_until_listening(port: u16) {
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "nats-server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        .expect("nats-server must be installed (see .ci/run)");
+    let log = child.stderr.take().expect("piped stderr");
+    let (listening, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(log).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
+                let _ = listening.send(addr.rsplit(':').next().unwrap_or_default().parse());
+                break;
+            }
+        }
+        // Keep reading, so that the server never writes into a closed pipe.
+        lines.for_each(drop);
+    });
+    match announced.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(bound)) => (child, bound),
+        other => {
+            kill(child);
+            panic!("nats-server did not say where it listens: {other:?}");
+        }
     }
 }
 
@@ -98,10 +112,8 @@ struct Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restart_loses_nothing_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let nats_port = free_port();
     let store = dir.path().join("jetstream");
-    let nats = start_nats(nats_port, &store);
-    wait_until_listening(nats_port).await;
+    let (nats, nats_port) = start_nats(None, &store);
 
     let namespace = Namespace::new("restart");
     let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
@@ -115,10 +127,9 @@ async fn nats_restart_loses_nothing_and_recovers() {
         &format!("nats://127.0.0.1:{nats_port}"),
     );
     assert!(scale_out.contains(&nats_port.to_string()), "{scale_out}");
-    let port = free_port();
-    let config = write_config(dir.path(), "replica.toml", port, &scale_out);
-    let replica = start_server(&config);
-    let channel = connect(&format!("http://127.0.0.1:{port}")).await;
+    let config = write_config(dir.path(), "replica.toml", 0, &scale_out);
+    let (replica, addr) = start_server(&config);
+    let channel = connect(&addr).await;
 
     let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -182,7 +193,8 @@ async fn nats_restart_loses_nothing_and_recovers() {
     wait("UNAVAILABLE while NATS is down", &|| unavailable() >= 5);
     wait_for_health(&channel, ServingStatus::NotServing).await;
 
-    let nats = start_nats(nats_port, &store);
+    // On the port it had: the replica's client reconnects to the address it knows.
+    let (nats, _) = start_nats(Some(nats_port), &store);
     let before = acknowledged();
     wait("tickets after NATS returned", &|| {
         acknowledged() >= before + 100

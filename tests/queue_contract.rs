@@ -1,5 +1,6 @@
 //! The queue contract: one suite, run unchanged against the embedded queue (redb) and the
-//! scaled-out queue (NATS JetStream with its PostgreSQL ledger), both real.
+//! scaled-out queue (NATS JetStream with its PostgreSQL ledger), both real; the scaled-out half
+//! runs with the `engines` feature.
 
 mod common;
 
@@ -16,6 +17,7 @@ use triage::route::{
 const QUEUES: [&str; 2] = ["seo", "billing"];
 
 #[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "engines"), allow(dead_code))]
 enum Backend {
     Embedded,
     JetStream,
@@ -375,6 +377,7 @@ macro_rules! contract {
                 }
             )*
         }
+        #[cfg(feature = "engines")]
         mod jetstream {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,9 @@
 //! the same ticket while its lease holds; SIGKILL of one replica mid-load loses no
 //! acknowledged ticket.
 
+// Needs real PostgreSQL and NATS servers: run with the `engines` feature.
+#![cfg(feature = "engines")]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -11,7 +14,7 @@ use std::process::Child;
 
 use common::engines::{Namespace, postgres_url};
 use common::load::{Acknowledged, assert_all_kept, check_replays, claim_all, submitter, wait_for};
-use common::process::{connect, free_port, kill, start_server, write_config};
+use common::process::{closed_port, connect, kill, start_server, write_config};
 use common::{inquiry, stdout_of_success, triage};
 use tonic::transport::Channel;
 use triage::proto::v1 as pb;
@@ -46,15 +49,15 @@ impl Replicas {
         let dir = tempfile::tempdir().unwrap();
         let (mut children, mut channels) = (Vec::new(), Vec::new());
         for n in 0..2 {
-            let port = free_port();
             let config = write_config(
                 dir.path(),
                 &format!("replica{n}.toml"),
-                port,
+                0,
                 &namespace.config_toml(true),
             );
-            children.push(start_server(&config));
-            channels.push(connect(&format!("http://127.0.0.1:{port}")).await);
+            let (child, addr) = start_server(&config);
+            children.push(child);
+            channels.push(connect(&addr).await);
         }
         Self {
             namespace,
@@ -201,7 +204,7 @@ async fn sigkill_of_one_replica_loses_no_acknowledged_ticket() {
 #[test]
 fn startup_refuses_when_an_engine_is_down() {
     let dir = tempfile::tempdir().unwrap();
-    let closed = free_port();
+    let (_refusing, closed) = closed_port();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cases = [
         (
@@ -217,7 +220,7 @@ fn startup_refuses_when_an_engine_is_down() {
         ),
     ];
     for (n, (extra, expected)) in cases.iter().enumerate() {
-        let config = write_config(dir.path(), &format!("down{n}.toml"), free_port(), extra);
+        let config = write_config(dir.path(), &format!("down{n}.toml"), 0, extra);
         let output = triage(root, &["serve", "--config", config.to_str().unwrap()]);
         let stderr = common::stderr_of_failure(&output);
         assert!(stderr.contains(expected), "{expected} !~ {stderr}");

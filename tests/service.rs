@@ -417,21 +417,24 @@ async fn bad_inputs_get_their_codes() {
         client.submit(huge).await.unwrap_err().code(),
         Code::OutOfRange
     );
-    // An already spent deadline. The service answers DEADLINE_EXCEEDED; tonic's transport also
-    // enforces `grpc-timeout` and answers CANCELLED when its timer fires first. Either way no
-    // decision is taken (checked at the end: no ticket was left behind).
-    let mut late = tonic::Request::new(inquiry(
-        "b8",
-        "acme",
-        "what should the SEO report focus on?",
-    ));
-    late.metadata_mut()
-        .insert("grpc-timeout", "1n".parse().unwrap());
-    let late = client.submit(late).await.unwrap_err();
-    assert!(
-        matches!(late.code(), Code::DeadlineExceeded | Code::Cancelled),
-        "{late:?}"
-    );
+    // An already spent deadline: DEADLINE_EXCEEDED (not tonic's CANCELLED), and no decision is
+    // taken (checked at the end: no ticket was left behind). A malformed one names the header.
+    let spent_and_malformed = [
+        ("1n", Code::DeadlineExceeded, "deadline"),
+        ("soon", Code::InvalidArgument, "grpc-timeout"),
+    ];
+    for (timeout, code, named) in spent_and_malformed {
+        let mut late = tonic::Request::new(inquiry(
+            "b8",
+            "acme",
+            "what should the SEO report focus on?",
+        ));
+        late.metadata_mut()
+            .insert("grpc-timeout", timeout.parse().unwrap());
+        let late = client.submit(late).await.unwrap_err();
+        assert_eq!(late.code(), code, "{timeout}: {late:?}");
+        assert!(late.message().contains(named), "{timeout}: {late:?}");
+    }
     // Specialist side: unknown queue, unknown ticket, empty reason, bad lease.
     let unknown = specialist
         .claim(pb::ClaimRequest {
@@ -551,25 +554,23 @@ async fn overload_is_shed() {
     server.stop().await;
 }
 
-/// Shutdown turns health to NOT_SERVING, lets in-flight work finish and stops.
-#[tokio::test]
+/// Shutdown turns health to NOT_SERVING and lets a call in flight finish: a SubmitStream the
+/// server holds when shutdown starts still gets its decisions and ends OK, and the server stops
+/// once it has ended, not at the end of the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_drains_and_reports_health() {
+    use pb::submit_stream_response::Result as Item;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut config = agency_config(dir.path());
+    config.shutdown_grace_seconds = 3600;
+    let server = TestServer::start(config).await;
     let mut health = HealthClient::new(server.channel().await);
-    let service = "triage.v1.TriageService".to_owned();
-    let status = health
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: service.clone(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(status.into_inner().status, ServingStatus::Serving as i32);
-
     let mut watch = health
-        .watch(tonic_health::pb::HealthCheckRequest { service })
+        .watch(tonic_health::pb::HealthCheckRequest {
+            service: "triage.v1.TriageService".to_owned(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -577,38 +578,55 @@ async fn graceful_shutdown_drains_and_reports_health() {
         watch.message().await.unwrap().unwrap().status,
         ServingStatus::Serving as i32
     );
-    let mut client = server.triage().await;
-    let in_flight: Vec<_> = (0..20)
-        .map(|i| {
-            let mut client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .submit(inquiry(
-                        &format!("s{i}"),
-                        "acme",
-                        "the contact form is broken",
-                    ))
-                    .await
-            })
-        })
-        .collect();
-    let ok_before = client.ping(pb::PingRequest {}).await.is_ok();
+
+    // A call the server holds: its first decision came back.
+    let (requests, outbound) = tokio::sync::mpsc::channel(4);
+    requests
+        .send(inquiry("s1", "acme", "the contact form is broken"))
+        .await
+        .unwrap();
+    let mut responses = server
+        .triage()
+        .await
+        .submit_stream(tokio_stream::wrappers::ReceiverStream::new(outbound))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = responses
+        .message()
+        .await
+        .unwrap()
+        .expect("a first decision");
+    assert!(matches!(first.result, Some(Item::Response(_))), "{first:?}");
+
     let stopping = tokio::spawn(server.stop());
     assert_eq!(
         watch.message().await.unwrap().unwrap().status,
         ServingStatus::NotServing as i32
     );
-    stopping.await.unwrap();
-    assert!(ok_before);
-    for call in in_flight {
-        // Each request either completed with a decision or never reached the server.
-        if let Err(status) = call.await.unwrap() {
-            assert!(
-                matches!(status.code(), Code::Unavailable | Code::Cancelled),
-                "{status:?}"
-            );
-        }
-    }
+    drop(watch);
+    // Shutdown has begun; the call goes on.
+    requests
+        .send(inquiry("s2", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap();
+    let second = responses
+        .message()
+        .await
+        .unwrap()
+        .expect("a second decision");
+    assert!(
+        matches!(&second.result, Some(Item::Response(r)) if r.decision.is_some()),
+        "{second:?}"
+    );
+    assert!(!stopping.is_finished(), "stopped with a call in flight");
+    // The caller closes its side: the call ends OK, and then the server stops.
+    drop(requests);
+    assert!(responses.message().await.unwrap().is_none());
+    tokio::time::timeout(std::time::Duration::from_secs(60), stopping)
+        .await
+        .expect("the server stops once the call in flight ended")
+        .unwrap();
 }
 
 /// Classify is a dry run: a decision and its explanation, nothing stored.

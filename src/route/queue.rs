@@ -247,6 +247,12 @@ impl EmbeddedQueue {
         self.inner.writer.commits()
     }
 
+    /// Requests the writer thread has not taken yet (it takes them in batches).
+    #[cfg(test)]
+    pub(crate) fn writer_backlog(&self) -> usize {
+        self.inner.writer.backlog()
+    }
+
     /// Runs `query` over a fresh snapshot on a blocking thread, with the clock's now.
     async fn read<T, F>(&self, query: F) -> Result<T, RouteError>
     where

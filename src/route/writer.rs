@@ -154,6 +154,14 @@ impl Writer {
         self.requests.as_ref().is_some_and(|r| !r.is_closed())
     }
 
+    /// Requests sent that the writer thread has not taken yet.
+    #[cfg(test)]
+    pub fn backlog(&self) -> usize {
+        self.requests
+            .as_ref()
+            .map_or(0, |requests| requests.max_capacity() - requests.capacity())
+    }
+
     /// Write transactions committed so far.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)

@@ -55,8 +55,9 @@ impl App {
         }
     }
 
-    /// Runs one RPC: admission (overload is RESOURCE_EXHAUSTED, never a queue), the caller's
-    /// deadline, authentication, the handler, metrics, and the error's status.
+    /// Runs one RPC: admission (overload is RESOURCE_EXHAUSTED, never a queue), authentication,
+    /// the handler, metrics, and the error's status. The caller's deadline is enforced in front
+    /// of every RPC ([`super::DeadlineLayer`]).
     pub async fn call<T, F, Fut>(
         &self,
         rpc: &'static str,
@@ -82,14 +83,8 @@ impl App {
         Fut: Future<Output = Result<T, ServiceError>>,
     {
         let _permit = self.admit()?;
-        let deadline = grpc_timeout(metadata)?;
         let principal = self.auth.authenticate(metadata)?;
-        match deadline {
-            None => handler(principal).await,
-            Some(timeout) => tokio::time::timeout(timeout, handler(principal))
-                .await
-                .unwrap_or_else(|_| Err(deadline_exceeded(timeout))),
-        }
+        handler(principal).await
     }
 
     /// A permit to work, or RESOURCE_EXHAUSTED when `max_in_flight` requests already run.
@@ -108,36 +103,6 @@ impl App {
             ServiceError::not_found(field, format!("`{name}` is not a queue of this pack"))
         })
     }
-}
-
-fn deadline_exceeded(timeout: Duration) -> ServiceError {
-    ServiceError::DeadlineExceeded(format!(
-        "the caller's deadline of {timeout:?} passed before the decision"
-    ))
-}
-
-/// The caller's deadline from the `grpc-timeout` header; an already spent one is an error.
-fn grpc_timeout(metadata: &MetadataMap) -> Result<Option<Duration>, ServiceError> {
-    let Some(value) = metadata.get("grpc-timeout") else {
-        return Ok(None);
-    };
-    let invalid = || ServiceError::invalid("grpc-timeout", "is not a valid timeout");
-    let value = value.to_str().map_err(|_| invalid())?;
-    let (digits, unit) = value.split_at(value.len().saturating_sub(1));
-    let amount: u64 = digits.parse().map_err(|_| invalid())?;
-    let timeout = match unit {
-        "H" => Duration::from_secs(amount.saturating_mul(3600)),
-        "M" => Duration::from_secs(amount.saturating_mul(60)),
-        "S" => Duration::from_secs(amount),
-        "m" => Duration::from_millis(amount),
-        "u" => Duration::from_micros(amount),
-        "n" => Duration::from_nanos(amount),
-        _ => return Err(invalid()),
-    };
-    if timeout < Duration::from_micros(10) {
-        return Err(deadline_exceeded(timeout));
-    }
-    Ok(Some(timeout))
 }
 
 impl From<RouteError> for ServiceError {
@@ -170,42 +135,5 @@ impl From<IntakeError> for ServiceError {
                 ServiceError::Internal(error.to_string())
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_timeout(value: &str) -> MetadataMap {
-        let mut metadata = MetadataMap::new();
-        metadata.insert("grpc-timeout", value.parse().unwrap());
-        metadata
-    }
-
-    /// Deadlines parse in every unit; spent or malformed ones are refused.
-    #[test]
-    fn grpc_timeouts_parse() {
-        assert_eq!(grpc_timeout(&MetadataMap::new()).unwrap(), None);
-        assert_eq!(
-            grpc_timeout(&with_timeout("250m")).unwrap(),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(
-            grpc_timeout(&with_timeout("2S")).unwrap(),
-            Some(Duration::from_secs(2))
-        );
-        assert!(matches!(
-            grpc_timeout(&with_timeout("1n")),
-            Err(ServiceError::DeadlineExceeded(_))
-        ));
-        assert!(matches!(
-            grpc_timeout(&with_timeout("5x")),
-            Err(ServiceError::InvalidArgument { .. })
-        ));
-        assert!(matches!(
-            grpc_timeout(&with_timeout("m")),
-            Err(ServiceError::InvalidArgument { .. })
-        ));
     }
 }

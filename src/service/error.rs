@@ -32,8 +32,6 @@ pub enum ServiceError {
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
-    DeadlineExceeded(String),
-    #[error("{0}")]
     Internal(String),
 }
 
@@ -65,7 +63,6 @@ impl ServiceError {
             Self::PermissionDenied(_) => Code::PermissionDenied,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
             Self::Unavailable(_) => Code::Unavailable,
-            Self::DeadlineExceeded(_) => Code::DeadlineExceeded,
             Self::Internal(_) => Code::Internal,
         }
     }

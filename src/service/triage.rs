@@ -12,7 +12,7 @@ use super::app::App;
 use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
 use super::{Principal, ServiceError};
 use crate::config::Role;
-use crate::intake::{DecisionOutcome, Submitted};
+use crate::intake::{DecisionOutcome, IntakeError, Submitted};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_server::TriageService;
 
@@ -38,7 +38,19 @@ async fn submit_one(
     request: pb::SubmitRequest,
 ) -> Result<pb::SubmitResponse, ServiceError> {
     principal.check_role(&[Role::Intake], "submit inquiries")?;
-    let inquiry = inquiry_from_proto(request.inquiry, app.limits, app.intake.now_ms())?;
+    let mut inquiry = inquiry_from_proto(request.inquiry, app.limits, app.intake.now_ms())?;
+    // An inquiry named by its sender alone (email) is checked against the client it maps to.
+    if inquiry.client_id.is_empty()
+        && let Some(sender) = &inquiry.sender
+        && let Some(client) = app
+            .intake
+            .clients()
+            .client_for_email(sender)
+            .await
+            .map_err(IntakeError::from)?
+    {
+        inquiry.client_id = client.id.clone();
+    }
     principal.check_client(&inquiry.client_id)?;
     let Submitted { decision, replayed } = app.intake.submit(inquiry).await?;
     if !replayed {

@@ -50,11 +50,23 @@ pub fn submitter(
     })
 }
 
-/// Waits until at least `count` submissions were acknowledged.
+/// How long a test waits for load to make progress before calling it a hang: a guard against a
+/// stuck server, not a timing check.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Waits until at least `count` submissions were acknowledged; fails when the load stalls.
 pub async fn wait_for(acknowledged: &Acknowledged, count: usize) {
-    while acknowledged.lock().unwrap().len() < count {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let reached = tokio::time::timeout(HANG_GUARD, async {
+        while acknowledged.lock().unwrap().len() < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let got = acknowledged.lock().unwrap().len();
+    assert!(
+        reached.is_ok(),
+        "{got} of {count} submissions acknowledged after {HANG_GUARD:?}"
+    );
 }
 
 /// Resubmits every acknowledged inquiry: each must be a replay with its original ticket.

@@ -1,6 +1,8 @@
-//! The server as a separate process: a free port, starting `triage serve` with a config file,
-//! and connecting once it serves (it needs a moment to load the model).
+//! The server as a separate process: starting `triage serve` with a config file on a port the
+//! system picks, learning the address it bound from its stdout, and connecting once it serves
+//! (it needs a moment to load the model).
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,27 +10,55 @@ use std::time::{Duration, Instant};
 use triage::proto::v1 as pb;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
 
-/// A port nothing listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
+/// How long a test waits for a process to come up before calling it a hang.
+const START_GUARD: Duration = Duration::from_secs(120);
+
+/// A port that refuses connections while the returned socket lives: bound, never listening,
+/// so nothing else can take it meanwhile.
+pub fn closed_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.1:0".parse().unwrap())
+        .expect("bind a port");
+    let port = socket.local_addr().expect("its address").port();
+    (socket, port)
 }
 
-/// `triage serve --config <config>` as a child process.
-pub fn start_server(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
+/// `triage serve --config <config>` as a child process, and the `http://` address it serves
+/// on, read from the line it prints once bound (the config may say port 0).
+pub fn start_server(config: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
         .args(["serve", "--config", config.to_str().expect("utf-8 path")])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("the server starts")
+        .expect("the server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (bound, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.strip_prefix("serving gRPC on ") {
+                let _ = bound.send(addr.to_owned());
+                break;
+            }
+        }
+        // Keep reading, so that the server never writes into a closed pipe.
+        lines.for_each(drop);
+    });
+    match address.recv_timeout(START_GUARD) {
+        Ok(addr) => (child, format!("http://{addr}")),
+        Err(error) => {
+            kill(child);
+            panic!("the server did not say where it listens: {error}");
+        }
+    }
 }
 
-/// A config file in `dir` serving the agency pack on `port`, with `extra` TOML appended.
+/// A config file in `dir` serving the agency pack on `port` (0: one the system picks), with
+/// `extra` TOML appended.
 pub fn write_config(dir: &Path, name: &str, port: u16, extra: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = dir.join(name);
@@ -61,7 +91,7 @@ pub async fn connect(addr: &str) -> tonic::transport::Channel {
             }
         }
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < START_GUARD,
             "the server at {addr} did not come up"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,7 +1,5 @@
-//! The gRPC client commands: `ask`, `queue …` and `bench`.
-
-use std::path::PathBuf;
-use std::time::Duration;
+//! The gRPC client commands `ask` and `queue …`, and the connection flags every client
+//! command shares.
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -9,9 +7,6 @@ use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use triage::answer::StatusStore;
-use triage::bench::{self, BenchMode, BenchOptions};
-use triage::pack::Pack;
 use triage::proto::v1 as pb;
 use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
@@ -25,10 +20,10 @@ pub struct Connection {
         visible_alias = "server",
         default_value = "http://127.0.0.1:50051"
     )]
-    addr: String,
+    pub addr: String,
     /// A bearer token (or TRIAGE_TOKEN).
     #[arg(long, env = "TRIAGE_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    pub token: Option<String>,
 }
 
 impl Connection {
@@ -123,31 +118,6 @@ enum QueueAction {
         to: String,
         reason: String,
     },
-}
-
-#[derive(Args)]
-pub struct BenchArgs {
-    #[command(flatten)]
-    connection: Connection,
-    /// The pack whose test rows are sent (and whose status data names the clients).
-    #[arg(long, default_value = "data/agency")]
-    pack: PathBuf,
-    #[arg(long, value_enum, default_value = "direct")]
-    mode: BenchMode,
-    #[arg(long, default_value_t = 4)]
-    connections: usize,
-    /// Requests in flight per connection.
-    #[arg(long, default_value_t = 16)]
-    in_flight: usize,
-    /// Seconds of each load in all (Ping, and as long Submit).
-    #[arg(long, default_value_t = 10)]
-    seconds: u64,
-    /// Ping and Submit alternate this many times, `seconds / rounds` at a time.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-    rounds: u32,
-    /// Where to write the JSON report.
-    #[arg(long)]
-    out: Option<PathBuf>,
 }
 
 pub fn ask(args: AskArgs) -> Result<()> {
@@ -337,66 +307,4 @@ pub fn queue(args: QueueArgs) -> Result<()> {
         }
         Ok(())
     })
-}
-
-pub fn bench(args: BenchArgs) -> Result<()> {
-    let pack =
-        Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
-    let status = StatusStore::for_pack(&pack)?.snapshot();
-    let options = BenchOptions {
-        addr: args.connection.addr.clone(),
-        token: args.connection.token.clone(),
-        mode: args.mode,
-        connections: args.connections.max(1),
-        in_flight: args.in_flight.max(1),
-        duration: Duration::from_secs(args.seconds.max(1)),
-        rounds: args.rounds,
-        inquiries: BenchOptions::workload(&pack, &status, args.mode),
-    };
-    anyhow::ensure!(
-        !options.inquiries.is_empty(),
-        "the pack's test set and status data give no {:?} inquiry",
-        args.mode
-    );
-    eprintln!(
-        "bench: {} s of Ping and {} s of Submit in {} alternating rounds ({:?}, {} distinct inquiries), {} connections × {} in flight",
-        args.seconds,
-        args.seconds,
-        args.rounds,
-        args.mode,
-        options.inquiries.len(),
-        options.connections,
-        options.in_flight
-    );
-    let report = crate::runtime()?.block_on(bench::run(&options))?;
-    for phase in [&report.ping, &report.submit] {
-        println!(
-            "{:<7} {:>9.0}/s  p50 {:>6} µs  p90 {:>6} µs  p99 {:>6} µs  max {:>7} µs  ok {}  errors {:?}",
-            phase.rpc,
-            phase.throughput_per_s,
-            phase.p50_us,
-            phase.p90_us,
-            phase.p99_us,
-            phase.max_us,
-            phase.ok,
-            phase.errors_by_code
-        );
-    }
-    println!(
-        "submit/ping {:.2} (by round: {}); submit decisions answered {} · queued {}",
-        report.submit_over_ping,
-        report
-            .submit_over_ping_by_round
-            .iter()
-            .map(|r| format!("{r:.2}"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        report.submit.answered,
-        report.submit.queued
-    );
-    let json = serde_json::to_string_pretty(&report)?;
-    if let Some(path) = args.out {
-        std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
 }

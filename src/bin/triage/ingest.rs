@@ -8,11 +8,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use triage::answer::StatusStore;
-use triage::ingest::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files, sample};
+use triage::mail::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files};
 use triage::pack::Pack;
 
 use crate::client::Connection;
 use crate::runtime;
+use crate::sample;
 
 #[derive(Args)]
 pub struct IngestArgs {
@@ -27,9 +28,6 @@ pub struct IngestArgs {
     /// Where outbox/, quarantine/ and .triage/ go when reading files.
     #[arg(long, default_value = "triage-ingest")]
     state_dir: PathBuf,
-    /// The pack whose status data maps senders to clients.
-    #[arg(long, default_value = "data/agency")]
-    pack: PathBuf,
     /// Keep watching new/ for mail (polled) until Ctrl-C.
     #[arg(long, requires = "maildir")]
     watch: bool,
@@ -48,9 +46,6 @@ pub struct IngestArgs {
 }
 
 pub fn ingest(args: IngestArgs) -> Result<()> {
-    let pack =
-        Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
-    let status = StatusStore::for_pack(&pack)?;
     let options = WorkerOptions {
         endpoint: args.connection.endpoint()?,
         authorization: args.connection.authorization()?,
@@ -63,7 +58,7 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| args.state_dir.clone());
     let sink = Sink::open(Spool::under(&root))?;
-    let mut worker = Worker::new(options, status, sink);
+    let mut worker = Worker::new(options, sink);
     let started = Instant::now();
     let summary: Summary = runtime()?.block_on(async {
         match &args.maildir {

@@ -1,9 +1,11 @@
 //! The `triage` command: parses arguments, sets up logging and calls the library.
 
+mod bench;
 mod client;
 mod engine;
 mod import;
 mod ingest;
+mod sample;
 mod serve;
 
 use std::path::PathBuf;
@@ -65,8 +67,11 @@ enum Command {
     Queue(client::QueueArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),
-    /// Load a running server over gRPC: Ping (the ceiling), then Submit, in one run.
-    Bench(client::BenchArgs),
+    /// Load a running server over gRPC: Ping (the ceiling) and Submit, alternating, in one run.
+    Bench(bench::BenchArgs),
+    /// Write a bench workload (the inquiries it sends) from a pack's test rows.
+    #[command(hide = true)]
+    BenchWorkload(bench::WorkloadArgs),
     /// The email-ingest worker: mail from a Maildir (or .eml/mbox files) submitted over
     /// SubmitStream; replies into an outbox, tickets into the journal, nothing dropped.
     Ingest(ingest::IngestArgs),
@@ -103,7 +108,8 @@ fn main() -> Result<()> {
         Command::Ask(args) => client::ask(args),
         Command::Import(args) => import::run(args),
         Command::Queue(args) => client::queue(args),
-        Command::Bench(args) => client::bench(args),
+        Command::Bench(args) => bench::bench(args),
+        Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),
         Command::SampleMaildir(args) => ingest::sample_maildir(args),
     }

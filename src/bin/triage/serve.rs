@@ -1,4 +1,5 @@
-//! `triage serve`: configuration, binding, signals; the lifecycle itself is the library's.
+//! `triage serve`: configuration, binding, signals; the lifecycle itself is the library's. Once
+//! it listens it prints `serving gRPC on <address>` on stdout.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +36,11 @@ async fn serve(config: Config) -> Result<()> {
         tokio::spawn(serve_metrics(metrics_listener, metrics));
     }
     spawn_status_reload_on_hangup(Arc::clone(&app));
-    tracing::info!(listen = %listener.local_addr()?, "serving gRPC");
+    let bound = listener.local_addr()?;
+    tracing::info!(listen = %bound, "serving gRPC");
+    // On stdout for whoever started the server: with `listen = "127.0.0.1:0"` the port is the
+    // one the system picked.
+    println!("serving gRPC on {bound}");
     let options = ServeOptions {
         max_message_bytes: config.max_message_bytes,
         shutdown_grace: config.shutdown_grace(),

@@ -241,9 +241,17 @@ const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 /// against a stuck writer, not a timing check.
 const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Time for the writer thread to take a background record and start lingering over it. Were
-/// it slower, the test would only pass without proving the wake, never fail wrongly.
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+/// Waits until the writer thread has taken every record sent to it: one it took without a
+/// request someone waits on is one it lingers over.
+async fn writer_took_everything(f: &Fixture) {
+    tokio::time::timeout(HANG_GUARD, async {
+        while f.queue.writer_backlog() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the writer thread takes what is sent to it");
+}
 
 fn lingering_for_an_hour(max_batch: usize) -> QueueSettings {
     QueueSettings {
@@ -260,7 +268,7 @@ async fn lingering_over_b1() -> Fixture {
         .record_decision_in_background("b1", "answer")
         .await
         .expect("queued");
-    tokio::time::sleep(SETTLE).await;
+    writer_took_everything(&f).await;
     f
 }
 
@@ -300,7 +308,7 @@ async fn a_batch_of_background_records_ends_the_linger() {
             .record_decision_in_background(format!("b{i}"), "answer")
     };
     record(0).await.expect("queued");
-    tokio::time::sleep(SETTLE).await;
+    writer_took_everything(&f).await;
     // The writer lingers over b0; a batch's worth more waiting in its channel wakes it.
     for i in 1..=max_batch {
         record(i).await.expect("queued");

@@ -1,9 +1,9 @@
-//! `triage bench`: a real gRPC load generator. N connections × M requests in flight for a
+//! The load generator, a plain gRPC client: N connections × M requests in flight for a
 //! duration on `Ping` (the ceiling: the same server doing nothing) and as long on `Submit` with
-//! inquiries drawn from a pack's test set (direct or expert ones), with throughput, latency
-//! percentiles and errors by code for each, and the ratio of the two. The two loads alternate
-//! in rounds, so a machine that speeds up or slows down during the run moves both alike and
-//! the ratio measures the server, not the drift.
+//! the workload's inquiries in turn, with throughput, latency percentiles and errors by code
+//! for each, and the ratio of the two. The two loads alternate in rounds, so a machine that
+//! speeds up or slows down during the run moves both alike and the ratio measures the server,
+//! not the drift.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,12 +13,10 @@ use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
-use crate::answer::{Client, StatusData};
-use crate::pack::{Pack, Target};
-use crate::proto::v1 as pb;
-use crate::proto::v1::triage_service_client::TriageServiceClient;
+use triage::proto::v1 as pb;
+use triage::proto::v1::triage_service_client::TriageServiceClient;
 
-/// Which Submit path to load.
+/// Which Submit path to load; it names the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum BenchMode {
@@ -30,7 +28,7 @@ pub enum BenchMode {
 }
 
 /// One inquiry of the workload: who asks what.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BenchInquiry {
     pub client_id: String,
     pub text: String,
@@ -50,45 +48,6 @@ pub struct BenchOptions {
     pub rounds: u32,
     /// The inquiries sent, in turn.
     pub inquiries: Vec<BenchInquiry>,
-}
-
-impl BenchOptions {
-    /// The workload of `mode` from `pack`'s labelled test rows and its status data. A client
-    /// asks about its own projects, invoices or cards, so a direct row is sent for each client
-    /// whose data answers it (read with the row's true intent, not the model's guess) and for
-    /// no other; a row no client's data answers is left out. Expert rows go to the clients in
-    /// turn.
-    pub fn workload(pack: &Pack, status: &StatusData, mode: BenchMode) -> Vec<BenchInquiry> {
-        let clients = status.clients();
-        let mut inquiries = Vec::new();
-        for (row, example) in pack.test.iter().enumerate() {
-            let Some(intent) = example.intent.map(|i| &pack.intents[i]) else {
-                continue;
-            };
-            let inquiry = |client: &Client| BenchInquiry {
-                client_id: client.id.clone(),
-                text: example.text.clone(),
-            };
-            match (mode, &intent.target) {
-                (BenchMode::Direct, Target::StatusKind(kind)) => inquiries.extend(
-                    clients
-                        .iter()
-                        .filter(|client| {
-                            status
-                                .templates()
-                                .answer(client, &intent.name, kind, &example.text)
-                                .is_ok()
-                        })
-                        .map(|client| inquiry(client)),
-                ),
-                (BenchMode::Expert, Target::Queue(_)) if !clients.is_empty() => {
-                    inquiries.push(inquiry(&clients[row % clients.len()]));
-                }
-                _ => {}
-            }
-        }
-        inquiries
-    }
 }
 
 /// One load phase's figures.
@@ -359,54 +318,6 @@ fn summarize(rpc: &str, mut tally: WorkerTally, seconds: f64) -> LoadReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::StatusStore;
-
-    /// Direct rows go only to clients whose data answers them; expert rows to the clients in
-    /// turn; neither mode sends the other's rows.
-    #[test]
-    fn workload_pairs_rows_with_clients() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency");
-        let pack = Pack::load(&dir).expect("agency pack");
-        let status = StatusStore::for_pack(&pack).expect("status").snapshot();
-        let tier_of = |text: &str| {
-            let row = pack
-                .test
-                .iter()
-                .find(|e| e.text == text)
-                .expect("a test row");
-            pack.intents[row.intent.expect("labelled")].tier
-        };
-        let direct = BenchOptions::workload(&pack, &status, BenchMode::Direct);
-        let mut clients_by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for inquiry in &direct {
-            assert_eq!(tier_of(&inquiry.text), crate::pack::Tier::Direct);
-            clients_by_text
-                .entry(&inquiry.text)
-                .or_default()
-                .push(&inquiry.client_id);
-        }
-        let all = status.clients().len();
-        assert!(clients_by_text.values().any(|clients| clients.len() < all));
-        let asks = |text: &str, client: &str| {
-            clients_by_text
-                .get(text)
-                .is_some_and(|clients| clients.contains(&client))
-        };
-        // Kettle's data has no wireframe to tell about; Acme's has.
-        let wireframe = "when's the wireframe for the careers page gonna be ready";
-        assert!(asks(wireframe, "acme") && !asks(wireframe, "kettle"));
-
-        let expert = BenchOptions::workload(&pack, &status, BenchMode::Expert);
-        assert!(!expert.is_empty());
-        assert!(
-            expert
-                .iter()
-                .all(|i| tier_of(&i.text) == crate::pack::Tier::Expert)
-        );
-        let distinct: std::collections::BTreeSet<&str> =
-            expert.iter().map(|i| i.client_id.as_str()).collect();
-        assert_eq!(distinct.len(), all);
-    }
 
     /// Percentiles are nearest-rank and throughput counts successful calls only.
     #[test]

@@ -1,5 +1,6 @@
 //! The email-ingest worker: a mailbox in, inquiries over gRPC (`SubmitStream`), decisions
-//! acted on, nothing dropped.
+//! acted on, nothing dropped. It is a client of the service like any other: it sends each
+//! mail's sender address, and the server maps the sender to a client.
 //!
 //! - [`mailbox`]: the sources (a Maildir's `new/`, `.eml` and mbox files) and the [`Spool`]
 //!   folders beside them (outbox, quarantine, journal).
@@ -7,7 +8,6 @@
 //! - [`strip`]: quoted history and signatures cut before classifying.
 //! - [`reply`]: the outbox `.eml` answering a mail.
 //! - [`journal`]: one record per handled mail, synced before the mail moves.
-//! - [`sample`]: a seeded Maildir of real-shaped mails, for tests and measurements.
 //! - [`worker`]: the loop, with the in-flight window and the backoff; `handle` turns one
 //!   response into what becomes of the mail, `sink` commits groups of handled mails.
 //!
@@ -21,7 +21,6 @@ pub mod journal;
 pub mod mailbox;
 pub mod parse;
 pub mod reply;
-pub mod sample;
 mod sink;
 pub mod strip;
 pub mod worker;

@@ -2,6 +2,9 @@
 //! turned into what becomes of the mail (answered with a reply, routed with a ticket,
 //! quarantined with a reason, or tried again).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prost_types::Timestamp;
 use tonic::{Code, Status};
 
 use super::journal::{MailOutcome, MailRecord};
@@ -16,13 +19,11 @@ use crate::proto::v1::submit_stream_response::Result as StreamResult;
 /// (a server that is down or overloaded is waited for without limit).
 const MAX_INTERNAL_RETRIES: u32 = 5;
 
-/// A mail ready to be submitted.
+/// A mail ready to be submitted. It names no client: the server maps the sender's address to
+/// one (and hands a sender of no client to a person).
 pub struct Pending {
     pub raw: RawMail,
     pub mail: ParsedMail,
-    /// The client the sender maps to in the worker's status data; `None`: the server decides
-    /// by the sender (and escalates an unknown one).
-    pub client_id: Option<String>,
     internal_failures: u32,
 }
 
@@ -43,9 +44,20 @@ pub fn read_mail(bytes: &[u8]) -> (String, Result<ParsedMail, ParseError>) {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Unix milliseconds as a proto timestamp (before 1970 counts as 1970).
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+/// Unix milliseconds of a proto timestamp, if it is a valid one after 1970.
+fn unix_ms(timestamp: &Timestamp) -> Option<i64> {
+    let time = SystemTime::try_from(*timestamp).ok()?;
+    Some(time.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
 }
 
 /// The journal record of a mail with `outcome`; the caller fills in the rest.
@@ -96,29 +108,29 @@ pub fn quarantined(
 }
 
 impl Pending {
-    pub fn new(raw: RawMail, mail: ParsedMail, client_id: Option<String>) -> Self {
+    pub fn new(raw: RawMail, mail: ParsedMail) -> Self {
         if mail.truncated {
             tracing::warn!(inquiry_id = %mail.inquiry_id, "mail text truncated to the server's limit");
         }
         Self {
             raw,
             mail,
-            client_id,
             internal_failures: 0,
         }
     }
 
-    /// The SubmitStream request of the mail.
+    /// The SubmitStream request of the mail, named by its sender.
     pub fn request(&self) -> pb::SubmitRequest {
         let mail = &self.mail;
         pb::SubmitRequest {
             inquiry: Some(pb::Inquiry {
                 inquiry_id: mail.inquiry_id.clone(),
-                client_id: self.client_id.clone().unwrap_or_default(),
+                // None: the server names the client by the sender.
+                client_id: String::new(),
                 channel: pb::Channel::Email.into(),
                 subject: mail.subject.clone(),
                 body: mail.body.clone(),
-                received_at: self.raw.received_ms.map(crate::service::convert::timestamp),
+                received_at: self.raw.received_ms.map(timestamp),
                 in_reply_to: mail.thread_id.clone().unwrap_or_default(),
                 sender: mail.sender.clone(),
             }),
@@ -179,7 +191,7 @@ pub fn handle_response(
     let decided_ms = decision
         .decided_at
         .as_ref()
-        .and_then(crate::service::convert::timestamp_to_ms)
+        .and_then(unix_ms)
         .unwrap_or_else(now_ms);
     let inquiry_id = pending.mail.inquiry_id.clone();
     let client_id = Some(decision.client_id).filter(|id| !id.is_empty());

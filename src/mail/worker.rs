@@ -1,9 +1,10 @@
 //! The ingest loop: mails in, `SubmitStream` to the server with a window of inquiries in
 //! flight, decisions out, nothing dropped.
 //!
-//! A mail is parsed (or quarantined with the reason), its sender mapped to a client, and
-//! submitted with its inquiry id; the server's decision is acted on (reply into the outbox,
-//! ticket id into the journal) and only then is the mail moved out of `new/`. When the server
+//! A mail is parsed (or quarantined with the reason) and submitted with its inquiry id and its
+//! sender's address, which the server maps to a client; the server's decision is acted on
+//! (reply into the outbox, ticket id into the journal) and only then is the mail moved out of
+//! `new/`. When the server
 //! is down, restarting or shedding load, the stream is opened again after an exponential
 //! backoff (capped) and every mail without a decision is submitted again; the server returns
 //! the original decision for an id it has seen, so no mail ever makes two tickets.
@@ -23,7 +24,6 @@ use super::backoff::Backoff;
 use super::handle::{Pending, Verdict, handle_response, quarantined, read_mail};
 use super::mailbox::{Maildir, RawMail};
 use super::sink::{Sink, Summary};
-use crate::answer::StatusStore;
 use crate::progress::Stage;
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_client::TriageServiceClient;
@@ -45,7 +45,6 @@ pub struct WorkerOptions {
 /// The ingest worker over one spool.
 pub struct Worker {
     options: WorkerOptions,
-    status: StatusStore,
     sink: Sink,
     backoff: Backoff,
 }
@@ -70,12 +69,11 @@ fn is_fatal(code: Code) -> bool {
 }
 
 impl Worker {
-    /// A worker mapping senders with `status` and keeping its state in `sink`.
-    pub fn new(options: WorkerOptions, status: StatusStore, sink: Sink) -> Self {
+    /// A worker keeping its state in `sink`.
+    pub fn new(options: WorkerOptions, sink: Sink) -> Self {
         let backoff = Backoff::new(Duration::from_millis(100), options.max_backoff);
         Self {
             options,
-            status,
             sink,
             backoff,
         }
@@ -125,13 +123,7 @@ impl Worker {
                 continue;
             }
             match parsed {
-                Ok(mail) => {
-                    let client_id = self
-                        .status
-                        .client_for_email(&mail.sender)
-                        .map(|client| client.id.clone());
-                    work.queue.push_back(Pending::new(raw, mail, client_id));
-                }
+                Ok(mail) => work.queue.push_back(Pending::new(raw, mail)),
                 Err(error) => {
                     unreadable.push(quarantined(raw, inquiry_id, None, error.to_string()))
                 }

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
-use crate::answer::StatusData;
-use crate::pack::Pack;
+use triage::answer::StatusData;
+use triage::pack::Pack;
 
 /// A small deterministic generator (xorshift64*); no need for a real random source.
 struct Rng(u64);
@@ -169,7 +169,7 @@ pub fn write_maildir(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::parse_mail;
+    use triage::mail::parse::parse_mail;
 
     /// The hand-made encodings decode to the text they encode.
     #[test]
