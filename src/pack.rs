@@ -99,6 +99,8 @@ pub struct Queue {
 pub struct Example {
     pub text: String,
     pub intent: Option<usize>,
+    /// The line of its file the row starts on, for messages about it.
+    pub line: u64,
 }
 
 /// The pack's settings from `pack.toml`; every key is optional.
@@ -126,6 +128,49 @@ pub struct PackSettings {
     /// escalated.
     #[serde(default = "default_min_route_confidence")]
     pub min_route_confidence: f32,
+    /// The least a trained model must reach on the validation split to be written.
+    #[serde(default)]
+    pub quality: QualityFloors,
+}
+
+/// The `[quality]` table of `pack.toml`: the floors below which `triage train` refuses to write
+/// a model (unless told to accept low quality) and `triage eval` warns.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityFloors {
+    /// The least top-1 intent accuracy on the validation split.
+    #[serde(default = "default_min_intent_accuracy")]
+    pub min_intent_accuracy: f64,
+    /// The least share of direct validation rows answered automatically and correctly (ignored
+    /// when the pack has no direct intent).
+    #[serde(default = "default_min_deflection")]
+    pub min_deflection: f64,
+    /// The fewest validation rows the figures above are trusted on; a smaller split measures
+    /// nothing and calibrates the answer threshold on a handful of rows.
+    #[serde(default = "default_min_validation_rows")]
+    pub min_validation_rows: usize,
+}
+
+fn default_min_validation_rows() -> usize {
+    20
+}
+
+fn default_min_intent_accuracy() -> f64 {
+    0.5
+}
+
+fn default_min_deflection() -> f64 {
+    0.2
+}
+
+impl Default for QualityFloors {
+    fn default() -> Self {
+        Self {
+            min_intent_accuracy: default_min_intent_accuracy(),
+            min_deflection: default_min_deflection(),
+            min_validation_rows: default_min_validation_rows(),
+        }
+    }
 }
 
 fn default_escalation_queue() -> String {
@@ -153,6 +198,7 @@ impl Default for PackSettings {
             max_expert_sent_direct: default_max_expert_sent_direct(),
             min_auto_answer_precision: default_min_auto_answer_precision(),
             min_route_confidence: default_min_route_confidence(),
+            quality: QualityFloors::default(),
         }
     }
 }
@@ -250,19 +296,32 @@ fn load_settings(path: &Path) -> Result<PackSettings, PackError> {
             path: path.to_path_buf(),
             message: error.message().to_owned(),
         })?;
-    let in_unit_interval = |value: f64| (0.0..=1.0).contains(&value);
-    if !in_unit_interval(settings.max_expert_sent_direct)
-        || !in_unit_interval(settings.min_auto_answer_precision)
-        || !in_unit_interval(f64::from(settings.min_route_confidence))
+    let shares = [
+        ("max_expert_sent_direct", settings.max_expert_sent_direct),
+        (
+            "min_auto_answer_precision",
+            settings.min_auto_answer_precision,
+        ),
+        (
+            "min_route_confidence",
+            f64::from(settings.min_route_confidence),
+        ),
+        (
+            "quality.min_intent_accuracy",
+            settings.quality.min_intent_accuracy,
+        ),
+        ("quality.min_deflection", settings.quality.min_deflection),
+    ];
+    match shares
+        .into_iter()
+        .find(|(_, value)| !(0.0..=1.0).contains(value))
     {
-        return Err(PackError::BadFile {
+        Some((key, value)) => Err(PackError::BadFile {
             path: path.to_path_buf(),
-            message: "max_expert_sent_direct, min_auto_answer_precision and min_route_confidence \
-                      must lie in [0, 1]"
-                .to_owned(),
-        });
+            message: format!("{key} is {value}, it must lie in [0, 1]"),
+        }),
+        None => Ok(settings),
     }
-    Ok(settings)
 }
 
 /// Reads a CSV file with the expected header and hands each record, with its line, to `row`.
@@ -407,7 +466,7 @@ fn load_examples(
     allow_out_of_scope: bool,
 ) -> Result<Vec<Example>, PackError> {
     let mut examples = Vec::new();
-    for_each_record(path, &["text", "label"], |_, record| {
+    for_each_record(path, &["text", "label"], |line, record| {
         let (text, label) = (record[0].trim(), record[1].trim());
         if text.is_empty() {
             return Err("the text is empty".to_owned());
@@ -422,6 +481,7 @@ fn load_examples(
         examples.push(Example {
             text: text.to_owned(),
             intent,
+            line,
         });
         Ok(())
     })?;
@@ -491,6 +551,20 @@ mod tests {
         assert_eq!(pack.test[0].text, "ready, yet?");
         assert_eq!(pack.test[1].intent, None);
         assert_eq!(pack.settings, PackSettings::default());
+        assert_eq!(pack.test[0].line, 2);
+    }
+
+    /// The quality floors are read from `[quality]`, each optional.
+    #[test]
+    fn reads_the_quality_floors() {
+        let dir = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "[quality]\nmin_intent_accuracy = 0.8\n"),
+        ]);
+        let quality = Pack::load(dir.path()).unwrap().settings.quality;
+        assert_eq!(quality.min_intent_accuracy, 0.8);
+        assert_eq!(quality.min_deflection, QualityFloors::default().min_deflection);
     }
 
     #[test]
@@ -585,6 +659,26 @@ mod tests {
             ("pack.toml", "nmae = \"typo\"\n"),
         ]);
         assert!(unknown_setting.contains("pack.toml"), "{unknown_setting}");
+
+        let unknown_floor = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "[quality]\nmin_accuracy = 0.5\n"),
+        ]);
+        assert!(
+            unknown_floor.contains("pack.toml") && unknown_floor.contains("min_accuracy"),
+            "{unknown_floor}"
+        );
+
+        let floor_out_of_range = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "[quality]\nmin_deflection = 85\n"),
+        ]);
+        assert!(
+            floor_out_of_range.contains("quality.min_deflection is 85, it must lie in [0, 1]"),
+            "{floor_out_of_range}"
+        );
 
         let unlisted_queue = load_error(&[
             ("intents.csv", INTENTS),

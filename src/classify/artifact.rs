@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::calibrate::Calibration;
 use super::classifier::target_groups;
 use super::explain::ExampleMemory;
-use super::train::{TrainOptions, Trained, ValidationSummary};
+use super::train::{Fits, TrainOptions, Trained, ValidationSummary};
 use super::{Classifier, ClassifyError, Idf, KeywordIndex, LogisticModel, NormalizedText};
 use crate::pack::{Pack, hex};
 
@@ -38,7 +38,14 @@ pub struct Manifest {
     pub options: TrainOptions,
     pub calibration: Calibration,
     pub validation: ValidationSummary,
+    /// The training rows the model was fitted on.
     pub training_rows: usize,
+    /// The training rows left out because their text has no words.
+    #[serde(default)]
+    pub skipped_rows: usize,
+    /// How the fits ended (absent in files written before it was recorded).
+    #[serde(default)]
+    pub fits: Option<Fits>,
     pub weights_sha256: String,
 }
 
@@ -83,7 +90,9 @@ pub fn save(trained: &Trained, pack: &Pack, dir: &Path) -> Result<Manifest, Clas
         options: trained.options,
         calibration: classifier.calibration,
         validation: trained.validation.clone(),
-        training_rows: pack.train.len(),
+        training_rows: trained.training_rows,
+        skipped_rows: trained.skipped.len(),
+        fits: Some(trained.fits),
         weights_sha256: hex(&Sha256::digest(&weights)),
     };
     let io_error = |path: &Path| {
@@ -147,26 +156,26 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         )));
     }
     let (idf, model) = decode_weights(&weights, &manifest).map_err(refuse)?;
-    let texts: Vec<NormalizedText> = pack
+    // The rows training used: those whose text has words (it reported the others).
+    let rows: Vec<(usize, &str, NormalizedText)> = pack
         .train
         .iter()
-        .map(|e| NormalizedText::new(&e.text))
+        .map(|e| {
+            let intent = e.intent.expect("training rows are in scope");
+            (intent, e.text.as_str(), NormalizedText::new(&e.text))
+        })
+        .filter(|(_, _, normalized)| !normalized.is_empty())
         .collect();
     let index = KeywordIndex::build(
         pack.intents.len(),
-        pack.train
-            .iter()
-            .map(|e| e.intent.expect("training rows are in scope"))
-            .zip(&texts),
+        rows.iter().map(|(intent, _, normalized)| (*intent, normalized)),
         manifest.options.max_query_terms,
     )?;
     let memory = ExampleMemory::new(
         pack.intents.len(),
         &idf,
-        pack.train
-            .iter()
-            .zip(&texts)
-            .map(|(e, normalized)| (e.intent.expect("in scope"), e.text.as_str(), normalized)),
+        rows.iter()
+            .map(|(intent, text, normalized)| (*intent, *text, normalized)),
     );
     Ok(Classifier {
         pack_name: pack.name.clone(),

@@ -4,12 +4,16 @@
 //! Intent and tier accuracy are taken before any escalation, so they compare with classifiers
 //! that have none; the routing metrics are taken after it. An automatic answer is correct when
 //! the true intent has the predicted intent's tier and status kind; an out-of-scope row is
-//! handled correctly when it is not answered automatically (a human gets it).
+//! handled correctly when it is not answered automatically (a human gets it). A test row whose
+//! text normalizes to nothing is skipped like such a training row (see [`super::train`]) and
+//! counted in the report's `skipped_rows`.
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use super::train::{Fits, SkippedRow, rows_with_words};
 use super::{Classifier, ClassifyError};
 use crate::pack::{Example, Intent, Tier};
 
@@ -134,18 +138,25 @@ fn tier_calibration_error(intents: &[Intent], rows: &[(usize, &Prediction)]) -> 
         .sum()
 }
 
-/// Classifies every test row one at a time on this thread, timing each call.
-pub fn run(
-    classifier: &Classifier,
-    test: &[Example],
-) -> Result<(Vec<Prediction>, Latency), ClassifyError> {
+/// The test rows classified.
+pub struct TestRun {
+    pub predictions: Vec<Prediction>,
+    pub latency: Latency,
+    /// The test rows left out because their text has no words.
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// Classifies every test row (read from `path`) one at a time on this thread, timing each
+/// call; rows whose text has no words are skipped and listed.
+pub fn run(classifier: &Classifier, test: &[Example], path: &Path) -> Result<TestRun, ClassifyError> {
+    let (rows, skipped) = rows_with_words(test, path);
     // Warm caches and lazily built structures before timing.
-    for example in test.iter().take(100) {
+    for (example, _) in rows.iter().take(100) {
         classifier.classify(&example.text)?;
     }
-    let mut micros = Vec::with_capacity(test.len());
-    let mut predictions = Vec::with_capacity(test.len());
-    for example in test {
+    let mut micros = Vec::with_capacity(rows.len());
+    let mut predictions = Vec::with_capacity(rows.len());
+    for (example, _) in &rows {
         let started = Instant::now();
         let classification = classifier.classify(&example.text)?;
         micros.push(started.elapsed().as_secs_f64() * 1e6);
@@ -156,7 +167,11 @@ pub fn run(
             tier_probability: classification.tier_probability,
         });
     }
-    Ok((predictions, Latency::from_micros(micros)))
+    Ok(TestRun {
+        predictions,
+        latency: Latency::from_micros(micros),
+        skipped,
+    })
 }
 
 /// One-query latency percentiles, in microseconds.
@@ -203,6 +218,16 @@ pub struct EvalReport {
     pub classify_p50_us: f64,
     pub classify_p99_us: f64,
     pub peak_rss_mb: Option<f64>,
+    /// Training and test rows left out because their text has no words.
+    pub skipped_rows: usize,
+    /// Whether both fits (validation and final) converged.
+    pub converged: bool,
+    /// The iteration limit of every L-BFGS run the two fits made (an upper bound of the
+    /// iterations used).
+    pub fit_iterations: u64,
+    pub fits: Fits,
+    /// Why the model would not pass `triage train`'s quality gate; empty when it would.
+    pub quality_warnings: Vec<String>,
 }
 
 #[cfg(test)]

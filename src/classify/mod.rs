@@ -16,6 +16,7 @@ pub mod features;
 pub mod index;
 pub mod model;
 pub mod normalize;
+mod quality;
 pub mod train;
 
 pub use calibrate::Calibration;
@@ -25,7 +26,8 @@ pub use features::{FeatureSpace, Idf, SparseVector};
 pub use index::KeywordIndex;
 pub use model::LogisticModel;
 pub use normalize::NormalizedText;
-pub use train::{TrainOptions, train};
+pub use quality::quality_warnings;
+pub use train::{SkippedRow, TrainOptions, Trained, train};
 
 use std::path::PathBuf;
 
@@ -38,6 +40,22 @@ pub enum ClassifyError {
     Index(#[from] tantivy::TantivyError),
     #[error("model fit failed: {0}")]
     Fit(String),
+    #[error(
+        "the {fit} fit of pack `{pack}` did not converge: after {rounds} L-BFGS run(s) of up to \
+         {iterations} iterations in all, each continuing from the last one's weights, the gradient \
+         is still {gradient_ratio:.4} of its size at the start (converged means at most \
+         {tolerance}); the features may be badly scaled or the pack too large for the iteration limits"
+    )]
+    NotConverged {
+        pack: String,
+        fit: &'static str,
+        rounds: u32,
+        iterations: u64,
+        gradient_ratio: f64,
+        tolerance: f64,
+    },
+    #[error("{path}: intent `{intent}` has no training row with words to learn from")]
+    NoWords { intent: String, path: PathBuf },
     #[error("cannot use the model in {path}: {message}")]
     Model { path: PathBuf, message: String },
     #[error("cannot read or write {path}: {source}")]

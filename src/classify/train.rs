@@ -9,7 +9,17 @@
 //! 5. Refit on all training rows, warm-started from the first fit, and keep that calibration.
 //!
 //! Everything is seeded and ordered, so the same pack gives byte-identical model files.
+//!
+//! A row whose text normalizes to nothing ("?", ":(", "。。。。。。": punctuation and symbols
+//! only) gives the model nothing to learn from and a classifier nothing to classify; real data
+//! sets contain such rows, so they are skipped, never a stop: each is logged with its file and
+//! line, and training and evaluation report them ([`SkippedRow`]). At serve time such a text is
+//! refused as [`ClassifyError::EmptyText`](super::ClassifyError::EmptyText) (the service maps it
+//! to an invalid-argument error naming the field). Each fit must converge
+//! ([`FitReport`]); one that does not after its recovery rounds is an error naming the pack.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::Array2;
@@ -21,12 +31,12 @@ use super::calibrate::{
 use super::classifier::{feature_row, index_evidence, target_groups};
 use super::eval::{Metrics, Prediction};
 use super::explain::ExampleMemory;
-use super::model::{FitSettings, argmax};
+use super::model::{FitReport, FitSettings, argmax};
 use super::{
     Classifier, ClassifyError, FeatureSpace, Idf, KeywordIndex, LogisticModel, NormalizedText,
     SparseVector,
 };
-use crate::pack::{Pack, Target};
+use crate::pack::{Example, Pack, Target};
 use crate::progress::Stage;
 
 /// How a classifier is trained; saved with the model.
@@ -40,6 +50,14 @@ pub struct TrainOptions {
     /// The most iterations of the final fit, which starts from the validation model's weights
     /// and so needs fewer.
     pub refit_iterations: u64,
+    /// How many more L-BFGS runs, each continuing from the last one's weights, a fit that has
+    /// not converged gets before training gives up.
+    #[serde(default = "default_recovery_rounds")]
+    pub recovery_rounds: u32,
+    /// A fit has converged when its gradient is at most this share of the gradient at the
+    /// all-zero start.
+    #[serde(default = "default_gradient_tolerance")]
+    pub gradient_tolerance: f64,
     /// Share of each intent's rows held out for calibration.
     pub validation_share: f64,
     /// Folds of the cross-fitted index evidence.
@@ -56,12 +74,22 @@ impl Default for TrainOptions {
             alpha: 0.2,
             max_iterations: 100,
             refit_iterations: 40,
+            recovery_rounds: default_recovery_rounds(),
+            gradient_tolerance: default_gradient_tolerance(),
             validation_share: 0.1,
             folds: 5,
             max_query_terms: 32,
             seed: 7,
         }
     }
+}
+
+fn default_recovery_rounds() -> u32 {
+    3
+}
+
+fn default_gradient_tolerance() -> f64 {
+    0.01
 }
 
 /// How the model did on the validation split, at the chosen threshold.
@@ -74,16 +102,82 @@ pub struct ValidationSummary {
     pub deflection: Option<f64>,
 }
 
+/// How the two fits of a training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fits {
+    /// The fit on the training rows minus the validation split.
+    pub validation: FitReport,
+    /// The fit on all training rows, warm-started from the first.
+    #[serde(rename = "final")]
+    pub all_rows: FitReport,
+}
+
+impl Fits {
+    /// Whether both fits converged.
+    pub fn converged(&self) -> bool {
+        self.validation.converged && self.all_rows.converged
+    }
+
+    /// The iteration limit of every L-BFGS run both fits made.
+    pub fn iterations(&self) -> u64 {
+        self.validation.iterations + self.all_rows.iterations
+    }
+}
+
+/// A row left out because its text normalizes to nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub path: PathBuf,
+    pub line: u64,
+}
+
+impl fmt::Display for SkippedRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
+}
+
+/// Normalizes the `examples` read from `path`, leaving out (and logging) the rows whose text
+/// has no words.
+pub fn rows_with_words<'a>(
+    examples: &'a [Example],
+    path: &Path,
+) -> (Vec<(&'a Example, NormalizedText)>, Vec<SkippedRow>) {
+    let mut kept = Vec::with_capacity(examples.len());
+    let mut skipped = Vec::new();
+    for example in examples {
+        let normalized = NormalizedText::new(&example.text);
+        if normalized.is_empty() {
+            let row = SkippedRow {
+                path: path.to_path_buf(),
+                line: example.line,
+            };
+            tracing::warn!(row = %row, text = %example.text, "skipped a row whose text has no words");
+            skipped.push(row);
+        } else {
+            kept.push((example, normalized));
+        }
+    }
+    (kept, skipped)
+}
+
 /// A trained classifier and what training measured.
 pub struct Trained {
     pub classifier: Classifier,
     pub options: TrainOptions,
     pub validation: ValidationSummary,
+    pub fits: Fits,
+    /// The training rows left out because their text has no words.
+    pub skipped: Vec<SkippedRow>,
+    /// The training rows the model was fitted on.
+    pub training_rows: usize,
     pub seconds: f64,
 }
 
 /// The examples as training sees them.
-struct Corpus {
+struct Corpus<'a> {
+    examples: Vec<&'a Example>,
     texts: Vec<NormalizedText>,
     lexical: Vec<SparseVector>,
     labels: Vec<usize>,
@@ -94,19 +188,23 @@ struct Corpus {
 /// Trains a classifier on the pack's training rows.
 pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyError> {
     let started = Instant::now();
-    let (corpus, idf) = prepare(pack, options);
+    let (corpus, idf, skipped) = prepare(pack, options)?;
     let (fit_rows, validation_rows) = validation_split(&corpus.labels, corpus.classes, options);
     let groups = target_groups(pack);
     let settings = FitSettings {
         alpha: options.alpha,
         max_iterations: options.max_iterations,
+        recovery_rounds: options.recovery_rounds,
+        gradient_tolerance: options.gradient_tolerance,
     };
 
     let stage = Stage::spinner("fitting the validation model");
     let fit_evidence = cross_fitted_evidence(&corpus, &fit_rows, options)?;
     let fit_x = dense_rows(&corpus, &fit_rows, &fit_evidence);
     let fit_labels: Vec<usize> = fit_rows.iter().map(|&r| corpus.labels[r]).collect();
-    let validation_model = LogisticModel::fit(&fit_x, &fit_labels, corpus.classes, settings, None)?;
+    let (validation_model, validation_fit) =
+        LogisticModel::fit(&fit_x, &fit_labels, corpus.classes, settings, None)?;
+    require_convergence(pack, "validation", &validation_fit, options)?;
     drop(fit_x);
     stage.finish();
 
@@ -141,13 +239,14 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
         max_iterations: options.refit_iterations,
         ..settings
     };
-    let model = LogisticModel::fit(
+    let (model, final_fit) = LogisticModel::fit(
         &x,
         &corpus.labels,
         corpus.classes,
         refit,
         Some(&validation_model),
     )?;
+    require_convergence(pack, "final", &final_fit, options)?;
     drop(x);
     let index = KeywordIndex::build(
         corpus.classes,
@@ -159,7 +258,8 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
     let memory = ExampleMemory::new(
         corpus.classes,
         &idf,
-        pack.train
+        corpus
+            .examples
             .iter()
             .zip(&corpus.labels)
             .zip(&corpus.texts)
@@ -182,38 +282,77 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
         classifier,
         options: *options,
         validation,
+        fits: Fits {
+            validation: validation_fit,
+            all_rows: final_fit,
+        },
+        skipped,
+        training_rows: corpus.labels.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Normalizes the training texts and weighs their n-grams.
-fn prepare(pack: &Pack, options: &TrainOptions) -> (Corpus, Idf) {
+/// Refuses a fit that did not converge, saying what was tried.
+fn require_convergence(
+    pack: &Pack,
+    which: &'static str,
+    report: &FitReport,
+    options: &TrainOptions,
+) -> Result<(), ClassifyError> {
+    if report.converged {
+        return Ok(());
+    }
+    Err(ClassifyError::NotConverged {
+        pack: pack.name.clone(),
+        fit: which,
+        rounds: report.rounds,
+        iterations: report.iterations,
+        gradient_ratio: report.gradient_ratio,
+        tolerance: options.gradient_tolerance,
+    })
+}
+
+/// Normalizes the training texts (skipping those without words) and weighs their n-grams.
+fn prepare<'a>(
+    pack: &'a Pack,
+    options: &TrainOptions,
+) -> Result<(Corpus<'a>, Idf, Vec<SkippedRow>), ClassifyError> {
     let stage = Stage::counted("normalizing and counting n-grams", pack.train.len() as u64);
     let space = options.feature_space;
-    let mut texts = Vec::with_capacity(pack.train.len());
-    let mut counts = Vec::with_capacity(pack.train.len());
-    for example in &pack.train {
-        let text = NormalizedText::new(&example.text);
+    let (rows, skipped) = rows_with_words(&pack.train, &pack.dir.join("train.csv"));
+    let mut examples = Vec::with_capacity(rows.len());
+    let mut texts = Vec::with_capacity(rows.len());
+    let mut counts = Vec::with_capacity(rows.len());
+    for (example, text) in rows {
         counts.push(space.counts(&text));
         texts.push(text);
+        examples.push(example);
         stage.advance(1);
     }
     let idf = Idf::fit(space, &counts);
     let lexical = counts.into_iter().map(|c| idf.weigh(c)).collect();
     stage.finish();
-    let labels = pack
-        .train
+    let labels: Vec<usize> = examples
         .iter()
         .map(|e| e.intent.expect("training rows are in scope"))
         .collect();
+    let mut has_rows = vec![false; pack.intents.len()];
+    labels.iter().for_each(|&l| has_rows[l] = true);
+    if let Some(empty) = has_rows.iter().position(|has| !has) {
+        return Err(ClassifyError::NoWords {
+            intent: pack.intents[empty].name.clone(),
+            path: pack.dir.join("train.csv"),
+        });
+    }
     let corpus = Corpus {
+        examples,
         texts,
         lexical,
         labels,
         classes: pack.intents.len(),
         lexical_dims: space.dims(),
     };
-    (corpus, idf)
+    Ok((corpus, idf, skipped))
 }
 
 /// A seeded hash of a row index, for splits that do not depend on row order elsewhere.
@@ -365,6 +504,101 @@ fn calibrate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small pack on disk: three intents of 20 varied rows each, plus `extra_train` rows.
+    fn small_pack(extra_train: &str, test: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, content: &str| std::fs::write(dir.path().join(name), content).unwrap();
+        write(
+            "intents.csv",
+            "intent,tier,queue,status_kind\n\
+             eta,direct,,deliverable\n\
+             invoice,direct,,invoice\n\
+             advice,expert,content,\n",
+        );
+        let things = ["report", "mockup", "banner", "audit", "draft"];
+        let mut train = String::from("text,label\n");
+        for (i, thing) in things.iter().cycle().take(20).enumerate() {
+            train.push_str(&format!("when will the {thing} be ready {i},eta\n"));
+            train.push_str(&format!("has invoice {i} for the {thing} been paid,invoice\n"));
+            train.push_str(&format!("what strategy do you advise for our {thing} {i},advice\n"));
+        }
+        train.push_str(extra_train);
+        write("train.csv", &train);
+        write("test.csv", test);
+        dir
+    }
+
+    /// A fit stopped early by a tiny iteration limit is continued until it converges; with
+    /// no recovery allowed, training stops with an error naming the pack and what was tried.
+    #[test]
+    fn an_unconverged_fit_is_recovered_or_refused() {
+        let dir = small_pack("", "text,label\n");
+        let pack = Pack::load(dir.path()).unwrap();
+        let stopped = TrainOptions {
+            max_iterations: 1,
+            refit_iterations: 1,
+            recovery_rounds: 0,
+            ..TrainOptions::default()
+        };
+        let Err(error) = train(&pack, &stopped) else {
+            panic!("an unconverged fit was accepted");
+        };
+        assert!(matches!(error, ClassifyError::NotConverged { .. }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("pack `{}` did not converge", pack.name)),
+            "{message}"
+        );
+        assert!(message.contains("after 1 L-BFGS run(s) of up to 1 iterations"), "{message}");
+
+        let recovering = TrainOptions {
+            recovery_rounds: 500,
+            ..stopped
+        };
+        let trained = train(&pack, &recovering).unwrap();
+        assert!(trained.fits.converged(), "{:?}", trained.fits);
+        assert!(trained.fits.validation.rounds > 1, "{:?}", trained.fits);
+        assert!(trained.validation.intent_accuracy > 0.9, "{:?}", trained.validation);
+    }
+
+    /// Rows without words are skipped with their file and line, never a stop.
+    #[test]
+    fn rows_without_words_are_skipped_with_file_and_line() {
+        let dir = small_pack("?,eta\n:(,advice\n。。。。。。,invoice\n", "text,label\n");
+        let pack = Pack::load(dir.path()).unwrap();
+        let trained = train(&pack, &TrainOptions::default()).unwrap();
+        let train_csv = dir.path().join("train.csv");
+        let lines: Vec<String> = trained.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [62, 63, 64].map(|line| format!("{}:{line}", train_csv.display()))
+        );
+        assert_eq!(trained.training_rows, 60);
+    }
+
+    /// An intent whose every row lacks words is an error naming it, not a fit failure.
+    #[test]
+    fn an_intent_without_rows_with_words_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("intents.csv"),
+            "intent,tier,queue,status_kind\neta,direct,,deliverable\nmood,direct,,mood\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("train.csv"),
+            "text,label\nwhen is it ready,eta\n:(,mood\n!!!,mood\n",
+        )
+        .unwrap();
+        let pack = Pack::load(dir.path()).unwrap();
+        let Err(error) = train(&pack, &TrainOptions::default()) else {
+            panic!("trained without rows for an intent");
+        };
+        let message = error.to_string();
+        assert!(message.contains("train.csv"), "{message}");
+        assert!(message.contains("intent `mood` has no training row with words"), "{message}");
+    }
 
     #[test]
     fn validation_split_is_stratified_and_seeded() {

@@ -35,12 +35,16 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Train a pack's model and write it to models/<pack> (or --out).
+    /// Train a pack's model and write it to models/<pack> (or --out); a model below the
+    /// pack's quality floors (`[quality]` in pack.toml) is refused.
     Train {
         #[arg(long)]
         pack: PathBuf,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write the model even when it falls short of the pack's quality floors.
+        #[arg(long)]
+        accept_low_quality: bool,
     },
     /// Train on a pack's train.csv, test on its test.csv, print the report; the last stdout
     /// line is the report as JSON.
@@ -97,7 +101,11 @@ fn main() -> Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { config } => serve::run(config.as_deref()),
-        Command::Train { pack, out } => engine::run_train(&pack, out),
+        Command::Train {
+            pack,
+            out,
+            accept_low_quality,
+        } => engine::run_train(&pack, out, accept_low_quality),
         Command::Eval { pack } => engine::run_eval(&pack),
         Command::Classify {
             pack,
