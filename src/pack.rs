@@ -564,7 +564,10 @@ mod tests {
         ]);
         let quality = Pack::load(dir.path()).unwrap().settings.quality;
         assert_eq!(quality.min_intent_accuracy, 0.8);
-        assert_eq!(quality.min_deflection, QualityFloors::default().min_deflection);
+        assert_eq!(
+            quality.min_deflection,
+            QualityFloors::default().min_deflection
+        );
     }
 
     #[test]

@@ -12,7 +12,14 @@ fn train_then_classify_explains_the_decision() {
     let pack = pack.to_str().unwrap();
     stdout_of_success(&triage(
         work.path(),
-        &["train", "--pack", pack, "--out", "model", "--accept-low-quality"],
+        &[
+            "train",
+            "--pack",
+            pack,
+            "--out",
+            "model",
+            "--accept-low-quality",
+        ],
     ));
     assert!(work.path().join("model/model.json").exists());
 
@@ -75,7 +82,12 @@ fn train_defaults_to_the_models_folder() {
     let pack = tiny_pack();
     stdout_of_success(&triage(
         work.path(),
-        &["train", "--pack", pack.to_str().unwrap(), "--accept-low-quality"],
+        &[
+            "train",
+            "--pack",
+            pack.to_str().unwrap(),
+            "--accept-low-quality",
+        ],
     ));
     assert!(work.path().join("models/tiny/weights.bin").exists());
 }
@@ -145,7 +157,14 @@ fn bad_input_is_a_clear_error() {
     let tiny = tiny.to_str().unwrap();
     stdout_of_success(&triage(
         work.path(),
-        &["train", "--pack", tiny, "--out", "m", "--accept-low-quality"],
+        &[
+            "train",
+            "--pack",
+            tiny,
+            "--out",
+            "m",
+            "--accept-low-quality",
+        ],
     ));
     let empty = stderr_of_failure(&triage(
         work.path(),
@@ -166,7 +185,14 @@ fn a_model_of_other_data_is_refused() {
     let tiny = tiny_pack();
     stdout_of_success(&triage(
         work.path(),
-        &["train", "--pack", tiny.to_str().unwrap(), "--out", "m", "--accept-low-quality"],
+        &[
+            "train",
+            "--pack",
+            tiny.to_str().unwrap(),
+            "--out",
+            "m",
+            "--accept-low-quality",
+        ],
     ));
     let changed = tiny_pack_copy();
     let train = changed.path().join("train.csv");
@@ -260,14 +286,7 @@ fn rows_without_words_are_skipped_and_counted() {
 
     let trained = stdout_of_success(&triage(
         work.path(),
-        &[
-            "train",
-            "--pack",
-            dir,
-            "--out",
-            "m",
-            "--accept-low-quality",
-        ],
+        &["train", "--pack", dir, "--out", "m", "--accept-low-quality"],
     ));
     assert!(trained.contains("skipped 2 row(s)"), "{trained}");
     assert!(trained.contains("train.csv:43"), "{trained}");

@@ -168,7 +168,8 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         .collect();
     let index = KeywordIndex::build(
         pack.intents.len(),
-        rows.iter().map(|(intent, _, normalized)| (*intent, normalized)),
+        rows.iter()
+            .map(|(intent, _, normalized)| (*intent, normalized)),
         manifest.options.max_query_terms,
     )?;
     let memory = ExampleMemory::new(

@@ -148,7 +148,11 @@ pub struct TestRun {
 
 /// Classifies every test row (read from `path`) one at a time on this thread, timing each
 /// call; rows whose text has no words are skipped and listed.
-pub fn run(classifier: &Classifier, test: &[Example], path: &Path) -> Result<TestRun, ClassifyError> {
+pub fn run(
+    classifier: &Classifier,
+    test: &[Example],
+    path: &Path,
+) -> Result<TestRun, ClassifyError> {
     let (rows, skipped) = rows_with_words(test, path);
     // Warm caches and lazily built structures before timing.
     for (example, _) in rows.iter().take(100) {

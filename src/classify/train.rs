@@ -508,7 +508,8 @@ mod tests {
     /// A small pack on disk: three intents of 20 varied rows each, plus `extra_train` rows.
     fn small_pack(extra_train: &str, test: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, content: &str| std::fs::write(dir.path().join(name), content).unwrap();
+        let write =
+            |name: &str, content: &str| std::fs::write(dir.path().join(name), content).unwrap();
         write(
             "intents.csv",
             "intent,tier,queue,status_kind\n\
@@ -520,8 +521,12 @@ mod tests {
         let mut train = String::from("text,label\n");
         for (i, thing) in things.iter().cycle().take(20).enumerate() {
             train.push_str(&format!("when will the {thing} be ready {i},eta\n"));
-            train.push_str(&format!("has invoice {i} for the {thing} been paid,invoice\n"));
-            train.push_str(&format!("what strategy do you advise for our {thing} {i},advice\n"));
+            train.push_str(&format!(
+                "has invoice {i} for the {thing} been paid,invoice\n"
+            ));
+            train.push_str(&format!(
+                "what strategy do you advise for our {thing} {i},advice\n"
+            ));
         }
         train.push_str(extra_train);
         write("train.csv", &train);
@@ -544,13 +549,19 @@ mod tests {
         let Err(error) = train(&pack, &stopped) else {
             panic!("an unconverged fit was accepted");
         };
-        assert!(matches!(error, ClassifyError::NotConverged { .. }), "{error}");
+        assert!(
+            matches!(error, ClassifyError::NotConverged { .. }),
+            "{error}"
+        );
         let message = error.to_string();
         assert!(
             message.contains(&format!("pack `{}` did not converge", pack.name)),
             "{message}"
         );
-        assert!(message.contains("after 1 L-BFGS run(s) of up to 1 iterations"), "{message}");
+        assert!(
+            message.contains("after 1 L-BFGS run(s) of up to 1 iterations"),
+            "{message}"
+        );
 
         let recovering = TrainOptions {
             recovery_rounds: 500,
@@ -559,7 +570,11 @@ mod tests {
         let trained = train(&pack, &recovering).unwrap();
         assert!(trained.fits.converged(), "{:?}", trained.fits);
         assert!(trained.fits.validation.rounds > 1, "{:?}", trained.fits);
-        assert!(trained.validation.intent_accuracy > 0.9, "{:?}", trained.validation);
+        assert!(
+            trained.validation.intent_accuracy > 0.9,
+            "{:?}",
+            trained.validation
+        );
     }
 
     /// Rows without words are skipped with their file and line, never a stop.
@@ -597,7 +612,10 @@ mod tests {
         };
         let message = error.to_string();
         assert!(message.contains("train.csv"), "{message}");
-        assert!(message.contains("intent `mood` has no training row with words"), "{message}");
+        assert!(
+            message.contains("intent `mood` has no training row with words"),
+            "{message}"
+        );
     }
 
     #[test]

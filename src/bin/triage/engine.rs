@@ -74,7 +74,11 @@ fn print_fits(fits: &Fits) {
     let describe = |name: &str, fit: &FitReport| {
         format!(
             "{name} fit {} after {} run(s) of L-BFGS (≤ {} iterations), gradient {:.4} of its start",
-            if fit.converged { "converged" } else { "did NOT converge" },
+            if fit.converged {
+                "converged"
+            } else {
+                "did NOT converge"
+            },
             fit.rounds,
             fit.iterations,
             fit.gradient_ratio
@@ -153,11 +157,7 @@ pub fn run_eval(pack_dir: &Path) -> Result<()> {
         converged: trained.fits.converged(),
         fit_iterations: trained.fits.iterations(),
         fits: trained.fits,
-        quality_warnings: quality_warnings(
-            &pack,
-            &trained.validation,
-            &classifier.calibration(),
-        ),
+        quality_warnings: quality_warnings(&pack, &trained.validation, &classifier.calibration()),
     };
     print_report(&report, classifier, &test_run.predictions);
     print_skipped(&skipped);
