@@ -125,7 +125,11 @@ async fn a_mixed_tier_inquiry_is_not_half_answered() {
     assert_eq!(claimed.inquiry.unwrap().inquiry_id, "m-1");
     let prepared = &claimed.ticket.unwrap().prepared_answers;
     assert_eq!(prepared.len(), 1);
-    assert!(prepared[0].text.contains("INV-1045"), "{}", prepared[0].text);
+    assert!(
+        prepared[0].text.contains("INV-1045"),
+        "{}",
+        prepared[0].text
+    );
     server.stop().await;
 }
 

@@ -510,7 +510,10 @@ mod tests {
         for (text, language) in [
             ("Когда будет готов финальный отчёт по SEO?", "rus"),
             ("Счёт 1042 оплачен?", "Cyrillic"),
-            ("Wann ist die Rechnung 1042 fällig und wurde sie schon bezahlt?", "deu"),
+            (
+                "Wann ist die Rechnung 1042 fällig und wurde sie schon bezahlt?",
+                "deu",
+            ),
         ] {
             let classification = classifier.classify(text).unwrap();
             let reason = escalation_of(&classification);
@@ -551,7 +554,9 @@ mod tests {
                 reason: NoReplyReason::ClosingRemark
             }
         );
-        let question = classifier.classify("thanks, is invoice 1042 paid?").unwrap();
+        let question = classifier
+            .classify("thanks, is invoice 1042 paid?")
+            .unwrap();
         assert_eq!(question.intent, "invoice_status");
         assert!(!matches!(question.outcome, Outcome::NoReply { .. }));
     }

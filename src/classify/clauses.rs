@@ -12,12 +12,36 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Conjunctions that, after a comma or semicolon, start a new clause.
 const CONJUNCTIONS: &[&str] = &[
-    "and", "but", "also", "plus", "und", "aber", "sowie", "außerdem", "ausserdem", "и", "а",
-    "но", "также", "ещё", "еще", "і", "але", "таксама", "et", "mais", "y", "pero", "e", "ma",
+    "and",
+    "but",
+    "also",
+    "plus",
+    "und",
+    "aber",
+    "sowie",
+    "außerdem",
+    "ausserdem",
+    "и",
+    "а",
+    "но",
+    "также",
+    "ещё",
+    "еще",
+    "і",
+    "але",
+    "таксама",
+    "et",
+    "mais",
+    "y",
+    "pero",
+    "e",
+    "ma",
 ];
 
 /// Conjunctions of unspaced scripts, which start a new clause right after a comma.
-const UNSPACED_CONJUNCTIONS: &[&str] = &["還有", "还有", "另外", "以及", "並且", "并且", "而且", "但是"];
+const UNSPACED_CONJUNCTIONS: &[&str] = &[
+    "還有", "还有", "另外", "以及", "並且", "并且", "而且", "但是",
+];
 
 /// The most parts an inquiry is cut into; longer texts keep their tail in the last part.
 pub const MAX_PARTS: usize = 6;
@@ -79,7 +103,11 @@ mod tests {
         );
         assert_eq!(
             clauses("When is the meeting? Also, the logo looks dated. Thoughts?"),
-            vec!["When is the meeting?", "Also, the logo looks dated.", "Thoughts?"]
+            vec![
+                "When is the meeting?",
+                "Also, the logo looks dated.",
+                "Thoughts?"
+            ]
         );
         assert_eq!(
             clauses("can you design and build a landing page"),

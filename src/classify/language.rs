@@ -95,23 +95,24 @@ impl LanguageSupport {
         self.languages.get(language.code()).copied().unwrap_or(0.0)
     }
 
-    /// The language of `detected` if the pack does not cover it. `few_known_terms` tells
-    /// whether the text shares few terms with the training rows; a language the detector is
-    /// sure of is refused only then, so a covered-language text with a foreign name or two is
-    /// never refused.
-    pub fn uncovered(&self, detected: &Detected, few_known_terms: bool) -> Option<Uncovered> {
-        let script = detected.script?;
-        let name = |language: Option<Lang>| {
-            language.map_or_else(|| script.name().to_owned(), |l| l.code().to_owned())
-        };
+    /// The language of `text` if the pack does not cover it. `few_known_terms` tells whether
+    /// the text shares few terms with the training rows; a language the detector is sure of is
+    /// refused only then, so a covered-language text with a foreign name or two is never
+    /// refused. (The language detector, the costly part, runs only when its verdict matters.)
+    pub fn uncovered(&self, text: &str, few_known_terms: bool) -> Option<Uncovered> {
+        let script = whatlang::detect_script(text)?;
+        let detected_language = || detect(text).language;
         if self.script_share(script) < self.min_share {
-            return Some(Uncovered {
-                language: name(detected.language),
-            });
+            let language = detected_language()
+                .map_or_else(|| script.name().to_owned(), |l| l.code().to_owned());
+            return Some(Uncovered { language });
         }
-        let language = detected.language?;
-        (few_known_terms && self.language_share(language) < self.min_share).then(|| Uncovered {
-            language: name(Some(language)),
+        if !few_known_terms {
+            return None;
+        }
+        let language = detected_language()?;
+        (self.language_share(language) < self.min_share).then(|| Uncovered {
+            language: language.code().to_owned(),
         })
     }
 }
@@ -134,8 +135,14 @@ mod tests {
     fn detects_the_clients_languages() {
         let cases = [
             ("Когда будет готов отчёт по рекламной кампании?", Lang::Rus),
-            ("Калі будзе гатовы справаздача па рэкламнай кампаніі?", Lang::Bel),
-            ("Wann ist die nächste Besprechung mit unserem Kundenbetreuer?", Lang::Deu),
+            (
+                "Калі будзе гатовы справаздача па рэкламнай кампаніі?",
+                Lang::Bel,
+            ),
+            (
+                "Wann ist die nächste Besprechung mit unserem Kundenbetreuer?",
+                Lang::Deu,
+            ),
             ("請問我們的網站改版項目目前進度如何？", Lang::Cmn),
         ];
         for (text, language) in cases {
@@ -148,10 +155,13 @@ mod tests {
     fn an_unseen_script_is_not_covered() {
         let support = english_only();
         assert_eq!(support.scripts.get("Latin"), Some(&1.0));
-        let short = detect("счёт?");
-        assert_eq!(support.uncovered(&short, false).unwrap().language, "Cyrillic");
-        let long = detect("Когда будет готов отчёт по рекламной кампании?");
-        assert_eq!(support.uncovered(&long, false).unwrap().language, "rus");
+        let short = "счёт?";
+        assert_eq!(
+            support.uncovered(short, false).unwrap().language,
+            "Cyrillic"
+        );
+        let long = "Когда будет готов отчёт по рекламной кампании?";
+        assert_eq!(support.uncovered(long, false).unwrap().language, "rus");
     }
 
     /// A reliably detected uncovered language in the pack's script is refused only when the
@@ -159,16 +169,16 @@ mod tests {
     #[test]
     fn a_foreign_language_in_a_known_script_needs_few_known_terms() {
         let support = english_only();
-        let german = detect("Wann ist die nächste Besprechung mit unserem Kundenbetreuer?");
-        assert_eq!(support.uncovered(&german, true).unwrap().language, "deu");
-        assert_eq!(support.uncovered(&german, false), None);
-        let english = detect("when is the next meeting with our account manager");
-        assert_eq!(support.uncovered(&english, true), None);
+        let german = "Wann ist die nächste Besprechung mit unserem Kundenbetreuer?";
+        assert_eq!(support.uncovered(german, true).unwrap().language, "deu");
+        assert_eq!(support.uncovered(german, false), None);
+        let english = "when is the next meeting with our account manager";
+        assert_eq!(support.uncovered(english, true), None);
     }
 
     /// A text with no letters has no language to refuse.
     #[test]
     fn no_letters_no_verdict() {
-        assert_eq!(english_only().uncovered(&detect("1045 ?!"), true), None);
+        assert_eq!(english_only().uncovered("1045 ?!", true), None);
     }
 }

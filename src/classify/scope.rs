@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::NormalizedText;
-use super::language::{LanguageSupport, detect};
+use super::language::LanguageSupport;
 
 /// The quantile of the in-scope signals below which a text counts as unlike any intent.
 pub const DEFAULT_UNLIKE_QUANTILE: f64 = 0.05;
@@ -134,7 +134,7 @@ impl ScopeModel {
         keyword_evidence: f32,
     ) -> Option<OutOfScope> {
         let few_known_terms = vocabulary.known_term_share(text, 0) < self.known_term_share;
-        if let Some(uncovered) = self.languages.uncovered(&detect(raw), few_known_terms) {
+        if let Some(uncovered) = self.languages.uncovered(raw, few_known_terms) {
             return Some(OutOfScope::Language(uncovered.language));
         }
         (few_known_terms && keyword_evidence < self.keyword_evidence)
@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(share("weather in paris tomorrow"), 0.0);
         assert_eq!(share("invoice meeting"), 1.0);
         let mostly_unseen = share("is the weather nice in paris");
-        assert!(mostly_unseen > 0.0 && mostly_unseen < 0.5, "{mostly_unseen}");
+        assert!(
+            mostly_unseen > 0.0 && mostly_unseen < 0.5,
+            "{mostly_unseen}"
+        );
         // Out of fold, a word only the row itself holds is unknown.
         assert!(vocabulary.known_term_share(&rows[3], 1) < 1.0);
     }
@@ -197,7 +200,8 @@ mod tests {
         scope.languages.languages.insert("eng".to_owned(), 1.0);
         assert_eq!(scope.keyword_evidence, 2.0);
         let weather = NormalizedText::new("weather in paris tomorrow");
-        let check = |evidence| scope.check(&vocabulary, "weather in paris tomorrow", &weather, evidence);
+        let check =
+            |evidence| scope.check(&vocabulary, "weather in paris tomorrow", &weather, evidence);
         assert_eq!(check(0.5), Some(OutOfScope::UnlikeAnyIntent));
         assert_eq!(check(2.5), None);
         let invoice = NormalizedText::new("invoice due");

@@ -267,7 +267,11 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
                 queue: ticket.queue.clone(),
                 priority: u32::from(ticket.priority),
                 sla_due: Some(timestamp(ticket.sla_due_ms)),
-                prepared_answers: ticket.prepared_answers.iter().map(answer_to_proto).collect(),
+                prepared_answers: ticket
+                    .prepared_answers
+                    .iter()
+                    .map(answer_to_proto)
+                    .collect(),
             }));
         }
         DecisionOutcome::NoReply(no_reply) => {
