@@ -1,7 +1,7 @@
 //! Prometheus metrics of the service and the tiny HTTP endpoint that serves them.
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
-//! or queue), escalations by reason, and the queues' depth, oldest ticket age and SLA breaches.
+//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, and the queues' depth, oldest ticket age and SLA breaches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,8 @@ pub struct Metrics {
     latency: HistogramVec,
     decisions: IntCounterVec,
     escalations: IntCounterVec,
+    no_replies: IntCounterVec,
+    mixed_tiers: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
@@ -70,6 +72,16 @@ impl Metrics {
             "Inquiries sent to a human, by reason",
             &["reason"],
         );
+        let no_replies = counter(
+            "triage_no_reply_total",
+            "Inquiries that need no reply (no answer, no ticket), by reason",
+            &["reason"],
+        );
+        let mixed_tiers = counter(
+            "triage_mixed_tier_total",
+            "Inquiries holding questions of both tiers, routed whole with the direct answers prepared, by queue",
+            &["queue"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -99,6 +111,8 @@ impl Metrics {
             latency,
             decisions,
             escalations,
+            no_replies,
+            mixed_tiers,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -134,6 +148,16 @@ impl Metrics {
     /// Counts one escalation to a human.
     pub fn observe_escalation(&self, reason: &str) {
         self.escalations.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts one decision that needs no reply.
+    pub fn observe_no_reply(&self, reason: &str) {
+        self.no_replies.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts one inquiry of mixed tiers routed whole to `queue`.
+    pub fn observe_mixed_tiers(&self, queue: &str) {
+        self.mixed_tiers.with_label_values(&[queue]).inc();
     }
 
     /// Sets the queue gauges.
@@ -215,6 +239,9 @@ mod tests {
         let metrics = Metrics::new();
         metrics.observe_request("Submit", tonic::Code::Ok, Duration::from_micros(300));
         metrics.observe_decision("expert", "seo_strategy", "seo");
+        metrics.observe_escalation("language_not_covered");
+        metrics.observe_no_reply("closing_remark");
+        metrics.observe_mixed_tiers("design");
         metrics.set_queue(&QueueGauges {
             queue: "seo",
             ready: 3,
@@ -231,6 +258,9 @@ mod tests {
         assert!(text.contains(
             "triage_decisions_total{intent=\"seo_strategy\",target=\"seo\",tier=\"expert\"} 1"
         ));
+        assert!(text.contains("triage_escalations_total{reason=\"language_not_covered\"} 1"));
+        assert!(text.contains("triage_no_reply_total{reason=\"closing_remark\"} 1"));
+        assert!(text.contains("triage_mixed_tier_total{queue=\"design\"} 1"));
         assert!(text.contains("triage_queue_ready{queue=\"seo\"} 3"));
         assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
     }

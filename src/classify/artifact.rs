@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use super::calibrate::Calibration;
 use super::classifier::target_groups;
 use super::explain::ExampleMemory;
+use super::scope::{ScopeModel, Vocabulary};
 use super::train::{Fits, TrainOptions, Trained, ValidationSummary};
 use super::{Classifier, ClassifyError, Idf, KeywordIndex, LogisticModel, NormalizedText};
 use crate::pack::{Pack, hex};
@@ -47,6 +48,10 @@ pub struct Manifest {
     #[serde(default)]
     pub fits: Option<Fits>,
     pub weights_sha256: String,
+    /// The pack's language support and out-of-scope bounds; absent from older models, which
+    /// then check no scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeModel>,
 }
 
 /// The version of a classifier: its pack and a digest of its weights and calibration.
@@ -54,6 +59,9 @@ pub(super) fn model_version(classifier: &Classifier) -> String {
     let mut hasher = Sha256::new();
     hasher.update(encode_weights(&classifier.idf, &classifier.model));
     hasher.update(serde_json::to_vec(&classifier.calibration).expect("serializable"));
+    if let Some(scope) = &classifier.scope {
+        hasher.update(serde_json::to_vec(scope).expect("serializable"));
+    }
     let digest = hex(&hasher.finalize());
     format!("{}-{}", classifier.pack_name, &digest[..12])
 }
@@ -94,6 +102,7 @@ pub fn save(trained: &Trained, pack: &Pack, dir: &Path) -> Result<Manifest, Clas
         skipped_rows: trained.skipped.len(),
         fits: Some(trained.fits),
         weights_sha256: hex(&Sha256::digest(&weights)),
+        scope: classifier.scope.clone(),
     };
     let io_error = |path: &Path| {
         let path = path.to_path_buf();
@@ -188,6 +197,8 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         model,
         calibration: manifest.calibration,
         memory,
+        scope: manifest.scope,
+        vocabulary: Vocabulary::new(&texts),
         version: manifest.model_version,
     })
 }

@@ -1,12 +1,22 @@
 //! The trained classifier: one inquiry text in, a [`Classification`] out.
+//!
+//! Before the model's intent is trusted, the text is checked in this order: a closing remark
+//! needs no reply ([`closing`](super::closing)); a text the pack cannot support (uncovered
+//! language, unlike any intent: [`scope`](super::scope)) is escalated with that reason; an
+//! inquiry whose clauses are confident questions of both tiers
+//! ([`clauses`](super::clauses)) goes whole to the expert clause's specialist queue, its
+//! clauses listed so the direct facts can be attached. Only then does the model's outcome stand.
 
 use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Calibration, softmax};
+use super::clauses::clauses;
+use super::closing::is_closing_remark;
 use super::explain::ExampleMemory;
 use super::model::argmax;
+use super::scope::{OutOfScope, ScopeModel, Vocabulary, keyword_evidence};
 use super::{
     ClassifyError, Explanation, Idf, KeywordIndex, LogisticModel, NormalizedText, SparseVector,
 };
@@ -27,6 +37,10 @@ pub struct Classifier {
     pub(super) model: LogisticModel,
     pub(super) calibration: Calibration,
     pub(super) memory: ExampleMemory,
+    /// What training learned about the pack's scope; `None` for a model saved without it,
+    /// which then checks no scope.
+    pub(super) scope: Option<ScopeModel>,
+    pub(super) vocabulary: Vocabulary,
     pub(super) version: String,
 }
 
@@ -43,6 +57,46 @@ pub enum Outcome {
         queue: String,
         reason: EscalationReason,
     },
+    /// Needs no reply at all, and so no ticket.
+    NoReply { reason: NoReplyReason },
+}
+
+impl Outcome {
+    /// The outcome in words, for people reading a classification.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Answer { status_kind } => format!("answer from the {status_kind} data"),
+            Self::Route { queue } => format!("route to the {queue} queue"),
+            Self::Escalate { queue, reason } => {
+                format!("escalate to the {queue} queue: {}", reason.describe())
+            }
+            Self::NoReply { reason } => format!("no reply: {}", reason.describe()),
+        }
+    }
+}
+
+/// Why an inquiry needs no reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoReplyReason {
+    /// Thanks or an acknowledgement that closes the conversation ("thanks, all good!").
+    ClosingRemark,
+}
+
+impl NoReplyReason {
+    /// A short, fixed name of the reason, for metrics labels.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::ClosingRemark => "closing_remark",
+        }
+    }
+
+    /// The reason in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ClosingRemark => "a closing remark: no reply needed",
+        }
+    }
 }
 
 /// Why an inquiry was escalated instead of answered or routed.
@@ -53,6 +107,11 @@ pub enum EscalationReason {
     LowConfidence { confidence: f32, threshold: f32 },
     /// An expert intent, but not confident enough of which specialist.
     UnsureOfQueue { confidence: f32, threshold: f32 },
+    /// Written in a language (ISO 639-3 code, or a script's name) the pack has little or no
+    /// training text in.
+    LanguageNotCovered { language: String },
+    /// Few known terms, weak keyword evidence: like no intent of the pack.
+    UnlikeAnyIntent,
 }
 
 impl EscalationReason {
@@ -61,6 +120,8 @@ impl EscalationReason {
         match self {
             Self::LowConfidence { .. } => "low_confidence",
             Self::UnsureOfQueue { .. } => "unsure_of_queue",
+            Self::LanguageNotCovered { .. } => "language_not_covered",
+            Self::UnlikeAnyIntent => "unlike_any_intent",
         }
     }
 
@@ -79,6 +140,10 @@ impl EscalationReason {
             } => format!(
                 "the model is not sure which specialist should answer ({confidence:.2} below {threshold:.2})"
             ),
+            Self::LanguageNotCovered { language } => {
+                format!("language not covered by this pack: {language}")
+            }
+            Self::UnlikeAnyIntent => "unlike any intent of this pack".to_owned(),
         }
     }
 }
@@ -109,6 +174,19 @@ pub struct Classification {
     pub margin: f32,
     pub outcome: Outcome,
     pub model_version: String,
+    /// The clauses, when the inquiry holds confident questions of both tiers (and only then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+}
+
+/// One clause of an inquiry that holds several questions, classified on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub text: String,
+    pub intent: String,
+    pub tier: Tier,
+    pub target_probability: f32,
+    pub outcome: Outcome,
 }
 
 impl Classification {
@@ -146,8 +224,7 @@ impl Classifier {
             return Err(ClassifyError::EmptyText);
         }
         let lexical = self.idf.features(&normalized);
-        let probabilities = self.probabilities(&normalized, &lexical);
-        Ok(self.decide(&probabilities))
+        Ok(self.classify_normalized(text, &normalized, &lexical))
     }
 
     /// Classifies `text` and explains the decision, normalizing and counting the text once.
@@ -161,14 +238,97 @@ impl Classifier {
         }
         let counts = self.idf.space().counts(&normalized);
         let lexical = self.idf.weigh(counts.clone());
-        let classification = self.decide(&self.probabilities(&normalized, &lexical));
+        let classification = self.classify_normalized(text, &normalized, &lexical);
         let explanation = self.explanation(&normalized, &lexical, &counts, &classification);
         Ok((classification, explanation))
     }
 
-    /// The calibrated intent probabilities of a normalized text with its lexical features.
-    pub(super) fn probabilities(&self, text: &NormalizedText, lexical: &SparseVector) -> Vec<f32> {
-        let evidence = index_evidence(&self.index.scores(text));
+    /// The classification of `raw`, normalized as `text`, with its lexical features.
+    fn classify_normalized(
+        &self,
+        raw: &str,
+        text: &NormalizedText,
+        lexical: &SparseVector,
+    ) -> Classification {
+        let scores = self.index.scores(text);
+        let mut classification = self.decide(&self.probabilities(&scores, lexical));
+        if let Some(outcome) = self.unanswerable(raw, text, &scores) {
+            classification.outcome = outcome;
+        } else if let Some((queue, parts)) = self.mixed_tiers(raw) {
+            classification.outcome = Outcome::Route { queue };
+            classification.parts = parts;
+        }
+        classification
+    }
+
+    /// The outcome of a text the model must not decide on: a closing remark, or a text the
+    /// pack cannot support.
+    fn unanswerable(&self, raw: &str, text: &NormalizedText, scores: &[f32]) -> Option<Outcome> {
+        if is_closing_remark(raw, text) {
+            return Some(Outcome::NoReply {
+                reason: NoReplyReason::ClosingRemark,
+            });
+        }
+        let scope = self.scope.as_ref()?;
+        let reason = match scope.check(&self.vocabulary, raw, text, keyword_evidence(scores))? {
+            OutOfScope::Language(language) => EscalationReason::LanguageNotCovered { language },
+            OutOfScope::UnlikeAnyIntent => EscalationReason::UnlikeAnyIntent,
+        };
+        Some(Outcome::Escalate {
+            queue: self.escalation_queue.clone(),
+            reason,
+        })
+    }
+
+    /// When `raw` holds confident questions of both tiers: the queue of the most confident
+    /// expert clause, and every clause classified.
+    fn mixed_tiers(&self, raw: &str) -> Option<(String, Vec<Part>)> {
+        let texts = clauses(raw);
+        if texts.len() < 2 {
+            return None;
+        }
+        let parts: Vec<Part> = texts.into_iter().filter_map(|t| self.part(t)).collect();
+        let answered = parts
+            .iter()
+            .any(|p| matches!(p.outcome, Outcome::Answer { .. }));
+        let routed = parts
+            .iter()
+            .filter_map(|p| match &p.outcome {
+                Outcome::Route { queue } => Some((p.target_probability, queue)),
+                _ => None,
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        match (answered, routed) {
+            (true, Some((_, queue))) => Some((queue.clone(), parts)),
+            _ => None,
+        }
+    }
+
+    /// One clause classified on its own; `None` for a clause without a word, a closing remark
+    /// or a clause the pack cannot support.
+    fn part(&self, raw: &str) -> Option<Part> {
+        let text = NormalizedText::new(raw);
+        if text.is_empty() {
+            return None;
+        }
+        let scores = self.index.scores(&text);
+        let lexical = self.idf.features(&text);
+        if self.unanswerable(raw, &text, &scores).is_some() {
+            return None;
+        }
+        let decided = self.decide(&self.probabilities(&scores, &lexical));
+        Some(Part {
+            text: raw.to_owned(),
+            intent: decided.intent,
+            tier: decided.tier,
+            target_probability: decided.target_probability,
+            outcome: decided.outcome,
+        })
+    }
+
+    /// The calibrated intent probabilities of a text's keyword `scores` and lexical features.
+    fn probabilities(&self, scores: &[f32], lexical: &SparseVector) -> Vec<f32> {
+        let evidence = index_evidence(scores);
         let mut logits = vec![0.0; self.intents.len()];
         self.model.sparse_logits(
             feature_row(lexical, &evidence, self.idf.space().dims()),
@@ -240,6 +400,7 @@ impl Classifier {
             alternatives,
             outcome,
             model_version: self.version.clone(),
+            parts: Vec::new(),
         }
     }
 }
@@ -311,6 +472,94 @@ pub(super) fn feature_row<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::{TrainOptions, train};
+
+    /// The tiny fixture pack without its Chinese rows: a pack trained on English only.
+    fn english_only_classifier() -> Classifier {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny");
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["intents.csv", "queues.csv", "pack.toml"] {
+            std::fs::copy(fixture.join(file), dir.path().join(file)).unwrap();
+        }
+        let train_csv: String = std::fs::read_to_string(fixture.join("train.csv"))
+            .unwrap()
+            .lines()
+            .filter(|line| line.is_ascii())
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(dir.path().join("train.csv"), train_csv).unwrap();
+        let pack = Pack::load(dir.path()).unwrap();
+        train(&pack, &TrainOptions::default()).unwrap().classifier
+    }
+
+    fn escalation_of(classification: &Classification) -> &EscalationReason {
+        match &classification.outcome {
+            Outcome::Escalate { reason, .. } => reason,
+            other => panic!("expected an escalation, got {other:?}"),
+        }
+    }
+
+    /// Russian and German questions to a pack trained on English only are escalated as not
+    /// covered, never answered or routed; English ones with a foreign word are not refused;
+    /// text like no intent is escalated as such; a closing remark needs no reply.
+    #[test]
+    fn what_the_pack_cannot_support_is_escalated_with_the_reason() {
+        let classifier = english_only_classifier();
+        let scope = classifier.scope.as_ref().unwrap();
+        assert!(scope.languages.languages.contains_key("eng"), "{scope:?}");
+        for (text, language) in [
+            ("Когда будет готов финальный отчёт по SEO?", "rus"),
+            ("Счёт 1042 оплачен?", "Cyrillic"),
+            (
+                "Wann ist die Rechnung 1042 fällig und wurde sie schon bezahlt?",
+                "deu",
+            ),
+        ] {
+            let classification = classifier.classify(text).unwrap();
+            let reason = escalation_of(&classification);
+            assert_eq!(
+                reason,
+                &EscalationReason::LanguageNotCovered {
+                    language: language.to_owned()
+                },
+                "{text}"
+            );
+            assert_eq!(
+                reason.describe(),
+                format!("language not covered by this pack: {language}")
+            );
+            assert_eq!(reason.kind(), "language_not_covered");
+        }
+        let english = classifier
+            .classify("is invoice 1042 paid, the Rechnung from March?")
+            .unwrap();
+        assert!(
+            !matches!(
+                english.outcome,
+                Outcome::Escalate {
+                    reason: EscalationReason::LanguageNotCovered { .. },
+                    ..
+                }
+            ),
+            "{english:?}"
+        );
+        let weather = classifier
+            .classify("what's the weather in Paris tomorrow")
+            .unwrap();
+        assert_eq!(escalation_of(&weather), &EscalationReason::UnlikeAnyIntent);
+        let thanks = classifier.classify("thanks, all good!").unwrap();
+        assert_eq!(
+            thanks.outcome,
+            Outcome::NoReply {
+                reason: NoReplyReason::ClosingRemark
+            }
+        );
+        let question = classifier
+            .classify("thanks, is invoice 1042 paid?")
+            .unwrap();
+        assert_eq!(question.intent, "invoice_status");
+        assert!(!matches!(question.outcome, Outcome::NoReply { .. }));
+    }
 
     #[test]
     fn index_evidence_is_relative_to_the_best_intent() {

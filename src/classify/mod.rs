@@ -10,17 +10,23 @@
 pub mod artifact;
 mod calibrate;
 mod classifier;
+mod clauses;
+mod closing;
 pub mod eval;
 mod explain;
 pub mod features;
 pub mod index;
+pub mod language;
 pub mod model;
 pub mod normalize;
 mod quality;
+pub mod scope;
 pub mod train;
 
 pub use calibrate::Calibration;
-pub use classifier::{Alternative, Classification, Classifier, EscalationReason, Outcome};
+pub use classifier::{
+    Alternative, Classification, Classifier, EscalationReason, NoReplyReason, Outcome, Part,
+};
 pub use explain::{Explanation, NearestExample, WeightedTerm};
 pub use features::{FeatureSpace, Idf, SparseVector};
 pub use index::KeywordIndex;

@@ -32,6 +32,7 @@ use super::classifier::{feature_row, index_evidence, target_groups};
 use super::eval::{Metrics, Prediction};
 use super::explain::ExampleMemory;
 use super::model::{FitReport, FitSettings, argmax};
+use super::scope::{DEFAULT_UNLIKE_QUANTILE, ScopeModel, Vocabulary};
 use super::{
     Classifier, ClassifyError, FeatureSpace, Idf, KeywordIndex, LogisticModel, NormalizedText,
     SparseVector,
@@ -235,6 +236,7 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
     let all_rows: Vec<usize> = (0..corpus.labels.len()).collect();
     let all_evidence = cross_fitted_evidence(&corpus, &all_rows, options)?;
     let x = dense_rows(&corpus, &all_rows, &all_evidence);
+    let scope = learn_scope(&corpus, &all_evidence);
     let refit = FitSettings {
         max_iterations: options.refit_iterations,
         ..settings
@@ -275,6 +277,8 @@ pub fn train(pack: &Pack, options: &TrainOptions) -> Result<Trained, ClassifyErr
         model,
         calibration,
         memory,
+        scope: Some(scope),
+        vocabulary: Vocabulary::new(&corpus.texts),
         version: String::new(),
     };
     classifier.version = super::artifact::model_version(&classifier);
@@ -353,6 +357,21 @@ fn prepare<'a>(
         lexical_dims: space.dims(),
     };
     Ok((corpus, idf, skipped))
+}
+
+/// The pack's scope, from the training rows and their cross-fitted (out-of-fold) evidence,
+/// whose last value is the best intent's keyword evidence.
+fn learn_scope(corpus: &Corpus, evidence: &[Vec<f32>]) -> ScopeModel {
+    let best: Vec<f32> = evidence
+        .iter()
+        .map(|e| e.last().copied().unwrap_or(0.0))
+        .collect();
+    ScopeModel::calibrate(
+        corpus.examples.iter().map(|e| e.text.as_str()),
+        &corpus.texts,
+        &best,
+        DEFAULT_UNLIKE_QUANTILE,
+    )
 }
 
 /// A seeded hash of a row index, for splits that do not depend on row order elsewhere.

@@ -53,12 +53,23 @@ pub struct Decision {
     pub outcome: DecisionOutcome,
 }
 
-/// Answered automatically, or queued for a human.
+/// Answered automatically, queued for a human, or needing no reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecisionOutcome {
     Answered(AnswerRecord),
     Queued(QueuedTicket),
+    /// Nothing to answer and no ticket (a closing remark).
+    NoReply(NoReplyRecord),
+}
+
+/// Why an inquiry got no reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoReplyRecord {
+    /// A fixed name of the reason (`closing_remark`).
+    pub kind: String,
+    /// The reason in words.
+    pub reason: String,
 }
 
 /// An automatic answer and the facts it used.
@@ -80,6 +91,10 @@ pub struct QueuedTicket {
     pub sla_due_ms: i64,
     /// Why a human answers an inquiry the model would have answered or routed elsewhere.
     pub escalation: Option<Escalation>,
+    /// For an inquiry that also asks direct questions: their answers from the client's data,
+    /// for the specialist who answers the whole inquiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prepared_answers: Vec<AnswerRecord>,
 }
 
 /// Why an inquiry went to a human.

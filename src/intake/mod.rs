@@ -6,16 +6,24 @@
 //! the inquiry id, so a resubmission gets the original decision and never a second ticket; a
 //! ticket is durable before `submit` returns.
 //!
+//! Two kinds of inquiry are not simply answered or routed: a closing remark ("thanks, all
+//! good!") gets a decision that needs no reply, with no ticket; an inquiry holding questions of
+//! both tiers ("is invoice 1045 paid, and what do you think of a new logo?") goes whole to the
+//! expert question's specialist queue, with the answers to its direct questions prepared from
+//! the client's data and attached to the ticket, so one person replies to all of it and nothing
+//! is half-answered in silence.
+//!
 //! An inquiry may name its client by the sender's address instead of its id (email intake): the
 //! client is the one with that address, else that mail domain; a sender of no client is not
 //! refused but escalated to the escalation queue with the reason "unknown sender", so a human
 //! takes it.
 
 mod inquiry;
+mod mixed;
 
 pub use inquiry::{
-    AnswerRecord, Channel, Decision, DecisionOutcome, Escalation, Inquiry, QueuedTicket,
-    TicketPayload,
+    AnswerRecord, Channel, Decision, DecisionOutcome, Escalation, Inquiry, NoReplyRecord,
+    QueuedTicket, TicketPayload,
 };
 
 use std::collections::HashMap;
@@ -25,6 +33,7 @@ use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
 use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
 use crate::pack::Pack;
 use crate::route::{Clock, NewTicket, RecordOutcome, RouteError, TicketQueue};
+use mixed::{answer_record, prepared_answers};
 
 /// Why an inquiry could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -175,13 +184,7 @@ impl Intake {
                     .answer(client, &classification.intent, status_kind, &text)
                 {
                     Ok(found) => (
-                        DecisionOutcome::Answered(AnswerRecord {
-                            text: found.text,
-                            facts: found.facts.into_iter().map(|f| (f.name, f.value)).collect(),
-                            as_of: found.as_of,
-                            status_kind: status_kind.clone(),
-                            entity_id: found.entity_id,
-                        }),
+                        DecisionOutcome::Answered(answer_record(found, status_kind)),
                         None,
                     ),
                     Err(no_answer) => self.escalate(
@@ -195,8 +198,21 @@ impl Intake {
                 }
             }
             (Some(client), Outcome::Route { queue }) => {
-                self.ticket(&inquiry, priority_of(client.tier), queue, None)
+                let (mut outcome, ticket) =
+                    self.ticket(&inquiry, priority_of(client.tier), queue, None);
+                if let DecisionOutcome::Queued(queued) = &mut outcome {
+                    queued.prepared_answers =
+                        prepared_answers(&status, client, &classification.parts);
+                }
+                (outcome, ticket)
             }
+            (Some(_), Outcome::NoReply { reason }) => (
+                DecisionOutcome::NoReply(NoReplyRecord {
+                    kind: reason.kind().to_owned(),
+                    reason: reason.describe().to_owned(),
+                }),
+                None,
+            ),
             (Some(client), Outcome::Escalate { reason, .. }) => self.escalate(
                 &inquiry,
                 priority_of(client.tier),
@@ -223,7 +239,8 @@ impl Intake {
             ticket
         });
         let Some(new_ticket) = new_ticket else {
-            // An answer queues nothing: it is recorded for replays without waiting for a commit.
+            // An answer (or a decision needing no reply) queues nothing: it is recorded for
+            // replays without waiting for a commit.
             self.queue
                 .record_answer(&inquiry.inquiry_id, record)
                 .await?;
@@ -307,6 +324,7 @@ impl Intake {
             priority,
             sla_due_ms,
             escalation,
+            prepared_answers: Vec::new(),
         });
         let ticket = NewTicket {
             inquiry_id: inquiry.inquiry_id.clone(),

@@ -224,6 +224,11 @@ pub fn handle_response(
             record.reason = Some(decision.escalation_reason).filter(|r| !r.is_empty());
             None
         }
+        Some(pb::decision::Outcome::NoReply(no_reply)) => {
+            record.outcome = MailOutcome::NoReply;
+            record.reason = Some(no_reply.reason);
+            None
+        }
         None => {
             return Verdict::Handled(Box::new(
                 pending.into_quarantined("the server's decision has no outcome".to_owned()),

@@ -22,6 +22,8 @@ pub enum MailOutcome {
     Routed,
     /// Not an inquiry, or refused by the server; the mail is in the quarantine.
     Quarantined,
+    /// Needs no reply (a closing remark such as "thanks, all good!"): no reply, no ticket.
+    NoReply,
 }
 
 /// One handled mail.

@@ -30,6 +30,8 @@ pub struct Summary {
     pub answered: u64,
     pub routed: u64,
     pub quarantined: u64,
+    /// Mails that need no reply (closing remarks): nothing sent, no ticket.
+    pub no_reply: u64,
     /// Mails whose inquiry id the journal already had: re-delivered copies, and mails a
     /// killed run had finished but not yet moved. They are moved, not submitted again.
     pub duplicates: u64,
@@ -42,6 +44,7 @@ impl Summary {
         self.answered += other.answered;
         self.routed += other.routed;
         self.quarantined += other.quarantined;
+        self.no_reply += other.no_reply;
         self.duplicates += other.duplicates;
     }
 
@@ -51,6 +54,7 @@ impl Summary {
             MailOutcome::Answered => self.answered += 1,
             MailOutcome::Routed => self.routed += 1,
             MailOutcome::Quarantined => self.quarantined += 1,
+            MailOutcome::NoReply => self.no_reply += 1,
         }
     }
 }

@@ -155,6 +155,7 @@ impl Worker {
             answered = summary.answered,
             routed = summary.routed,
             quarantined = summary.quarantined,
+            no_reply = summary.no_reply,
             duplicates = summary.duplicates,
             "ingest run done"
         );

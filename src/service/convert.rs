@@ -4,8 +4,8 @@
 use prost_types::{Duration as ProtoDuration, Timestamp};
 
 use super::ServiceError;
-use crate::classify::{Classification, Explanation};
-use crate::intake::{Channel, Decision, DecisionOutcome, Inquiry};
+use crate::classify::{Classification, Explanation, Outcome};
+use crate::intake::{AnswerRecord, Channel, Decision, DecisionOutcome, Inquiry};
 use crate::pack::Tier;
 use crate::proto::v1 as pb;
 
@@ -193,7 +193,56 @@ pub fn classification_to_proto(
                 .collect(),
         }),
         model_version: classification.model_version.clone(),
+        parts: classification
+            .parts
+            .iter()
+            .map(|p| pb::InquiryPart {
+                text: p.text.clone(),
+                intent: p.intent.clone(),
+                tier: tier(p.tier),
+                confidence: p.target_probability,
+            })
+            .collect(),
+        outcome: dry_run_outcome(&classification.outcome),
+        escalation_kind: match &classification.outcome {
+            Outcome::Escalate { reason, .. } => reason.kind().to_owned(),
+            _ => String::new(),
+        },
+        escalation_reason: match &classification.outcome {
+            Outcome::Escalate { reason, .. } => reason.describe(),
+            _ => String::new(),
+        },
         ..pb::Decision::default()
+    }
+}
+
+/// The part of a dry run's outcome that needs no answer lookup and no ticket: a decision that
+/// needs no reply. (Answers and tickets only exist once an inquiry is submitted.)
+fn dry_run_outcome(outcome: &Outcome) -> Option<pb::decision::Outcome> {
+    match outcome {
+        Outcome::NoReply { reason } => Some(pb::decision::Outcome::NoReply(pb::NoReply {
+            kind: reason.kind().to_owned(),
+            reason: reason.describe().to_owned(),
+        })),
+        _ => None,
+    }
+}
+
+/// The proto form of an answer record.
+fn answer_to_proto(answer: &AnswerRecord) -> pb::Answer {
+    pb::Answer {
+        text: answer.text.clone(),
+        facts: answer
+            .facts
+            .iter()
+            .map(|(name, value)| pb::Fact {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        as_of: iso_to_timestamp(&answer.as_of),
+        status_kind: answer.status_kind.clone(),
+        entity_id: answer.entity_id.clone().unwrap_or_default(),
     }
 }
 
@@ -205,32 +254,31 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
     proto.decided_at = Some(timestamp(decision.decided_ms));
     match &decision.outcome {
         DecisionOutcome::Answered(answer) => {
-            proto.outcome = Some(pb::decision::Outcome::Answer(pb::Answer {
-                text: answer.text.clone(),
-                facts: answer
-                    .facts
-                    .iter()
-                    .map(|(name, value)| pb::Fact {
-                        name: name.clone(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-                as_of: iso_to_timestamp(&answer.as_of),
-                status_kind: answer.status_kind.clone(),
-                entity_id: answer.entity_id.clone().unwrap_or_default(),
-            }));
+            proto.outcome = Some(pb::decision::Outcome::Answer(answer_to_proto(answer)));
         }
         DecisionOutcome::Queued(ticket) => {
-            proto.escalation_reason = ticket
+            (proto.escalation_kind, proto.escalation_reason) = ticket
                 .escalation
                 .as_ref()
-                .map(|e| e.reason.clone())
+                .map(|e| (e.kind.clone(), e.reason.clone()))
                 .unwrap_or_default();
             proto.outcome = Some(pb::decision::Outcome::Ticket(pb::Ticket {
                 ticket_id: ticket.ticket_id,
                 queue: ticket.queue.clone(),
                 priority: u32::from(ticket.priority),
                 sla_due: Some(timestamp(ticket.sla_due_ms)),
+                prepared_answers: ticket
+                    .prepared_answers
+                    .iter()
+                    .map(answer_to_proto)
+                    .collect(),
+            }));
+        }
+        DecisionOutcome::NoReply(no_reply) => {
+            (proto.escalation_kind, proto.escalation_reason) = (String::new(), String::new());
+            proto.outcome = Some(pb::decision::Outcome::NoReply(pb::NoReply {
+                kind: no_reply.kind.clone(),
+                reason: no_reply.reason.clone(),
             }));
         }
     }

@@ -70,18 +70,24 @@ fn claimed_to_proto(
     let payload: TicketPayload = serde_json::from_str(&ticket.payload)
         .map_err(|e| ServiceError::Internal(format!("ticket {} payload: {e}", ticket.id)))?;
     let lease = ticket.lease.as_ref();
+    let decision = decision.as_ref().map(decision_to_proto);
+    let prepared_answers = match decision.as_ref().and_then(|d| d.outcome.as_ref()) {
+        Some(pb::decision::Outcome::Ticket(decided)) => decided.prepared_answers.clone(),
+        _ => Vec::new(),
+    };
     Ok(pb::ClaimedTicket {
         ticket: Some(pb::Ticket {
             ticket_id: ticket.id,
             queue: ticket.queue.clone(),
             priority: u32::from(ticket.priority),
             sla_due: Some(timestamp(ticket.sla_due_ms)),
+            prepared_answers,
         }),
         lease_token: lease.map_or(0, |l| l.token),
         lease_expires: lease.map(|l| timestamp(l.expires_ms)),
         deliveries: ticket.deliveries,
         inquiry: Some(inquiry_to_proto(&payload.inquiry)),
-        decision: decision.as_ref().map(decision_to_proto),
+        decision,
     })
 }
 

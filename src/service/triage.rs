@@ -71,11 +71,18 @@ fn observe(app: &App, decision: &crate::intake::Decision) {
             ticket.queue.as_str(),
             ticket.escalation.as_ref().map(|e| e.kind.as_str()),
         ),
+        DecisionOutcome::NoReply(_) => ("no_reply", None),
     };
     app.metrics
         .observe_decision(classification.tier.as_str(), &classification.intent, target);
     if let Some(kind) = escalation {
         app.metrics.observe_escalation(kind);
+    }
+    if let DecisionOutcome::NoReply(no_reply) = &decision.outcome {
+        app.metrics.observe_no_reply(&no_reply.kind);
+    }
+    if !classification.parts.is_empty() && escalation.is_none() {
+        app.metrics.observe_mixed_tiers(target);
     }
     tracing::debug!(
         inquiry_id = %decision.inquiry_id,

@@ -170,8 +170,22 @@ pub fn ask(args: AskArgs) -> Result<()> {
                 if !decision.escalation_reason.is_empty() {
                     println!("why a human: {}", decision.escalation_reason);
                 }
+                for answer in &ticket.prepared_answers {
+                    println!("prepared for the specialist: {}", answer.text);
+                }
+            }
+            Some(pb::decision::Outcome::NoReply(no_reply)) => {
+                println!("no reply needed: {}", no_reply.reason);
             }
             None => println!("no outcome"),
+        }
+        for part in &decision.parts {
+            println!(
+                "clause \"{}\": {} ({:.1} %)",
+                part.text,
+                part.intent,
+                100.0 * part.confidence
+            );
         }
         println!("model {}", decision.model_version);
         Ok(())

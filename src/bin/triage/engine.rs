@@ -260,10 +260,17 @@ pub fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &
         100.0 * classification.tier_probability,
         classification.margin
     );
-    println!(
-        "outcome  {}",
-        serde_json::to_string(&classification.outcome)?
-    );
+    println!("outcome  {}", classification.outcome.describe());
+    for part in &classification.parts {
+        println!(
+            "  clause \"{}\": {} ({}, {:.1} %), {}",
+            part.text,
+            part.intent,
+            part.tier,
+            100.0 * part.target_probability,
+            part.outcome.describe()
+        );
+    }
     for alternative in &classification.alternatives {
         println!(
             "   or    {} ({:.1} %)",
