@@ -9,17 +9,17 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
-use crate::answer::{ClientDirectory, StatusStore};
+use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
 use crate::config::Config;
 use crate::intake::Intake;
 use crate::pack::{Pack, Queue};
-use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
+use crate::postgres::{Postgres, PostgresError};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
     TicketQueue,
 };
 use crate::service::convert::InquiryLimits;

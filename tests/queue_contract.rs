@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::engines::{Namespace, nats_url};
-use triage::postgres::Ledger;
 use triage::route::{
-    EmbeddedQueue, JetStreamQueue, JetStreamSettings, NewTicket, QueueSettings, RecordOutcome,
-    RouteError, SystemClock, TicketQueue,
+    EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, NewTicket, QueueSettings,
+    RecordOutcome, RouteError, SystemClock, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];

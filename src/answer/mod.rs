@@ -26,7 +26,7 @@ mod pack_tests;
 
 pub use client::{Client, ClientTier, Entity};
 pub use date::Timestamp;
-pub use directory::{ClientDirectory, DirectoryError};
+pub use directory::{ClientDirectory, DirectoryError, PgStatus};
 pub use error::AnswerError;
 pub use outcome::{Answer, Fact, NoAnswer};
 pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};

@@ -2,12 +2,6 @@
 //! connection pool and the schema migrations (`migrations/*.sql`, applied in order at start,
 //! once per database, under an advisory lock so replicas starting together do not race).
 
-mod ledger;
-mod status;
-
-pub use ledger::{LeaseRow, Ledger};
-pub use status::PgStatus;
-
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -52,32 +52,22 @@
 //! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
 //! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
-mod backend;
 mod clock;
-mod codec;
+mod contract;
 mod decision;
+mod embedded;
 mod error;
 mod history;
 mod jetstream;
-mod queue;
-mod rows;
-mod schema;
-mod settings;
-mod snapshot;
 mod stats;
-#[cfg(test)]
-mod tests;
 mod ticket;
-mod txn;
-mod writer;
 
-pub use backend::TicketQueue;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use contract::TicketQueue;
 pub use decision::RecordOutcome;
+pub use embedded::{EmbeddedQueue, QueueSettings};
 pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
-pub use jetstream::{JetStreamQueue, JetStreamSettings};
-pub use queue::EmbeddedQueue;
-pub use settings::QueueSettings;
+pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger};
 pub use stats::QueueStats;
 pub use ticket::{Lease, NewTicket, Ticket};

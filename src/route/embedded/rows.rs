@@ -15,8 +15,8 @@
 //! this way, have no ticket id.
 
 use super::codec::{pack_into, unpack};
-use super::decision::StoredDecision;
-use super::error::RouteError;
+use crate::route::decision::StoredDecision;
+use crate::route::error::RouteError;
 
 /// The most decisions kept in one stored row: a replay decodes its whole row, so this bounds
 /// a replay's work (some 100 KB of JSON) while keeping most of the shared compression.

@@ -11,10 +11,10 @@ use redb::{Database, Durability};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
-use super::clock::Clock;
-use super::error::RouteError;
 use super::settings::QueueSettings;
 use super::txn::Txn;
+use crate::route::clock::Clock;
+use crate::route::error::RouteError;
 
 /// One queued request, type-erased so requests with different answers share a channel.
 trait Job: Send {
@@ -303,8 +303,8 @@ mod tests {
     use super::*;
     use crate::route::clock::ManualClock;
     use crate::route::decision::RecordOutcome;
-    use crate::route::schema::create_tables;
-    use crate::route::snapshot::Snapshot;
+    use crate::route::embedded::schema::create_tables;
+    use crate::route::embedded::snapshot::Snapshot;
 
     fn writer_loop(dir: &std::path::Path) -> Result<WriterLoop, RouteError> {
         let db = Database::create(dir.join("w.redb"))?;

@@ -4,7 +4,7 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, PostgresError, failed};
+use crate::postgres::{Postgres, PostgresError, failed};
 use crate::route::{AuditRecord, Correction, NewTicket, RecordOutcome};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.

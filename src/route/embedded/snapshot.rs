@@ -3,15 +3,15 @@
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::decision::StoredDecision;
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
 use super::schema::{
     AUDIT, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS, DeadLetter, LEASES,
     READY, TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
 };
-use super::stats::{QueueStats, Tally};
-use super::ticket::Ticket;
+use crate::route::decision::StoredDecision;
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::stats::{QueueStats, Tally};
+use crate::route::ticket::Ticket;
 
 /// A consistent view of the committed queue.
 pub(crate) struct Snapshot {

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{pack_into, unpack};
-use super::decision::StoredDecision;
-use super::error::RouteError;
 use super::rows::{DecisionRow, find_stored};
-use super::ticket::Ticket;
+use crate::route::decision::StoredDecision;
+use crate::route::error::RouteError;
+use crate::route::ticket::Ticket;
 
 /// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
 pub(crate) type ReadyKey<'a> = (&'a str, u8, i64, u64);
@@ -185,7 +185,7 @@ mod tests {
         let letter = DeadLetter {
             ticket: Ticket::from_new(
                 7,
-                super::super::NewTicket {
+                crate::route::NewTicket {
                     inquiry_id: "q-7".into(),
                     client_id: "acme".into(),
                     queue: "seo".into(),

@@ -5,16 +5,16 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::decision::{RecordOutcome, StoredDecision};
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
 use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW};
 use super::schema::{
     AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS,
     DeadLetter, LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key,
     ready_range, stored_decision,
 };
-use super::ticket::{Lease, NewTicket, Ticket};
+use crate::route::decision::{RecordOutcome, StoredDecision};
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::ticket::{Lease, NewTicket, Ticket};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_LEASE_TOKEN: &str = "next_lease_token";
@@ -358,7 +358,7 @@ impl<'t> Txn<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::schema::create_tables;
+    use crate::route::embedded::schema::create_tables;
     use redb::Database;
 
     /// Counters start at 1 and persist across write transactions.

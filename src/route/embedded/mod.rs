@@ -2,21 +2,33 @@
 //! It checks arguments, sends state changes to the group-committing writer thread and runs
 //! reads on blocking threads over redb read transactions.
 
+mod codec;
+mod rows;
+mod schema;
+mod settings;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+mod txn;
+mod writer;
+
+pub use settings::QueueSettings;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use redb::Database;
 
-use super::clock::Clock;
-use super::decision::RecordOutcome;
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
-use super::schema::create_tables;
-use super::settings::QueueSettings;
-use super::snapshot::Snapshot;
-use super::stats::QueueStats;
-use super::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
-use super::writer::Writer;
+use crate::route::clock::Clock;
+use crate::route::decision::RecordOutcome;
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use schema::create_tables;
+
+use crate::route::stats::QueueStats;
+use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
+use snapshot::Snapshot;
+use writer::Writer;
 
 /// File name of the queue's database inside its directory.
 const DB_FILE: &str = "route.redb";

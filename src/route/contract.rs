@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 
 use super::decision::RecordOutcome;
+use super::embedded::EmbeddedQueue;
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
-use super::queue::EmbeddedQueue;
 use super::stats::QueueStats;
 use super::ticket::{NewTicket, Ticket};
 

@@ -336,7 +336,7 @@ async fn closing_ends_the_linger_and_keeps_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_share_rows_and_stay_idempotent() {
     let f = Fixture::with(lingering_for_an_hour(512));
-    let answers = 2 * crate::route::rows::MAX_DECISIONS_PER_ROW + 22;
+    let answers = 2 * crate::route::embedded::rows::MAX_DECISIONS_PER_ROW + 22;
     for i in 0..answers {
         f.queue
             .record_decision_in_background(format!("a{i}"), format!("answer {i}"))
@@ -378,7 +378,7 @@ async fn answers_share_rows_and_stay_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_decisions_share_rows_and_keep_their_tickets() {
     let f = Fixture::new();
-    let decisions = 3 * crate::route::rows::MAX_DECISIONS_PER_ROW;
+    let decisions = 3 * crate::route::embedded::rows::MAX_DECISIONS_PER_ROW;
     let calls = (0..decisions).map(|n| {
         let queue = f.queue.clone();
         let inquiry = format!("t{n}");

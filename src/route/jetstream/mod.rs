@@ -23,14 +23,19 @@ use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
-use super::backend::TicketQueue;
-use super::clock::Clock;
-use super::decision::RecordOutcome;
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
-use super::stats::QueueStats;
-use super::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
-use crate::postgres::{LeaseRow, Ledger, PostgresError};
+use crate::postgres::PostgresError;
+use crate::route::clock::Clock;
+use crate::route::contract::TicketQueue;
+use crate::route::decision::RecordOutcome;
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::stats::QueueStats;
+use crate::route::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
+
+mod ledger;
+
+use ledger::LeaseRow;
+pub use ledger::Ledger;
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
 const BANDS: u8 = 4;
