@@ -6,11 +6,12 @@
 //!   validated.
 //! - [`classify`]: the normalizer, the tantivy keyword index, the features, the logistic model,
 //!   training, calibration, model files and evaluation.
-//! - [`answer`]: the clients' status data (behind [`answer::ClientDirectory`]) and the answer
-//!   templates; entity matching.
+//! - [`answer`]: the clients' status data (behind [`answer::ClientDirectory`], embedded or in
+//!   PostgreSQL) and the answer templates; entity matching.
 //! - [`route`]: the queue contract ([`route::TicketQueue`]) and its two backends: the durable
-//!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
-//! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
+//!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue
+//!   with its PostgreSQL ledger.
+//! - [`postgres`]: the PostgreSQL connection pool and schema migrations the backends share.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
 //! - [`ingest`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
 //!   replies into an outbox, nothing dropped.

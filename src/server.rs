@@ -11,8 +11,8 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
-use crate::config::Config;
-use crate::intake::Intake;
+use crate::config::{Backend, Config, PostgresConfig};
+use crate::intake::{DecisionQueue, Intake};
 use crate::pack::{Pack, Queue};
 use crate::postgres::{Postgres, PostgresError};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -20,7 +20,6 @@ use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
     Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
-    TicketQueue,
 };
 use crate::service::convert::InquiryLimits;
 use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
@@ -72,16 +71,27 @@ pub async fn build_with_clock(
     let classifier = Arc::new(artifact::load(&pack, &model_dir)?);
     let status = Arc::new(StatusStore::for_pack(&pack)?);
     let queues = serving_queues(&pack)?;
-    let postgres = match &config.postgres {
-        Some(pg) => Some(Postgres::connect(&pg.url, pg.schema.as_deref(), pg.pool_size).await?),
-        None => None,
-    };
-    let clients: Arc<dyn ClientDirectory> = match &postgres {
-        Some(pg) => Arc::new(PgStatus::new(pg.clone())),
-        None => status.clone(),
-    };
-    let queue: Arc<dyn TicketQueue> = match (&config.nats, &postgres) {
-        (Some(nats), Some(pg)) => {
+    let (clients, queue): (Arc<dyn ClientDirectory>, Arc<DecisionQueue>) = match &config.backend {
+        Backend::Embedded { data_dir, clients } => {
+            let directory: Arc<dyn ClientDirectory> = match clients {
+                Some(pg) => Arc::new(PgStatus::new(connect(pg).await?)),
+                None => status.clone(),
+            };
+            let settings = QueueSettings {
+                max_deliveries: config.max_deliveries,
+                ..QueueSettings::default()
+            };
+            let queue =
+                EmbeddedQueue::open(data_dir, settings, Arc::clone(&clock)).map_err(|source| {
+                    ServerError::Queue {
+                        dir: data_dir.display().to_string(),
+                        source,
+                    }
+                })?;
+            (directory, Arc::new(queue))
+        }
+        Backend::ScaledOut { postgres, nats } => {
+            let pg = connect(postgres).await?;
             let settings = JetStreamSettings {
                 url: nats.url.clone(),
                 stream: nats.stream.clone(),
@@ -93,32 +103,22 @@ pub async fn build_with_clock(
                 timeout: Duration::from_millis(nats.timeout_ms),
                 queues: queues.iter().map(|q| q.name.clone()).collect(),
             };
-            let ledger = Ledger::new(pg.clone());
-            Arc::new(
-                JetStreamQueue::connect(settings, ledger, Arc::clone(&clock))
+            let queue =
+                JetStreamQueue::connect(settings, Ledger::new(pg.clone()), Arc::clone(&clock))
                     .await
-                    .map_err(ServerError::JetStream)?,
-            )
-        }
-        _ => {
-            let settings = QueueSettings {
-                max_deliveries: config.max_deliveries,
-                ..QueueSettings::default()
-            };
-            let queue = EmbeddedQueue::open(&config.data_dir, settings, Arc::clone(&clock))
-                .map_err(|source| ServerError::Queue {
-                    dir: config.data_dir.display().to_string(),
-                    source,
-                })?;
-            Arc::new(queue)
+                    .map_err(ServerError::JetStream)?;
+            (Arc::new(PgStatus::new(pg)), Arc::new(queue))
         }
     };
     tracing::info!(
         pack = %pack.name,
         model = classifier.version(),
-        status = if postgres.is_some() { "postgres" } else { "embedded" },
-        queue = if config.nats.is_some() { "jetstream" } else { "embedded" },
-        data_dir = %config.data_dir.display(),
+        status = if config.backend.postgres().is_some() { "postgres" } else { "embedded" },
+        queue = match config.backend {
+            Backend::Embedded { .. } => "embedded",
+            Backend::ScaledOut { .. } => "jetstream",
+        },
+        data_dir = ?config.backend.data_dir(),
         "loaded"
     );
     let intake = Arc::new(Intake::new(
@@ -136,6 +136,11 @@ pub async fn build_with_clock(
         config.max_lease(),
         config.max_in_flight,
     )))
+}
+
+/// Connects to the configured PostgreSQL database (migrated).
+async fn connect(pg: &PostgresConfig) -> Result<Postgres, PostgresError> {
+    Postgres::connect(&pg.url, pg.schema.as_deref(), pg.pool_size).await
 }
 
 /// The queues tickets can be on: the pack's, which must include its escalation queue.

@@ -71,10 +71,9 @@ pub struct AnswerRecord {
     pub entity_id: Option<String>,
 }
 
-/// A ticket on a specialist queue.
+/// A ticket on a specialist queue; its id is the queue's, kept beside the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedTicket {
-    pub ticket_id: u64,
     pub queue: String,
     pub priority: u8,
     pub sla_due_ms: i64,

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
 use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
 use crate::pack::Pack;
-use crate::route::{Clock, NewTicket, RecordOutcome, RouteError, TicketQueue};
+use crate::route::{Clock, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue};
 
 /// Why an inquiry could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -39,24 +39,27 @@ pub enum IntakeError {
     Route(#[from] RouteError),
     #[error(transparent)]
     Directory(#[from] DirectoryError),
-    #[error("the stored decision of inquiry `{0}` cannot be read: {1}")]
-    CorruptDecision(String, serde_json::Error),
 }
 
 /// The decision on a submitted inquiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submitted {
     pub decision: Decision,
+    /// The id the queue gave the decision's ticket, when it queued one.
+    pub ticket_id: Option<u64>,
     /// The inquiry id had been submitted before; this is the original decision.
     pub replayed: bool,
 }
+
+/// The queue store as the domain uses it: decisions are [`Decision`]s.
+pub type DecisionQueue = dyn TicketQueue<Decision>;
 
 /// The domain core: classifier, status data and queues together.
 pub struct Intake {
     classifier: Arc<Classifier>,
     status: Arc<StatusStore>,
     clients: Arc<dyn ClientDirectory>,
-    queue: Arc<dyn TicketQueue>,
+    queue: Arc<DecisionQueue>,
     clock: Arc<dyn Clock>,
     sla_ms_by_queue: HashMap<String, i64>,
     escalation_queue: String,
@@ -81,7 +84,7 @@ impl Intake {
         classifier: Arc<Classifier>,
         status: Arc<StatusStore>,
         clients: Arc<dyn ClientDirectory>,
-        queue: Arc<dyn TicketQueue>,
+        queue: Arc<DecisionQueue>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let sla_ms_by_queue = pack
@@ -101,7 +104,7 @@ impl Intake {
     }
 
     /// The queue store, for the specialist service.
-    pub fn queue(&self) -> &dyn TicketQueue {
+    pub fn queue(&self) -> &DecisionQueue {
         self.queue.as_ref()
     }
 
@@ -143,8 +146,8 @@ impl Intake {
                 None => self.clients.client(&inquiry.client_id).await,
             }
         });
-        if let Some((stored, ticket_id)) = stored? {
-            return self.replay(&inquiry, &stored, ticket_id);
+        if let Some(stored) = stored? {
+            return replay(&inquiry, stored);
         }
         let client = client?;
         let client = client.as_deref();
@@ -214,7 +217,6 @@ impl Intake {
             decided_ms,
             outcome,
         };
-        let record = serde_json::to_string(&decision).expect("decisions serialize");
         let new_ticket = ticket.map(|mut ticket: NewTicket| {
             let payload = TicketPayload {
                 inquiry: inquiry.clone(),
@@ -225,57 +227,35 @@ impl Intake {
         let Some(new_ticket) = new_ticket else {
             // An answer queues nothing: it is recorded for replays without waiting for a commit.
             self.queue
-                .record_answer(&inquiry.inquiry_id, record)
+                .record_answer(&inquiry.inquiry_id, &decision)
                 .await?;
             return Ok(Submitted {
                 decision,
+                ticket_id: None,
                 replayed: false,
             });
         };
         match self
             .queue
-            .record_decision(&inquiry.inquiry_id, record, new_ticket)
+            .record_decision(&inquiry.inquiry_id, &decision, new_ticket)
             .await?
         {
-            RecordOutcome::Recorded { ticket_id } => Ok(Submitted {
-                decision: with_ticket_id(decision, ticket_id),
+            Recorded::New { ticket_id } => Ok(Submitted {
+                decision,
+                ticket_id: Some(ticket_id),
                 replayed: false,
             }),
             // A concurrent submission of the same id won the race: its decision stands.
-            RecordOutcome::Existing {
-                decision_json,
-                ticket_id,
-            } => self.replay(&inquiry, &decision_json, ticket_id),
+            Recorded::Existing(stored) => replay(&inquiry, stored),
         }
     }
 
-    /// The decision on an earlier inquiry, for a specialist working on its ticket.
-    pub async fn stored_decision(&self, inquiry_id: &str) -> Result<Option<Decision>, IntakeError> {
-        let Some((stored, ticket_id)) = self.queue.decision(inquiry_id).await? else {
-            return Ok(None);
-        };
-        let decision: Decision = serde_json::from_str(&stored)
-            .map_err(|e| IntakeError::CorruptDecision(inquiry_id.to_owned(), e))?;
-        Ok(Some(with_ticket_id(decision, ticket_id)))
-    }
-
-    /// The stored decision, with the ticket id the queue gave it (the stored record is written
-    /// in the same transaction that assigns the id, so it holds none).
-    fn replay(
+    /// The decision on an earlier inquiry, with its ticket, for a specialist working on it.
+    pub async fn stored_decision(
         &self,
-        inquiry: &Inquiry,
-        stored: &str,
-        ticket_id: Option<u64>,
-    ) -> Result<Submitted, IntakeError> {
-        let decision: Decision = serde_json::from_str(stored)
-            .map_err(|e| IntakeError::CorruptDecision(inquiry.inquiry_id.clone(), e))?;
-        if decision.client_id != inquiry.client_id {
-            return Err(IntakeError::InquiryIdTaken(inquiry.inquiry_id.clone()));
-        }
-        Ok(Submitted {
-            decision: with_ticket_id(decision, ticket_id),
-            replayed: true,
-        })
+        inquiry_id: &str,
+    ) -> Result<Option<StoredDecision<Decision>>, IntakeError> {
+        Ok(self.queue.decision(inquiry_id).await?)
     }
 
     fn escalate(
@@ -302,7 +282,6 @@ impl Intake {
                 .copied()
                 .unwrap_or(DEFAULT_SLA_MS);
         let outcome = DecisionOutcome::Queued(QueuedTicket {
-            ticket_id: 0,
             queue: queue.to_owned(),
             priority,
             sla_due_ms,
@@ -321,10 +300,14 @@ impl Intake {
     }
 }
 
-/// The decision with the id the queue gave its ticket.
-fn with_ticket_id(mut decision: Decision, ticket_id: Option<u64>) -> Decision {
-    if let (DecisionOutcome::Queued(ticket), Some(id)) = (&mut decision.outcome, ticket_id) {
-        ticket.ticket_id = id;
+/// The stored decision on a resubmitted inquiry, if the same client submitted it.
+fn replay(inquiry: &Inquiry, stored: StoredDecision<Decision>) -> Result<Submitted, IntakeError> {
+    if stored.decision.client_id != inquiry.client_id {
+        return Err(IntakeError::InquiryIdTaken(inquiry.inquiry_id.clone()));
     }
-    decision
+    Ok(Submitted {
+        decision: stored.decision,
+        ticket_id: stored.ticket_id,
+        replayed: true,
+    })
 }

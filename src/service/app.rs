@@ -166,9 +166,7 @@ impl From<IntakeError> for ServiceError {
             }
             IntakeError::Route(route) => route.into(),
             IntakeError::Directory(error) => ServiceError::Unavailable(error.to_string()),
-            IntakeError::Classify(_) | IntakeError::CorruptDecision(..) => {
-                ServiceError::Internal(error.to_string())
-            }
+            IntakeError::Classify(_) => ServiceError::Internal(error.to_string()),
         }
     }
 }

@@ -197,8 +197,8 @@ pub fn classification_to_proto(
     }
 }
 
-/// The proto form of a domain decision.
-pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
+/// The proto form of a domain decision, with the id of the ticket it queued.
+pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Decision {
     let mut proto = classification_to_proto(&decision.classification, &decision.explanation);
     proto.inquiry_id = decision.inquiry_id.clone();
     proto.client_id = decision.client_id.clone();
@@ -227,7 +227,7 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
                 .map(|e| e.reason.clone())
                 .unwrap_or_default();
             proto.outcome = Some(pb::decision::Outcome::Ticket(pb::Ticket {
-                ticket_id: ticket.ticket_id,
+                ticket_id: ticket_id.unwrap_or_default(),
                 queue: ticket.queue.clone(),
                 priority: u32::from(ticket.priority),
                 sla_due: Some(timestamp(ticket.sla_due_ms)),

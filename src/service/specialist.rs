@@ -13,7 +13,7 @@ use crate::config::Role;
 use crate::intake::{Decision, TicketPayload};
 use crate::proto::v1 as pb;
 use crate::proto::v1::specialist_service_server::SpecialistService;
-use crate::route::Ticket;
+use crate::route::{StoredDecision, Ticket};
 
 /// The specialist service over the shared [`App`].
 #[derive(Clone)]
@@ -65,7 +65,7 @@ impl SpecialistApi {
 /// The claimed ticket as specialists see it: the inquiry and the decision with its explanation.
 fn claimed_to_proto(
     ticket: &Ticket,
-    decision: Option<Decision>,
+    decision: Option<StoredDecision<Decision>>,
 ) -> Result<pb::ClaimedTicket, ServiceError> {
     let payload: TicketPayload = serde_json::from_str(&ticket.payload)
         .map_err(|e| ServiceError::Internal(format!("ticket {} payload: {e}", ticket.id)))?;
@@ -81,7 +81,9 @@ fn claimed_to_proto(
         lease_expires: lease.map(|l| timestamp(l.expires_ms)),
         deliveries: ticket.deliveries,
         inquiry: Some(inquiry_to_proto(&payload.inquiry)),
-        decision: decision.as_ref().map(decision_to_proto),
+        decision: decision
+            .as_ref()
+            .map(|stored| decision_to_proto(&stored.decision, stored.ticket_id)),
     })
 }
 

@@ -40,12 +40,16 @@ async fn submit_one(
     principal.check_role(&[Role::Intake], "submit inquiries")?;
     let inquiry = inquiry_from_proto(request.inquiry, app.limits, app.intake.now_ms())?;
     principal.check_client(&inquiry.client_id)?;
-    let Submitted { decision, replayed } = app.intake.submit(inquiry).await?;
+    let Submitted {
+        decision,
+        ticket_id,
+        replayed,
+    } = app.intake.submit(inquiry).await?;
     if !replayed {
         observe(app, &decision);
     }
     Ok(pb::SubmitResponse {
-        decision: Some(decision_to_proto(&decision)),
+        decision: Some(decision_to_proto(&decision, ticket_id)),
         replayed,
     })
 }

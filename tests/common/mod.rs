@@ -68,7 +68,7 @@ pub fn agency_config(data_dir: &Path) -> triage::config::Config {
     triage::config::Config {
         pack: root.join("data/agency"),
         model: Some(root.join("models/agency")),
-        data_dir: data_dir.to_path_buf(),
+        backend: triage::config::Backend::embedded(data_dir),
         metrics_listen: None,
         ..Default::default()
     }
@@ -105,7 +105,11 @@ impl TestServer {
         Self {
             addr,
             clock,
-            data_dir: config.data_dir.clone(),
+            data_dir: config
+                .backend
+                .data_dir()
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
             app,
             shutdown: Some(shutdown),
             handle: Some(handle),

@@ -1,6 +1,56 @@
-//! `EmbeddedQueue`: the public, async, cloneable handle of the durable specialist queue.
-//! It checks arguments, sends state changes to the group-committing writer thread and runs
-//! reads on blocking threads over redb read transactions.
+//! `EmbeddedQueue`: the durable specialist queue of one machine. It keeps tickets, leases,
+//! decisions (for idempotency), dead letters, audit records and queue corrections in one redb
+//! file, `route.redb`, in the queue's directory. The handle is async and cloneable: it checks
+//! arguments, sends state changes to the group-committing writer thread and runs reads on
+//! blocking threads over redb read transactions.
+//!
+//! # Writes: group commit
+//! One writer thread (`writer.rs`) owns all writes. Callers send requests over a bounded
+//! channel with a oneshot for the answer. The writer blocks for one request, drains up to
+//! `max_batch` more that are already waiting, applies them in arrival order in one write
+//! transaction (`txn.rs`), commits once and only then answers every caller. The commit uses
+//! `Durability::Immediate` (fsync before commit returns) if any request of the batch is
+//! durable, otherwise `Durability::None`; redb makes a None commit durable with the next
+//! Immediate commit and on clean close, so `flush()` (an empty durable request) persists
+//! everything queued before it. A refused request (not found, wrong lease, bad argument)
+//! changes nothing and fails alone; a storage failure aborts the batch and every request in
+//! it gets the error; a failed commit also stops the writer, after which calls return
+//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
+//! decision lookup every submission makes, which reads inline. A background record (an answer:
+//! a decision that queues no ticket) is not waited for: a batch of only those lingers up to
+//! 10 ms for company before it commits, so one commit carries many; the writer sleeps
+//! meanwhile, and a request someone waits on wakes it and ends the linger (so does a batch's
+//! worth of records). Until its batch commits, a resubmission of that inquiry is decided
+//! afresh (the first record is kept).
+//!
+//! # Format
+//! One on-disk format, named by a schema version in the `meta` table and checked on open: a
+//! new file is stamped with it, a file of another version (or none) is refused with both
+//! versions named (`schema.rs`). Records are JSON behind a one-byte tag, LZ4-compressed when
+//! that is smaller (`codec.rs`). Decisions are stored many to a row (`rows.rs`): the decisions
+//! of one write batch, answers and tickets' alike, up to 64 a row, share a row under a
+//! sequential id, and the decision index maps each inquiry id to its row; a small index entry
+//! per decision costs the writer far less than one kilobyte-sized row each at a random key (a
+//! page, and often its parent, rewritten per decision at every commit), and the shared row
+//! compresses some tenfold.
+//!
+//! # Tables
+//! | table            | key                                 | value                              |
+//! |------------------|-------------------------------------|------------------------------------|
+//! | `meta`           | `schema_version`                    | `u64`                              |
+//! | `tickets`        | ticket id `u64`                     | JSON `Ticket` (live)               |
+//! | `ready`          | `(queue, priority, sla_due_ms, id)` | `()`                               |
+//! | `leases`         | `(expires_ms, id)`                  | `()`                               |
+//! | `decision_rows`  | decision row id `u64`               | inquiry ids, ticket ids, decision JSONs |
+//! | `decision_index` | inquiry id `&str`                   | decision row id `u64`              |
+//! | `dead_letters`   | `(queue, id)`                       | JSON `{ticket, reason, dead_ms}`   |
+//! | `audit`          | ticket id `u64`                     | JSON `AuditRecord`                 |
+//! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
+//! | `counters`       | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_decision_row` | `u64` |
+//!
+//! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
+//! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
+//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
 mod codec;
 mod rows;
@@ -14,29 +64,41 @@ mod writer;
 
 pub use settings::QueueSettings;
 
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use redb::Database;
 
 use crate::route::clock::Clock;
-use crate::route::decision::RecordOutcome;
+use crate::route::contract::TicketQueue;
+use crate::route::decision::{DecisionRecord, Recorded, StoredDecision};
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
-use schema::create_tables;
-
 use crate::route::stats::QueueStats;
 use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
+use schema::open_tables;
 use snapshot::Snapshot;
 use writer::Writer;
 
 /// File name of the queue's database inside its directory.
 const DB_FILE: &str = "route.redb";
 
-/// The embedded ticket queue; clones share one database and one writer thread.
-#[derive(Clone)]
-pub struct EmbeddedQueue {
+/// The embedded ticket queue keeping decisions of type `D`; clones share one database and one
+/// writer thread.
+pub struct EmbeddedQueue<D> {
     inner: Arc<Inner>,
+    decisions: PhantomData<fn() -> D>,
+}
+
+impl<D> Clone for EmbeddedQueue<D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            decisions: PhantomData,
+        }
+    }
 }
 
 struct Inner {
@@ -46,8 +108,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
 }
 
-impl EmbeddedQueue {
-    /// Opens (or creates) the queue stored in `dir` and starts its writer thread.
+impl<D: DecisionRecord> EmbeddedQueue<D> {
+    /// Opens (or creates) the queue stored in `dir` and starts its writer thread. A database
+    /// of another schema version is refused (`schema.rs`).
     pub fn open(
         dir: &Path,
         settings: QueueSettings,
@@ -67,191 +130,13 @@ impl EmbeddedQueue {
                 err,
             )
         })?;
-        create_tables(&db)?;
+        open_tables(&db, &path)?;
         let db = Arc::new(db);
         let writer = Writer::start(db.clone(), settings, clock.clone())?;
         Ok(Self {
             inner: Arc::new(Inner { writer, db, clock }),
+            decisions: PhantomData,
         })
-    }
-
-    /// Stores the decision for `inquiry_id` (and queues `ticket`) once; a repeat returns the
-    /// first decision. `durable` waits for the fsync'd commit; otherwise the record is
-    /// committed in memory and made durable by the next durable commit.
-    pub async fn record_decision(
-        &self,
-        inquiry_id: impl Into<String>,
-        decision_json: impl Into<String>,
-        ticket: Option<NewTicket>,
-        durable: bool,
-    ) -> Result<RecordOutcome, RouteError> {
-        let inquiry_id = inquiry_id.into();
-        let decision_json = decision_json.into();
-        require_name("inquiry id", &inquiry_id)?;
-        if let Some(new) = &ticket {
-            new.validate(&inquiry_id)?;
-        }
-        self.inner
-            .writer
-            .submit(durable, move |txn| {
-                txn.record_decision(&inquiry_id, &decision_json, ticket)
-            })
-            .await
-    }
-
-    /// Stores a decision that queues no ticket, without waiting for its commit: a crash before
-    /// the next commit loses only this record, and a resubmission decides the same again. A
-    /// decision already stored for `inquiry_id` is kept.
-    pub async fn record_decision_in_background(
-        &self,
-        inquiry_id: impl Into<String>,
-        decision_json: impl Into<String>,
-    ) -> Result<(), RouteError> {
-        let inquiry_id = inquiry_id.into();
-        let decision_json = decision_json.into();
-        require_name("inquiry id", &inquiry_id)?;
-        self.inner
-            .writer
-            .enqueue(move |txn| {
-                txn.record_decision(&inquiry_id, &decision_json, None)
-                    .map(drop)
-            })
-            .await
-    }
-
-    /// The decision stored for `inquiry_id`, with the ticket it queued. A point read on the
-    /// hot path of every submission: it runs inline, a blocking-pool hop costs more than it.
-    pub async fn decision(
-        &self,
-        inquiry_id: &str,
-    ) -> Result<Option<(String, Option<u64>)>, RouteError> {
-        let stored = Snapshot::begin(&self.inner.db)?.decision(inquiry_id)?;
-        Ok(stored.map(|s| (s.decision_json, s.ticket_id)))
-    }
-
-    /// Leases the next ticket of `queue` (priority, then SLA due, then id) to `holder` for
-    /// `lease_ms`, after returning expired leases to ready or dead-lettering them.
-    pub async fn claim(
-        &self,
-        queue: impl Into<String>,
-        holder: impl Into<String>,
-        lease_ms: i64,
-    ) -> Result<Option<Ticket>, RouteError> {
-        let (queue, holder) = (queue.into(), holder.into());
-        require_name("queue", &queue)?;
-        require_name("holder", &holder)?;
-        require_lease_ms(lease_ms)?;
-        self.inner
-            .writer
-            .submit(true, move |txn| txn.claim(&queue, holder, lease_ms))
-            .await
-    }
-
-    /// Makes the current lease `lease_token` of ticket `ticket_id` run `lease_ms` from now.
-    pub async fn extend(
-        &self,
-        ticket_id: u64,
-        lease_token: u64,
-        lease_ms: i64,
-    ) -> Result<Ticket, RouteError> {
-        require_lease_ms(lease_ms)?;
-        self.inner
-            .writer
-            .submit(true, move |txn| {
-                txn.extend(ticket_id, lease_token, lease_ms)
-            })
-            .await
-    }
-
-    /// Removes a leased ticket and keeps who resolved it, when and how.
-    pub async fn resolve(
-        &self,
-        ticket_id: u64,
-        lease_token: u64,
-        holder: impl Into<String>,
-        outcome: impl Into<String>,
-    ) -> Result<AuditRecord, RouteError> {
-        let (holder, outcome) = (holder.into(), outcome.into());
-        self.inner
-            .writer
-            .submit(true, move |txn| {
-                txn.resolve(ticket_id, lease_token, holder, outcome)
-            })
-            .await
-    }
-
-    /// Hands a leased ticket back to ready now, keeping its delivery count.
-    pub async fn release(
-        &self,
-        ticket_id: u64,
-        lease_token: u64,
-        holder: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Result<Ticket, RouteError> {
-        let (holder, reason) = (holder.into(), reason.into());
-        self.inner
-            .writer
-            .submit(true, move |txn| {
-                txn.release(ticket_id, lease_token, &holder, &reason)
-            })
-            .await
-    }
-
-    /// Moves a leased ticket to `to_queue` as ready and records the correction.
-    pub async fn reroute(
-        &self,
-        ticket_id: u64,
-        lease_token: u64,
-        holder: impl Into<String>,
-        to_queue: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Result<Ticket, RouteError> {
-        let (holder, to_queue, reason) = (holder.into(), to_queue.into(), reason.into());
-        require_name("target queue", &to_queue)?;
-        self.inner
-            .writer
-            .submit(true, move |txn| {
-                txn.reroute(ticket_id, lease_token, holder, to_queue, reason)
-            })
-            .await
-    }
-
-    /// Every correction made by `reroute`, oldest first.
-    pub async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
-        self.read(|snap, _| snap.corrections()).await
-    }
-
-    /// Dead-lettered tickets of `queue`, by id.
-    pub async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
-        let queue = queue.to_owned();
-        self.read(move |snap, _| snap.dead_letters(&queue)).await
-    }
-
-    /// The audit record of a resolved ticket.
-    pub async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
-        self.read(move |snap, _| snap.audit(ticket_id)).await
-    }
-
-    /// A live (ready or leased) ticket.
-    pub async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
-        self.read(move |snap, _| snap.ticket(ticket_id)).await
-    }
-
-    /// Stats for every queue in `queues` (also empty ones), then any other queue with tickets.
-    pub async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError> {
-        let queues = queues.to_vec();
-        self.read(move |snap, now_ms| snap.stats(&queues, now_ms))
-            .await
-    }
-
-    /// Waits until everything queued so far is committed durably (for graceful shutdown).
-    pub async fn flush(&self) -> Result<(), RouteError> {
-        self.inner.writer.submit(true, |_| Ok(())).await
-    }
-
-    /// Whether the writer thread still takes requests (it stops after a failed commit).
-    pub fn writer_alive(&self) -> bool {
-        self.inner.writer.alive()
     }
 
     /// Write transactions the writer has committed since open (one per batch).
@@ -273,33 +158,196 @@ impl EmbeddedQueue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::route::clock::SystemClock;
+/// The stored form of a decision: its JSON (the rows compress it with their neighbours').
+fn encode_decision<D: DecisionRecord>(
+    inquiry_id: &str,
+    decision: &D,
+) -> Result<Vec<u8>, RouteError> {
+    serde_json::to_vec(decision).map_err(|err| {
+        RouteError::storage(
+            format_args!("encoding the decision of inquiry {inquiry_id}"),
+            err,
+        )
+    })
+}
 
-    /// Once the writer thread is gone, calls fail with Unavailable instead of hanging.
-    #[tokio::test]
-    async fn dead_writer_makes_calls_unavailable() -> Result<(), RouteError> {
-        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
-        let queue =
-            EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))?;
-        let crashed = queue
+/// A stored decision read back as the caller's type.
+fn decode_decision<D: DecisionRecord>(
+    inquiry_id: &str,
+    stored: StoredDecision<Vec<u8>>,
+) -> Result<StoredDecision<D>, RouteError> {
+    let decision = serde_json::from_slice(&stored.decision).map_err(|err| {
+        RouteError::storage(
+            format_args!("decoding the decision of inquiry {inquiry_id}"),
+            err,
+        )
+    })?;
+    Ok(StoredDecision {
+        decision,
+        ticket_id: stored.ticket_id,
+    })
+}
+
+/// Writes go to the group-committing writer; a ticket's decision waits for its fsync'd commit,
+/// an answer does not (see the module doc). Reads run over redb read transactions.
+#[async_trait]
+impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
+    async fn record_decision(
+        &self,
+        inquiry_id: &str,
+        decision: &D,
+        ticket: NewTicket,
+    ) -> Result<Recorded<D>, RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        ticket.validate(inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?;
+        let id = inquiry_id.to_owned();
+        let recorded = self
             .inner
             .writer
-            .submit(true, |_| -> Result<(), RouteError> {
-                panic!("simulated writer crash")
+            .submit(true, move |txn| txn.record_decision(&id, &stored, ticket))
+            .await?;
+        Ok(match recorded {
+            Recorded::New { ticket_id } => Recorded::New { ticket_id },
+            Recorded::Existing(existing) => {
+                Recorded::Existing(decode_decision(inquiry_id, existing)?)
+            }
+        })
+    }
+
+    /// Not waited for: a crash before the next commit loses only this record, and a
+    /// resubmission decides the same again.
+    async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?;
+        let id = inquiry_id.to_owned();
+        self.inner
+            .writer
+            .enqueue(move |txn| txn.record_answer(&id, &stored))
+            .await
+    }
+
+    /// A point read on the hot path of every submission: it runs inline, a blocking-pool hop
+    /// costs more than it.
+    async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError> {
+        Snapshot::begin(&self.inner.db)?
+            .decision(inquiry_id)?
+            .map(|stored| decode_decision(inquiry_id, stored))
+            .transpose()
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Ticket>, RouteError> {
+        require_name("queue", queue)?;
+        require_name("holder", holder)?;
+        require_lease_ms(lease_ms)?;
+        let (queue, holder) = (queue.to_owned(), holder.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| txn.claim(&queue, holder, lease_ms))
+            .await
+    }
+
+    async fn extend(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        lease_ms: i64,
+    ) -> Result<Ticket, RouteError> {
+        require_lease_ms(lease_ms)?;
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.extend(ticket_id, lease_token, lease_ms)
             })
-            .await;
-        assert!(matches!(crashed, Err(RouteError::Unavailable(_))));
-        let after = queue.record_decision("i1", "{}", None, true).await;
-        assert!(matches!(after, Err(RouteError::Unavailable(_))));
-        assert!(matches!(
-            queue.flush().await,
-            Err(RouteError::Unavailable(_))
-        ));
-        // Reads still work from the last committed state.
-        assert_eq!(queue.decision("i1").await?, None);
-        Ok(())
+            .await
+    }
+
+    async fn resolve(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        outcome: &str,
+    ) -> Result<AuditRecord, RouteError> {
+        let (holder, outcome) = (holder.to_owned(), outcome.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.resolve(ticket_id, lease_token, holder, outcome)
+            })
+            .await
+    }
+
+    async fn release(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        let (holder, reason) = (holder.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.release(ticket_id, lease_token, &holder, &reason)
+            })
+            .await
+    }
+
+    async fn reroute(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        to_queue: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        require_name("target queue", to_queue)?;
+        let (holder, to_queue, reason) =
+            (holder.to_owned(), to_queue.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.reroute(ticket_id, lease_token, holder, to_queue, reason)
+            })
+            .await
+    }
+
+    async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
+        self.read(move |snap, _| snap.ticket(ticket_id)).await
+    }
+
+    async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError> {
+        let queues = queues.to_vec();
+        self.read(move |snap, now_ms| snap.stats(&queues, now_ms))
+            .await
+    }
+
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+        let queue = queue.to_owned();
+        self.read(move |snap, _| snap.dead_letters(&queue)).await
+    }
+
+    async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
+        self.read(move |snap, _| snap.audit(ticket_id)).await
+    }
+
+    async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
+        self.read(|snap, _| snap.corrections()).await
+    }
+
+    /// An empty durable request: its commit makes every earlier one durable.
+    async fn flush(&self) -> Result<(), RouteError> {
+        self.inner.writer.submit(true, |_| Ok(())).await
+    }
+
+    /// Whether the writer thread still takes requests (it stops after a failed commit).
+    async fn healthy(&self) -> bool {
+        self.inner.writer.alive()
     }
 }
