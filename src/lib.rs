@@ -22,11 +22,11 @@
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
 //! needs a specialist. A [`classify::Classifier`] gives each text an intent, a tier with a
-//! calibrated probability and an [`classify::Outcome`]: answer, route to a queue, or escalate to
+//! calibrated probability and a [`classify::Recommendation`]: answer, route to a queue, or escalate to
 //! a human when unsure.
 //!
 //! ```
-//! use triage::classify::{Outcome, TrainOptions, train};
+//! use triage::classify::{Recommendation, TrainOptions, train};
 //! use triage::pack::Pack;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +44,7 @@
 //! let classifier = train(&pack, &TrainOptions::default())?.classifier;
 //! let decision = classifier.classify("what should our seo strategy focus on?")?;
 //! assert_eq!(decision.intent, "seo_advice");
-//! assert!(matches!(decision.outcome, Outcome::Route { .. } | Outcome::Escalate { .. }));
+//! assert!(matches!(decision.outcome, Recommendation::Route { .. } | Recommendation::Escalate { .. }));
 //! # Ok(())
 //! # }
 //! ```
@@ -54,6 +54,7 @@ pub mod bench;
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod helpdesk;
 pub mod intake;
 pub mod mail;
 pub mod pack;
