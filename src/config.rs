@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::helpdesk::Role;
+
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -19,18 +21,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config: {0}")]
     Invalid(String),
-}
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Submits inquiries (the frontend, the email worker, the benchmark).
-    Intake,
-    /// Claims and resolves tickets of its queues.
-    Specialist,
-    /// Everything.
-    Admin,
 }
 
 /// One bearer token and what it grants.
@@ -527,7 +517,7 @@ mod tests {
             "listen = \"0.0.0.0:50051\"\n[[tokens]]\nname = \"web\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nclients = [\"acme\"]\n",
         )
         .unwrap();
-        assert_eq!(config.tokens[0].role, Role::Intake);
+        assert_eq!(config.tokens[0].role, Role::Submitter);
         assert_eq!(config.tokens[0].clients, ["acme"]);
     }
 }

@@ -13,7 +13,7 @@
 //!   with its PostgreSQL ledger.
 //! - [`postgres`]: the PostgreSQL connection pool and schema migrations the backends share.
 //! - [`intake`]: the domain core: one inquiry in, one decision out.
-//! - [`ingest`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
+//! - [`mail`]: the email-ingest worker: a Maildir or mail files in, inquiries over gRPC,
 //!   replies into an outbox, nothing dropped.
 //! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
 //! - [`server`]: building the service from a [`config::Config`], serving, shutting down.
@@ -23,11 +23,11 @@
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
 //! needs a specialist. A [`classify::Classifier`] gives each text an intent, a tier with a
-//! calibrated probability and an [`classify::Outcome`]: answer, route to a queue, or escalate to
+//! calibrated probability and a [`classify::Recommendation`]: answer, route to a queue, or escalate to
 //! a human when unsure.
 //!
 //! ```
-//! use triage::classify::{Outcome, TrainOptions, train};
+//! use triage::classify::{Recommendation, TrainOptions, train};
 //! use triage::pack::Pack;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +45,7 @@
 //! let classifier = train(&pack, &TrainOptions::default())?.classifier;
 //! let decision = classifier.classify("what should our seo strategy focus on?")?;
 //! assert_eq!(decision.intent, "seo_advice");
-//! assert!(matches!(decision.outcome, Outcome::Route { .. } | Outcome::Escalate { .. }));
+//! assert!(matches!(decision.outcome, Recommendation::Route { .. } | Recommendation::Escalate { .. }));
 //! # Ok(())
 //! # }
 //! ```
@@ -55,8 +55,9 @@ pub mod bench;
 pub mod classify;
 pub mod config;
 pub mod error;
-pub mod ingest;
+pub mod helpdesk;
 pub mod intake;
+pub mod mail;
 pub mod pack;
 pub mod postgres;
 pub mod progress;

@@ -12,7 +12,8 @@ use tonic::transport::server::TcpIncoming;
 use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Backend, Config, PostgresConfig};
-use crate::intake::{DecisionQueue, Intake};
+use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
+use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
 use crate::postgres::{Postgres, PostgresError};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -21,7 +22,6 @@ use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
     Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
 };
-use crate::service::convert::InquiryLimits;
 use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
 
@@ -121,19 +121,24 @@ pub async fn build_with_clock(
         data_dir = ?config.backend.data_dir(),
         "loaded"
     );
-    let intake = Arc::new(Intake::new(
-        &pack, classifier, status, clients, queue, clock,
-    ));
-    Ok(Arc::new(App::new(
-        intake,
-        Authenticator::new(config.tokens.clone()),
-        InquiryLimits {
-            max_text_bytes: config.max_text_bytes,
+    let backends = Backends {
+        classifier,
+        status,
+        clients,
+        queue,
+        clock,
+    };
+    let policy = Policy {
+        leases: LeasePolicy {
+            default: config.default_lease(),
+            max: config.max_lease(),
         },
+        max_text_bytes: config.max_text_bytes,
+    };
+    Ok(Arc::new(App::new(
+        Arc::new(Helpdesk::new(&pack, backends, policy)),
+        Authenticator::new(config.tokens.clone()),
         metrics,
-        queues,
-        config.default_lease(),
-        config.max_lease(),
         config.max_in_flight,
     )))
 }
@@ -214,7 +219,7 @@ pub async fn run(
     }
     gauges.abort();
     watcher.abort();
-    if let Err(error) = app.intake.queue().flush().await {
+    if let Err(error) = app.helpdesk.flush().await {
         tracing::error!(%error, "flushing the queue store at shutdown failed");
     }
     tracing::info!("stopped");
@@ -235,7 +240,7 @@ async fn watch_engines(
             _ = &mut stopped => return,
             _ = interval.tick() => {}
         }
-        let healthy = app.intake.queue().healthy().await && app.intake.clients().healthy().await;
+        let healthy = app.helpdesk.healthy().await;
         if healthy == serving || stopped.try_recv().is_ok() {
             continue;
         }
@@ -268,11 +273,10 @@ async fn set_serving(health: &tonic_health::server::HealthReporter, serving: boo
 
 /// Keeps the queue gauges current.
 async fn refresh_queue_gauges(app: Arc<App>) {
-    let names: Vec<String> = app.queues.iter().map(|q| q.name.clone()).collect();
     let mut interval = tokio::time::interval(Duration::from_secs(5));
     loop {
         interval.tick().await;
-        match app.intake.queue().stats(&names).await {
+        match app.helpdesk.all_queue_stats().await {
             Ok(stats) => {
                 for s in &stats {
                     app.metrics.set_queue(&QueueGauges {

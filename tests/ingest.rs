@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use common::{TestServer, agency_config};
 use serde_json::Value;
 use triage::answer::StatusStore;
-use triage::ingest::parse::parse_mail;
-use triage::ingest::{
+use triage::mail::parse::parse_mail;
+use triage::mail::{
     Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions, read_files,
 };
 use triage::pack::Pack;
@@ -337,7 +337,7 @@ async fn refusals_stop_the_worker_or_quarantine_the_mail() {
     config.tokens = vec![triage::config::TokenConfig {
         name: "acme-mail".into(),
         token: "acme-mail-secret-0123456789".into(),
-        role: triage::config::Role::Intake,
+        role: triage::config::Role::Submitter,
         clients: vec!["acme".into()],
         queues: Vec::new(),
     }];

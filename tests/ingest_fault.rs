@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use triage::answer::StatusStore;
-use triage::ingest::{MailOutcome, MailRecord, sample};
+use triage::mail::{MailOutcome, MailRecord, sample};
 use triage::pack::Pack;
 
 const MAILS: usize = 2000;

@@ -33,7 +33,7 @@ pub struct Classifier {
 /// What happens to a classified inquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Recommendation {
     /// Answered automatically from the client's status data of this kind.
     Answer { status_kind: String },
     /// Sent to this specialist queue.
@@ -107,14 +107,14 @@ pub struct Classification {
     pub alternatives: Vec<Alternative>,
     /// Intent probability minus the runner-up's.
     pub margin: f32,
-    pub outcome: Outcome,
+    pub outcome: Recommendation,
     pub model_version: String,
 }
 
 impl Classification {
     /// Whether the inquiry is answered automatically.
     pub fn is_answered(&self) -> bool {
-        matches!(self.outcome, Outcome::Answer { .. })
+        matches!(self.outcome, Recommendation::Answer { .. })
     }
 }
 
@@ -196,11 +196,11 @@ impl Classifier {
         let calibration = self.calibration;
         let outcome = match &intent.target {
             Target::StatusKind(kind) if target_probability >= calibration.answer_threshold => {
-                Outcome::Answer {
+                Recommendation::Answer {
                     status_kind: kind.clone(),
                 }
             }
-            Target::StatusKind(_) => Outcome::Escalate {
+            Target::StatusKind(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::LowConfidence {
                     confidence: target_probability,
@@ -208,11 +208,11 @@ impl Classifier {
                 },
             },
             Target::Queue(queue) if target_probability >= calibration.route_threshold => {
-                Outcome::Route {
+                Recommendation::Route {
                     queue: queue.clone(),
                 }
             }
-            Target::Queue(_) => Outcome::Escalate {
+            Target::Queue(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::UnsureOfQueue {
                     confidence: target_probability,

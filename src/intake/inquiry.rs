@@ -50,13 +50,13 @@ pub struct Decision {
     pub classification: Classification,
     pub explanation: Explanation,
     pub decided_ms: i64,
-    pub outcome: DecisionOutcome,
+    pub outcome: Disposition,
 }
 
-/// Answered automatically, or queued for a human.
+/// What became of the inquiry: answered automatically, or queued for a human.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DecisionOutcome {
+pub enum Disposition {
     Answered(AnswerRecord),
     Queued(QueuedTicket),
 }

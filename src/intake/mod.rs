@@ -1,4 +1,5 @@
-//! Intake: one inquiry in, one decision out — the domain core the gRPC adapter calls.
+//! Intake: one inquiry in, one decision out — the decision path under the domain API
+//! ([`crate::helpdesk`]).
 //!
 //! An inquiry is classified; a confident direct one is answered from the requesting client's
 //! status data (and only from it); an expert one, or one a human must answer (low confidence,
@@ -14,15 +15,14 @@
 mod inquiry;
 
 pub use inquiry::{
-    AnswerRecord, Channel, Decision, DecisionOutcome, Escalation, Inquiry, QueuedTicket,
-    TicketPayload,
+    AnswerRecord, Channel, Decision, Disposition, Escalation, Inquiry, QueuedTicket, TicketPayload,
 };
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
-use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
+use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Recommendation};
 use crate::pack::Pack;
 use crate::route::{Clock, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue};
 
@@ -103,28 +103,13 @@ impl Intake {
         }
     }
 
-    /// The queue store, for the specialist service.
-    pub fn queue(&self) -> &DecisionQueue {
-        self.queue.as_ref()
-    }
-
-    /// The pack's status files (answer templates, and the clients when embedded), for reloads.
-    pub fn status(&self) -> &StatusStore {
-        &self.status
-    }
-
-    /// Where clients are looked up.
-    pub fn clients(&self) -> &dyn ClientDirectory {
-        self.clients.as_ref()
-    }
-
     /// The clock decisions are stamped with.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
     /// Classifies `text` and explains it, with no side effect.
-    pub fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
+    fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
         Ok(self.classifier.classify_explained(text)?)
     }
 
@@ -172,13 +157,13 @@ impl Intake {
                     ),
                 },
             ),
-            (Some(client), Outcome::Answer { status_kind }) => {
+            (Some(client), Recommendation::Answer { status_kind }) => {
                 match status
                     .templates()
                     .answer(client, &classification.intent, status_kind, &text)
                 {
                     Ok(found) => (
-                        DecisionOutcome::Answered(AnswerRecord {
+                        Disposition::Answered(AnswerRecord {
                             text: found.text,
                             facts: found.facts.into_iter().map(|f| (f.name, f.value)).collect(),
                             as_of: found.as_of,
@@ -197,10 +182,10 @@ impl Intake {
                     ),
                 }
             }
-            (Some(client), Outcome::Route { queue }) => {
+            (Some(client), Recommendation::Route { queue }) => {
                 self.ticket(&inquiry, priority_of(client.tier), queue, None)
             }
-            (Some(client), Outcome::Escalate { reason, .. }) => self.escalate(
+            (Some(client), Recommendation::Escalate { reason, .. }) => self.escalate(
                 &inquiry,
                 priority_of(client.tier),
                 Escalation {
@@ -263,7 +248,7 @@ impl Intake {
         inquiry: &Inquiry,
         priority: u8,
         escalation: Escalation,
-    ) -> (DecisionOutcome, Option<NewTicket>) {
+    ) -> (Disposition, Option<NewTicket>) {
         let queue = self.escalation_queue.clone();
         self.ticket(inquiry, priority, &queue, Some(escalation))
     }
@@ -274,14 +259,14 @@ impl Intake {
         priority: u8,
         queue: &str,
         escalation: Option<Escalation>,
-    ) -> (DecisionOutcome, Option<NewTicket>) {
+    ) -> (Disposition, Option<NewTicket>) {
         let sla_due_ms = inquiry.received_ms
             + self
                 .sla_ms_by_queue
                 .get(queue)
                 .copied()
                 .unwrap_or(DEFAULT_SLA_MS);
-        let outcome = DecisionOutcome::Queued(QueuedTicket {
+        let outcome = Disposition::Queued(QueuedTicket {
             queue: queue.to_owned(),
             priority,
             sla_due_ms,

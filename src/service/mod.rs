@@ -1,5 +1,6 @@
-//! The gRPC adapters: authentication, validation, conversion between proto and domain types,
-//! and the mapping of errors to status codes. The domain never sees a proto type.
+//! The gRPC adapters: authentication, admission, metrics, translation between proto messages
+//! and the domain API's types ([`crate::helpdesk`]), and the mapping of errors to status codes.
+//! No domain rule lives here; the domain never sees a proto type.
 
 mod app;
 pub mod auth;
@@ -9,7 +10,7 @@ mod specialist;
 mod triage;
 
 pub use app::App;
-pub use auth::{Authenticator, Principal};
+pub use auth::Authenticator;
 pub use error::ServiceError;
 pub use specialist::SpecialistApi;
 pub use triage::TriageApi;

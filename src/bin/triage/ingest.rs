@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use triage::answer::StatusStore;
-use triage::ingest::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files, sample};
+use triage::mail::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files, sample};
 use triage::pack::Pack;
 
 use crate::client::Connection;

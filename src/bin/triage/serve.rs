@@ -76,7 +76,7 @@ fn spawn_status_reload_on_hangup(app: Arc<triage::service::App>) {
             return;
         };
         while hangup.recv().await.is_some() {
-            match app.intake.status().reload() {
+            match app.helpdesk.reload_status() {
                 Ok(()) => tracing::info!("status data reloaded"),
                 Err(error) => {
                     tracing::error!(%error, "status data reload failed; keeping the old data")

@@ -133,7 +133,7 @@ fn sync_in_parallel(files: &[&std::fs::File]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::parse_mail;
+    use crate::mail::parse::parse_mail;
 
     /// Reply prefixes are not stacked, in any case or language.
     #[test]

@@ -169,7 +169,7 @@ pub fn write_maildir(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::parse_mail;
+    use crate::mail::parse::parse_mail;
 
     /// The hand-made encodings decode to the text they encode.
     #[test]
