@@ -12,6 +12,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::answer::{ClientDirectory, StatusStore};
 use crate::classify::artifact;
 use crate::config::Config;
+use crate::grpc::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
 use crate::pack::{Pack, Queue};
 use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
@@ -22,7 +23,6 @@ use crate::route::{
     Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock,
     TicketQueue,
 };
-use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
 
 /// Why the server could not start or stopped with an error.
