@@ -12,6 +12,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Backend, Config, PostgresConfig};
+use crate::grpc::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
@@ -22,7 +23,6 @@ use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
     Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
 };
-use crate::service::{App, Authenticator, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
 
 /// Why the server could not start or stopped with an error.

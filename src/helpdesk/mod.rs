@@ -14,6 +14,9 @@ mod lease;
 mod tickets;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use caller::{Caller, Role};
 pub use error::{ErrorKind, HelpdeskError};
 pub use lease::LeasePolicy;

@@ -217,3 +217,47 @@ fn merge_with_pack(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(queue: &str, ready: u64) -> QueueStats {
+        QueueStats {
+            queue: queue.to_owned(),
+            ready,
+            ..QueueStats::default()
+        }
+    }
+
+    /// A queue the pack lists gets its description and SLA; one it no longer lists keeps its
+    /// counts with neither; a queue not visible is left out.
+    #[test]
+    fn stats_merge_with_the_packs_queues() {
+        let pack_queues = vec![Queue {
+            name: "seo".into(),
+            description: "SEO specialists".into(),
+            sla_hours: 24.0,
+        }];
+        let merged = merge_with_pack(
+            &pack_queues,
+            vec![stats("seo", 2), stats("retired", 1), stats("hidden", 5)],
+            |queue| queue != "hidden",
+        );
+        assert_eq!(
+            merged,
+            vec![
+                QueueReport {
+                    description: "SEO specialists".into(),
+                    sla_hours: 24.0,
+                    stats: stats("seo", 2),
+                },
+                QueueReport {
+                    description: String::new(),
+                    sla_hours: 0.0,
+                    stats: stats("retired", 1),
+                },
+            ]
+        );
+    }
+}

@@ -118,7 +118,7 @@ impl Pending {
                 channel: pb::Channel::Email.into(),
                 subject: mail.subject.clone(),
                 body: mail.body.clone(),
-                received_at: self.raw.received_ms.map(crate::service::convert::timestamp),
+                received_at: self.raw.received_ms.map(crate::grpc::convert::timestamp),
                 in_reply_to: mail.thread_id.clone().unwrap_or_default(),
                 sender: mail.sender.clone(),
             }),
@@ -179,7 +179,7 @@ pub fn handle_response(
     let decided_ms = decision
         .decided_at
         .as_ref()
-        .and_then(crate::service::convert::timestamp_to_ms)
+        .and_then(crate::grpc::convert::timestamp_to_ms)
         .unwrap_or_else(now_ms);
     let inquiry_id = pending.mail.inquiry_id.clone();
     let client_id = Some(decision.client_id).filter(|id| !id.is_empty());

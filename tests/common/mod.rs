@@ -57,7 +57,7 @@ pub struct TestServer {
     pub clock: std::sync::Arc<triage::route::ManualClock>,
     pub data_dir: PathBuf,
     /// The service state, to look at the store behind the server.
-    pub app: std::sync::Arc<triage::service::App>,
+    pub app: std::sync::Arc<triage::grpc::App>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), triage::server::ServerError>>>,
 }

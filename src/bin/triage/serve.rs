@@ -68,7 +68,7 @@ async fn shutdown_signal() {
 }
 
 /// Reloads the status data on SIGHUP, without a restart; a broken file keeps the old data.
-fn spawn_status_reload_on_hangup(app: Arc<triage::service::App>) {
+fn spawn_status_reload_on_hangup(app: Arc<triage::grpc::App>) {
     #[cfg(unix)]
     tokio::spawn(async move {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
