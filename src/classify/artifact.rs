@@ -198,7 +198,7 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         calibration: manifest.calibration,
         memory,
         scope: manifest.scope,
-        vocabulary: Vocabulary::new(&texts),
+        vocabulary: Vocabulary::new(rows.iter().map(|(_, _, normalized)| normalized)),
         version: manifest.model_version,
     })
 }

@@ -47,7 +47,7 @@ pub struct Classifier {
 /// What happens to a classified inquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Recommendation {
     /// Answered automatically from the client's status data of this kind.
     Answer { status_kind: String },
     /// Sent to this specialist queue.
@@ -61,7 +61,7 @@ pub enum Outcome {
     NoReply { reason: NoReplyReason },
 }
 
-impl Outcome {
+impl Recommendation {
     /// The outcome in words, for people reading a classification.
     pub fn describe(&self) -> String {
         match self {
@@ -172,7 +172,7 @@ pub struct Classification {
     pub alternatives: Vec<Alternative>,
     /// Intent probability minus the runner-up's.
     pub margin: f32,
-    pub outcome: Outcome,
+    pub outcome: Recommendation,
     pub model_version: String,
     /// The clauses, when the inquiry holds confident questions of both tiers (and only then).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -186,13 +186,13 @@ pub struct Part {
     pub intent: String,
     pub tier: Tier,
     pub target_probability: f32,
-    pub outcome: Outcome,
+    pub outcome: Recommendation,
 }
 
 impl Classification {
     /// Whether the inquiry is answered automatically.
     pub fn is_answered(&self) -> bool {
-        matches!(self.outcome, Outcome::Answer { .. })
+        matches!(self.outcome, Recommendation::Answer { .. })
     }
 }
 
@@ -255,7 +255,7 @@ impl Classifier {
         if let Some(outcome) = self.unanswerable(raw, text, &scores) {
             classification.outcome = outcome;
         } else if let Some((queue, parts)) = self.mixed_tiers(raw) {
-            classification.outcome = Outcome::Route { queue };
+            classification.outcome = Recommendation::Route { queue };
             classification.parts = parts;
         }
         classification
@@ -263,9 +263,14 @@ impl Classifier {
 
     /// The outcome of a text the model must not decide on: a closing remark, or a text the
     /// pack cannot support.
-    fn unanswerable(&self, raw: &str, text: &NormalizedText, scores: &[f32]) -> Option<Outcome> {
+    fn unanswerable(
+        &self,
+        raw: &str,
+        text: &NormalizedText,
+        scores: &[f32],
+    ) -> Option<Recommendation> {
         if is_closing_remark(raw, text) {
-            return Some(Outcome::NoReply {
+            return Some(Recommendation::NoReply {
                 reason: NoReplyReason::ClosingRemark,
             });
         }
@@ -274,7 +279,7 @@ impl Classifier {
             OutOfScope::Language(language) => EscalationReason::LanguageNotCovered { language },
             OutOfScope::UnlikeAnyIntent => EscalationReason::UnlikeAnyIntent,
         };
-        Some(Outcome::Escalate {
+        Some(Recommendation::Escalate {
             queue: self.escalation_queue.clone(),
             reason,
         })
@@ -290,11 +295,11 @@ impl Classifier {
         let parts: Vec<Part> = texts.into_iter().filter_map(|t| self.part(t)).collect();
         let answered = parts
             .iter()
-            .any(|p| matches!(p.outcome, Outcome::Answer { .. }));
+            .any(|p| matches!(p.outcome, Recommendation::Answer { .. }));
         let routed = parts
             .iter()
             .filter_map(|p| match &p.outcome {
-                Outcome::Route { queue } => Some((p.target_probability, queue)),
+                Recommendation::Route { queue } => Some((p.target_probability, queue)),
                 _ => None,
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -356,11 +361,11 @@ impl Classifier {
         let calibration = self.calibration;
         let outcome = match &intent.target {
             Target::StatusKind(kind) if target_probability >= calibration.answer_threshold => {
-                Outcome::Answer {
+                Recommendation::Answer {
                     status_kind: kind.clone(),
                 }
             }
-            Target::StatusKind(_) => Outcome::Escalate {
+            Target::StatusKind(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::LowConfidence {
                     confidence: target_probability,
@@ -368,11 +373,11 @@ impl Classifier {
                 },
             },
             Target::Queue(queue) if target_probability >= calibration.route_threshold => {
-                Outcome::Route {
+                Recommendation::Route {
                     queue: queue.clone(),
                 }
             }
-            Target::Queue(_) => Outcome::Escalate {
+            Target::Queue(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::UnsureOfQueue {
                     confidence: target_probability,
@@ -494,7 +499,7 @@ mod tests {
 
     fn escalation_of(classification: &Classification) -> &EscalationReason {
         match &classification.outcome {
-            Outcome::Escalate { reason, .. } => reason,
+            Recommendation::Escalate { reason, .. } => reason,
             other => panic!("expected an escalation, got {other:?}"),
         }
     }
@@ -536,7 +541,7 @@ mod tests {
         assert!(
             !matches!(
                 english.outcome,
-                Outcome::Escalate {
+                Recommendation::Escalate {
                     reason: EscalationReason::LanguageNotCovered { .. },
                     ..
                 }
@@ -550,7 +555,7 @@ mod tests {
         let thanks = classifier.classify("thanks, all good!").unwrap();
         assert_eq!(
             thanks.outcome,
-            Outcome::NoReply {
+            Recommendation::NoReply {
                 reason: NoReplyReason::ClosingRemark
             }
         );
@@ -558,7 +563,7 @@ mod tests {
             .classify("thanks, is invoice 1042 paid?")
             .unwrap();
         assert_eq!(question.intent, "invoice_status");
-        assert!(!matches!(question.outcome, Outcome::NoReply { .. }));
+        assert!(!matches!(question.outcome, Recommendation::NoReply { .. }));
     }
 
     #[test]
