@@ -9,6 +9,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::RouteError;
+
 /// What a caller may store as a decision: any owned, serializable, thread-safe type.
 pub trait DecisionRecord: Serialize + DeserializeOwned + Send + Sync + 'static {}
 
@@ -30,4 +32,35 @@ pub enum Recorded<D> {
     /// The inquiry was decided before (perhaps by another replica): nothing was written, and
     /// this is the first decision.
     Existing(StoredDecision<D>),
+}
+
+/// The stored form of a decision: its JSON (the embedded rows compress it with their
+/// neighbours'; the JetStream ledger keeps it as text).
+pub(crate) fn encode_decision<D: DecisionRecord>(
+    inquiry_id: &str,
+    decision: &D,
+) -> Result<String, RouteError> {
+    serde_json::to_string(decision).map_err(|err| {
+        RouteError::storage(
+            format_args!("encoding the decision of inquiry {inquiry_id}"),
+            err,
+        )
+    })
+}
+
+/// A stored decision read back as the caller's type.
+pub(crate) fn decode_decision<D: DecisionRecord>(
+    inquiry_id: &str,
+    stored: StoredDecision<impl AsRef<[u8]>>,
+) -> Result<StoredDecision<D>, RouteError> {
+    let decision = serde_json::from_slice(stored.decision.as_ref()).map_err(|err| {
+        RouteError::storage(
+            format_args!("decoding the decision of inquiry {inquiry_id}"),
+            err,
+        )
+    })?;
+    Ok(StoredDecision {
+        decision,
+        ticket_id: stored.ticket_id,
+    })
 }

@@ -73,7 +73,9 @@ use redb::Database;
 
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
-use crate::route::decision::{DecisionRecord, Recorded, StoredDecision};
+use crate::route::decision::{
+    DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
+};
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::stats::QueueStats;
@@ -164,36 +166,6 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
     }
 }
 
-/// The stored form of a decision: its JSON (the rows compress it with their neighbours').
-fn encode_decision<D: DecisionRecord>(
-    inquiry_id: &str,
-    decision: &D,
-) -> Result<Vec<u8>, RouteError> {
-    serde_json::to_vec(decision).map_err(|err| {
-        RouteError::storage(
-            format_args!("encoding the decision of inquiry {inquiry_id}"),
-            err,
-        )
-    })
-}
-
-/// A stored decision read back as the caller's type.
-fn decode_decision<D: DecisionRecord>(
-    inquiry_id: &str,
-    stored: StoredDecision<Vec<u8>>,
-) -> Result<StoredDecision<D>, RouteError> {
-    let decision = serde_json::from_slice(&stored.decision).map_err(|err| {
-        RouteError::storage(
-            format_args!("decoding the decision of inquiry {inquiry_id}"),
-            err,
-        )
-    })?;
-    Ok(StoredDecision {
-        decision,
-        ticket_id: stored.ticket_id,
-    })
-}
-
 /// Writes go to the group-committing writer; a ticket's decision waits for its fsync'd commit,
 /// an answer does not (see the module doc). Reads run over redb read transactions.
 #[async_trait]
@@ -206,7 +178,7 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     ) -> Result<Recorded<D>, RouteError> {
         require_name("inquiry id", inquiry_id)?;
         ticket.validate(inquiry_id)?;
-        let stored = encode_decision(inquiry_id, decision)?;
+        let stored = encode_decision(inquiry_id, decision)?.into_bytes();
         let id = inquiry_id.to_owned();
         let recorded = self
             .inner
@@ -225,7 +197,7 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     /// resubmission decides the same again.
     async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError> {
         require_name("inquiry id", inquiry_id)?;
-        let stored = encode_decision(inquiry_id, decision)?;
+        let stored = encode_decision(inquiry_id, decision)?.into_bytes();
         let id = inquiry_id.to_owned();
         self.inner
             .writer

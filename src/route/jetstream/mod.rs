@@ -27,7 +27,9 @@ use futures_util::StreamExt;
 use crate::postgres::PostgresError;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
-use crate::route::decision::{DecisionRecord, Recorded, StoredDecision};
+use crate::route::decision::{
+    DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
+};
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::stats::QueueStats;
@@ -357,36 +359,6 @@ fn ticket_id_of(headers: Option<&HeaderMap>, sequence: u64) -> u64 {
         .and_then(|h| h.get(TICKET_HEADER))
         .and_then(|value| value.as_str().parse().ok())
         .unwrap_or(sequence)
-}
-
-/// The stored form of a decision: its JSON, in the ledger's `decisions` table.
-fn encode_decision<D: DecisionRecord>(
-    inquiry_id: &str,
-    decision: &D,
-) -> Result<String, RouteError> {
-    serde_json::to_string(decision).map_err(|err| {
-        RouteError::storage(
-            format_args!("encoding the decision of inquiry {inquiry_id}"),
-            err,
-        )
-    })
-}
-
-/// A stored decision read back as the caller's type.
-fn decode_decision<D: DecisionRecord>(
-    inquiry_id: &str,
-    stored: StoredDecision<String>,
-) -> Result<StoredDecision<D>, RouteError> {
-    let decision = serde_json::from_str(&stored.decision).map_err(|err| {
-        RouteError::storage(
-            format_args!("decoding the decision of inquiry {inquiry_id}"),
-            err,
-        )
-    })?;
-    Ok(StoredDecision {
-        decision,
-        ticket_id: stored.ticket_id,
-    })
 }
 
 #[async_trait]
