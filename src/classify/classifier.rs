@@ -25,6 +25,10 @@ use crate::pack::{Intent, Pack, Target, Tier};
 /// How many alternatives a classification lists after the chosen intent.
 const ALTERNATIVES: usize = 3;
 
+/// The fewest tokens a clause needs to count as a question of its own when an inquiry is
+/// checked for questions of both tiers: "Hi,", "Jo" or "Invoice question" are not.
+const MIN_CLAUSE_TOKENS: usize = 3;
+
 /// A trained classifier for one pack, ready to classify.
 pub struct Classifier {
     pub(super) pack_name: String,
@@ -309,11 +313,12 @@ impl Classifier {
         }
     }
 
-    /// One clause classified on its own; `None` for a clause without a word, a closing remark
-    /// or a clause the pack cannot support.
+    /// One clause classified on its own; `None` for a clause too short to be a question of its
+    /// own (a greeting, a sign-off, a subject line), a closing remark or a clause the pack
+    /// cannot support.
     fn part(&self, raw: &str) -> Option<Part> {
         let text = NormalizedText::new(raw);
-        if text.is_empty() {
+        if text.tokens().count() < MIN_CLAUSE_TOKENS {
             return None;
         }
         let scores = self.index.scores(&text);

@@ -201,7 +201,7 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
         Disposition::NoReply(no_reply) => {
             (proto.escalation_kind, proto.escalation_reason) = (String::new(), String::new());
             proto.outcome = Some(pb::decision::Outcome::NoReply(pb::NoReply {
-                kind: no_reply.kind.clone(),
+                kind: no_reply.reason_kind.clone(),
                 reason: no_reply.reason.clone(),
             }));
         }

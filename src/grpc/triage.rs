@@ -69,7 +69,7 @@ fn observe(app: &App, decision: &Decision) {
         app.metrics.observe_escalation(kind);
     }
     if let Disposition::NoReply(no_reply) = &decision.outcome {
-        app.metrics.observe_no_reply(&no_reply.kind);
+        app.metrics.observe_no_reply(&no_reply.reason_kind);
     }
     if !classification.parts.is_empty() && escalation.is_none() {
         app.metrics.observe_mixed_tiers(target);

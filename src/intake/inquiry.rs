@@ -66,8 +66,9 @@ pub enum Disposition {
 /// Why an inquiry got no reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoReplyRecord {
-    /// A fixed name of the reason (`closing_remark`).
-    pub kind: String,
+    /// A fixed name of the reason (`closing_remark`). Not `kind`: the disposition's own tag
+    /// is stored under that name beside this record's fields.
+    pub reason_kind: String,
     /// The reason in words.
     pub reason: String,
 }

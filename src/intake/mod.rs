@@ -197,7 +197,7 @@ impl Intake {
             }
             (Some(_), Recommendation::NoReply { reason }) => (
                 Disposition::NoReply(NoReplyRecord {
-                    kind: reason.kind().to_owned(),
+                    reason_kind: reason.kind().to_owned(),
                     reason: reason.describe().to_owned(),
                 }),
                 None,
