@@ -9,19 +9,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use triage::route::{EmbeddedQueue, NewTicket, QueueSettings, SystemClock};
+use triage::route::{EmbeddedQueue, NewTicket, QueueSettings, SystemClock, TicketQueue};
 
 const SECONDS: u64 = 3;
 
 async fn run(writers: usize) -> (f64, u64, u64) {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let queue = EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))
-        .expect("open");
+    let queue: EmbeddedQueue<serde_json::Value> =
+        EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))
+            .expect("open");
+    let decision = serde_json::json!({"intent": "website_problem"});
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|writer| {
-            let (queue, stop) = (queue.clone(), Arc::clone(&stop));
+            let (queue, stop, decision) = (queue.clone(), Arc::clone(&stop), decision.clone());
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -36,12 +38,7 @@ async fn run(writers: usize) -> (f64, u64, u64) {
                         payload: r#"{"inquiry":{"body":"our checkout throws a 500 error"}}"#.into(),
                     };
                     queue
-                        .record_decision(
-                            inquiry.clone(),
-                            r#"{"intent":"website_problem"}"#,
-                            Some(ticket),
-                            true,
-                        )
+                        .record_decision(&inquiry, &decision, ticket)
                         .await
                         .expect("durable record");
                     acknowledged.push(inquiry);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::helpdesk::Role;
+
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -19,18 +21,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config: {0}")]
     Invalid(String),
-}
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Submits inquiries (the frontend, the email worker, the benchmark).
-    Intake,
-    /// Claims and resolves tickets of its queues.
-    Specialist,
-    /// Everything.
-    Admin,
 }
 
 /// One bearer token and what it grants.
@@ -52,54 +42,153 @@ pub struct TokenConfig {
 
 /// The server's configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ConfigFile")]
 pub struct Config {
     /// The gRPC address.
-    #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// The Prometheus metrics address (`GET /metrics`); none when unset.
-    #[serde(default = "default_metrics_listen")]
     pub metrics_listen: Option<SocketAddr>,
     /// The domain pack served.
-    #[serde(default = "default_pack")]
     pub pack: PathBuf,
     /// The model folder; `models/<pack name>` when unset.
-    #[serde(default)]
     pub model: Option<PathBuf>,
-    /// Where tickets and decisions are kept.
-    #[serde(default = "default_data_dir")]
-    pub data_dir: PathBuf,
+    /// Where tickets, decisions and the clients' status data are kept.
+    pub backend: Backend,
     /// The most bytes of subject plus body an inquiry may have.
-    #[serde(default = "default_max_text_bytes")]
     pub max_text_bytes: usize,
     /// The largest gRPC message accepted.
-    #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
     /// Requests handled at once; more are refused with RESOURCE_EXHAUSTED.
-    #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
     /// The lease of a claim that names none.
-    #[serde(default = "default_lease_seconds")]
     pub default_lease_seconds: u64,
     /// The longest lease a claim or an extension may ask for.
-    #[serde(default = "default_max_lease_seconds")]
     pub max_lease_seconds: u64,
     /// Deliveries after which an expired ticket goes to the dead-letter queue.
-    #[serde(default = "default_max_deliveries")]
     pub max_deliveries: u32,
     /// How long shutdown waits for in-flight requests.
-    #[serde(default = "default_shutdown_grace_seconds")]
     pub shutdown_grace_seconds: u64,
     /// Bearer tokens; with none, the server only listens on a loopback address.
-    #[serde(default)]
     pub tokens: Vec<TokenConfig>,
-    /// PostgreSQL: when set, clients are looked up there (load them with `triage import`).
+}
+
+/// Where tickets, decisions and the clients' status data are kept: on one machine, or scaled
+/// out over NATS JetStream and PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// One machine: tickets and decisions in `route.redb` under `data_dir`; the clients from
+    /// the pack's status files, or from PostgreSQL when `clients` names a database (load it
+    /// with `triage import`).
+    Embedded {
+        data_dir: PathBuf,
+        clients: Option<PostgresConfig>,
+    },
+    /// Several replicas: tickets in NATS JetStream; decisions, the ticket ledger and the
+    /// clients in PostgreSQL.
+    ScaledOut {
+        postgres: PostgresConfig,
+        nats: NatsConfig,
+    },
+}
+
+impl Backend {
+    /// The embedded backend in `data_dir`, with the clients from the pack's status files.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        Self::Embedded {
+            data_dir: data_dir.into(),
+            clients: None,
+        }
+    }
+
+    /// The folder of the embedded queue; none when scaled out.
+    pub fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Self::Embedded { data_dir, .. } => Some(data_dir),
+            Self::ScaledOut { .. } => None,
+        }
+    }
+
+    /// The PostgreSQL database the clients are looked up in, if any.
+    pub fn postgres(&self) -> Option<&PostgresConfig> {
+        match self {
+            Self::Embedded { clients, .. } => clients.as_ref(),
+            Self::ScaledOut { postgres, .. } => Some(postgres),
+        }
+    }
+}
+
+/// The configuration file as written: every key optional, an unknown key an error. The
+/// backend is chosen by the sections present: `[nats]` (with `[postgres]`) scales out;
+/// without it the queue is embedded in `data_dir` (unused when scaled out), and a lone
+/// `[postgres]` holds the clients.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default = "default_listen")]
+    listen: SocketAddr,
+    #[serde(default = "default_metrics_listen")]
+    metrics_listen: Option<SocketAddr>,
+    #[serde(default = "default_pack")]
+    pack: PathBuf,
     #[serde(default)]
-    pub postgres: Option<PostgresConfig>,
-    /// NATS JetStream: when set, tickets go there, and decisions, leases and audit records to
-    /// PostgreSQL (so `postgres` is required); `data_dir` is then unused.
+    model: Option<PathBuf>,
+    #[serde(default = "default_data_dir")]
+    data_dir: PathBuf,
+    #[serde(default = "default_max_text_bytes")]
+    max_text_bytes: usize,
+    #[serde(default = "default_max_message_bytes")]
+    max_message_bytes: usize,
+    #[serde(default = "default_max_in_flight")]
+    max_in_flight: usize,
+    #[serde(default = "default_lease_seconds")]
+    default_lease_seconds: u64,
+    #[serde(default = "default_max_lease_seconds")]
+    max_lease_seconds: u64,
+    #[serde(default = "default_max_deliveries")]
+    max_deliveries: u32,
+    #[serde(default = "default_shutdown_grace_seconds")]
+    shutdown_grace_seconds: u64,
     #[serde(default)]
-    pub nats: Option<NatsConfig>,
+    tokens: Vec<TokenConfig>,
+    #[serde(default)]
+    postgres: Option<PostgresConfig>,
+    #[serde(default)]
+    nats: Option<NatsConfig>,
+}
+
+impl TryFrom<ConfigFile> for Config {
+    type Error = String;
+
+    fn try_from(file: ConfigFile) -> Result<Self, String> {
+        let backend = match (file.nats, file.postgres) {
+            (Some(nats), Some(postgres)) => Backend::ScaledOut { postgres, nats },
+            (Some(_), None) => {
+                return Err(
+                    "[nats] needs [postgres]: decisions, leases and audit records are kept there"
+                        .to_owned(),
+                );
+            }
+            (None, clients) => Backend::Embedded {
+                data_dir: file.data_dir,
+                clients,
+            },
+        };
+        Ok(Self {
+            listen: file.listen,
+            metrics_listen: file.metrics_listen,
+            pack: file.pack,
+            model: file.model,
+            backend,
+            max_text_bytes: file.max_text_bytes,
+            max_message_bytes: file.max_message_bytes,
+            max_in_flight: file.max_in_flight,
+            default_lease_seconds: file.default_lease_seconds,
+            max_lease_seconds: file.max_lease_seconds,
+            max_deliveries: file.max_deliveries,
+            shutdown_grace_seconds: file.shutdown_grace_seconds,
+            tokens: file.tokens,
+        })
+    }
 }
 
 /// The PostgreSQL database of a scaled-out deployment.
@@ -268,13 +357,7 @@ impl Config {
                 self.listen
             ));
         }
-        if self.nats.is_some() && self.postgres.is_none() {
-            return invalid(
-                "[nats] needs [postgres]: decisions, leases and audit records are kept there"
-                    .to_owned(),
-            );
-        }
-        if let Some(nats) = &self.nats
+        if let Backend::ScaledOut { nats, .. } = &self.backend
             && (nats.replicas == 0 || nats.timeout_ms == 0 || nats.duplicate_window_seconds == 0)
         {
             return invalid(
@@ -282,7 +365,7 @@ impl Config {
                     .to_owned(),
             );
         }
-        if self.postgres.as_ref().is_some_and(|pg| pg.pool_size == 0) {
+        if self.backend.postgres().is_some_and(|pg| pg.pool_size == 0) {
             return invalid("[postgres] pool_size must be above 0".to_owned());
         }
         for (i, token) in self.tokens.iter().enumerate() {
@@ -341,7 +424,7 @@ mod tests {
         let config = Config::default();
         assert!(config.listen.ip().is_loopback());
         assert_eq!(config.pack, PathBuf::from("data/agency"));
-        assert_eq!(config.data_dir, PathBuf::from("var"));
+        assert_eq!(config.backend, Backend::embedded("var"));
         assert_eq!(config.max_text_bytes, 16 * 1024);
         assert_eq!(config.max_message_bytes, 1024 * 1024);
         assert!(config.tokens.is_empty());
@@ -398,10 +481,33 @@ mod tests {
         let config =
             Config::parse("[nats]\n[postgres]\nurl = \"postgres://postgres@127.0.0.1/test\"\n")
                 .unwrap();
-        let nats = config.nats.unwrap();
+        let Backend::ScaledOut { postgres, nats } = config.backend else {
+            panic!("[nats] with [postgres] scales out: {:?}", config.backend);
+        };
         assert_eq!(nats.url, "nats://127.0.0.1:4222");
         assert_eq!((nats.stream.as_str(), nats.replicas), ("TRIAGE_TICKETS", 1));
-        assert_eq!(config.postgres.unwrap().pool_size, 16);
+        assert_eq!(postgres.pool_size, 16);
+    }
+
+    /// Without `[nats]` the queue is embedded in `data_dir`, and a lone `[postgres]` holds
+    /// the clients.
+    #[test]
+    fn embedded_config_may_look_clients_up_in_postgres() {
+        let config = Config::parse("data_dir = \"/srv/q\"\n").unwrap();
+        assert_eq!(config.backend, Backend::embedded("/srv/q"));
+        let config = Config::parse("[postgres]\nurl = \"postgres://x\"\n").unwrap();
+        let Backend::Embedded { data_dir, clients } = &config.backend else {
+            panic!(
+                "a lone [postgres] keeps the embedded queue: {:?}",
+                config.backend
+            );
+        };
+        assert_eq!(data_dir, &PathBuf::from("var"));
+        assert_eq!(
+            clients.as_ref().map(|pg| pg.url.as_str()),
+            Some("postgres://x")
+        );
+        assert_eq!(config.backend.postgres(), clients.as_ref());
     }
 
     /// With tokens, a non-loopback address is fine.
@@ -411,7 +517,7 @@ mod tests {
             "listen = \"0.0.0.0:50051\"\n[[tokens]]\nname = \"web\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nclients = [\"acme\"]\n",
         )
         .unwrap();
-        assert_eq!(config.tokens[0].role, Role::Intake);
+        assert_eq!(config.tokens[0].role, Role::Submitter);
         assert_eq!(config.tokens[0].clients, ["acme"]);
     }
 }

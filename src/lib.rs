@@ -1,33 +1,43 @@
 //! triage: a helpdesk service that classifies client inquiries, answers the direct ones from
 //! the client's own status data and forwards the expert ones to specialist queues.
 //!
-//! # Layout
-//! - [`pack`]: a helpdesk's domain pack (intents, tiers, queues, labelled examples), loaded and
-//!   validated.
-//! - [`classify`]: the normalizer, the tantivy keyword index, the features, the logistic model,
-//!   training, calibration, model files and evaluation.
-//! - [`answer`]: the clients' status data (behind [`answer::ClientDirectory`]) and the answer
-//!   templates; entity matching.
-//! - [`route`]: the queue contract ([`route::TicketQueue`]) and its two backends: the durable
-//!   embedded queue (redb, group commit, leases, dead letters) and the NATS JetStream queue.
-//! - [`postgres`]: the scaled-out PostgreSQL side: migrations, status data, the queue's ledger.
-//! - [`intake`]: the domain core: one inquiry in, one decision out.
-//! - [`mail`]: the email-ingest worker, a gRPC client of the service like any other: a
-//!   Maildir or mail files in, inquiries named by their sender over gRPC, replies into an
-//!   outbox, nothing dropped.
-//! - [`service`]: the gRPC adapters: auth, validation, conversion, errors to status codes.
-//! - [`server`]: building the service from a [`config::Config`], serving, shutting down.
-//! - [`proto`]: the generated contract; [`telemetry`]: Prometheus metrics; [`progress`]:
-//!   progress of long work; [`error`]: the crate's [`Error`].
+//! # Layers, top down
+//! Each layer calls only the layers below it.
+//! - **Adapters** — [`grpc`]: the triage and specialist services: authentication, admission,
+//!   metrics, translation between proto messages and the domain API's types, and the one
+//!   mapping of errors to status codes. [`server`] composes the layers from a
+//!   [`config::Config`] (config → backends → domain API → adapters), serves, shuts down.
+//!   [`mail`], the email-ingest worker (a Maildir or mail files in, inquiries named by their
+//!   sender over gRPC, replies into an outbox), is a gRPC client like any other, and so is the
+//!   load generator of the binary (`triage bench`).
+//! - **Domain API** — [`helpdesk`]: one type, [`helpdesk::Helpdesk`], with every operation a
+//!   front end offers (submit, classify, claim, extend, resolve, release, reroute, queue
+//!   reports) for an authenticated [`helpdesk::Caller`], and one error type.
+//! - **Domain parts** — [`intake`]: one inquiry in, one decision out (idempotency,
+//!   classification, answering, routing); [`classify`]: the normalizer, the tantivy keyword
+//!   index, the features, the logistic model, training, calibration, model files and
+//!   evaluation; [`answer`]: the clients' status data (behind [`answer::ClientDirectory`]),
+//!   entity matching and the answer templates; [`route`]: the ticket queue contract
+//!   ([`route::TicketQueue`]), which stores the caller's decision type as it is; [`pack`]: a
+//!   helpdesk's domain pack (intents, tiers, queues, labelled examples), loaded and
+//!   validated. None of them knows a gRPC or proto type.
+//! - **Backends**, each beside the contract it implements — under [`route`], the durable
+//!   embedded queue (`route::embedded`: redb, group commit, leases, dead letters, a schema
+//!   version checked on open) and the NATS JetStream queue with its PostgreSQL ledger
+//!   (`route::jetstream`); under [`answer`], the status files and the PostgreSQL client
+//!   directory ([`answer::PgStatus`]); [`postgres`]: the connection pool and migrations they
+//!   share.
+//! - Beside them: [`proto`], the generated contract; [`telemetry`], Prometheus metrics;
+//!   [`progress`], progress of long work; [`error`], the crate's [`Error`].
 //!
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
 //! needs a specialist. A [`classify::Classifier`] gives each text an intent, a tier with a
-//! calibrated probability and an [`classify::Outcome`]: answer, route to a queue, or escalate to
+//! calibrated probability and a [`classify::Recommendation`]: answer, route to a queue, or escalate to
 //! a human when unsure.
 //!
 //! ```
-//! use triage::classify::{Outcome, TrainOptions, train};
+//! use triage::classify::{Recommendation, TrainOptions, train};
 //! use triage::pack::Pack;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +55,7 @@
 //! let classifier = train(&pack, &TrainOptions::default())?.classifier;
 //! let decision = classifier.classify("what should our seo strategy focus on?")?;
 //! assert_eq!(decision.intent, "seo_advice");
-//! assert!(matches!(decision.outcome, Outcome::Route { .. } | Outcome::Escalate { .. }));
+//! assert!(matches!(decision.outcome, Recommendation::Route { .. } | Recommendation::Escalate { .. }));
 //! # Ok(())
 //! # }
 //! ```
@@ -54,6 +64,8 @@ pub mod answer;
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod grpc;
+pub mod helpdesk;
 pub mod intake;
 pub mod mail;
 pub mod pack;
@@ -62,7 +74,6 @@ pub mod progress;
 pub mod proto;
 pub mod route;
 pub mod server;
-pub mod service;
 pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -9,21 +9,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
-use crate::answer::{ClientDirectory, StatusStore};
+use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
-use crate::config::Config;
-use crate::intake::Intake;
+use crate::config::{Backend, Config, PostgresConfig};
+use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi};
+use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
+use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
-use crate::postgres::{Ledger, PgStatus, Postgres, PostgresError};
+use crate::postgres::{Postgres, PostgresError};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, QueueSettings, SystemClock,
-    TicketQueue,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
 };
-use crate::service::convert::InquiryLimits;
-use crate::service::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi};
 use crate::telemetry::{Metrics, QueueGauges};
 
 /// Why the server could not start or stopped with an error.
@@ -72,16 +71,27 @@ pub async fn build_with_clock(
     let classifier = Arc::new(artifact::load(&pack, &model_dir)?);
     let status = Arc::new(StatusStore::for_pack(&pack)?);
     let queues = serving_queues(&pack)?;
-    let postgres = match &config.postgres {
-        Some(pg) => Some(Postgres::connect(&pg.url, pg.schema.as_deref(), pg.pool_size).await?),
-        None => None,
-    };
-    let clients: Arc<dyn ClientDirectory> = match &postgres {
-        Some(pg) => Arc::new(PgStatus::new(pg.clone())),
-        None => status.clone(),
-    };
-    let queue: Arc<dyn TicketQueue> = match (&config.nats, &postgres) {
-        (Some(nats), Some(pg)) => {
+    let (clients, queue): (Arc<dyn ClientDirectory>, Arc<DecisionQueue>) = match &config.backend {
+        Backend::Embedded { data_dir, clients } => {
+            let directory: Arc<dyn ClientDirectory> = match clients {
+                Some(pg) => Arc::new(PgStatus::new(connect(pg).await?)),
+                None => status.clone(),
+            };
+            let settings = QueueSettings {
+                max_deliveries: config.max_deliveries,
+                ..QueueSettings::default()
+            };
+            let queue =
+                EmbeddedQueue::open(data_dir, settings, Arc::clone(&clock)).map_err(|source| {
+                    ServerError::Queue {
+                        dir: data_dir.display().to_string(),
+                        source,
+                    }
+                })?;
+            (directory, Arc::new(queue))
+        }
+        Backend::ScaledOut { postgres, nats } => {
+            let pg = connect(postgres).await?;
             let settings = JetStreamSettings {
                 url: nats.url.clone(),
                 stream: nats.stream.clone(),
@@ -93,49 +103,49 @@ pub async fn build_with_clock(
                 timeout: Duration::from_millis(nats.timeout_ms),
                 queues: queues.iter().map(|q| q.name.clone()).collect(),
             };
-            let ledger = Ledger::new(pg.clone());
-            Arc::new(
-                JetStreamQueue::connect(settings, ledger, Arc::clone(&clock))
+            let queue =
+                JetStreamQueue::connect(settings, Ledger::new(pg.clone()), Arc::clone(&clock))
                     .await
-                    .map_err(ServerError::JetStream)?,
-            )
-        }
-        _ => {
-            let settings = QueueSettings {
-                max_deliveries: config.max_deliveries,
-                ..QueueSettings::default()
-            };
-            let queue = EmbeddedQueue::open(&config.data_dir, settings, Arc::clone(&clock))
-                .map_err(|source| ServerError::Queue {
-                    dir: config.data_dir.display().to_string(),
-                    source,
-                })?;
-            Arc::new(queue)
+                    .map_err(ServerError::JetStream)?;
+            (Arc::new(PgStatus::new(pg)), Arc::new(queue))
         }
     };
     tracing::info!(
         pack = %pack.name,
         model = classifier.version(),
-        status = if postgres.is_some() { "postgres" } else { "embedded" },
-        queue = if config.nats.is_some() { "jetstream" } else { "embedded" },
-        data_dir = %config.data_dir.display(),
+        status = if config.backend.postgres().is_some() { "postgres" } else { "embedded" },
+        queue = match config.backend {
+            Backend::Embedded { .. } => "embedded",
+            Backend::ScaledOut { .. } => "jetstream",
+        },
+        data_dir = ?config.backend.data_dir(),
         "loaded"
     );
-    let intake = Arc::new(Intake::new(
-        &pack, classifier, status, clients, queue, clock,
-    ));
-    Ok(Arc::new(App::new(
-        intake,
-        Authenticator::new(config.tokens.clone()),
-        InquiryLimits {
-            max_text_bytes: config.max_text_bytes,
+    let backends = Backends {
+        classifier,
+        status,
+        clients,
+        queue,
+        clock,
+    };
+    let policy = Policy {
+        leases: LeasePolicy {
+            default: config.default_lease(),
+            max: config.max_lease(),
         },
+        max_text_bytes: config.max_text_bytes,
+    };
+    Ok(Arc::new(App::new(
+        Arc::new(Helpdesk::new(&pack, backends, policy)),
+        Authenticator::new(config.tokens.clone()),
         metrics,
-        queues,
-        config.default_lease(),
-        config.max_lease(),
         config.max_in_flight,
     )))
+}
+
+/// Connects to the configured PostgreSQL database (migrated).
+async fn connect(pg: &PostgresConfig) -> Result<Postgres, PostgresError> {
+    Postgres::connect(&pg.url, pg.schema.as_deref(), pg.pool_size).await
 }
 
 /// The queues tickets can be on: the pack's, which must include its escalation queue.
@@ -210,7 +220,7 @@ pub async fn run(
     }
     gauges.abort();
     watcher.abort();
-    if let Err(error) = app.intake.queue().flush().await {
+    if let Err(error) = app.helpdesk.flush().await {
         tracing::error!(%error, "flushing the queue store at shutdown failed");
     }
     tracing::info!("stopped");
@@ -231,7 +241,7 @@ async fn watch_engines(
             _ = &mut stopped => return,
             _ = interval.tick() => {}
         }
-        let healthy = app.intake.queue().healthy().await && app.intake.clients().healthy().await;
+        let healthy = app.helpdesk.healthy().await;
         if healthy == serving || stopped.try_recv().is_ok() {
             continue;
         }
@@ -264,11 +274,10 @@ async fn set_serving(health: &tonic_health::server::HealthReporter, serving: boo
 
 /// Keeps the queue gauges current.
 async fn refresh_queue_gauges(app: Arc<App>) {
-    let names: Vec<String> = app.queues.iter().map(|q| q.name.clone()).collect();
     let mut interval = tokio::time::interval(Duration::from_secs(5));
     loop {
         interval.tick().await;
-        match app.intake.queue().stats(&names).await {
+        match app.helpdesk.all_queue_stats().await {
             Ok(stats) => {
                 for s in &stats {
                     app.metrics.set_queue(&QueueGauges {

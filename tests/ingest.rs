@@ -334,7 +334,7 @@ async fn refusals_stop_the_worker_or_quarantine_the_mail() {
     config.tokens = vec![triage::config::TokenConfig {
         name: "acme-mail".into(),
         token: "acme-mail-secret-0123456789".into(),
-        role: triage::config::Role::Intake,
+        role: triage::config::Role::Submitter,
         clients: vec!["acme".into()],
         queues: Vec::new(),
     }];

@@ -24,9 +24,9 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use triage::answer::PgStatus;
 use triage::answer::StatusStore;
 use triage::pack::Pack;
-use triage::postgres::PgStatus;
 use triage::proto::v1 as pb;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
 

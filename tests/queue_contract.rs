@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::engines::{Namespace, nats_url};
-use triage::postgres::Ledger;
+use serde::{Deserialize, Serialize};
 use triage::route::{
-    EmbeddedQueue, JetStreamQueue, JetStreamSettings, NewTicket, QueueSettings, RecordOutcome,
-    RouteError, SystemClock, TicketQueue,
+    EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, NewTicket, QueueSettings, Recorded,
+    RouteError, StoredDecision, SystemClock, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -23,9 +23,25 @@ enum Backend {
     JetStream,
 }
 
+/// The decision type the suite stores: the queue keeps any serializable type and gives the
+/// same type back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Note {
+    text: String,
+    /// Not JSON-safe as a float (NaN is refused), so it is an integer.
+    weight: u32,
+}
+
+fn note(text: &str, weight: u32) -> Note {
+    Note {
+        text: text.to_owned(),
+        weight,
+    }
+}
+
 /// A queue under test and what it needs removed afterwards.
 struct Harness {
-    queue: Arc<dyn TicketQueue>,
+    queue: Arc<dyn TicketQueue<Note>>,
     lease_ms: i64,
     _dir: tempfile::TempDir,
     namespace: Option<Namespace>,
@@ -87,17 +103,11 @@ impl Harness {
     async fn enqueue(&self, inquiry: &str, queue: &str, priority: u8) -> u64 {
         let outcome = self
             .queue
-            .record_decision(
-                inquiry,
-                format!("{{\"id\":\"{inquiry}\"}}"),
-                ticket(inquiry, queue, priority),
-            )
+            .record_decision(inquiry, &note(inquiry, 1), ticket(inquiry, queue, priority))
             .await
             .unwrap();
         match outcome {
-            RecordOutcome::Recorded {
-                ticket_id: Some(id),
-            } => id,
+            Recorded::New { ticket_id } => ticket_id,
             other => panic!("{inquiry}: {other:?}"),
         }
     }
@@ -131,35 +141,38 @@ async fn decisions_are_idempotent(backend: Backend) {
     let first = h.enqueue("inq-1", "seo", 1).await;
     let again = h
         .queue
-        .record_decision("inq-1", "{\"other\":1}".into(), ticket("inq-1", "seo", 1))
+        .record_decision("inq-1", &note("other", 2), ticket("inq-1", "seo", 1))
         .await
         .unwrap();
+    let first_decision = StoredDecision {
+        decision: note("inq-1", 1),
+        ticket_id: Some(first),
+    };
+    assert_eq!(again, Recorded::Existing(first_decision.clone()));
     assert_eq!(
-        again,
-        RecordOutcome::Existing {
-            decision_json: "{\"id\":\"inq-1\"}".into(),
-            ticket_id: Some(first)
-        }
+        h.queue.decision("inq-1").await.unwrap(),
+        Some(first_decision)
     );
     h.queue
-        .record_answer("ans-1", "{\"answer\":1}".into())
+        .record_answer("ans-1", &note("answer", 1))
         .await
         .unwrap();
     h.queue
-        .record_answer("ans-1", "{\"answer\":2}".into())
+        .record_answer("ans-1", &note("answer", 2))
         .await
         .unwrap();
     h.queue.flush().await.unwrap();
-    assert_eq!(
-        h.queue.decision("ans-1").await.unwrap(),
-        Some(("{\"answer\":1}".into(), None))
-    );
+    let answer = StoredDecision {
+        decision: note("answer", 1),
+        ticket_id: None,
+    };
+    assert_eq!(h.queue.decision("ans-1").await.unwrap(), Some(answer));
     assert_eq!(h.queue.decision("never").await.unwrap(), None);
     let stats = h.queue.stats(&["seo".into()]).await.unwrap();
     assert_eq!((stats[0].ready, stats[0].leased), (1, 0), "{stats:?}");
     assert!(matches!(
         h.queue
-            .record_decision(" ", "{}".into(), ticket(" ", "seo", 1))
+            .record_decision(" ", &note("blank", 1), ticket(" ", "seo", 1))
             .await,
         Err(RouteError::InvalidArgument(_))
     ));

@@ -257,7 +257,7 @@ async fn access_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = agency_config(dir.path());
     config.tokens = vec![
-        token("web", Role::Intake, &["acme"], &[]),
+        token("web", Role::Submitter, &["acme"], &[]),
         token("alice", Role::Specialist, &[], &["seo"]),
         token("ops", Role::Admin, &[], &[]),
     ];

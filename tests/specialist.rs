@@ -117,14 +117,7 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
         })
         .await
         .unwrap();
-    let audit = server
-        .app
-        .intake
-        .queue()
-        .audit(ticket_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let audit = server.app.helpdesk.audit(ticket_id).await.unwrap().unwrap();
     assert_eq!(audit.outcome, "advised a content audit");
     assert_eq!(audit.holder, "local");
     let gone = specialist
@@ -188,7 +181,7 @@ async fn release_and_reroute() {
     assert!(claim(&mut specialist, "content").await.is_none());
     let moved = claim(&mut specialist, "seo").await.unwrap();
     assert_eq!(moved.ticket.unwrap().ticket_id, ticket_id);
-    let corrections = server.app.intake.queue().corrections().await.unwrap();
+    let corrections = server.app.helpdesk.corrections().await.unwrap();
     assert_eq!(
         (
             corrections[0].from_queue.as_str(),

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::engines::Namespace;
+use triage::answer::PgStatus;
 use triage::answer::{ClientDirectory, StatusStore};
 use triage::pack::{Pack, Target};
-use triage::postgres::PgStatus;
 
 #[derive(Clone, Copy)]
 #[cfg_attr(not(feature = "engines"), allow(dead_code))]

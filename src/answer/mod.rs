@@ -12,12 +12,12 @@ mod directory;
 mod error;
 mod field_values;
 mod mention;
-mod outcome;
 mod reads;
+mod rendered;
 mod select;
 mod status;
 mod store;
-mod template;
+mod template_rule;
 mod templates;
 mod text;
 
@@ -26,9 +26,9 @@ mod pack_tests;
 
 pub use client::{Client, ClientTier, Entity};
 pub use date::Timestamp;
-pub use directory::{ClientDirectory, DirectoryError};
+pub use directory::{ClientDirectory, DirectoryError, PgStatus};
 pub use error::AnswerError;
-pub use outcome::{Answer, Fact, NoAnswer};
+pub use rendered::{Answer, Fact, NoAnswer};
 pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};
 pub use store::StatusStore;
 pub use templates::Templates;

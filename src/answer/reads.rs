@@ -3,7 +3,7 @@
 
 use super::client::{Client, Entity};
 use super::field_values::FieldValues;
-use super::outcome::NoAnswer;
+use super::rendered::NoAnswer;
 use super::select::Pick;
 
 /// The entities a template reads and how it picks one.

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::client::Entity;
 use super::date::Timestamp;
 use super::mention::Mention;
-use super::outcome::NoAnswer;
+use super::rendered::NoAnswer;
 
 /// How a template that reads an entity picks it.
 #[derive(Debug, Clone, PartialEq, Eq)]

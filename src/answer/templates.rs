@@ -27,24 +27,24 @@ use serde::Deserialize;
 use super::client::Client;
 use super::date::Timestamp;
 use super::error::AnswerError;
-use super::outcome::{Answer, NoAnswer};
-use super::template::{RawTemplate, Template};
+use super::rendered::{Answer, NoAnswer};
+use super::template_rule::{RawTemplateRule, TemplateRule};
 use super::text::{Format, Source, Text};
 
 /// All of a pack's templates, by status kind and by intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Templates {
-    by_kind: BTreeMap<String, Template>,
-    by_intent: BTreeMap<String, Template>,
+    by_kind: BTreeMap<String, TemplateRule>,
+    by_intent: BTreeMap<String, TemplateRule>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplatesFile {
     #[serde(default)]
-    status_kinds: BTreeMap<String, RawTemplate>,
+    status_kinds: BTreeMap<String, RawTemplateRule>,
     #[serde(default)]
-    intents: BTreeMap<String, RawTemplate>,
+    intents: BTreeMap<String, RawTemplateRule>,
 }
 
 impl Templates {

@@ -7,7 +7,7 @@
 
 use super::client::{Client, Entity, is_usable_field_name};
 use super::date::Timestamp;
-use super::outcome::{Fact, NoAnswer};
+use super::rendered::{Fact, NoAnswer};
 
 /// A parsed template text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,10 @@ use crate::pack::{Intent, Pack, Target, Tier};
 /// How many alternatives a classification lists after the chosen intent.
 const ALTERNATIVES: usize = 3;
 
+/// The fewest tokens a clause needs to count as a question of its own when an inquiry is
+/// checked for questions of both tiers: "Hi,", "Jo" or "Invoice question" are not.
+const MIN_CLAUSE_TOKENS: usize = 3;
+
 /// A trained classifier for one pack, ready to classify.
 pub struct Classifier {
     pub(super) pack_name: String,
@@ -47,7 +51,7 @@ pub struct Classifier {
 /// What happens to a classified inquiry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Recommendation {
     /// Answered automatically from the client's status data of this kind.
     Answer { status_kind: String },
     /// Sent to this specialist queue.
@@ -61,7 +65,7 @@ pub enum Outcome {
     NoReply { reason: NoReplyReason },
 }
 
-impl Outcome {
+impl Recommendation {
     /// The outcome in words, for people reading a classification.
     pub fn describe(&self) -> String {
         match self {
@@ -172,7 +176,7 @@ pub struct Classification {
     pub alternatives: Vec<Alternative>,
     /// Intent probability minus the runner-up's.
     pub margin: f32,
-    pub outcome: Outcome,
+    pub outcome: Recommendation,
     pub model_version: String,
     /// The clauses, when the inquiry holds confident questions of both tiers (and only then).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -186,13 +190,13 @@ pub struct Part {
     pub intent: String,
     pub tier: Tier,
     pub target_probability: f32,
-    pub outcome: Outcome,
+    pub outcome: Recommendation,
 }
 
 impl Classification {
     /// Whether the inquiry is answered automatically.
     pub fn is_answered(&self) -> bool {
-        matches!(self.outcome, Outcome::Answer { .. })
+        matches!(self.outcome, Recommendation::Answer { .. })
     }
 }
 
@@ -255,7 +259,7 @@ impl Classifier {
         if let Some(outcome) = self.unanswerable(raw, text, &scores) {
             classification.outcome = outcome;
         } else if let Some((queue, parts)) = self.mixed_tiers(raw) {
-            classification.outcome = Outcome::Route { queue };
+            classification.outcome = Recommendation::Route { queue };
             classification.parts = parts;
         }
         classification
@@ -263,9 +267,14 @@ impl Classifier {
 
     /// The outcome of a text the model must not decide on: a closing remark, or a text the
     /// pack cannot support.
-    fn unanswerable(&self, raw: &str, text: &NormalizedText, scores: &[f32]) -> Option<Outcome> {
+    fn unanswerable(
+        &self,
+        raw: &str,
+        text: &NormalizedText,
+        scores: &[f32],
+    ) -> Option<Recommendation> {
         if is_closing_remark(raw, text) {
-            return Some(Outcome::NoReply {
+            return Some(Recommendation::NoReply {
                 reason: NoReplyReason::ClosingRemark,
             });
         }
@@ -274,7 +283,7 @@ impl Classifier {
             OutOfScope::Language(language) => EscalationReason::LanguageNotCovered { language },
             OutOfScope::UnlikeAnyIntent => EscalationReason::UnlikeAnyIntent,
         };
-        Some(Outcome::Escalate {
+        Some(Recommendation::Escalate {
             queue: self.escalation_queue.clone(),
             reason,
         })
@@ -290,11 +299,11 @@ impl Classifier {
         let parts: Vec<Part> = texts.into_iter().filter_map(|t| self.part(t)).collect();
         let answered = parts
             .iter()
-            .any(|p| matches!(p.outcome, Outcome::Answer { .. }));
+            .any(|p| matches!(p.outcome, Recommendation::Answer { .. }));
         let routed = parts
             .iter()
             .filter_map(|p| match &p.outcome {
-                Outcome::Route { queue } => Some((p.target_probability, queue)),
+                Recommendation::Route { queue } => Some((p.target_probability, queue)),
                 _ => None,
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -304,11 +313,12 @@ impl Classifier {
         }
     }
 
-    /// One clause classified on its own; `None` for a clause without a word, a closing remark
-    /// or a clause the pack cannot support.
+    /// One clause classified on its own; `None` for a clause too short to be a question of its
+    /// own (a greeting, a sign-off, a subject line), a closing remark or a clause the pack
+    /// cannot support.
     fn part(&self, raw: &str) -> Option<Part> {
         let text = NormalizedText::new(raw);
-        if text.is_empty() {
+        if text.tokens().count() < MIN_CLAUSE_TOKENS {
             return None;
         }
         let scores = self.index.scores(&text);
@@ -356,11 +366,11 @@ impl Classifier {
         let calibration = self.calibration;
         let outcome = match &intent.target {
             Target::StatusKind(kind) if target_probability >= calibration.answer_threshold => {
-                Outcome::Answer {
+                Recommendation::Answer {
                     status_kind: kind.clone(),
                 }
             }
-            Target::StatusKind(_) => Outcome::Escalate {
+            Target::StatusKind(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::LowConfidence {
                     confidence: target_probability,
@@ -368,11 +378,11 @@ impl Classifier {
                 },
             },
             Target::Queue(queue) if target_probability >= calibration.route_threshold => {
-                Outcome::Route {
+                Recommendation::Route {
                     queue: queue.clone(),
                 }
             }
-            Target::Queue(_) => Outcome::Escalate {
+            Target::Queue(_) => Recommendation::Escalate {
                 queue: self.escalation_queue.clone(),
                 reason: EscalationReason::UnsureOfQueue {
                     confidence: target_probability,
@@ -494,7 +504,7 @@ mod tests {
 
     fn escalation_of(classification: &Classification) -> &EscalationReason {
         match &classification.outcome {
-            Outcome::Escalate { reason, .. } => reason,
+            Recommendation::Escalate { reason, .. } => reason,
             other => panic!("expected an escalation, got {other:?}"),
         }
     }
@@ -536,7 +546,7 @@ mod tests {
         assert!(
             !matches!(
                 english.outcome,
-                Outcome::Escalate {
+                Recommendation::Escalate {
                     reason: EscalationReason::LanguageNotCovered { .. },
                     ..
                 }
@@ -550,7 +560,7 @@ mod tests {
         let thanks = classifier.classify("thanks, all good!").unwrap();
         assert_eq!(
             thanks.outcome,
-            Outcome::NoReply {
+            Recommendation::NoReply {
                 reason: NoReplyReason::ClosingRemark
             }
         );
@@ -558,7 +568,7 @@ mod tests {
             .classify("thanks, is invoice 1042 paid?")
             .unwrap();
         assert_eq!(question.intent, "invoice_status");
-        assert!(!matches!(question.outcome, Outcome::NoReply { .. }));
+        assert!(!matches!(question.outcome, Recommendation::NoReply { .. }));
     }
 
     #[test]

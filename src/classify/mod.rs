@@ -4,7 +4,7 @@
 //! The pipeline: [`NormalizedText`] (one normalizer for index and features) → lexical features
 //! ([`Idf`] over hashed word and character n-grams) plus BM25 evidence per intent from the
 //! [`KeywordIndex`] → a [`LogisticModel`] → temperature-scaled probabilities → a [`Classification`]
-//! whose [`Outcome`] answers, routes or escalates. [`train()`] builds a [`Classifier`] from a pack,
+//! whose [`Recommendation`] answers, routes or escalates. [`train()`] builds a [`Classifier`] from a pack,
 //! [`artifact`] saves and loads it, [`eval`] measures it.
 
 pub mod artifact;
@@ -25,7 +25,7 @@ pub mod train;
 
 pub use calibrate::Calibration;
 pub use classifier::{
-    Alternative, Classification, Classifier, EscalationReason, NoReplyReason, Outcome, Part,
+    Alternative, Classification, Classifier, EscalationReason, NoReplyReason, Part, Recommendation,
 };
 pub use explain::{Explanation, NearestExample, WeightedTerm};
 pub use features::{FeatureSpace, Idf, SparseVector};

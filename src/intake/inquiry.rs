@@ -50,13 +50,13 @@ pub struct Decision {
     pub classification: Classification,
     pub explanation: Explanation,
     pub decided_ms: i64,
-    pub outcome: DecisionOutcome,
+    pub outcome: Disposition,
 }
 
-/// Answered automatically, queued for a human, or needing no reply.
+/// What became of the inquiry: answered automatically, queued for a human, or needing no reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DecisionOutcome {
+pub enum Disposition {
     Answered(AnswerRecord),
     Queued(QueuedTicket),
     /// Nothing to answer and no ticket (a closing remark).
@@ -66,8 +66,9 @@ pub enum DecisionOutcome {
 /// Why an inquiry got no reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoReplyRecord {
-    /// A fixed name of the reason (`closing_remark`).
-    pub kind: String,
+    /// A fixed name of the reason (`closing_remark`). Not `kind`: the disposition's own tag
+    /// is stored under that name beside this record's fields.
+    pub reason_kind: String,
     /// The reason in words.
     pub reason: String,
 }
@@ -82,10 +83,9 @@ pub struct AnswerRecord {
     pub entity_id: Option<String>,
 }
 
-/// A ticket on a specialist queue.
+/// A ticket on a specialist queue; its id is the queue's, kept beside the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedTicket {
-    pub ticket_id: u64,
     pub queue: String,
     pub priority: u8,
     pub sla_due_ms: i64,

@@ -8,7 +8,7 @@
 //! up (no data, an ambiguous entity) is simply not prepared: the specialist sees it in the clauses.
 
 use crate::answer::{Answer, Client, StatusData};
-use crate::classify::{Outcome, Part};
+use crate::classify::{Part, Recommendation};
 
 use super::AnswerRecord;
 
@@ -21,7 +21,7 @@ pub(super) fn prepared_answers(
     parts
         .iter()
         .filter_map(|part| {
-            let Outcome::Answer { status_kind } = &part.outcome else {
+            let Recommendation::Answer { status_kind } = &part.outcome else {
                 return None;
             };
             let found = status

@@ -1,4 +1,5 @@
-//! Intake: one inquiry in, one decision out — the domain core the gRPC adapter calls.
+//! Intake: one inquiry in, one decision out — the decision path under the domain API
+//! ([`crate::helpdesk`]).
 //!
 //! An inquiry is classified; a confident direct one is answered from the requesting client's
 //! status data (and only from it); an expert one, or one a human must answer (low confidence,
@@ -22,17 +23,17 @@ mod inquiry;
 mod mixed;
 
 pub use inquiry::{
-    AnswerRecord, Channel, Decision, DecisionOutcome, Escalation, Inquiry, NoReplyRecord,
-    QueuedTicket, TicketPayload,
+    AnswerRecord, Channel, Decision, Disposition, Escalation, Inquiry, NoReplyRecord, QueuedTicket,
+    TicketPayload,
 };
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
-use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Outcome};
+use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Recommendation};
 use crate::pack::Pack;
-use crate::route::{Clock, NewTicket, RecordOutcome, RouteError, TicketQueue};
+use crate::route::{Clock, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue};
 use mixed::{answer_record, prepared_answers};
 
 /// Why an inquiry could not be decided.
@@ -48,24 +49,27 @@ pub enum IntakeError {
     Route(#[from] RouteError),
     #[error(transparent)]
     Directory(#[from] DirectoryError),
-    #[error("the stored decision of inquiry `{0}` cannot be read: {1}")]
-    CorruptDecision(String, serde_json::Error),
 }
 
 /// The decision on a submitted inquiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submitted {
     pub decision: Decision,
+    /// The id the queue gave the decision's ticket, when it queued one.
+    pub ticket_id: Option<u64>,
     /// The inquiry id had been submitted before; this is the original decision.
     pub replayed: bool,
 }
+
+/// The queue store as the domain uses it: decisions are [`Decision`]s.
+pub type DecisionQueue = dyn TicketQueue<Decision>;
 
 /// The domain core: classifier, status data and queues together.
 pub struct Intake {
     classifier: Arc<Classifier>,
     status: Arc<StatusStore>,
     clients: Arc<dyn ClientDirectory>,
-    queue: Arc<dyn TicketQueue>,
+    queue: Arc<DecisionQueue>,
     clock: Arc<dyn Clock>,
     sla_ms_by_queue: HashMap<String, i64>,
     escalation_queue: String,
@@ -90,7 +94,7 @@ impl Intake {
         classifier: Arc<Classifier>,
         status: Arc<StatusStore>,
         clients: Arc<dyn ClientDirectory>,
-        queue: Arc<dyn TicketQueue>,
+        queue: Arc<DecisionQueue>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let sla_ms_by_queue = pack
@@ -109,28 +113,13 @@ impl Intake {
         }
     }
 
-    /// The queue store, for the specialist service.
-    pub fn queue(&self) -> &dyn TicketQueue {
-        self.queue.as_ref()
-    }
-
-    /// The pack's status files (answer templates, and the clients when embedded), for reloads.
-    pub fn status(&self) -> &StatusStore {
-        &self.status
-    }
-
-    /// Where clients are looked up.
-    pub fn clients(&self) -> &dyn ClientDirectory {
-        self.clients.as_ref()
-    }
-
     /// The clock decisions are stamped with.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
     /// Classifies `text` and explains it, with no side effect.
-    pub fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
+    fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
         Ok(self.classifier.classify_explained(text)?)
     }
 
@@ -152,8 +141,8 @@ impl Intake {
                 None => self.clients.client(&inquiry.client_id).await,
             }
         });
-        if let Some((stored, ticket_id)) = stored? {
-            return self.replay(&inquiry, &stored, ticket_id);
+        if let Some(stored) = stored? {
+            return replay(&inquiry, stored);
         }
         let client = client?;
         let client = client.as_deref();
@@ -178,13 +167,13 @@ impl Intake {
                     ),
                 },
             ),
-            (Some(client), Outcome::Answer { status_kind }) => {
+            (Some(client), Recommendation::Answer { status_kind }) => {
                 match status
                     .templates()
                     .answer(client, &classification.intent, status_kind, &text)
                 {
                     Ok(found) => (
-                        DecisionOutcome::Answered(answer_record(found, status_kind)),
+                        Disposition::Answered(answer_record(found, status_kind)),
                         None,
                     ),
                     Err(no_answer) => self.escalate(
@@ -197,23 +186,23 @@ impl Intake {
                     ),
                 }
             }
-            (Some(client), Outcome::Route { queue }) => {
+            (Some(client), Recommendation::Route { queue }) => {
                 let (mut outcome, ticket) =
                     self.ticket(&inquiry, priority_of(client.tier), queue, None);
-                if let DecisionOutcome::Queued(queued) = &mut outcome {
+                if let Disposition::Queued(queued) = &mut outcome {
                     queued.prepared_answers =
                         prepared_answers(&status, client, &classification.parts);
                 }
                 (outcome, ticket)
             }
-            (Some(_), Outcome::NoReply { reason }) => (
-                DecisionOutcome::NoReply(NoReplyRecord {
-                    kind: reason.kind().to_owned(),
+            (Some(_), Recommendation::NoReply { reason }) => (
+                Disposition::NoReply(NoReplyRecord {
+                    reason_kind: reason.kind().to_owned(),
                     reason: reason.describe().to_owned(),
                 }),
                 None,
             ),
-            (Some(client), Outcome::Escalate { reason, .. }) => self.escalate(
+            (Some(client), Recommendation::Escalate { reason, .. }) => self.escalate(
                 &inquiry,
                 priority_of(client.tier),
                 Escalation {
@@ -230,7 +219,6 @@ impl Intake {
             decided_ms,
             outcome,
         };
-        let record = serde_json::to_string(&decision).expect("decisions serialize");
         let new_ticket = ticket.map(|mut ticket: NewTicket| {
             let payload = TicketPayload {
                 inquiry: inquiry.clone(),
@@ -242,57 +230,35 @@ impl Intake {
             // An answer (or a decision needing no reply) queues nothing: it is recorded for
             // replays without waiting for a commit.
             self.queue
-                .record_answer(&inquiry.inquiry_id, record)
+                .record_answer(&inquiry.inquiry_id, &decision)
                 .await?;
             return Ok(Submitted {
                 decision,
+                ticket_id: None,
                 replayed: false,
             });
         };
         match self
             .queue
-            .record_decision(&inquiry.inquiry_id, record, new_ticket)
+            .record_decision(&inquiry.inquiry_id, &decision, new_ticket)
             .await?
         {
-            RecordOutcome::Recorded { ticket_id } => Ok(Submitted {
-                decision: with_ticket_id(decision, ticket_id),
+            Recorded::New { ticket_id } => Ok(Submitted {
+                decision,
+                ticket_id: Some(ticket_id),
                 replayed: false,
             }),
             // A concurrent submission of the same id won the race: its decision stands.
-            RecordOutcome::Existing {
-                decision_json,
-                ticket_id,
-            } => self.replay(&inquiry, &decision_json, ticket_id),
+            Recorded::Existing(stored) => replay(&inquiry, stored),
         }
     }
 
-    /// The decision on an earlier inquiry, for a specialist working on its ticket.
-    pub async fn stored_decision(&self, inquiry_id: &str) -> Result<Option<Decision>, IntakeError> {
-        let Some((stored, ticket_id)) = self.queue.decision(inquiry_id).await? else {
-            return Ok(None);
-        };
-        let decision: Decision = serde_json::from_str(&stored)
-            .map_err(|e| IntakeError::CorruptDecision(inquiry_id.to_owned(), e))?;
-        Ok(Some(with_ticket_id(decision, ticket_id)))
-    }
-
-    /// The stored decision, with the ticket id the queue gave it (the stored record is written
-    /// in the same transaction that assigns the id, so it holds none).
-    fn replay(
+    /// The decision on an earlier inquiry, with its ticket, for a specialist working on it.
+    pub async fn stored_decision(
         &self,
-        inquiry: &Inquiry,
-        stored: &str,
-        ticket_id: Option<u64>,
-    ) -> Result<Submitted, IntakeError> {
-        let decision: Decision = serde_json::from_str(stored)
-            .map_err(|e| IntakeError::CorruptDecision(inquiry.inquiry_id.clone(), e))?;
-        if decision.client_id != inquiry.client_id {
-            return Err(IntakeError::InquiryIdTaken(inquiry.inquiry_id.clone()));
-        }
-        Ok(Submitted {
-            decision: with_ticket_id(decision, ticket_id),
-            replayed: true,
-        })
+        inquiry_id: &str,
+    ) -> Result<Option<StoredDecision<Decision>>, IntakeError> {
+        Ok(self.queue.decision(inquiry_id).await?)
     }
 
     fn escalate(
@@ -300,7 +266,7 @@ impl Intake {
         inquiry: &Inquiry,
         priority: u8,
         escalation: Escalation,
-    ) -> (DecisionOutcome, Option<NewTicket>) {
+    ) -> (Disposition, Option<NewTicket>) {
         let queue = self.escalation_queue.clone();
         self.ticket(inquiry, priority, &queue, Some(escalation))
     }
@@ -311,15 +277,14 @@ impl Intake {
         priority: u8,
         queue: &str,
         escalation: Option<Escalation>,
-    ) -> (DecisionOutcome, Option<NewTicket>) {
+    ) -> (Disposition, Option<NewTicket>) {
         let sla_due_ms = inquiry.received_ms
             + self
                 .sla_ms_by_queue
                 .get(queue)
                 .copied()
                 .unwrap_or(DEFAULT_SLA_MS);
-        let outcome = DecisionOutcome::Queued(QueuedTicket {
-            ticket_id: 0,
+        let outcome = Disposition::Queued(QueuedTicket {
             queue: queue.to_owned(),
             priority,
             sla_due_ms,
@@ -339,10 +304,14 @@ impl Intake {
     }
 }
 
-/// The decision with the id the queue gave its ticket.
-fn with_ticket_id(mut decision: Decision, ticket_id: Option<u64>) -> Decision {
-    if let (DecisionOutcome::Queued(ticket), Some(id)) = (&mut decision.outcome, ticket_id) {
-        ticket.ticket_id = id;
+/// The stored decision on a resubmitted inquiry, if the same client submitted it.
+fn replay(inquiry: &Inquiry, stored: StoredDecision<Decision>) -> Result<Submitted, IntakeError> {
+    if stored.decision.client_id != inquiry.client_id {
+        return Err(IntakeError::InquiryIdTaken(inquiry.inquiry_id.clone()));
     }
-    decision
+    Ok(Submitted {
+        decision: stored.decision,
+        ticket_id: stored.ticket_id,
+        replayed: true,
+    })
 }

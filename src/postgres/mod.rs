@@ -1,12 +1,8 @@
-//! PostgreSQL, the scaled-out home of status data, decisions and the ticket ledger: a
+//! PostgreSQL, the scaled-out home of status data, decisions and the ticket ledger: the
 //! connection pool and the schema migrations (`migrations/*.sql`, applied in order at start,
-//! once per database, under an advisory lock so replicas starting together do not race).
-
-mod ledger;
-mod status;
-
-pub use ledger::{LeaseRow, Ledger};
-pub use status::PgStatus;
+//! once per database, under an advisory lock so replicas starting together do not race). The
+//! stores themselves live beside the contracts they implement: the client directory in
+//! `answer::directory`, the JetStream queue's ledger in `route::jetstream`.
 
 use std::time::Duration;
 

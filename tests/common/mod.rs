@@ -57,7 +57,7 @@ pub struct TestServer {
     pub clock: std::sync::Arc<triage::route::ManualClock>,
     pub data_dir: PathBuf,
     /// The service state, to look at the store behind the server.
-    pub app: std::sync::Arc<triage::service::App>,
+    pub app: std::sync::Arc<triage::grpc::App>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), triage::server::ServerError>>>,
 }
@@ -68,7 +68,7 @@ pub fn agency_config(data_dir: &Path) -> triage::config::Config {
     triage::config::Config {
         pack: root.join("data/agency"),
         model: Some(root.join("models/agency")),
-        data_dir: data_dir.to_path_buf(),
+        backend: triage::config::Backend::embedded(data_dir),
         metrics_listen: None,
         ..Default::default()
     }
@@ -105,7 +105,11 @@ impl TestServer {
         Self {
             addr,
             clock,
-            data_dir: config.data_dir.clone(),
+            data_dir: config
+                .backend
+                .data_dir()
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
             app,
             shutdown: Some(shutdown),
             handle: Some(handle),

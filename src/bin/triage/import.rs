@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use triage::answer::PgStatus;
 use triage::answer::StatusStore;
 use triage::pack::Pack;
-use triage::postgres::{PgStatus, Postgres};
+use triage::postgres::Postgres;
 
 #[derive(Args)]
 pub struct ImportArgs {

@@ -73,7 +73,7 @@ async fn shutdown_signal() {
 }
 
 /// Reloads the status data on SIGHUP, without a restart; a broken file keeps the old data.
-fn spawn_status_reload_on_hangup(app: Arc<triage::service::App>) {
+fn spawn_status_reload_on_hangup(app: Arc<triage::grpc::App>) {
     #[cfg(unix)]
     tokio::spawn(async move {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -81,7 +81,7 @@ fn spawn_status_reload_on_hangup(app: Arc<triage::service::App>) {
             return;
         };
         while hangup.recv().await.is_some() {
-            match app.intake.status().reload() {
+            match app.helpdesk.reload_status() {
                 Ok(()) => tracing::info!("status data reloaded"),
                 Err(error) => {
                     tracing::error!(%error, "status data reload failed; keeping the old data")

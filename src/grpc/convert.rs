@@ -1,99 +1,23 @@
-//! Conversion between the proto messages and the domain types, with the validation of what
-//! comes in: every rejected field is named in the error.
+//! Translation between the proto messages and the domain API's types. What cannot be
+//! translated (an unknown enum value, an invalid timestamp or duration) is refused naming the
+//! field; every other rule is the domain's.
 
 use prost_types::{Duration as ProtoDuration, Timestamp};
 
 use super::ServiceError;
-use crate::classify::{Classification, Explanation, Outcome};
-use crate::intake::{AnswerRecord, Channel, Decision, DecisionOutcome, Inquiry};
+use crate::classify::{Classification, Explanation, Recommendation};
+use crate::helpdesk::{ClaimedTicket, QueueReport};
+use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry};
 use crate::pack::Tier;
 use crate::proto::v1 as pb;
 
-/// The longest inquiry id accepted.
-const MAX_ID_LEN: usize = 200;
-
-/// Limits on what an inquiry may hold.
-#[derive(Debug, Clone, Copy)]
-pub struct InquiryLimits {
-    pub max_text_bytes: usize,
-}
-
-/// Validates an id: 1 to 200 visible ASCII characters (an email Message-ID fits).
-pub fn validate_id(field: &'static str, id: &str) -> Result<(), ServiceError> {
-    if id.is_empty() {
-        return Err(ServiceError::invalid(field, "is empty"));
-    }
-    if id.len() > MAX_ID_LEN {
-        return Err(ServiceError::invalid(
-            field,
-            format!("is {} bytes, over {MAX_ID_LEN}", id.len()),
-        ));
-    }
-    if !id.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ServiceError::invalid(
-            field,
-            "must be visible ASCII without spaces",
-        ));
-    }
-    Ok(())
-}
-
-/// The longest sender address accepted (RFC 5321's path limit less the brackets).
-const MAX_SENDER_LEN: usize = 254;
-
-/// Validates a sender address: up to 254 bytes with an `@`, no spaces or control characters
-/// (internationalized addresses are fine).
-fn validate_sender(sender: &str) -> Result<(), ServiceError> {
-    const FIELD: &str = "inquiry.sender";
-    if sender.len() > MAX_SENDER_LEN {
-        return Err(ServiceError::invalid(
-            FIELD,
-            format!("is {} bytes, over {MAX_SENDER_LEN}", sender.len()),
-        ));
-    }
-    if !sender.contains('@') || sender.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ServiceError::invalid(
-            FIELD,
-            "must be an email address without spaces",
-        ));
-    }
-    Ok(())
-}
-
-/// The domain inquiry of a request, validated; `now_ms` stands in for a missing receive time.
+/// The domain inquiry of a request; `now_ms` stands in for a missing receive time. What the
+/// domain checks (ids, sender, text) it checks; here only what does not translate is refused.
 pub fn inquiry_from_proto(
     inquiry: Option<pb::Inquiry>,
-    limits: InquiryLimits,
     now_ms: i64,
 ) -> Result<Inquiry, ServiceError> {
     let inquiry = inquiry.ok_or_else(|| ServiceError::invalid("inquiry", "is missing"))?;
-    validate_id("inquiry.inquiry_id", &inquiry.inquiry_id)?;
-    if !inquiry.sender.is_empty() {
-        validate_sender(&inquiry.sender)?;
-    }
-    // An empty client id is allowed with a sender: the server finds the client by it.
-    if !inquiry.client_id.is_empty() || inquiry.sender.is_empty() {
-        validate_id("inquiry.client_id", &inquiry.client_id)?;
-    }
-    if !inquiry.in_reply_to.is_empty() {
-        validate_id("inquiry.in_reply_to", &inquiry.in_reply_to)?;
-    }
-    let text_bytes = inquiry.subject.len() + inquiry.body.len();
-    if text_bytes > limits.max_text_bytes {
-        return Err(ServiceError::invalid(
-            "inquiry.body",
-            format!(
-                "subject and body are {text_bytes} bytes, over the limit of {}",
-                limits.max_text_bytes
-            ),
-        ));
-    }
-    if inquiry.subject.trim().is_empty() && inquiry.body.trim().is_empty() {
-        return Err(ServiceError::invalid(
-            "inquiry.body",
-            "subject and body are both empty",
-        ));
-    }
     let channel = match pb::Channel::try_from(inquiry.channel) {
         Ok(pb::Channel::Unspecified) => Channel::Unspecified,
         Ok(pb::Channel::Web) => Channel::Web,
@@ -205,11 +129,11 @@ pub fn classification_to_proto(
             .collect(),
         outcome: dry_run_outcome(&classification.outcome),
         escalation_kind: match &classification.outcome {
-            Outcome::Escalate { reason, .. } => reason.kind().to_owned(),
+            Recommendation::Escalate { reason, .. } => reason.kind().to_owned(),
             _ => String::new(),
         },
         escalation_reason: match &classification.outcome {
-            Outcome::Escalate { reason, .. } => reason.describe(),
+            Recommendation::Escalate { reason, .. } => reason.describe(),
             _ => String::new(),
         },
         ..pb::Decision::default()
@@ -218,9 +142,9 @@ pub fn classification_to_proto(
 
 /// The part of a dry run's outcome that needs no answer lookup and no ticket: a decision that
 /// needs no reply. (Answers and tickets only exist once an inquiry is submitted.)
-fn dry_run_outcome(outcome: &Outcome) -> Option<pb::decision::Outcome> {
+fn dry_run_outcome(outcome: &Recommendation) -> Option<pb::decision::Outcome> {
     match outcome {
-        Outcome::NoReply { reason } => Some(pb::decision::Outcome::NoReply(pb::NoReply {
+        Recommendation::NoReply { reason } => Some(pb::decision::Outcome::NoReply(pb::NoReply {
             kind: reason.kind().to_owned(),
             reason: reason.describe().to_owned(),
         })),
@@ -246,24 +170,24 @@ fn answer_to_proto(answer: &AnswerRecord) -> pb::Answer {
     }
 }
 
-/// The proto form of a domain decision.
-pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
+/// The proto form of a domain decision, with the id of the ticket it queued.
+pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Decision {
     let mut proto = classification_to_proto(&decision.classification, &decision.explanation);
     proto.inquiry_id = decision.inquiry_id.clone();
     proto.client_id = decision.client_id.clone();
     proto.decided_at = Some(timestamp(decision.decided_ms));
     match &decision.outcome {
-        DecisionOutcome::Answered(answer) => {
+        Disposition::Answered(answer) => {
             proto.outcome = Some(pb::decision::Outcome::Answer(answer_to_proto(answer)));
         }
-        DecisionOutcome::Queued(ticket) => {
+        Disposition::Queued(ticket) => {
             (proto.escalation_kind, proto.escalation_reason) = ticket
                 .escalation
                 .as_ref()
                 .map(|e| (e.kind.clone(), e.reason.clone()))
                 .unwrap_or_default();
             proto.outcome = Some(pb::decision::Outcome::Ticket(pb::Ticket {
-                ticket_id: ticket.ticket_id,
+                ticket_id: ticket_id.unwrap_or_default(),
                 queue: ticket.queue.clone(),
                 priority: u32::from(ticket.priority),
                 sla_due: Some(timestamp(ticket.sla_due_ms)),
@@ -274,10 +198,10 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
                     .collect(),
             }));
         }
-        DecisionOutcome::NoReply(no_reply) => {
+        Disposition::NoReply(no_reply) => {
             (proto.escalation_kind, proto.escalation_reason) = (String::new(), String::new());
             proto.outcome = Some(pb::decision::Outcome::NoReply(pb::NoReply {
-                kind: no_reply.kind.clone(),
+                kind: no_reply.reason_kind.clone(),
                 reason: no_reply.reason.clone(),
             }));
         }
@@ -312,15 +236,60 @@ pub fn duration(ms: i64) -> ProtoDuration {
     }
 }
 
-/// Milliseconds of a proto duration, if positive and valid.
-pub fn duration_to_ms(field: &'static str, duration: &ProtoDuration) -> Result<i64, ServiceError> {
+/// The duration of a proto duration in whole milliseconds, if positive and valid.
+pub fn duration_from_proto(
+    field: &'static str,
+    duration: &ProtoDuration,
+) -> Result<std::time::Duration, ServiceError> {
     let ms = duration
         .seconds
         .checked_mul(1000)
         .and_then(|ms| ms.checked_add(i64::from(duration.nanos / 1_000_000)))
         .filter(|ms| *ms > 0 && (0..1_000_000_000).contains(&duration.nanos))
         .ok_or_else(|| ServiceError::invalid(field, "must be a positive duration"))?;
-    Ok(ms)
+    Ok(std::time::Duration::from_millis(ms.unsigned_abs()))
+}
+
+/// The proto form of a claimed ticket: the ticket, its lease, the inquiry and the decision.
+pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
+    let lease = claimed.lease.as_ref();
+    let decision = claimed
+        .decision
+        .as_ref()
+        .map(|decision| decision_to_proto(decision, Some(claimed.ticket_id)));
+    let prepared_answers = match decision.as_ref().and_then(|d| d.outcome.as_ref()) {
+        Some(pb::decision::Outcome::Ticket(decided)) => decided.prepared_answers.clone(),
+        _ => Vec::new(),
+    };
+    pb::ClaimedTicket {
+        ticket: Some(pb::Ticket {
+            ticket_id: claimed.ticket_id,
+            queue: claimed.queue.clone(),
+            priority: u32::from(claimed.priority),
+            sla_due: Some(timestamp(claimed.sla_due_ms)),
+            prepared_answers,
+        }),
+        lease_token: lease.map_or(0, |l| l.token),
+        lease_expires: lease.map(|l| timestamp(l.expires_ms)),
+        deliveries: claimed.deliveries,
+        inquiry: Some(inquiry_to_proto(&claimed.inquiry)),
+        decision,
+    }
+}
+
+/// The proto form of a queue's statistics with what the pack says of it.
+pub fn queue_report_to_proto(report: QueueReport) -> pb::QueueStats {
+    let stats = report.stats;
+    pb::QueueStats {
+        description: report.description,
+        sla_hours: report.sla_hours,
+        ready: stats.ready,
+        leased: stats.leased,
+        dead_letters: stats.dead_letters,
+        oldest_ready_age: stats.oldest_ready_age_ms.map(duration),
+        sla_breaches: stats.sla_breaches,
+        queue: stats.queue,
+    }
 }
 
 /// The proto timestamp of an ISO-8601 date or UTC date-time (`YYYY-MM-DD[THH:MM:SSZ]`).
@@ -362,106 +331,60 @@ mod tests {
         }
     }
 
-    const LIMITS: InquiryLimits = InquiryLimits {
-        max_text_bytes: 100,
-    };
-
-    /// A valid inquiry converts and keeps its fields.
+    /// A valid inquiry converts and keeps its fields; a missing receive time is now.
     #[test]
     fn converts_a_valid_inquiry() {
-        let inquiry = inquiry_from_proto(Some(proto_inquiry()), LIMITS, 0).unwrap();
+        let inquiry = inquiry_from_proto(Some(proto_inquiry()), 0).unwrap();
         assert_eq!(inquiry.received_ms, 1_700_000_000_123);
         assert_eq!(inquiry.channel, Channel::Email);
         assert_eq!(inquiry_to_proto(&inquiry), proto_inquiry());
+        let mut untimed = proto_inquiry();
+        untimed.received_at = None;
+        assert_eq!(
+            inquiry_from_proto(Some(untimed), 42).unwrap().received_ms,
+            42
+        );
     }
 
-    /// Without a client id, a sender is enough: the server finds the client by it.
+    /// What does not translate is refused naming the field.
     #[test]
-    fn a_sender_stands_in_for_the_client_id() {
-        let mut proto = proto_inquiry();
-        proto.client_id.clear();
-        let inquiry = inquiry_from_proto(Some(proto), LIMITS, 0).unwrap();
-        assert_eq!(inquiry.client_id, "");
-        assert_eq!(inquiry.sender.as_deref(), Some("ops@acme.example"));
-    }
-
-    type Change = dyn Fn(&mut pb::Inquiry);
-
-    /// Each bad field is refused with its name.
-    #[test]
-    fn bad_fields_are_named() {
-        let cases: Vec<(Box<Change>, &str)> = vec![
-            (
-                Box::new(|i| i.inquiry_id.clear()),
-                "inquiry.inquiry_id: is empty",
-            ),
-            (
-                Box::new(|i| i.inquiry_id = "a b".into()),
-                "inquiry.inquiry_id: must be visible ASCII",
-            ),
-            (
-                Box::new(|i| i.inquiry_id = "x".repeat(201)),
-                "inquiry.inquiry_id: is 201 bytes",
-            ),
-            (
-                Box::new(|i| i.client_id = "é".into()),
-                "inquiry.client_id: must be visible ASCII",
-            ),
-            (
-                Box::new(|i| i.in_reply_to = "\t".into()),
-                "inquiry.in_reply_to",
-            ),
-            (
-                Box::new(|i| i.sender = "ops at acme".into()),
-                "inquiry.sender: must be an email address",
-            ),
-            (
-                Box::new(|i| {
-                    i.client_id.clear();
-                    i.sender.clear();
-                }),
-                "inquiry.client_id: is empty",
-            ),
-            (
-                Box::new(|i| {
-                    i.subject = " ".into();
-                    i.body = "\n".into();
-                }),
-                "inquiry.body: subject and body are both empty",
-            ),
-            (
-                Box::new(|i| i.body = "x".repeat(101)),
-                "over the limit of 100",
-            ),
-            (
-                Box::new(|i| i.channel = 42),
-                "inquiry.channel: unknown channel 42",
-            ),
-            (
-                Box::new(|i| {
-                    i.received_at = Some(Timestamp {
-                        seconds: 1,
-                        nanos: -1,
-                    })
-                }),
-                "inquiry.received_at",
-            ),
-        ];
-        for (change, expected) in cases {
-            let mut inquiry = proto_inquiry();
-            change(&mut inquiry);
-            let error = inquiry_from_proto(Some(inquiry), LIMITS, 0).unwrap_err();
-            assert!(
-                matches!(error, ServiceError::InvalidArgument { .. }),
-                "{error}"
-            );
-            assert!(
-                error.to_string().contains(expected),
-                "{error} !~ {expected}"
-            );
-        }
-        let missing = inquiry_from_proto(None, LIMITS, 0).unwrap_err().to_string();
+    fn untranslatable_fields_are_named() {
+        let mut channel = proto_inquiry();
+        channel.channel = 42;
+        let error = inquiry_from_proto(Some(channel), 0)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "inquiry.channel: unknown channel 42");
+        let mut time = proto_inquiry();
+        time.received_at = Some(Timestamp {
+            seconds: 1,
+            nanos: -1,
+        });
+        let error = inquiry_from_proto(Some(time), 0).unwrap_err().to_string();
+        assert_eq!(error, "inquiry.received_at: is not a valid time");
+        let missing = inquiry_from_proto(None, 0).unwrap_err().to_string();
         assert_eq!(missing, "inquiry: is missing");
+    }
+
+    /// Leases translate to whole milliseconds; zero, negative or malformed ones are refused.
+    #[test]
+    fn durations_translate_or_are_refused() {
+        let lease = ProtoDuration {
+            seconds: 1,
+            nanos: 500_000_000,
+        };
+        assert_eq!(
+            duration_from_proto("lease", &lease).unwrap(),
+            std::time::Duration::from_millis(1500)
+        );
+        for bad in [(0, 0), (-1, 0), (0, 999_999), (1, -1)] {
+            let duration = ProtoDuration {
+                seconds: bad.0,
+                nanos: bad.1,
+            };
+            let error = duration_from_proto("lease", &duration).unwrap_err();
+            assert_eq!(error.to_string(), "lease: must be a positive duration");
+        }
     }
 
     /// ISO dates convert to the right instant.

@@ -12,6 +12,7 @@
 //! at the next claim that meets it, as in the embedded queue.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,14 +24,21 @@ use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
-use super::backend::TicketQueue;
-use super::clock::Clock;
-use super::decision::RecordOutcome;
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
-use super::stats::QueueStats;
-use super::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
-use crate::postgres::{LeaseRow, Ledger, PostgresError};
+use crate::postgres::PostgresError;
+use crate::route::clock::Clock;
+use crate::route::contract::TicketQueue;
+use crate::route::decision::{
+    DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
+};
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::stats::QueueStats;
+use crate::route::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
+
+mod ledger;
+
+use ledger::LeaseRow;
+pub use ledger::Ledger;
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
 const BANDS: u8 = 4;
@@ -61,8 +69,8 @@ pub struct JetStreamSettings {
     pub queues: Vec<String>,
 }
 
-/// The JetStream ticket queue with its PostgreSQL ledger.
-pub struct JetStreamQueue {
+/// The JetStream ticket queue with its PostgreSQL ledger, keeping decisions of type `D`.
+pub struct JetStreamQueue<D> {
     nats: async_nats::Client,
     js: Context,
     stream: jetstream::stream::Stream,
@@ -70,6 +78,7 @@ pub struct JetStreamQueue {
     settings: JetStreamSettings,
     consumers: HashMap<(String, u8), PullConsumer>,
     clock: Arc<dyn Clock>,
+    decisions: PhantomData<fn() -> D>,
 }
 
 fn unavailable(what: &str, err: impl std::fmt::Display) -> RouteError {
@@ -99,7 +108,7 @@ fn require_token(what: &str, value: &str) -> Result<(), RouteError> {
     Ok(())
 }
 
-impl JetStreamQueue {
+impl<D: DecisionRecord> JetStreamQueue<D> {
     /// Connects to NATS, creates or updates the stream and one durable consumer per queue and
     /// band (idempotent, so every replica may do it at start). Fails at once when NATS cannot
     /// be reached; afterwards the client reconnects by itself.
@@ -176,6 +185,7 @@ impl JetStreamQueue {
             settings,
             consumers,
             clock,
+            decisions: PhantomData,
         })
     }
 
@@ -352,41 +362,44 @@ fn ticket_id_of(headers: Option<&HeaderMap>, sequence: u64) -> u64 {
 }
 
 #[async_trait]
-impl TicketQueue for JetStreamQueue {
+impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn record_decision(
         &self,
         inquiry_id: &str,
-        decision_json: String,
+        decision: &D,
         ticket: NewTicket,
-    ) -> Result<RecordOutcome, RouteError> {
+    ) -> Result<Recorded<D>, RouteError> {
         require_name("inquiry id", inquiry_id)?;
         ticket.validate(inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?;
         // Stored in the stream first: a crash before the decision is recorded leaves a ticket
         // that the retry's duplicate publish finds again, never a decision without a ticket.
         let ticket_id = self.publish(&ticket, inquiry_id, None).await?;
-        Ok(self
+        match self
             .ledger
-            .record_decision(inquiry_id, &decision_json, Some(ticket_id))
-            .await?)
+            .record_decision(inquiry_id, &stored, Some(ticket_id))
+            .await?
+        {
+            None => Ok(Recorded::New { ticket_id }),
+            Some(existing) => Ok(Recorded::Existing(decode_decision(inquiry_id, existing)?)),
+        }
     }
 
-    async fn record_answer(
-        &self,
-        inquiry_id: &str,
-        decision_json: String,
-    ) -> Result<(), RouteError> {
+    async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError> {
         require_name("inquiry id", inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?;
         self.ledger
-            .record_decision(inquiry_id, &decision_json, None)
+            .record_decision(inquiry_id, &stored, None)
             .await?;
         Ok(())
     }
 
-    async fn decision(
-        &self,
-        inquiry_id: &str,
-    ) -> Result<Option<(String, Option<u64>)>, RouteError> {
-        Ok(self.ledger.decision(inquiry_id).await?)
+    async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError> {
+        self.ledger
+            .decision(inquiry_id)
+            .await?
+            .map(|stored| decode_decision(inquiry_id, stored))
+            .transpose()
     }
 
     async fn claim(

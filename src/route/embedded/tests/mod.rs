@@ -10,13 +10,14 @@ use std::sync::Arc;
 use tempfile::TempDir;
 
 use super::*;
+use crate::route::{ErrorKind, Lease, ManualClock, SystemClock};
 
 const LEASE_MS: i64 = 1_000;
 
 struct Fixture {
     dir: TempDir,
     clock: Arc<ManualClock>,
-    queue: EmbeddedQueue,
+    queue: EmbeddedQueue<String>,
 }
 
 impl Fixture {
@@ -44,12 +45,10 @@ impl Fixture {
         let ticket = new_ticket(inquiry, queue, priority, sla_due_ms);
         match self
             .queue
-            .record_decision(inquiry, "{}", Some(ticket), true)
+            .record_decision(inquiry, &"{}".into(), ticket)
             .await
         {
-            Ok(RecordOutcome::Recorded {
-                ticket_id: Some(id),
-            }) => id,
+            Ok(Recorded::New { ticket_id }) => ticket_id,
             other => panic!("recording {inquiry} gave {other:?}"),
         }
     }
@@ -68,7 +67,7 @@ impl Fixture {
     }
 }
 
-fn open(dir: &Path, settings: QueueSettings, clock: &Arc<ManualClock>) -> EmbeddedQueue {
+fn open(dir: &Path, settings: QueueSettings, clock: &Arc<ManualClock>) -> EmbeddedQueue<String> {
     EmbeddedQueue::open(dir, settings, clock.clone()).expect("open queue")
 }
 
@@ -82,4 +81,12 @@ fn new_ticket(inquiry: &str, queue: &str, priority: u8, sla_due_ms: i64) -> NewT
         created_ms: 9_000,
         payload: r#"{"text":"help"}"#.into(),
     }
+}
+
+/// A decision as the queue gives it back, with the ticket it queued.
+fn stored(decision: &str, ticket_id: Option<u64>) -> Option<StoredDecision<String>> {
+    Some(StoredDecision {
+        decision: decision.into(),
+        ticket_id,
+    })
 }

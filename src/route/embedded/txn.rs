@@ -5,22 +5,21 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::decision::{RecordOutcome, StoredDecision};
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
-use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW};
+use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision};
 use super::schema::{
-    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS,
-    DeadLetter, LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key,
-    ready_range, stored_decision,
+    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter, LEASES,
+    READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key, ready_range,
+    stored_decision,
 };
-use super::ticket::{Lease, NewTicket, Ticket};
+use crate::route::decision::Recorded;
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::ticket::{Lease, NewTicket, Ticket};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_LEASE_TOKEN: &str = "next_lease_token";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
-/// The next decision row's id; named when the rows held only answers.
-const NEXT_DECISION_ROW: &str = "next_answer_batch";
+const NEXT_DECISION_ROW: &str = "next_decision_row";
 
 /// The open tables of one write transaction, the batch's clock reading and its counters.
 pub(crate) struct Txn<'t> {
@@ -29,8 +28,6 @@ pub(crate) struct Txn<'t> {
     leases: Table<'t, (i64, u64), ()>,
     decision_rows: Table<'t, u64, &'static [u8]>,
     decision_index: Table<'t, &'static str, u64>,
-    /// Decisions stored before decision rows.
-    decisions: Table<'t, &'static str, &'static [u8]>,
     /// Decisions recorded in this transaction, stored as row `next_decision_row` once full or
     /// at `finish`.
     pending_row: DecisionRow,
@@ -76,7 +73,6 @@ impl<'t> Txn<'t> {
             leases: txn.open_table(LEASES)?,
             decision_rows: txn.open_table(DECISION_ROWS)?,
             decision_index: txn.open_table(DECISION_INDEX)?,
-            decisions: txn.open_table(DECISIONS)?,
             pending_row: DecisionRow::default(),
             dead_letters: txn.open_table(DEAD_LETTERS)?,
             audit: txn.open_table(AUDIT)?,
@@ -104,40 +100,57 @@ impl<'t> Txn<'t> {
         Ok(())
     }
 
-    /// Stores the decision for `inquiry_id` and queues `ticket`, unless the inquiry is
-    /// already recorded, in which case nothing changes and the first decision is returned.
+    /// Stores the decision for `inquiry_id` and queues `ticket` under the next ticket id,
+    /// unless the inquiry is already recorded, in which case nothing changes and the first
+    /// decision is returned.
     pub fn record_decision(
         &mut self,
         inquiry_id: &str,
-        decision_json: &str,
-        ticket: Option<NewTicket>,
-    ) -> Result<RecordOutcome, RouteError> {
+        decision: &[u8],
+        ticket: NewTicket,
+    ) -> Result<Recorded<Vec<u8>>, RouteError> {
         if let Some(existing) = self.recorded(inquiry_id)? {
-            return Ok(existing.into_existing());
+            return Ok(Recorded::Existing(existing));
         }
+        let ticket_id = self.next_ticket_id;
         // The row refuses a record too large to store: before the ticket is queued, so a
         // refusal leaves the transaction untouched.
-        let ticket_id = ticket.is_some().then_some(self.next_ticket_id);
-        self.pending_row
-            .push(inquiry_id, ticket_id, decision_json)?;
-        if let Some(new) = ticket {
-            let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), new);
-            self.make_ready(&mut ticket)?;
+        self.store_decision(inquiry_id, decision, Some(ticket_id))?;
+        let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), ticket);
+        self.make_ready(&mut ticket)?;
+        Ok(Recorded::New { ticket_id })
+    }
+
+    /// Stores a decision that queues no ticket, unless the inquiry is already recorded (then
+    /// the first decision is kept).
+    pub fn record_answer(&mut self, inquiry_id: &str, decision: &[u8]) -> Result<(), RouteError> {
+        if self.recorded(inquiry_id)?.is_none() {
+            self.store_decision(inquiry_id, decision, None)?;
         }
+        Ok(())
+    }
+
+    /// Adds the decision to the pending row and the index, storing the row once it is full.
+    fn store_decision(
+        &mut self,
+        inquiry_id: &str,
+        decision: &[u8],
+        ticket_id: Option<u64>,
+    ) -> Result<(), RouteError> {
+        self.pending_row.push(inquiry_id, ticket_id, decision)?;
         self.decision_index
             .insert(inquiry_id, self.next_decision_row)?;
         if self.pending_row.len() >= MAX_DECISIONS_PER_ROW {
             self.store_pending_row()?;
         }
-        Ok(RecordOutcome::Recorded { ticket_id })
+        Ok(())
     }
 
     /// The decision recorded for `inquiry_id`, stored or still pending in this transaction.
-    fn recorded(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
+    fn recorded(&self, inquiry_id: &str) -> Result<Option<RawDecision>, RouteError> {
         stored_decision(
             &self.decision_index,
             &self.decision_rows,
-            &self.decisions,
             Some((self.next_decision_row, &self.pending_row)),
             inquiry_id,
         )
@@ -358,15 +371,34 @@ impl<'t> Txn<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::schema::create_tables;
+    use crate::route::decision::StoredDecision;
+    use crate::route::embedded::schema::open_tables;
     use redb::Database;
+
+    fn database(dir: &std::path::Path) -> Result<Database, RouteError> {
+        let path = dir.join("t.redb");
+        let db = Database::create(&path)?;
+        open_tables(&db, &path)?;
+        Ok(db)
+    }
+
+    fn ticket(inquiry_id: &str) -> NewTicket {
+        NewTicket {
+            inquiry_id: inquiry_id.into(),
+            client_id: "client".into(),
+            queue: "billing".into(),
+            priority: 1,
+            sla_due_ms: 10,
+            created_ms: 0,
+            payload: "{}".into(),
+        }
+    }
 
     /// Counters start at 1 and persist across write transactions.
     #[test]
     fn counters_persist_between_transactions() -> Result<(), RouteError> {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
-        let db = Database::create(dir.path().join("t.redb"))?;
-        create_tables(&db)?;
+        let db = database(dir.path())?;
         let mut ids = Vec::new();
         for _ in 0..2 {
             let write = db.begin_write()?;
@@ -379,22 +411,29 @@ mod tests {
         Ok(())
     }
 
-    /// Within one transaction a second record for the same inquiry sees the first.
+    /// Within one transaction a second record for the same inquiry sees the first, with the
+    /// ticket id the first was given; a second answer changes nothing either.
     #[test]
     fn same_transaction_duplicate_is_existing() -> Result<(), RouteError> {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
-        let db = Database::create(dir.path().join("t.redb"))?;
-        create_tables(&db)?;
+        let db = database(dir.path())?;
         let write = db.begin_write()?;
         let mut txn = Txn::open(&write, 0, 5)?;
-        let first = txn.record_decision("a", "first", None)?;
-        let second = txn.record_decision("a", "second", None)?;
-        assert_eq!(first, RecordOutcome::Recorded { ticket_id: None });
-        let existing = RecordOutcome::Existing {
-            decision_json: "first".into(),
+        let first = txn.record_decision("a", b"first", ticket("a"))?;
+        let second = txn.record_decision("a", b"second", ticket("a"))?;
+        assert_eq!(first, Recorded::New { ticket_id: 1 });
+        let existing = Recorded::Existing(StoredDecision {
+            decision: b"first".to_vec(),
+            ticket_id: Some(1),
+        });
+        assert_eq!(second, existing);
+        txn.record_answer("b", b"answer")?;
+        txn.record_answer("b", b"another answer")?;
+        let answer = StoredDecision {
+            decision: b"answer".to_vec(),
             ticket_id: None,
         };
-        assert_eq!(second, existing);
+        assert_eq!(txn.recorded("b")?, Some(answer));
         Ok(())
     }
 }

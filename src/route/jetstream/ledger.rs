@@ -4,8 +4,8 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, PostgresError, failed};
-use crate::route::{AuditRecord, Correction, NewTicket, RecordOutcome};
+use crate::postgres::{Postgres, PostgresError, failed};
+use crate::route::{AuditRecord, Correction, NewTicket, StoredDecision};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +46,11 @@ impl Ledger {
         self.pg.ping().await
     }
 
-    /// The decision stored for `inquiry_id`, with its ticket.
+    /// The decision stored for `inquiry_id` (its JSON), with its ticket.
     pub async fn decision(
         &self,
         inquiry_id: &str,
-    ) -> Result<Option<(String, Option<u64>)>, PostgresError> {
+    ) -> Result<Option<StoredDecision<String>>, PostgresError> {
         let conn = self.pg.client().await?;
         let statement = conn
             .prepare_cached("SELECT decision, ticket_id FROM decisions WHERE inquiry_id = $1")
@@ -60,16 +60,20 @@ impl Ledger {
             .query_opt(&statement, &[&inquiry_id])
             .await
             .map_err(failed("reading a decision"))?;
-        Ok(row.map(|row| (row.get(0), row.get::<_, Option<i64>>(1).map(unid))))
+        Ok(row.map(|row| StoredDecision {
+            decision: row.get(0),
+            ticket_id: row.get::<_, Option<i64>>(1).map(unid),
+        }))
     }
 
-    /// Stores the decision unless one is stored for `inquiry_id`; then returns that one.
+    /// Stores the decision (its JSON) unless one is stored for `inquiry_id`: `None` when this
+    /// call stored it, else the one stored first.
     pub async fn record_decision(
         &self,
         inquiry_id: &str,
-        decision_json: &str,
+        decision: &str,
         ticket_id: Option<u64>,
-    ) -> Result<RecordOutcome, PostgresError> {
+    ) -> Result<Option<StoredDecision<String>>, PostgresError> {
         let conn = self.pg.client().await?;
         let statement = conn
             .prepare_cached(
@@ -79,23 +83,17 @@ impl Ledger {
             .await
             .map_err(failed("preparing the decision insert"))?;
         let inserted = conn
-            .execute(
-                &statement,
-                &[&inquiry_id, &ticket_id.map(id), &decision_json],
-            )
+            .execute(&statement, &[&inquiry_id, &ticket_id.map(id), &decision])
             .await
             .map_err(failed("storing a decision"))?;
         drop(conn);
         if inserted == 1 {
-            return Ok(RecordOutcome::Recorded { ticket_id });
+            return Ok(None);
         }
-        let (decision_json, ticket_id) = self.decision(inquiry_id).await?.ok_or_else(|| {
+        let existing = self.decision(inquiry_id).await?.ok_or_else(|| {
             PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished"))
         })?;
-        Ok(RecordOutcome::Existing {
-            decision_json,
-            ticket_id,
-        })
+        Ok(Some(existing))
     }
 
     /// The lease row of `ticket_id`, if it was claimed and not since resolved or released.

@@ -8,40 +8,26 @@
 //! explanation texts repeat), and each decision costs only a small index entry, inquiry id →
 //! row id, in the decision index.
 //!
-//! The stored form is a format byte, then the records, framed like every stored record
-//! (`codec.rs`: compressed when that is smaller; neither format byte is the codec's marker).
-//! A record is `u32` id length, id, `u64` ticket id (0: no ticket), `u32` JSON length, JSON
-//! (little-endian) in format `D`; rows of format `A`, written when only answers were stored
-//! this way, have no ticket id.
+//! The stored form is the records, framed like every stored record (`codec.rs`: compressed
+//! when that is smaller). A record is `u32` id length, id, `u64` ticket id (0: no ticket),
+//! `u32` decision length, decision (little-endian).
 
 use super::codec::{pack_into, unpack};
-use super::decision::StoredDecision;
-use super::error::RouteError;
+use crate::route::decision::StoredDecision;
+use crate::route::error::RouteError;
 
 /// The most decisions kept in one stored row: a replay decodes its whole row, so this bounds
 /// a replay's work (some 100 KB of JSON) while keeping most of the shared compression.
 pub(crate) const MAX_DECISIONS_PER_ROW: usize = 64;
 
-/// The first byte of a row whose records carry a ticket id.
-const FORMAT: u8 = b'D';
-/// The first byte of a row of answers only (no ticket id), as stored before `FORMAT`.
-const ANSWERS_FORMAT: u8 = b'A';
+/// A decision as the rows hold it: its stored bytes, with its ticket.
+pub(crate) type RawDecision = StoredDecision<Vec<u8>>;
 
 /// Decisions gathered for one stored row, in the order they were recorded.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct DecisionRow {
-    /// `FORMAT`, then the records.
     records: Vec<u8>,
     len: usize,
-}
-
-impl Default for DecisionRow {
-    fn default() -> Self {
-        Self {
-            records: vec![FORMAT],
-            len: 0,
-        }
-    }
 }
 
 impl DecisionRow {
@@ -52,10 +38,10 @@ impl DecisionRow {
         &mut self,
         inquiry_id: &str,
         ticket_id: Option<u64>,
-        decision_json: &str,
+        decision: &[u8],
     ) -> Result<(), RouteError> {
-        let lengths = [inquiry_id, decision_json].map(|field| u32::try_from(field.len()));
-        let [Ok(id_len), Ok(json_len)] = lengths else {
+        let lengths = [inquiry_id.as_bytes(), decision].map(|field| u32::try_from(field.len()));
+        let [Ok(id_len), Ok(decision_len)] = lengths else {
             return Err(RouteError::InvalidArgument(format!(
                 "the decision of inquiry {inquiry_id:.64} is too large to store"
             )));
@@ -64,8 +50,8 @@ impl DecisionRow {
         self.records.extend_from_slice(inquiry_id.as_bytes());
         self.records
             .extend_from_slice(&ticket_id.unwrap_or(0).to_le_bytes());
-        self.records.extend_from_slice(&json_len.to_le_bytes());
-        self.records.extend_from_slice(decision_json.as_bytes());
+        self.records.extend_from_slice(&decision_len.to_le_bytes());
+        self.records.extend_from_slice(decision);
         self.len += 1;
         Ok(())
     }
@@ -79,7 +65,7 @@ impl DecisionRow {
     }
 
     /// The decision of `inquiry_id`, if this row holds one.
-    pub fn find(&self, inquiry_id: &str) -> Option<StoredDecision> {
+    pub fn find(&self, inquiry_id: &str) -> Option<RawDecision> {
         find_in(&self.records, inquiry_id).ok().flatten()
     }
 
@@ -97,35 +83,24 @@ impl DecisionRow {
 pub(crate) struct Malformed;
 
 /// The decision of `inquiry_id` in a stored row: `Ok(None)` when the row holds none, `Err`
-/// when it is not a row [`DecisionRow::take_stored`] made (in either format).
+/// when it is not a row [`DecisionRow::take_stored`] made.
 pub(crate) fn find_stored(
     stored: &[u8],
     inquiry_id: &str,
-) -> Result<Option<StoredDecision>, Malformed> {
+) -> Result<Option<RawDecision>, Malformed> {
     find_in(&unpack(stored).ok_or(Malformed)?, inquiry_id)
 }
 
-fn find_in(records: &[u8], inquiry_id: &str) -> Result<Option<StoredDecision>, Malformed> {
-    let (with_tickets, mut records) = match records.split_first() {
-        Some((&FORMAT, records)) => (true, records),
-        Some((&ANSWERS_FORMAT, records)) => (false, records),
-        _ => return Err(Malformed),
-    };
+fn find_in(mut records: &[u8], inquiry_id: &str) -> Result<Option<RawDecision>, Malformed> {
     while !records.is_empty() {
         let id = field(&mut records)?;
-        let ticket_id = if with_tickets {
-            let (id, rest) = records.split_first_chunk::<8>().ok_or(Malformed)?;
-            records = rest;
-            Some(u64::from_le_bytes(*id)).filter(|&id| id != 0)
-        } else {
-            None
-        };
-        let json = field(&mut records)?;
+        let (ticket_id, rest) = records.split_first_chunk::<8>().ok_or(Malformed)?;
+        records = rest;
+        let decision = field(&mut records)?;
         if id == inquiry_id.as_bytes() {
-            let decision_json = String::from_utf8(json.to_vec()).map_err(|_| Malformed)?;
             return Ok(Some(StoredDecision {
-                decision_json,
-                ticket_id,
+                decision: decision.to_vec(),
+                ticket_id: Some(u64::from_le_bytes(*ticket_id)).filter(|&id| id != 0),
             }));
         }
     }
@@ -152,9 +127,9 @@ mod tests {
         )
     }
 
-    fn entry(json: &str, ticket_id: Option<u64>) -> StoredDecision {
+    fn entry(json: &str, ticket_id: Option<u64>) -> RawDecision {
         StoredDecision {
-            decision_json: json.into(),
+            decision: json.as_bytes().to_vec(),
             ticket_id,
         }
     }
@@ -166,7 +141,7 @@ mod tests {
         let mut row = DecisionRow::default();
         let ticket = |n: usize| n.is_multiple_of(3).then_some(n as u64 + 100);
         for n in 0..MAX_DECISIONS_PER_ROW {
-            row.push(&format!("inq-{n}"), ticket(n), &decision(n))
+            row.push(&format!("inq-{n}"), ticket(n), decision(n).as_bytes())
                 .expect("pushed");
         }
         assert_eq!(row.len(), MAX_DECISIONS_PER_ROW);
@@ -187,31 +162,12 @@ mod tests {
         assert!(stored.len() * 8 < one_by_one, "{} bytes", stored.len());
     }
 
-    /// A row of answers in the format before ticket ids (`A`: id, JSON) still reads.
-    #[test]
-    fn answer_rows_of_the_earlier_format_still_read() {
-        let mut records = vec![ANSWERS_FORMAT];
-        for (id, json) in [("a", "{\"x\":1}"), ("b", "{\"x\":2}")] {
-            for field in [id, json] {
-                records.extend_from_slice(&(field.len() as u32).to_le_bytes());
-                records.extend_from_slice(field.as_bytes());
-            }
-        }
-        let mut stored = Vec::new();
-        pack_into(&records, &mut stored);
-        assert_eq!(
-            find_stored(&stored, "b"),
-            Ok(Some(entry("{\"x\":2}", None)))
-        );
-        assert_eq!(find_stored(&stored, "c"), Ok(None));
-    }
-
     /// A truncated or garbled row is refused, not misread.
     #[test]
     fn malformed_rows_are_refused() {
         let mut row = DecisionRow::default();
-        row.push("a", Some(4), "{\"x\":1}").expect("pushed");
-        row.push("b", None, "{\"x\":2}").expect("pushed");
+        row.push("a", Some(4), b"{\"x\":1}").expect("pushed");
+        row.push("b", None, b"{\"x\":2}").expect("pushed");
         let stored = row.take_stored();
         assert_eq!(
             find_stored(&stored, "b"),
@@ -221,16 +177,12 @@ mod tests {
             find_stored(&stored[..stored.len() - 2], "b"),
             Err(Malformed)
         );
-        assert_eq!(find_stored(b"D\x05\x00\x00\x00ab", "b"), Err(Malformed));
+        assert_eq!(find_stored(b"\x00\x05\x00\x00\x00ab", "b"), Err(Malformed));
         assert_eq!(
-            find_stored(b"D\x01\x00\x00\x00a\x01\x00", "a"),
+            find_stored(b"\x00\x01\x00\x00\x00a\x01\x00", "a"),
             Err(Malformed)
         );
-        assert_eq!(
-            find_stored(b"A\x01\x00\x00\x00a\x02\x00\x00\x00\xff\xfe", "a"),
-            Err(Malformed)
-        );
-        assert_eq!(find_stored(b"B", "a"), Err(Malformed));
+        assert_eq!(find_stored(b"\x07", "a"), Err(Malformed));
         assert_eq!(find_stored(b"", "a"), Err(Malformed));
     }
 }

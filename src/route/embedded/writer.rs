@@ -11,10 +11,10 @@ use redb::{Database, Durability};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
-use super::clock::Clock;
-use super::error::RouteError;
 use super::settings::QueueSettings;
 use super::txn::Txn;
+use crate::route::clock::Clock;
+use crate::route::error::RouteError;
 
 /// One queued request, type-erased so requests with different answers share a channel.
 trait Job: Send {
@@ -310,13 +310,13 @@ impl WriterLoop {
 mod tests {
     use super::*;
     use crate::route::clock::ManualClock;
-    use crate::route::decision::RecordOutcome;
-    use crate::route::schema::create_tables;
-    use crate::route::snapshot::Snapshot;
+    use crate::route::embedded::schema::open_tables;
+    use crate::route::embedded::snapshot::Snapshot;
 
     fn writer_loop(dir: &std::path::Path) -> Result<WriterLoop, RouteError> {
-        let db = Database::create(dir.join("w.redb"))?;
-        create_tables(&db)?;
+        let path = dir.join("w.redb");
+        let db = Database::create(&path)?;
+        open_tables(&db, &path)?;
         let (_, inbox) = mpsc::channel(1);
         Ok(WriterLoop {
             db: Arc::new(db),
@@ -327,10 +327,8 @@ mod tests {
         })
     }
 
-    fn record(inquiry: &'static str) -> (Box<dyn Job>, Answer<RecordOutcome>) {
-        request(true, true, move |txn| {
-            txn.record_decision(inquiry, "{}", None)
-        })
+    fn record(inquiry: &'static str) -> (Box<dyn Job>, Answer<()>) {
+        request(true, true, move |txn| txn.record_answer(inquiry, b"{}"))
     }
 
     /// A storage failure in one request fails every request of its batch and writes nothing.
@@ -376,8 +374,7 @@ mod tests {
             refused_answer.blocking_recv().ok(),
             Some(Err(RouteError::NotFound(99)))
         );
-        let recorded = Ok(RecordOutcome::Recorded { ticket_id: None });
-        assert_eq!(first_answer.blocking_recv().ok(), Some(recorded));
+        assert_eq!(first_answer.blocking_recv().ok(), Some(Ok(())));
         assert!(Snapshot::begin(&writer.db)?.decision("a")?.is_some());
         Ok(())
     }

@@ -1,19 +1,25 @@
-//! The redb tables of the queue, their key layout, and the codec for stored records: JSON,
-//! LZ4-compressed when that is smaller (see the module doc of `route` for the full layout).
+//! The redb tables of the queue, their key layout, the schema version checked on open, and
+//! the codec for stored records: JSON, LZ4-compressed when that is smaller (see the module doc
+//! of `route::embedded` for the full layout).
+//!
+//! The file holds one format, named by [`SCHEMA_VERSION`] in its `meta` table: a new file is
+//! stamped with it, and a file of any other version (or none) is refused with both versions
+//! named, never read as if it were this one. A change to the layout or to a stored record's
+//! form raises the version.
 
 use std::borrow::Borrow;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
+use std::path::Path;
 
-use redb::{Database, Key, ReadableTable, TableDefinition};
+use redb::{Database, Key, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{pack_into, unpack};
-use super::decision::StoredDecision;
-use super::error::RouteError;
-use super::rows::{DecisionRow, find_stored};
-use super::ticket::Ticket;
+use super::rows::{DecisionRow, RawDecision, find_stored};
+use crate::route::error::RouteError;
+use crate::route::ticket::Ticket;
 
 /// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
 pub(crate) type ReadyKey<'a> = (&'a str, u8, i64, u64);
@@ -24,15 +30,11 @@ pub(crate) const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("ti
 pub(crate) const READY: TableDefinition<ReadyKey, ()> = TableDefinition::new("ready");
 /// Leased tickets by (lease expiry ms, ticket id), so expired leases are a prefix scan.
 pub(crate) const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases");
-/// Decisions many to a row, by row id (`rows.rs`). Named `answers` on disk: its rows held only
-/// answers until decisions with a ticket joined them.
-pub(crate) const DECISION_ROWS: TableDefinition<u64, &[u8]> = TableDefinition::new("answers");
-/// The decision row holding each inquiry's decision, by inquiry id (on disk `answer_index`,
-/// like `DECISION_ROWS`).
-pub(crate) const DECISION_INDEX: TableDefinition<&str, u64> = TableDefinition::new("answer_index");
-/// Decisions with a ticket by inquiry id, `StoredDecision` bytes, as stored one per row before
-/// they joined the decision rows: read, never written.
-pub(crate) const DECISIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("decisions");
+/// Decisions many to a row, by row id (`rows.rs`).
+pub(crate) const DECISION_ROWS: TableDefinition<u64, &[u8]> = TableDefinition::new("decision_rows");
+/// The decision row holding each inquiry's decision, by inquiry id.
+pub(crate) const DECISION_INDEX: TableDefinition<&str, u64> =
+    TableDefinition::new("decision_index");
 /// Dead-lettered tickets by (queue, ticket id), JSON [`DeadLetter`].
 pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("dead_letters");
@@ -40,8 +42,14 @@ pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// Queue corrections by correction id, JSON `Correction`.
 pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
-/// Next ticket id, lease token, correction id and answer batch id, by name.
+/// Next ticket id, lease token, correction id and decision row id, by name.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// What the file is: `schema_version` → [`SCHEMA_VERSION`].
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The version of the file's format this build reads and writes.
+pub(crate) const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_VERSION_KEY: &str = "schema_version";
 
 /// A ticket taken out of circulation, with why and when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,15 +74,38 @@ pub(crate) fn dead_letter_range(queue: &str) -> RangeInclusive<(&str, u64)> {
     (queue, 0)..=(queue, u64::MAX)
 }
 
-/// Creates every table, so read transactions never meet a missing one.
-pub(crate) fn create_tables(db: &Database) -> Result<(), RouteError> {
+/// Checks the schema version of the database at `path` (stamping a new, empty one with
+/// [`SCHEMA_VERSION`]) and creates every table, so read transactions never meet a missing one.
+pub(crate) fn open_tables(db: &Database, path: &Path) -> Result<(), RouteError> {
+    let read = db.begin_read()?;
+    let version = match read.open_table(META) {
+        Ok(meta) => meta.get(SCHEMA_VERSION_KEY)?.map(|guard| guard.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let empty = read.list_tables()?.next().is_none();
+    drop(read);
+    match version {
+        Some(SCHEMA_VERSION) => {}
+        None if empty => {}
+        found => {
+            let found = found.map_or("no schema version".to_owned(), |v| {
+                format!("schema version {v}")
+            });
+            return Err(RouteError::Storage(format!(
+                "queue database {} has {found}; this build reads schema version {SCHEMA_VERSION} only",
+                path.display()
+            )));
+        }
+    }
     let txn = db.begin_write()?;
+    txn.open_table(META)?
+        .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
     txn.open_table(TICKETS)?;
     txn.open_table(READY)?;
     txn.open_table(LEASES)?;
     txn.open_table(DECISION_ROWS)?;
     txn.open_table(DECISION_INDEX)?;
-    txn.open_table(DECISIONS)?;
     txn.open_table(DEAD_LETTERS)?;
     txn.open_table(AUDIT)?;
     txn.open_table(CORRECTIONS)?;
@@ -93,28 +124,17 @@ pub(crate) fn encode<T: Serialize>(what: impl Display, value: &T) -> Result<Vec<
     Ok(stored)
 }
 
-/// Parses a stored decision record.
-fn decode_decision(inquiry_id: &str, bytes: &[u8]) -> Result<StoredDecision, RouteError> {
-    StoredDecision::from_bytes(bytes).ok_or_else(|| {
-        RouteError::Storage(format!("decoding decision for inquiry {inquiry_id} failed"))
-    })
-}
-
 /// The decision stored for `inquiry_id`, read the same way by a write transaction and a
 /// snapshot: from its decision row, stored or in `pending` (the decisions of a row not stored
-/// yet, and that row's id), or from `decisions`, where it was stored before decision rows.
+/// yet, and that row's id).
 pub(crate) fn stored_decision(
     index: &impl ReadableTable<&'static str, u64>,
     rows: &impl ReadableTable<u64, &'static [u8]>,
-    decisions: &impl ReadableTable<&'static str, &'static [u8]>,
     pending: Option<(u64, &DecisionRow)>,
     inquiry_id: &str,
-) -> Result<Option<StoredDecision>, RouteError> {
+) -> Result<Option<RawDecision>, RouteError> {
     let Some(row_id) = index.get(inquiry_id)?.map(|guard| guard.value()) else {
-        return decisions
-            .get(inquiry_id)?
-            .map(|guard| decode_decision(inquiry_id, guard.value()))
-            .transpose();
+        return Ok(None);
     };
     let entry = match pending {
         Some((pending_id, row)) if pending_id == row_id => row.find(inquiry_id),
@@ -130,8 +150,7 @@ pub(crate) fn stored_decision(
     })
 }
 
-/// Parses a stored record, compressed or plain JSON (as every record was before
-/// compression); `what` names it in the error.
+/// Parses a stored record; `what` names it in the error.
 pub(crate) fn decode<T: DeserializeOwned>(
     what: impl Display,
     bytes: &[u8],
@@ -178,14 +197,13 @@ mod tests {
         assert!(!range.contains(&("bil", 255, i64::MAX, u64::MAX)));
     }
 
-    /// Records round-trip compressed; plain JSON records, as stored before compression,
-    /// still read.
+    /// Records round-trip compressed; a record that is not a stored form is refused.
     #[test]
-    fn records_round_trip_and_plain_json_still_reads() {
+    fn records_round_trip_compressed() {
         let letter = DeadLetter {
             ticket: Ticket::from_new(
                 7,
-                super::super::NewTicket {
+                crate::route::NewTicket {
                     inquiry_id: "q-7".into(),
                     client_id: "acme".into(),
                     queue: "seo".into(),
@@ -203,13 +221,12 @@ mod tests {
         assert_ne!(stored[0], b'{', "the record is stored compressed");
         let plain = serde_json::to_vec(&letter).unwrap();
         assert!(stored.len() < plain.len());
-        for bytes in [stored.as_slice(), plain.as_slice()] {
-            let read: DeadLetter = decode("dead letter 7", bytes).unwrap();
-            assert_eq!(
-                (read.ticket, read.reason, read.dead_ms),
-                (letter.ticket.clone(), letter.reason.clone(), 11)
-            );
-        }
+        let read: DeadLetter = decode("dead letter 7", &stored).unwrap();
+        assert_eq!(
+            (read.ticket, read.reason, read.dead_ms),
+            (letter.ticket.clone(), letter.reason.clone(), 11)
+        );
+        assert!(decode::<DeadLetter>("dead letter 7", &plain).is_err());
         let err = decode::<DeadLetter>("dead letter 7", &stored[..stored.len() / 2]).err();
         assert!(
             matches!(err, Some(RouteError::Storage(msg)) if msg.starts_with("decoding dead letter 7 failed"))
@@ -219,37 +236,29 @@ mod tests {
     /// A record that is not valid JSON surfaces as a storage error naming it.
     #[test]
     fn decode_failure_names_the_record() {
-        let err = decode::<Ticket>("ticket 9", b"{").err();
+        let err = decode::<Ticket>("ticket 9", b"\x00{").err();
         assert!(
             matches!(err, Some(RouteError::Storage(msg)) if msg.starts_with("decoding ticket 9 failed"))
         );
     }
 
     /// A decision is read from its stored row or from the row still being filled, with its
-    /// ticket; one stored before decision rows, from `decisions`. An index entry whose row is
-    /// missing, or whose row lacks the inquiry, is a storage error naming both, never a
-    /// decision.
+    /// ticket. An index entry whose row is missing, or whose row lacks the inquiry, is a
+    /// storage error naming both, never a decision.
     #[test]
     fn decisions_read_through_the_index_and_a_broken_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::create(dir.path().join("s.redb")).unwrap();
-        create_tables(&db).unwrap();
+        let path = dir.path().join("s.redb");
+        let db = Database::create(&path).unwrap();
+        open_tables(&db, &path).unwrap();
         let txn = db.begin_write().unwrap();
-        let mut decisions = txn.open_table(DECISIONS).unwrap();
         let mut index = txn.open_table(DECISION_INDEX).unwrap();
         let mut rows = txn.open_table(DECISION_ROWS).unwrap();
-        let legacy = StoredDecision {
-            decision_json: "{\"a\":0}".into(),
-            ticket_id: Some(3),
-        };
-        decisions
-            .insert("legacy", legacy.to_bytes().as_slice())
-            .unwrap();
         let mut row = DecisionRow::default();
-        row.push("stored", Some(9), "{\"a\":1}").unwrap();
+        row.push("stored", Some(9), b"{\"a\":1}").unwrap();
         rows.insert(1, row.take_stored().as_slice()).unwrap();
         let mut pending = DecisionRow::default();
-        pending.push("pending", None, "{\"a\":2}").unwrap();
+        pending.push("pending", None, b"{\"a\":2}").unwrap();
         for (id, row_id) in [
             ("stored", 1),
             ("not-in-row", 1),
@@ -258,24 +267,72 @@ mod tests {
         ] {
             index.insert(id, row_id).unwrap();
         }
-        let read = |id| stored_decision(&index, &rows, &decisions, Some((2, &pending)), id);
-        let json = |result: Result<Option<StoredDecision>, RouteError>| {
-            result.map(|found| found.map(|d| (d.decision_json, d.ticket_id)))
+        let read = |id| stored_decision(&index, &rows, Some((2, &pending)), id);
+        let raw = |decision: &[u8], ticket_id| {
+            Ok(Some(RawDecision {
+                decision: decision.to_vec(),
+                ticket_id,
+            }))
         };
-        assert_eq!(
-            json(read("stored")),
-            Ok(Some(("{\"a\":1}".into(), Some(9))))
-        );
-        assert_eq!(json(read("pending")), Ok(Some(("{\"a\":2}".into(), None))));
-        assert_eq!(
-            json(read("legacy")),
-            Ok(Some(("{\"a\":0}".into(), Some(3))))
-        );
-        assert_eq!(json(read("unknown")), Ok(None));
+        assert_eq!(read("stored"), raw(b"{\"a\":1}", Some(9)));
+        assert_eq!(read("pending"), raw(b"{\"a\":2}", None));
+        assert_eq!(read("unknown"), Ok(None));
         for (id, row_id) in [("not-in-row", 1), ("lost", 3)] {
             let expected =
                 format!("decoding the decision of inquiry {id} in decision row {row_id} failed");
-            assert_eq!(json(read(id)), Err(RouteError::Storage(expected)));
+            assert_eq!(read(id), Err(RouteError::Storage(expected)));
+        }
+    }
+
+    /// Writes `version` (none when `None`) into a new database file with one table, as a
+    /// file of another format would be.
+    fn file_of_version(dir: &Path, version: Option<u64>) -> std::path::PathBuf {
+        let path = dir.join("other.redb");
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TICKETS).unwrap();
+        if let Some(version) = version {
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, version)
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        path
+    }
+
+    /// A new file is stamped with this build's schema version and opens again; a file of a
+    /// newer or an older version, or of none (written before versions), is refused with an
+    /// error naming the file and both versions.
+    #[test]
+    fn schema_version_is_checked_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.redb");
+        let db = Database::create(&path).unwrap();
+        open_tables(&db, &path).unwrap();
+        open_tables(&db, &path).unwrap();
+        let meta = db.begin_read().unwrap().open_table(META).unwrap();
+        assert_eq!(
+            meta.get(SCHEMA_VERSION_KEY).unwrap().map(|v| v.value()),
+            Some(SCHEMA_VERSION)
+        );
+        for (version, named) in [
+            (
+                Some(SCHEMA_VERSION + 1),
+                format!("schema version {}", SCHEMA_VERSION + 1),
+            ),
+            (Some(0), "schema version 0".to_owned()),
+            (None, "no schema version".to_owned()),
+        ] {
+            let path = file_of_version(dir.path(), version);
+            let db = Database::create(&path).unwrap();
+            let expected = format!(
+                "queue database {} has {named}; this build reads schema version {SCHEMA_VERSION} only",
+                path.display()
+            );
+            assert_eq!(open_tables(&db, &path), Err(RouteError::Storage(expected)));
+            drop(db);
+            std::fs::remove_file(&path).unwrap();
         }
     }
 }

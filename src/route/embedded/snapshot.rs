@@ -3,15 +3,15 @@
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::decision::StoredDecision;
-use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
+use super::rows::RawDecision;
 use super::schema::{
-    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DECISIONS, DeadLetter, LEASES,
-    READY, TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
+    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter, LEASES, READY,
+    TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
 };
-use super::stats::{QueueStats, Tally};
-use super::ticket::Ticket;
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::stats::{QueueStats, Tally};
+use crate::route::ticket::Ticket;
 
 /// A consistent view of the committed queue.
 pub(crate) struct Snapshot {
@@ -25,13 +25,11 @@ impl Snapshot {
         })
     }
 
-    /// The decision stored for `inquiry_id`, from its decision row (or, stored before decision
-    /// rows, from `decisions`).
-    pub fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision>, RouteError> {
+    /// The decision stored for `inquiry_id`, from its decision row.
+    pub fn decision(&self, inquiry_id: &str) -> Result<Option<RawDecision>, RouteError> {
         stored_decision(
             &self.txn.open_table(DECISION_INDEX)?,
             &self.txn.open_table(DECISION_ROWS)?,
-            &self.txn.open_table(DECISIONS)?,
             None,
             inquiry_id,
         )

@@ -9,6 +9,10 @@ use async_trait::async_trait;
 use super::client::Client;
 use super::store::StatusStore;
 
+mod postgres;
+
+pub use postgres::PgStatus;
+
 /// Why a directory could not answer (the engine behind it is down or its data is damaged).
 #[derive(Debug, thiserror::Error)]
 #[error("status data unavailable: {0}")]

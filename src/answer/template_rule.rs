@@ -1,4 +1,4 @@
-//! One answer template as `templates.toml` writes it: what it reads (an entity kind, which of
+//! One template rule, a table of `templates.toml` as written: what it reads (an entity kind, which of
 //! them, and its select rule; or the client alone), its text and its per-value cases. Validated
 //! on the way in; an intent's table may build on its status kind's.
 
@@ -14,7 +14,7 @@ use super::text::Text;
 
 /// One validated template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Template {
+pub(crate) struct TemplateRule {
     /// `status_kinds.<kind>` or `intents.<intent>`, for messages.
     pub(crate) table: String,
     /// The entities read and how one is picked; `None` for client-only answers.
@@ -35,7 +35,7 @@ struct Case {
 /// `only` and (together) `text` and `cases` when it gives them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawTemplate {
+pub(crate) struct RawTemplateRule {
     entity: Option<String>,
     select: Option<Select>,
     order_by: Option<String>,
@@ -61,9 +61,9 @@ enum Select {
     None,
 }
 
-impl RawTemplate {
+impl RawTemplateRule {
     /// This intent table completed from `base`, its status kind's table (if there is one).
-    pub(crate) fn over(self, base: Option<&RawTemplate>) -> Result<RawTemplate, String> {
+    pub(crate) fn over(self, base: Option<&RawTemplateRule>) -> Result<RawTemplateRule, String> {
         if self.select.is_some() {
             return Ok(self);
         }
@@ -78,7 +78,7 @@ impl RawTemplate {
         } else {
             (base.text.clone(), base.cases.clone())
         };
-        Ok(RawTemplate {
+        Ok(RawTemplateRule {
             entity: base.entity.clone(),
             select: base.select,
             order_by: base.order_by.clone(),
@@ -89,7 +89,7 @@ impl RawTemplate {
     }
 
     /// The template, or what is wrong with it.
-    pub(crate) fn validate(self, table: String) -> Result<Template, String> {
+    pub(crate) fn validate(self, table: String) -> Result<TemplateRule, String> {
         let select = self.select.ok_or("select is required")?;
         let pick = match (select, self.order_by) {
             (Select::None, None) => None,
@@ -162,7 +162,7 @@ impl RawTemplate {
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Template {
+        Ok(TemplateRule {
             table,
             reads,
             text,
@@ -171,7 +171,7 @@ impl RawTemplate {
     }
 }
 
-impl Template {
+impl TemplateRule {
     /// The texts the template may render: the main one and each case's.
     pub(crate) fn texts(&self) -> impl Iterator<Item = &Text> {
         std::iter::once(&self.text).chain(self.cases.iter().map(|case| &case.text))
@@ -189,8 +189,8 @@ impl Template {
 mod tests {
     use super::*;
 
-    fn validate(source: &str) -> Result<Template, String> {
-        let raw: RawTemplate = toml::from_str(source).map_err(|error| error.to_string())?;
+    fn validate(source: &str) -> Result<TemplateRule, String> {
+        let raw: RawTemplateRule = toml::from_str(source).map_err(|error| error.to_string())?;
         raw.validate("status_kinds.test".into())
     }
 
@@ -319,13 +319,13 @@ mod tests {
     /// An intent table without select builds on its kind's; one with select stands alone.
     #[test]
     fn intent_tables_build_on_their_kind() {
-        let kind: RawTemplate = toml::from_str(
+        let kind: RawTemplateRule = toml::from_str(
             "entity = \"transfer\"\nselect = \"latest\"\norder_by = \"initiated\"\ntext = \"main\"\n\
              [[cases]]\nwhen = {state = \"paid\"}\ntext = \"paid\"",
         )
         .expect("kind table");
-        let build = |source: &str, base: Option<&RawTemplate>| {
-            let raw: RawTemplate = toml::from_str(source).map_err(|error| error.to_string())?;
+        let build = |source: &str, base: Option<&RawTemplateRule>| {
+            let raw: RawTemplateRule = toml::from_str(source).map_err(|error| error.to_string())?;
             raw.over(base)?.validate("intents.test".into())
         };
         let narrowed = build("only = {state = \"declined\"}", Some(&kind)).expect("narrowed");

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{Postgres, PostgresError, failed};
 use crate::answer::{
     Client, ClientDirectory, ClientTier, DirectoryError, Entity, StatusData, Timestamp,
 };
+use crate::postgres::{Postgres, PostgresError, failed};
 
 /// One client row with its entities and addresses, as JSON built by the query.
 const CLIENT_BY_ID: &str = "

@@ -1,5 +1,5 @@
-//! Bearer tokens and what their holders may do: intake submits for all or listed clients,
-//! specialists work only on their listed queues, admins do everything.
+//! Bearer tokens: which [`Caller`] presents each. What a caller may do is the domain's rule
+//! ([`Caller`]'s checks).
 //!
 //! Without configured tokens the server runs open, on loopback only (the config refuses
 //! anything else), and every caller is the local admin.
@@ -7,68 +7,8 @@
 use tonic::metadata::MetadataMap;
 
 use super::ServiceError;
-use crate::config::{Role, TokenConfig};
-
-/// Who is calling and what they may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub name: String,
-    pub role: Role,
-    clients: Vec<String>,
-    queues: Vec<String>,
-}
-
-impl Principal {
-    /// Whether the caller may submit inquiries for `client`.
-    pub fn check_client(&self, client: &str) -> Result<(), ServiceError> {
-        let allowed = match self.role {
-            Role::Admin => true,
-            Role::Intake => self.clients.is_empty() || self.clients.iter().any(|c| c == client),
-            Role::Specialist => false,
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(format!(
-                "{} may not submit for client `{client}`",
-                self.name
-            )))
-        }
-    }
-
-    /// Whether the caller may see and work on `queue`.
-    pub fn check_queue(&self, queue: &str) -> Result<(), ServiceError> {
-        if self.may_see_queue(queue) {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(format!(
-                "{} may not work on queue `{queue}`",
-                self.name
-            )))
-        }
-    }
-
-    /// Whether `queue` is one of the caller's.
-    pub fn may_see_queue(&self, queue: &str) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Specialist => self.queues.iter().any(|q| q == queue),
-            Role::Intake => false,
-        }
-    }
-
-    /// Whether the caller has one of `roles` (admin always has).
-    pub fn check_role(&self, roles: &[Role], what: &str) -> Result<(), ServiceError> {
-        if self.role == Role::Admin || roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ServiceError::PermissionDenied(format!(
-                "{} ({:?}) may not {what}",
-                self.name, self.role
-            )))
-        }
-    }
-}
+use crate::config::TokenConfig;
+use crate::helpdesk::Caller;
 
 /// Checks the `authorization: Bearer <token>` metadata of each request.
 #[derive(Debug, Clone)]
@@ -87,14 +27,9 @@ impl Authenticator {
     }
 
     /// The caller of a request with this metadata.
-    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, ServiceError> {
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ServiceError> {
         if self.is_open() {
-            return Ok(Principal {
-                name: "local".to_owned(),
-                role: Role::Admin,
-                clients: Vec::new(),
-                queues: Vec::new(),
-            });
+            return Ok(Caller::local_admin());
         }
         let unauthenticated = |message: &str| ServiceError::Unauthenticated(message.to_owned());
         let value = metadata
@@ -111,12 +46,12 @@ impl Authenticator {
             .iter()
             .find(|t| constant_time_equal(t.token.as_bytes(), presented.as_bytes()))
             .ok_or_else(|| unauthenticated("unknown token"))?;
-        Ok(Principal {
-            name: token.name.clone(),
-            role: token.role,
-            clients: token.clients.clone(),
-            queues: token.queues.clone(),
-        })
+        Ok(Caller::new(
+            token.name.clone(),
+            token.role,
+            token.clients.clone(),
+            token.queues.clone(),
+        ))
     }
 }
 
@@ -128,6 +63,7 @@ fn constant_time_equal(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helpdesk::{HelpdeskError, Role};
 
     fn token(name: &str, role: Role, clients: &[&str], queues: &[&str]) -> TokenConfig {
         TokenConfig {
@@ -147,14 +83,14 @@ mod tests {
 
     fn authenticator() -> Authenticator {
         Authenticator::new(vec![
-            token("web", Role::Intake, &["acme"], &[]),
+            token("web", Role::Submitter, &["acme"], &[]),
             token("alice", Role::Specialist, &[], &["seo"]),
         ])
     }
 
     /// Each token gets its own rights; a wrong or missing token gets none.
     #[test]
-    fn tokens_map_to_principals() {
+    fn tokens_map_to_callers() {
         let auth = authenticator();
         let web = auth
             .authenticate(&metadata("Bearer web-0123456789abcdef"))
@@ -162,7 +98,7 @@ mod tests {
         assert!(web.check_client("acme").is_ok());
         assert!(matches!(
             web.check_client("globex"),
-            Err(ServiceError::PermissionDenied(_))
+            Err(HelpdeskError::PermissionDenied(_))
         ));
         assert!(web.check_queue("seo").is_err());
         let alice = auth
@@ -194,10 +130,10 @@ mod tests {
     /// Without tokens every caller is the local admin.
     #[test]
     fn open_mode_is_admin() {
-        let principal = Authenticator::new(Vec::new())
+        let caller = Authenticator::new(Vec::new())
             .authenticate(&MetadataMap::new())
             .unwrap();
-        assert_eq!(principal.role, Role::Admin);
-        assert!(principal.check_client("anyone").is_ok() && principal.check_queue("any").is_ok());
+        assert_eq!(caller.role, Role::Admin);
+        assert!(caller.check_client("anyone").is_ok() && caller.check_queue("any").is_ok());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::error::RouteError;
+use crate::route::error::RouteError;
 
 /// Largest accepted `max_batch`; the writer's channel holds four batches.
 const MAX_BATCH_LIMIT: usize = 65_536;

@@ -12,20 +12,13 @@ async fn record_is_idempotent_by_inquiry() {
         .queue
         .record_decision(
             "i1",
-            r#"{"other":1}"#,
-            Some(new_ticket("i1", "tech", 0, 1)),
-            true,
+            &r#"{"other":1}"#.into(),
+            new_ticket("i1", "tech", 0, 1),
         )
         .await;
-    let expected = RecordOutcome::Existing {
-        decision_json: "{}".into(),
-        ticket_id: Some(id),
-    };
+    let expected = Recorded::Existing(stored("{}", Some(id)).unwrap());
     assert_eq!(again, Ok(expected));
-    assert_eq!(
-        f.queue.decision("i1").await,
-        Ok(Some(("{}".into(), Some(id))))
-    );
+    assert_eq!(f.queue.decision("i1").await, Ok(stored("{}", Some(id))));
     let stats = f.queue.stats(&[]).await.expect("stats");
     assert_eq!(stats.iter().map(|s| s.ready).sum::<u64>(), 1);
 }
@@ -35,15 +28,16 @@ async fn record_is_idempotent_by_inquiry() {
 async fn state_survives_reopen() {
     let f = Fixture::new();
     let id = f.add("i1", "billing", 0, 100).await;
-    let direct = f.queue.record_decision("i2", "answer", None, false).await;
-    assert_eq!(direct, Ok(RecordOutcome::Recorded { ticket_id: None }));
+    let direct = f.queue.record_answer("i2", &"answer".into()).await;
+    assert_eq!(direct, Ok(()));
     let f = f.reopen();
-    let again = f.queue.record_decision("i1", "{}", None, true).await;
-    assert!(matches!(again, Ok(RecordOutcome::Existing { ticket_id: Some(t), .. }) if t == id));
+    let ticket = new_ticket("i1", "billing", 0, 100);
+    let again = f.queue.record_decision("i1", &"{}".into(), ticket).await;
     assert_eq!(
-        f.queue.decision("i2").await,
-        Ok(Some(("answer".into(), None)))
+        again,
+        Ok(Recorded::Existing(stored("{}", Some(id)).unwrap()))
     );
+    assert_eq!(f.queue.decision("i2").await, Ok(stored("answer", None)));
     assert!(f.add("i3", "billing", 0, 100).await > id);
     assert_eq!(f.claim("billing", "alice").await.map(|t| t.id), Some(id));
 }
@@ -55,17 +49,13 @@ async fn concurrent_duplicates_record_once() {
     let calls = (0..50).map(|n| {
         let queue = f.queue.clone();
         let ticket = new_ticket("dup", "billing", 0, 100);
-        tokio::spawn(async move {
-            queue
-                .record_decision("dup", format!("{n}"), Some(ticket), n % 2 == 0)
-                .await
-        })
+        tokio::spawn(async move { queue.record_decision("dup", &format!("{n}"), ticket).await })
     });
     let mut recorded = 0;
     for call in calls.collect::<Vec<_>>() {
         match call.await.expect("task") {
-            Ok(RecordOutcome::Recorded { .. }) => recorded += 1,
-            Ok(RecordOutcome::Existing { .. }) => {}
+            Ok(Recorded::New { .. }) => recorded += 1,
+            Ok(Recorded::Existing(_)) => {}
             Err(err) => panic!("record failed: {err}"),
         }
     }
@@ -87,18 +77,13 @@ async fn group_commit_batches_concurrent_durable_writes() {
             let ticket = new_ticket(&inquiry, "billing", (n % 3) as u8, n as i64);
             tokio::spawn(async move {
                 start.wait().await;
-                queue
-                    .record_decision(inquiry, "{}", Some(ticket), true)
-                    .await
+                queue.record_decision(&inquiry, &"{}".into(), ticket).await
             })
         })
         .collect();
     for task in tasks {
         let outcome = task.await.expect("task");
-        assert!(matches!(
-            outcome,
-            Ok(RecordOutcome::Recorded { ticket_id: Some(_) })
-        ));
+        assert!(matches!(outcome, Ok(Recorded::New { .. })));
     }
     let commits = f.queue.commits();
     assert!(
@@ -114,25 +99,22 @@ async fn group_commit_batches_concurrent_durable_writes() {
     assert_eq!(stats[0].ready, CALLS as u64);
 }
 
-/// Flush makes earlier non-durable records durable; they read back after reopen.
+/// Flush makes earlier background records durable, in one commit; they read back after
+/// reopen.
 #[tokio::test]
-async fn flush_persists_non_durable_records() {
-    let f = Fixture::new();
+async fn flush_persists_background_records() {
+    let f = Fixture::with(lingering_for_an_hour(512));
     for n in 0..10 {
         let outcome = f
             .queue
-            .record_decision(format!("d{n}"), "answer", None, false)
+            .record_answer(&format!("d{n}"), &"answer".into())
             .await;
         assert!(outcome.is_ok());
     }
-    let before = f.queue.commits();
     assert_eq!(f.queue.flush().await, Ok(()));
-    assert_eq!(f.queue.commits(), before + 1);
+    assert_eq!(f.queue.commits(), 1);
     let f = f.reopen();
-    assert_eq!(
-        f.queue.decision("d9").await,
-        Ok(Some(("answer".into(), None)))
-    );
+    assert_eq!(f.queue.decision("d9").await, Ok(stored("answer", None)));
 }
 
 /// Stats list named queues (even empty), then others; count ready, leased, dead and SLA.
@@ -178,20 +160,26 @@ async fn invalid_arguments_are_refused() {
         q.claim("billing", "alice", 0).await,
         Err(RouteError::InvalidArgument(_))
     ));
-    let mismatch = q.record_decision("i1", "{}", Some(new_ticket("i2", "billing", 0, 1)), true);
+    let decision = "{}".to_owned();
+    let mismatch = q.record_decision("i1", &decision, new_ticket("i2", "billing", 0, 1));
     assert!(matches!(
         mismatch.await,
         Err(RouteError::InvalidArgument(_))
     ));
     assert!(matches!(
-        q.record_decision(" ", "{}", None, true).await,
+        q.record_decision(" ", &"{}".into(), new_ticket(" ", "billing", 0, 1))
+            .await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        q.record_answer(" ", &"{}".into()).await,
         Err(RouteError::InvalidArgument(_))
     ));
     let bad = QueueSettings {
         max_deliveries: 0,
         ..QueueSettings::default()
     };
-    let opened = EmbeddedQueue::open(&f.dir.path().join("other"), bad, f.clock.clone());
+    let opened = EmbeddedQueue::<String>::open(&f.dir.path().join("other"), bad, f.clock.clone());
     assert!(matches!(
         opened.map(|_| ()),
         Err(RouteError::InvalidArgument(_))
@@ -204,33 +192,23 @@ async fn invalid_arguments_are_refused() {
 async fn background_records_commit_later_and_stay_idempotent() {
     let f = Fixture::new();
     f.queue
-        .record_decision("b1", "first", None, true)
-        .await
-        .expect("record");
-    f.queue
-        .record_decision_in_background("b1", "second")
-        .await
-        .expect("queued");
-    f.queue
-        .record_decision_in_background("b2", "answer")
+        .record_answer("b1", &"first".into())
         .await
         .expect("queued");
     f.queue.flush().await.expect("flush");
-    assert_eq!(
-        f.queue.decision("b1").await,
-        Ok(Some(("first".into(), None)))
-    );
+    f.queue
+        .record_answer("b1", &"second".into())
+        .await
+        .expect("queued");
+    f.queue
+        .record_answer("b2", &"answer".into())
+        .await
+        .expect("queued");
+    f.queue.flush().await.expect("flush");
+    assert_eq!(f.queue.decision("b1").await, Ok(stored("first", None)));
     let f = f.reopen();
-    assert_eq!(
-        f.queue.decision("b2").await,
-        Ok(Some(("answer".into(), None)))
-    );
-    assert!(
-        f.queue
-            .record_decision_in_background("", "x")
-            .await
-            .is_err()
-    );
+    assert_eq!(f.queue.decision("b2").await, Ok(stored("answer", None)));
+    assert!(f.queue.record_answer("", &"x".into()).await.is_err());
 }
 
 /// Long enough that a test which waits it out fails by its hang guard instead: only a wake
@@ -265,7 +243,7 @@ fn lingering_for_an_hour(max_batch: usize) -> QueueSettings {
 async fn lingering_over_b1() -> Fixture {
     let f = Fixture::with(lingering_for_an_hour(512));
     f.queue
-        .record_decision_in_background("b1", "answer")
+        .record_answer("b1", &"answer".into())
         .await
         .expect("queued");
     writer_took_everything(&f).await;
@@ -277,23 +255,14 @@ async fn lingering_over_b1() -> Fixture {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waited_request_ends_the_background_linger() {
     let f = lingering_over_b1().await;
-    let ticket = Some(new_ticket("t1", "billing", 0, 1));
+    let ticket = new_ticket("t1", "billing", 0, 1);
     let waited = tokio::time::timeout(
         HANG_GUARD,
-        f.queue.record_decision("t1", "{}", ticket, true),
+        f.queue.record_decision("t1", &"{}".into(), ticket),
     )
     .await;
-    assert!(
-        matches!(
-            waited,
-            Ok(Ok(RecordOutcome::Recorded { ticket_id: Some(_) }))
-        ),
-        "{waited:?}"
-    );
-    assert_eq!(
-        f.queue.decision("b1").await,
-        Ok(Some(("answer".into(), None)))
-    );
+    assert!(matches!(waited, Ok(Ok(Recorded::New { .. }))), "{waited:?}");
+    assert_eq!(f.queue.decision("b1").await, Ok(stored("answer", None)));
     assert_eq!(f.queue.commits(), 1);
 }
 
@@ -303,9 +272,12 @@ async fn a_waited_request_ends_the_background_linger() {
 async fn a_batch_of_background_records_ends_the_linger() {
     let max_batch = 4;
     let f = Fixture::with(lingering_for_an_hour(max_batch));
+    let answer = "answer".to_owned();
     let record = |i: usize| {
-        f.queue
-            .record_decision_in_background(format!("b{i}"), "answer")
+        let inquiry = format!("b{i}");
+        let queue = f.queue.clone();
+        let answer = answer.clone();
+        async move { queue.record_answer(&inquiry, &answer).await }
     };
     record(0).await.expect("queued");
     writer_took_everything(&f).await;
@@ -314,7 +286,7 @@ async fn a_batch_of_background_records_ends_the_linger() {
         record(i).await.expect("queued");
     }
     let first_committed = tokio::time::timeout(HANG_GUARD, async {
-        while f.queue.decision("b0").await != Ok(Some(("answer".into(), None))) {
+        while f.queue.decision("b0").await != Ok(stored("answer", None)) {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     })
@@ -334,7 +306,7 @@ async fn closing_ends_the_linger_and_keeps_the_record() {
         .expect("reopen");
     assert_eq!(
         reopened.queue.decision("b1").await,
-        Ok(Some(("answer".into(), None)))
+        Ok(stored("answer", None))
     );
 }
 
@@ -344,38 +316,35 @@ async fn closing_ends_the_linger_and_keeps_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_share_rows_and_stay_idempotent() {
     let f = Fixture::with(lingering_for_an_hour(512));
-    let answers = 2 * crate::route::rows::MAX_DECISIONS_PER_ROW + 22;
+    let answers = 2 * crate::route::embedded::rows::MAX_DECISIONS_PER_ROW + 22;
     for i in 0..answers {
         f.queue
-            .record_decision_in_background(format!("a{i}"), format!("answer {i}"))
+            .record_answer(&format!("a{i}"), &format!("answer {i}"))
             .await
             .expect("queued");
     }
     let (stored_row, filling_row) = (5, answers - 3);
     for i in [stored_row, filling_row] {
         f.queue
-            .record_decision_in_background(format!("a{i}"), "a second answer")
+            .record_answer(&format!("a{i}"), &"a second answer".into())
             .await
             .expect("queued");
     }
     // Waited on, so it ends the linger: everything above commits with it, in one batch.
-    let ticket = Some(new_ticket("a70", "billing", 0, 1));
+    let ticket = new_ticket("a70", "billing", 0, 1);
     let again = tokio::time::timeout(
         HANG_GUARD,
-        f.queue.record_decision("a70", "{}", ticket, true),
+        f.queue.record_decision("a70", &"{}".into(), ticket),
     )
     .await;
-    let existing = RecordOutcome::Existing {
-        decision_json: "answer 70".into(),
-        ticket_id: None,
-    };
+    let existing = Recorded::Existing(stored("answer 70", None).unwrap());
     assert_eq!(again.ok(), Some(Ok(existing)));
     assert_eq!(f.queue.commits(), 1);
     let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
     assert_eq!(stats[0].ready, 0, "no ticket for an answered inquiry");
     let f = f.reopen();
     for i in 0..answers {
-        let expected = Some((format!("answer {i}"), None));
+        let expected = stored(&format!("answer {i}"), None);
         assert_eq!(f.queue.decision(&format!("a{i}")).await, Ok(expected));
     }
     assert_eq!(f.queue.decision(&format!("a{answers}")).await, Ok(None));
@@ -386,23 +355,21 @@ async fn answers_share_rows_and_stay_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_decisions_share_rows_and_keep_their_tickets() {
     let f = Fixture::new();
-    let decisions = 3 * crate::route::rows::MAX_DECISIONS_PER_ROW;
+    let decisions = 3 * crate::route::embedded::rows::MAX_DECISIONS_PER_ROW;
     let calls = (0..decisions).map(|n| {
         let queue = f.queue.clone();
         let inquiry = format!("t{n}");
         let ticket = new_ticket(&inquiry, "billing", 0, 100);
         tokio::spawn(async move {
             queue
-                .record_decision(&inquiry, format!("decision {n}"), Some(ticket), true)
+                .record_decision(&inquiry, &format!("decision {n}"), ticket)
                 .await
         })
     });
     let mut tickets = Vec::new();
     for call in calls.collect::<Vec<_>>() {
         match call.await.expect("joined") {
-            Ok(RecordOutcome::Recorded {
-                ticket_id: Some(id),
-            }) => tickets.push(id),
+            Ok(Recorded::New { ticket_id }) => tickets.push(ticket_id),
             other => panic!("unexpected outcome {other:?}"),
         }
     }
@@ -412,15 +379,40 @@ async fn ticket_decisions_share_rows_and_keep_their_tickets() {
     );
     let f = f.reopen();
     for (n, id) in tickets.iter().enumerate() {
-        let expected = Some((format!("decision {n}"), Some(*id)));
+        let expected = stored(&format!("decision {n}"), Some(*id));
         assert_eq!(f.queue.decision(&format!("t{n}")).await, Ok(expected));
     }
-    let again = f.queue.record_decision("t7", "{}", None, true).await;
-    let existing = RecordOutcome::Existing {
-        decision_json: "decision 7".into(),
-        ticket_id: Some(tickets[7]),
-    };
+    let ticket = new_ticket("t7", "billing", 0, 100);
+    let again = f.queue.record_decision("t7", &"{}".into(), ticket).await;
+    let existing = Recorded::Existing(stored("decision 7", Some(tickets[7])).unwrap());
     assert_eq!(again, Ok(existing));
     let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
     assert_eq!(stats[0].ready, decisions as u64);
+}
+
+/// Once the writer thread is gone, calls fail with Unavailable instead of hanging.
+#[tokio::test]
+async fn dead_writer_makes_calls_unavailable() -> Result<(), RouteError> {
+    let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+    let queue: EmbeddedQueue<String> =
+        EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))?;
+    let crashed = queue
+        .inner
+        .writer
+        .submit(true, |_| -> Result<(), RouteError> {
+            panic!("simulated writer crash")
+        })
+        .await;
+    assert!(matches!(crashed, Err(RouteError::Unavailable(_))));
+    let after = queue
+        .record_decision("i1", &"{}".into(), new_ticket("i1", "billing", 0, 1))
+        .await;
+    assert!(matches!(after, Err(RouteError::Unavailable(_))));
+    assert!(matches!(
+        queue.flush().await,
+        Err(RouteError::Unavailable(_))
+    ));
+    // Reads still work from the last committed state.
+    assert_eq!(queue.decision("i1").await?, None);
+    Ok(())
 }

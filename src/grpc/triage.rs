@@ -8,11 +8,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use super::ServiceError;
 use super::app::App;
 use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
-use super::{Principal, ServiceError};
-use crate::config::Role;
-use crate::intake::{DecisionOutcome, IntakeError, Submitted};
+use crate::helpdesk::Caller;
+use crate::intake::{Decision, Disposition, Submitted};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_server::TriageService;
 
@@ -31,55 +31,45 @@ impl TriageApi {
     }
 }
 
-/// Decides on one submitted inquiry for `principal`.
+/// Submits one inquiry for `caller`: the path of a unary Submit and of each SubmitStream item.
 async fn submit_one(
     app: &App,
-    principal: &Principal,
+    caller: &Caller,
     request: pb::SubmitRequest,
 ) -> Result<pb::SubmitResponse, ServiceError> {
-    principal.check_role(&[Role::Intake], "submit inquiries")?;
-    let mut inquiry = inquiry_from_proto(request.inquiry, app.limits, app.intake.now_ms())?;
-    // An inquiry named by its sender alone (email) is checked against the client it maps to.
-    if inquiry.client_id.is_empty()
-        && let Some(sender) = &inquiry.sender
-        && let Some(client) = app
-            .intake
-            .clients()
-            .client_for_email(sender)
-            .await
-            .map_err(IntakeError::from)?
-    {
-        inquiry.client_id = client.id.clone();
-    }
-    principal.check_client(&inquiry.client_id)?;
-    let Submitted { decision, replayed } = app.intake.submit(inquiry).await?;
+    let inquiry = inquiry_from_proto(request.inquiry, app.helpdesk.now_ms())?;
+    let Submitted {
+        decision,
+        ticket_id,
+        replayed,
+    } = app.helpdesk.submit(caller, inquiry).await?;
     if !replayed {
         observe(app, &decision);
     }
     Ok(pb::SubmitResponse {
-        decision: Some(decision_to_proto(&decision)),
+        decision: Some(decision_to_proto(&decision, ticket_id)),
         replayed,
     })
 }
 
 /// Counts a new decision and logs it.
-fn observe(app: &App, decision: &crate::intake::Decision) {
+fn observe(app: &App, decision: &Decision) {
     let classification = &decision.classification;
     let (target, escalation) = match &decision.outcome {
-        DecisionOutcome::Answered(answer) => (answer.status_kind.as_str(), None),
-        DecisionOutcome::Queued(ticket) => (
+        Disposition::Answered(answer) => (answer.status_kind.as_str(), None),
+        Disposition::Queued(ticket) => (
             ticket.queue.as_str(),
             ticket.escalation.as_ref().map(|e| e.kind.as_str()),
         ),
-        DecisionOutcome::NoReply(_) => ("no_reply", None),
+        Disposition::NoReply(_) => ("no_reply", None),
     };
     app.metrics
         .observe_decision(classification.tier.as_str(), &classification.intent, target);
     if let Some(kind) = escalation {
         app.metrics.observe_escalation(kind);
     }
-    if let DecisionOutcome::NoReply(no_reply) = &decision.outcome {
-        app.metrics.observe_no_reply(&no_reply.kind);
+    if let Disposition::NoReply(no_reply) = &decision.outcome {
+        app.metrics.observe_no_reply(&no_reply.reason_kind);
     }
     if !classification.parts.is_empty() && escalation.is_none() {
         app.metrics.observe_mixed_tiers(target);
@@ -96,6 +86,27 @@ fn observe(app: &App, decision: &crate::intake::Decision) {
     );
 }
 
+/// The response to one item of a stream: its decision or its error.
+fn stream_item(
+    inquiry_id: String,
+    result: Result<pb::SubmitResponse, ServiceError>,
+) -> pb::SubmitStreamResponse {
+    let result = match result {
+        Ok(response) => pb::submit_stream_response::Result::Response(response),
+        Err(error) => {
+            let status = Status::from(error);
+            pb::submit_stream_response::Result::Error(pb::StreamError {
+                code: status.code() as i32,
+                message: status.message().to_owned(),
+            })
+        }
+    };
+    pb::SubmitStreamResponse {
+        inquiry_id,
+        result: Some(result),
+    }
+}
+
 type DecisionStream = Pin<Box<dyn Stream<Item = Result<pb::SubmitStreamResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -106,27 +117,23 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::SubmitResponse>, Status> {
         let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Submit", &metadata, |principal| async move {
-                submit_one(&self.app, &principal, message).await
+            .call("Submit", &metadata, |caller| async move {
+                submit_one(&self.app, &caller, message).await
             })
             .await
     }
 
     type SubmitStreamStream = DecisionStream;
 
+    /// Each item takes the unary path under its own admission and metrics; the stream is
+    /// refused as a whole when its caller is not authenticated or may not submit.
     async fn submit_stream(
         &self,
         request: Request<Streaming<pb::SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
         let (metadata, _, mut inbound) = request.into_parts();
-        let principal = self
-            .app
-            .auth
-            .authenticate(&metadata)
-            .map_err(Status::from)?;
-        principal
-            .check_role(&[Role::Intake], "submit inquiries")
-            .map_err(Status::from)?;
+        let caller = self.app.auth.authenticate(&metadata)?;
+        caller.check_may_submit().map_err(ServiceError::from)?;
         let (sender, receiver) = mpsc::channel(STREAM_CONCURRENCY);
         let app = Arc::clone(&self.app);
         tokio::spawn(async move {
@@ -142,40 +149,20 @@ impl TriageService for TriageApi {
                 let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
                     break;
                 };
-                let (app, principal, sender) =
-                    (Arc::clone(&app), principal.clone(), sender.clone());
+                let (app, caller, sender) = (Arc::clone(&app), caller.clone(), sender.clone());
                 tokio::spawn(async move {
                     let inquiry_id = request
                         .inquiry
                         .as_ref()
                         .map(|i| i.inquiry_id.clone())
                         .unwrap_or_default();
-                    let started = std::time::Instant::now();
-                    let result = match app.admit() {
-                        Ok(_admitted) => submit_one(&app, &principal, request).await,
-                        Err(error) => Err(error),
-                    };
-                    let code = result
-                        .as_ref()
-                        .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-                    app.metrics
-                        .observe_request("SubmitStream.item", code, started.elapsed());
-                    let result = match result {
-                        Ok(response) => pb::submit_stream_response::Result::Response(response),
-                        Err(error) => {
-                            let status = Status::from(error);
-                            pb::submit_stream_response::Result::Error(pb::StreamError {
-                                code: status.code() as i32,
-                                message: status.message().to_owned(),
-                            })
-                        }
-                    };
-                    let _ = sender
-                        .send(Ok(pb::SubmitStreamResponse {
-                            inquiry_id,
-                            result: Some(result),
-                        }))
+                    let result = app
+                        .serve("SubmitStream.item", Ok(caller), |caller| {
+                            let app = Arc::clone(&app);
+                            async move { submit_one(&app, &caller, request).await }
+                        })
                         .await;
+                    let _ = sender.send(Ok(stream_item(inquiry_id, result))).await;
                     drop(permit);
                 });
             }
@@ -189,24 +176,13 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
         let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Classify", &metadata, |principal| async move {
-                principal.check_role(&[Role::Intake, Role::Specialist], "classify")?;
-                if message.text.len() > self.app.limits.max_text_bytes {
-                    return Err(ServiceError::invalid(
-                        "text",
-                        format!(
-                            "is {} bytes, over the limit of {}",
-                            message.text.len(),
-                            self.app.limits.max_text_bytes
-                        ),
-                    ));
-                }
-                if message.text.trim().is_empty() {
-                    return Err(ServiceError::invalid("text", "is empty"));
-                }
-                let (classification, explanation) = self.app.intake.dry_run(&message.text)?;
+            .call("Classify", &metadata, |caller| async move {
+                let classified = self.app.helpdesk.classify(&caller, &message.text)?;
                 Ok(pb::ClassifyResponse {
-                    decision: Some(classification_to_proto(&classification, &explanation)),
+                    decision: Some(classification_to_proto(
+                        &classified.classification,
+                        &classified.explanation,
+                    )),
                 })
             })
             .await

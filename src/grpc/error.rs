@@ -1,0 +1,138 @@
+//! The one place where errors become gRPC statuses.
+//!
+//! Handlers return [`ServiceError`]: the domain's [`HelpdeskError`], by its kind, or what only
+//! the adapter knows (a malformed message, a missing token, overload). Messages say what
+//! failed and name the field; internal errors are logged here with their cause and the client
+//! gets a plain message.
+
+use tonic::{Code, Status};
+
+use crate::helpdesk::{ErrorKind, HelpdeskError};
+
+/// An error a request ends with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A field of the message cannot be translated into the domain's terms.
+    #[error("{field}: {message}")]
+    InvalidArgument {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error(transparent)]
+    Helpdesk(#[from] HelpdeskError),
+}
+
+impl ServiceError {
+    /// An invalid field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The gRPC code of the error.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument { .. } => Code::InvalidArgument,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::ResourceExhausted(_) => Code::ResourceExhausted,
+            Self::Helpdesk(error) => match error.kind() {
+                ErrorKind::InvalidArgument => Code::InvalidArgument,
+                ErrorKind::NotFound => Code::NotFound,
+                ErrorKind::AlreadyExists => Code::AlreadyExists,
+                ErrorKind::PermissionDenied => Code::PermissionDenied,
+                ErrorKind::FailedPrecondition => Code::FailedPrecondition,
+                ErrorKind::Unavailable => Code::Unavailable,
+                ErrorKind::Internal => Code::Internal,
+            },
+        }
+    }
+
+    /// The message the client reads: the field first when the error names one.
+    fn message(&self) -> String {
+        match self {
+            Self::Helpdesk(error @ HelpdeskError::Queue(_)) => match error.field() {
+                Some(field) => format!("{field}: {error}"),
+                None => error.to_string(),
+            },
+            error => error.to_string(),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        let code = error.code();
+        if code == Code::Internal {
+            tracing::error!(error = %error, "internal error");
+            return Status::internal("internal error; the server log has the cause");
+        }
+        Status::new(code, error.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::RouteError;
+
+    /// Field errors name the field; internal causes do not reach the client.
+    #[test]
+    fn statuses_carry_code_and_message() {
+        let status = Status::from(ServiceError::invalid(
+            "lease",
+            "must be a positive duration",
+        ));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "lease: must be a positive duration");
+        let status = Status::from(ServiceError::from(HelpdeskError::invalid(
+            "inquiry.body",
+            "is empty",
+        )));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "inquiry.body: is empty");
+        let status = Status::from(ServiceError::from(HelpdeskError::CorruptRecord(
+            "disk /var/x failed".into(),
+        )));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("/var/x"));
+    }
+
+    /// Each domain error kind has its code.
+    #[test]
+    fn domain_errors_map_to_their_codes() {
+        let cases = [
+            (HelpdeskError::not_found("queue", "x"), Code::NotFound),
+            (
+                HelpdeskError::PermissionDenied("x".into()),
+                Code::PermissionDenied,
+            ),
+            (
+                HelpdeskError::InquiryIdTaken("i".into()),
+                Code::AlreadyExists,
+            ),
+            (
+                HelpdeskError::Directory(crate::answer::DirectoryError("down".into())),
+                Code::Unavailable,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(ServiceError::from(error).code(), code);
+        }
+        let gone = Status::from(ServiceError::from(HelpdeskError::from(
+            RouteError::NotFound(5),
+        )));
+        assert_eq!(gone.code(), Code::NotFound);
+        assert_eq!(gone.message(), "ticket_id: ticket 5 not found");
+        let stale = ServiceError::from(HelpdeskError::from(RouteError::StaleLease {
+            ticket_id: 5,
+            token: 9,
+        }));
+        assert_eq!(stale.code(), Code::FailedPrecondition);
+    }
+}

@@ -1,0 +1,18 @@
+//! The gRPC adapters: authentication, callers' deadlines, admission, metrics, translation between proto messages
+//! and the domain API's types ([`crate::helpdesk`]), and the mapping of errors to status codes.
+//! No domain rule lives here; the domain never sees a proto type.
+
+mod app;
+pub mod auth;
+pub mod convert;
+mod deadline;
+mod error;
+mod specialist;
+mod triage;
+
+pub use app::App;
+pub use auth::Authenticator;
+pub use deadline::DeadlineLayer;
+pub use error::ServiceError;
+pub use specialist::SpecialistApi;
+pub use triage::TriageApi;

@@ -1,0 +1,154 @@
+//! The specialist service adapter: claim, extend, resolve, release and reroute tickets, and
+//! list the queues, each translated to the domain API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use super::ServiceError;
+use super::app::App;
+use super::convert::{
+    claimed_ticket_to_proto, duration_from_proto, queue_report_to_proto, timestamp,
+};
+use crate::helpdesk::HeldTicket;
+use crate::proto::v1 as pb;
+use crate::proto::v1::specialist_service_server::SpecialistService;
+
+/// The specialist service over the shared [`App`].
+#[derive(Clone)]
+pub struct SpecialistApi {
+    app: Arc<App>,
+}
+
+impl SpecialistApi {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+/// The lease a request asks for, if it asks for one.
+fn lease(lease: Option<&prost_types::Duration>) -> Result<Option<Duration>, ServiceError> {
+    lease.map(|l| duration_from_proto("lease", l)).transpose()
+}
+
+#[tonic::async_trait]
+impl SpecialistService for SpecialistApi {
+    async fn claim(
+        &self,
+        request: Request<pb::ClaimRequest>,
+    ) -> Result<Response<pb::ClaimResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+        self.app
+            .call("Claim", &metadata, |caller| async move {
+                let lease = lease(message.lease.as_ref())?;
+                let claimed = self
+                    .app
+                    .helpdesk
+                    .claim(&caller, &message.queue, lease)
+                    .await?;
+                Ok(pb::ClaimResponse {
+                    ticket: claimed.as_ref().map(claimed_ticket_to_proto),
+                })
+            })
+            .await
+    }
+
+    async fn extend(
+        &self,
+        request: Request<pb::ExtendRequest>,
+    ) -> Result<Response<pb::ExtendResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+        self.app
+            .call("Extend", &metadata, |caller| async move {
+                let held = HeldTicket {
+                    ticket_id: message.ticket_id,
+                    lease_token: message.lease_token,
+                };
+                let lease = lease(message.lease.as_ref())?;
+                let renewed = self.app.helpdesk.extend(&caller, held, lease).await?;
+                Ok(pb::ExtendResponse {
+                    lease_expires: renewed.map(|l| timestamp(l.expires_ms)),
+                })
+            })
+            .await
+    }
+
+    async fn resolve(
+        &self,
+        request: Request<pb::ResolveRequest>,
+    ) -> Result<Response<pb::ResolveResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+        self.app
+            .call("Resolve", &metadata, |caller| async move {
+                let held = HeldTicket {
+                    ticket_id: message.ticket_id,
+                    lease_token: message.lease_token,
+                };
+                let audit = self
+                    .app
+                    .helpdesk
+                    .resolve(&caller, held, &message.outcome)
+                    .await?;
+                Ok(pb::ResolveResponse {
+                    resolved_at: Some(timestamp(audit.resolved_ms)),
+                })
+            })
+            .await
+    }
+
+    async fn release(
+        &self,
+        request: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+        self.app
+            .call("Release", &metadata, |caller| async move {
+                let held = HeldTicket {
+                    ticket_id: message.ticket_id,
+                    lease_token: message.lease_token,
+                };
+                self.app
+                    .helpdesk
+                    .release(&caller, held, &message.reason)
+                    .await?;
+                Ok(pb::ReleaseResponse {})
+            })
+            .await
+    }
+
+    async fn reroute(
+        &self,
+        request: Request<pb::RerouteRequest>,
+    ) -> Result<Response<pb::RerouteResponse>, Status> {
+        let (metadata, _, message) = request.into_parts();
+        self.app
+            .call("Reroute", &metadata, |caller| async move {
+                let held = HeldTicket {
+                    ticket_id: message.ticket_id,
+                    lease_token: message.lease_token,
+                };
+                self.app
+                    .helpdesk
+                    .reroute(&caller, held, &message.to_queue, &message.reason)
+                    .await?;
+                Ok(pb::RerouteResponse {})
+            })
+            .await
+    }
+
+    async fn list_queues(
+        &self,
+        request: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        let (metadata, _, _) = request.into_parts();
+        self.app
+            .call("ListQueues", &metadata, |caller| async move {
+                let reports = self.app.helpdesk.queue_reports(&caller).await?;
+                Ok(pb::ListQueuesResponse {
+                    queues: reports.into_iter().map(queue_report_to_proto).collect(),
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,157 @@
+//! The domain API: every operation a front end offers — submit and classify inquiries; claim,
+//! extend, resolve, release and reroute tickets; queue statistics — for a [`Caller`] whose
+//! rights it checks, with typed requests and results and one error, [`HelpdeskError`].
+//!
+//! Adapters (the gRPC services, a web console) authenticate the caller, translate their
+//! messages into these types and map [`ErrorKind`] to their status codes; the rules live here:
+//! what is valid, who may do what, the lease policy, the stored decision joined to a claimed
+//! ticket, the queue statistics merged with the pack's queues. Deciding on one inquiry
+//! (idempotency, classification, answering, routing) is [`intake`](crate::intake)'s part.
+
+mod caller;
+mod error;
+mod lease;
+mod tickets;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use caller::{Caller, Role};
+pub use error::{ErrorKind, HelpdeskError};
+pub use lease::LeasePolicy;
+pub use tickets::{ClaimedTicket, HeldTicket, QueueReport};
+
+use std::sync::Arc;
+
+use crate::answer::{ClientDirectory, StatusStore};
+use crate::classify::{Classification, Classifier, Explanation};
+use crate::intake::{DecisionQueue, Inquiry, Intake, IntakeError, Submitted};
+use crate::pack::{Pack, Queue};
+use crate::route::Clock;
+
+/// The engines the helpdesk works with.
+pub struct Backends {
+    pub classifier: Arc<Classifier>,
+    /// The pack's status files: answer templates, and the clients when embedded.
+    pub status: Arc<StatusStore>,
+    /// Where clients are looked up (the status files, or PostgreSQL when scaled out).
+    pub clients: Arc<dyn ClientDirectory>,
+    pub queue: Arc<DecisionQueue>,
+    /// What leases, SLAs and decisions are timed by.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The limits the helpdesk enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub leases: LeasePolicy,
+    /// The most bytes an inquiry's subject and body, or a text to classify, may hold.
+    pub max_text_bytes: usize,
+}
+
+/// A text classified without side effects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub classification: Classification,
+    pub explanation: Explanation,
+}
+
+/// The helpdesk: one pack's classifier, status data and queues behind one API.
+pub struct Helpdesk {
+    intake: Intake,
+    classifier: Arc<Classifier>,
+    status: Arc<StatusStore>,
+    clients: Arc<dyn ClientDirectory>,
+    queue: Arc<DecisionQueue>,
+    /// The pack's queues (with the escalation queue): what tickets can be on.
+    queues: Vec<Queue>,
+    policy: Policy,
+}
+
+impl Helpdesk {
+    pub fn new(pack: &Pack, backends: Backends, policy: Policy) -> Self {
+        let Backends {
+            classifier,
+            status,
+            clients,
+            queue,
+            clock,
+        } = backends;
+        let intake = Intake::new(
+            pack,
+            Arc::clone(&classifier),
+            Arc::clone(&status),
+            Arc::clone(&clients),
+            Arc::clone(&queue),
+            clock,
+        );
+        Self {
+            intake,
+            classifier,
+            status,
+            clients,
+            queue,
+            queues: pack.queues.clone(),
+            policy,
+        }
+    }
+
+    /// Decides on `inquiry` for `caller`: the original decision if its id was seen (for the
+    /// same client), else a new one, recorded — durably before returning when it queued a
+    /// ticket.
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        inquiry: Inquiry,
+    ) -> Result<Submitted, HelpdeskError> {
+        caller.check_may_submit()?;
+        validate::validate_inquiry(&inquiry, self.policy.max_text_bytes)?;
+        let mut inquiry = inquiry;
+        // An inquiry named by its sender alone (email) is checked against the client it maps to.
+        if inquiry.client_id.is_empty()
+            && let Some(sender) = &inquiry.sender
+            && let Some(client) = self
+                .clients
+                .client_for_email(sender)
+                .await
+                .map_err(IntakeError::from)?
+        {
+            inquiry.client_id = client.id.clone();
+        }
+        caller.check_client(&inquiry.client_id)?;
+        Ok(self.intake.submit(inquiry).await?)
+    }
+
+    /// The time decisions are stamped with, in Unix milliseconds; it stands in for an
+    /// inquiry's missing receive time.
+    pub fn now_ms(&self) -> i64 {
+        self.intake.now_ms()
+    }
+
+    /// Classifies `text` and explains it, with no side effect.
+    pub fn classify(&self, caller: &Caller, text: &str) -> Result<Classified, HelpdeskError> {
+        caller.check_role(&[Role::Submitter, Role::Specialist], "classify")?;
+        validate::validate_text(text, self.policy.max_text_bytes)?;
+        let (classification, explanation) = self.classifier.classify_explained(text)?;
+        Ok(Classified {
+            classification,
+            explanation,
+        })
+    }
+
+    /// Whether the engines behind the helpdesk (the queue, the client directory) answer.
+    pub async fn healthy(&self) -> bool {
+        self.queue.healthy().await && self.clients.healthy().await
+    }
+
+    /// Makes everything the queue accepted durable (at shutdown).
+    pub async fn flush(&self) -> Result<(), HelpdeskError> {
+        Ok(self.queue.flush().await?)
+    }
+
+    /// Reads the pack's status files again (answer templates, and the clients when embedded).
+    pub fn reload_status(&self) -> Result<(), crate::answer::AnswerError> {
+        self.status.reload()
+    }
+}

@@ -1,0 +1,238 @@
+//! The domain API in process, without gRPC: the tiny fixture pack, an embedded queue in a
+//! temporary folder and a clock stepped by hand.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::answer::StatusStore;
+use crate::classify::{TrainOptions, train};
+use crate::intake::{Channel, Decision, Disposition};
+use crate::route::{EmbeddedQueue, ManualClock, QueueSettings};
+
+const NOW_MS: i64 = 1_800_000_000_000;
+
+struct Fixture {
+    helpdesk: Helpdesk,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny"))
+        .expect("the tiny pack loads");
+    let classifier = Arc::new(train(&pack, &TrainOptions::default()).unwrap().classifier);
+    let status = Arc::new(StatusStore::for_pack(&pack).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let queue: EmbeddedQueue<Decision> =
+        EmbeddedQueue::open(dir.path(), QueueSettings::default(), clock.clone()).unwrap();
+    let backends = Backends {
+        classifier,
+        clients: status.clone(),
+        status,
+        queue: Arc::new(queue),
+        clock,
+    };
+    let policy = Policy {
+        leases: LeasePolicy {
+            default: Duration::from_secs(300),
+            max: Duration::from_secs(3600),
+        },
+        max_text_bytes: 200,
+    };
+    Fixture {
+        helpdesk: Helpdesk::new(&pack, backends, policy),
+        _dir: dir,
+    }
+}
+
+fn admin() -> Caller {
+    Caller::local_admin()
+}
+
+fn specialist(queues: &[&str]) -> Caller {
+    let queues = queues.iter().map(|q| (*q).to_owned()).collect();
+    Caller::new("alice".into(), Role::Specialist, Vec::new(), queues)
+}
+
+fn submitter() -> Caller {
+    Caller::new("web".into(), Role::Submitter, Vec::new(), Vec::new())
+}
+
+/// An inquiry from a sender of no client: always escalated to `account_management`.
+fn unknown_sender_inquiry(id: &str) -> Inquiry {
+    Inquiry {
+        inquiry_id: id.to_owned(),
+        client_id: String::new(),
+        channel: Channel::Email,
+        subject: "Our strategy".into(),
+        body: "what should our seo strategy focus on?".into(),
+        received_ms: NOW_MS,
+        in_reply_to: None,
+        sender: Some("someone@nowhere.example".into()),
+    }
+}
+
+fn ready(reports: &[QueueReport], queue: &str) -> u64 {
+    reports
+        .iter()
+        .find(|r| r.stats.queue == queue)
+        .map(|r| r.stats.ready)
+        .unwrap_or_else(|| panic!("no report of {queue}"))
+}
+
+/// A claim gets the policy's default lease, refuses one over the maximum, and carries the
+/// ticket's inquiry and the decision that queued it.
+#[tokio::test]
+async fn a_claim_holds_the_lease_policy_and_joins_the_decision() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let inquiry = unknown_sender_inquiry("<q1@mail.example>");
+    let submitted = helpdesk
+        .submit(&submitter(), inquiry.clone())
+        .await
+        .unwrap();
+    let Disposition::Queued(queued) = &submitted.decision.outcome else {
+        panic!(
+            "an unknown sender is queued: {:?}",
+            submitted.decision.outcome
+        );
+    };
+    assert_eq!(queued.queue, "account_management");
+
+    let too_long = helpdesk
+        .claim(
+            &admin(),
+            "account_management",
+            Some(Duration::from_secs(7200)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(too_long.to_string(), "lease: is over the maximum of 3600s");
+
+    let claimed = helpdesk
+        .claim(&admin(), "account_management", None)
+        .await
+        .unwrap()
+        .expect("the queued ticket");
+    assert_eq!(Some(claimed.ticket_id), submitted.ticket_id);
+    assert_eq!(claimed.lease.as_ref().unwrap().expires_ms, NOW_MS + 300_000);
+    assert_eq!(claimed.inquiry, inquiry);
+    let decision = claimed.decision.expect("the decision is joined");
+    assert_eq!(decision.inquiry_id, "<q1@mail.example>");
+    assert_eq!(decision.outcome, submitted.decision.outcome);
+
+    let held = HeldTicket {
+        ticket_id: claimed.ticket_id,
+        lease_token: claimed.lease.unwrap().token,
+    };
+    let renewed = helpdesk
+        .extend(&admin(), held, Some(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    assert_eq!(renewed.unwrap().expires_ms, NOW_MS + 600_000);
+    let blank = helpdesk.resolve(&admin(), held, " ").await.unwrap_err();
+    assert_eq!(blank.to_string(), "outcome: is empty");
+    let audit = helpdesk
+        .resolve(&admin(), held, "called back")
+        .await
+        .unwrap();
+    assert_eq!(audit.outcome, "called back");
+    assert!(
+        helpdesk
+            .claim(&admin(), "account_management", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Queue reports carry the pack's description and SLA beside the counts, and a specialist
+/// sees only its own queues; a submitter sees none.
+#[tokio::test]
+async fn queue_reports_merge_the_pack_and_hide_other_queues() {
+    let Fixture { helpdesk, _dir } = fixture();
+    helpdesk
+        .submit(&submitter(), unknown_sender_inquiry("<q2@mail.example>"))
+        .await
+        .unwrap();
+    let all = helpdesk.queue_reports(&admin()).await.unwrap();
+    let names: Vec<&str> = all.iter().map(|r| r.stats.queue.as_str()).collect();
+    assert_eq!(names, ["seo", "account_management"]);
+    let management = all
+        .iter()
+        .find(|r| r.stats.queue == "account_management")
+        .unwrap();
+    assert_eq!(management.description, "Account managers, escalations");
+    assert_eq!(management.sla_hours, 4.0);
+    assert_eq!(ready(&all, "account_management"), 1);
+    assert_eq!(ready(&all, "seo"), 0);
+
+    let own = helpdesk.queue_reports(&specialist(&["seo"])).await.unwrap();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].stats.queue, "seo");
+    assert_eq!(own[0].description, "SEO specialists");
+    let refused = helpdesk.queue_reports(&submitter()).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+}
+
+/// A specialist claims only from its own queues, and only from queues of the pack.
+#[tokio::test]
+async fn specialists_claim_from_their_own_queues_only() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let alice = specialist(&["seo"]);
+    let other = helpdesk
+        .claim(&alice, "account_management", None)
+        .await
+        .unwrap_err();
+    assert_eq!(other.kind(), ErrorKind::PermissionDenied);
+    let unknown = helpdesk.claim(&alice, "billing", None).await.unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        unknown.to_string(),
+        "queue: `billing` is not a queue of this pack"
+    );
+    assert!(helpdesk.claim(&alice, "seo", None).await.unwrap().is_none());
+}
+
+/// Texts are validated once, in the domain: a blank or oversized text is refused naming its
+/// field, and a refused inquiry queues nothing.
+#[tokio::test]
+async fn texts_are_validated_before_anything_happens() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let blank = helpdesk.classify(&submitter(), "  ").unwrap_err();
+    assert_eq!(blank.to_string(), "text: is empty");
+    let long = helpdesk
+        .classify(&submitter(), &"x".repeat(201))
+        .unwrap_err();
+    assert_eq!(
+        long.to_string(),
+        "text: is 201 bytes, over the limit of 200"
+    );
+    let classified = helpdesk
+        .classify(
+            &specialist(&["seo"]),
+            "what should our seo strategy focus on?",
+        )
+        .unwrap();
+    assert!(!classified.classification.intent.is_empty());
+
+    let mut empty = unknown_sender_inquiry("<q3@mail.example>");
+    empty.body = "\n".into();
+    empty.subject.clear();
+    let refused = helpdesk.submit(&submitter(), empty).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "inquiry.body: subject and body are both empty"
+    );
+    let by_specialist = helpdesk
+        .submit(
+            &specialist(&["seo"]),
+            unknown_sender_inquiry("<q4@mail.example>"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(by_specialist.kind(), ErrorKind::PermissionDenied);
+    let reports = helpdesk.queue_reports(&admin()).await.unwrap();
+    assert_eq!(ready(&reports, "account_management"), 0);
+}

@@ -1,0 +1,263 @@
+//! The specialists' side of the helpdesk: claiming a ticket (with its inquiry and the decision
+//! that queued it), extending, resolving, releasing and rerouting it, and the statistics of
+//! the queues. A specialist sees and works on its own queues only; an admin on all.
+
+use std::time::Duration;
+
+use super::validate::validate_note;
+use super::{Caller, Helpdesk, HelpdeskError, Role};
+use crate::intake::{Decision, Inquiry, TicketPayload};
+use crate::pack::Queue;
+use crate::route::{AuditRecord, Lease, QueueStats, Ticket};
+
+/// A ticket a specialist holds: its id and the token of the lease on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldTicket {
+    pub ticket_id: u64,
+    pub lease_token: u64,
+}
+
+/// A claimed ticket as a specialist sees it: the ticket with its lease, the inquiry, and the
+/// decision that queued it with its explanation (absent only if its record was lost).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedTicket {
+    pub ticket_id: u64,
+    pub queue: String,
+    pub priority: u8,
+    pub sla_due_ms: i64,
+    pub lease: Option<Lease>,
+    /// How many times the ticket has been claimed, this claim included.
+    pub deliveries: u32,
+    pub inquiry: Inquiry,
+    pub decision: Option<Decision>,
+}
+
+/// One queue's statistics with what the pack says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueReport {
+    pub description: String,
+    pub sla_hours: f64,
+    pub stats: QueueStats,
+}
+
+impl Helpdesk {
+    /// Leases the next ticket of `queue` to `caller` for `lease` (the policy's default when
+    /// none), with its inquiry and decision; `None` when the queue has no ready ticket.
+    pub async fn claim(
+        &self,
+        caller: &Caller,
+        queue: &str,
+        lease: Option<Duration>,
+    ) -> Result<Option<ClaimedTicket>, HelpdeskError> {
+        caller.check_role(&[Role::Specialist], "claim tickets")?;
+        let queue = self.pack_queue("queue", queue)?;
+        caller.check_queue(&queue.name)?;
+        let lease_ms = self.policy.leases.lease_ms(lease)?;
+        let Some(ticket) = self
+            .queue
+            .claim(&queue.name, &caller.name, lease_ms)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored = self.intake.stored_decision(&ticket.inquiry_id).await?;
+        Ok(Some(claimed(ticket, stored.map(|stored| stored.decision))?))
+    }
+
+    /// Renews the caller's lease on `held` for `lease` (the default when none); the new lease.
+    pub async fn extend(
+        &self,
+        caller: &Caller,
+        held: HeldTicket,
+        lease: Option<Duration>,
+    ) -> Result<Option<Lease>, HelpdeskError> {
+        self.own_ticket(caller, held.ticket_id).await?;
+        let lease_ms = self.policy.leases.lease_ms(lease)?;
+        let ticket = self
+            .queue
+            .extend(held.ticket_id, held.lease_token, lease_ms)
+            .await?;
+        Ok(ticket.lease)
+    }
+
+    /// Closes `held` with how it was resolved; the audit record kept of it.
+    pub async fn resolve(
+        &self,
+        caller: &Caller,
+        held: HeldTicket,
+        outcome: &str,
+    ) -> Result<AuditRecord, HelpdeskError> {
+        validate_note("outcome", outcome)?;
+        self.own_ticket(caller, held.ticket_id).await?;
+        Ok(self
+            .queue
+            .resolve(held.ticket_id, held.lease_token, &caller.name, outcome)
+            .await?)
+    }
+
+    /// Gives `held` back to its queue for someone else, saying why.
+    pub async fn release(
+        &self,
+        caller: &Caller,
+        held: HeldTicket,
+        reason: &str,
+    ) -> Result<(), HelpdeskError> {
+        validate_note("reason", reason)?;
+        self.own_ticket(caller, held.ticket_id).await?;
+        self.queue
+            .release(held.ticket_id, held.lease_token, &caller.name, reason)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves `held` to the queue `to_queue` (a correction of the routing), saying why.
+    pub async fn reroute(
+        &self,
+        caller: &Caller,
+        held: HeldTicket,
+        to_queue: &str,
+        reason: &str,
+    ) -> Result<(), HelpdeskError> {
+        validate_note("reason", reason)?;
+        let to = &self.pack_queue("to_queue", to_queue)?.name;
+        self.own_ticket(caller, held.ticket_id).await?;
+        self.queue
+            .reroute(held.ticket_id, held.lease_token, &caller.name, to, reason)
+            .await?;
+        Ok(())
+    }
+
+    /// The statistics of the queues the caller may see, with the pack's description and SLA.
+    pub async fn queue_reports(&self, caller: &Caller) -> Result<Vec<QueueReport>, HelpdeskError> {
+        caller.check_role(&[Role::Specialist], "list queues")?;
+        let visible: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|q| caller.may_see_queue(&q.name))
+            .map(|q| q.name.clone())
+            .collect();
+        let stats = self.queue.stats(&visible).await?;
+        Ok(merge_with_pack(&self.queues, stats, |queue| {
+            caller.may_see_queue(queue)
+        }))
+    }
+
+    /// The statistics of every queue of the pack (and of any other queue holding tickets),
+    /// for the operator's gauges.
+    pub async fn all_queue_stats(&self) -> Result<Vec<QueueStats>, HelpdeskError> {
+        let names: Vec<String> = self.queues.iter().map(|q| q.name.clone()).collect();
+        Ok(self.queue.stats(&names).await?)
+    }
+
+    /// The audit record of a resolved ticket: who resolved it, when and how.
+    pub async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, HelpdeskError> {
+        Ok(self.queue.audit(ticket_id).await?)
+    }
+
+    /// Every correction specialists made by rerouting, oldest first.
+    pub async fn corrections(&self) -> Result<Vec<crate::route::Correction>, HelpdeskError> {
+        Ok(self.queue.corrections().await?)
+    }
+
+    /// The queue of the pack named `name`, or NOT_FOUND naming `field`.
+    fn pack_queue(&self, field: &'static str, name: &str) -> Result<&Queue, HelpdeskError> {
+        self.queues.iter().find(|q| q.name == name).ok_or_else(|| {
+            HelpdeskError::not_found(field, format!("`{name}` is not a queue of this pack"))
+        })
+    }
+
+    /// The open ticket `ticket_id`, checked to be on one of the caller's queues.
+    async fn own_ticket(&self, caller: &Caller, ticket_id: u64) -> Result<Ticket, HelpdeskError> {
+        caller.check_role(&[Role::Specialist], "work on tickets")?;
+        let ticket = self.queue.ticket(ticket_id).await?.ok_or_else(|| {
+            HelpdeskError::not_found("ticket_id", format!("ticket {ticket_id} is not open"))
+        })?;
+        caller.check_queue(&ticket.queue)?;
+        Ok(ticket)
+    }
+}
+
+/// A claimed ticket with its inquiry decoded from the payload and its decision joined.
+fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, HelpdeskError> {
+    let payload: TicketPayload = serde_json::from_str(&ticket.payload).map_err(|e| {
+        HelpdeskError::CorruptRecord(format!("the payload of ticket {}: {e}", ticket.id))
+    })?;
+    Ok(ClaimedTicket {
+        ticket_id: ticket.id,
+        queue: ticket.queue,
+        priority: ticket.priority,
+        sla_due_ms: ticket.sla_due_ms,
+        lease: ticket.lease,
+        deliveries: ticket.deliveries,
+        inquiry: payload.inquiry,
+        decision,
+    })
+}
+
+/// Queue statistics joined with the pack's description and SLA of each queue, keeping those
+/// `visible` says; a queue the pack does not list (tickets left from an earlier pack) keeps its
+/// statistics with no description and no SLA.
+fn merge_with_pack(
+    pack_queues: &[Queue],
+    stats: Vec<QueueStats>,
+    visible: impl Fn(&str) -> bool,
+) -> Vec<QueueReport> {
+    stats
+        .into_iter()
+        .filter(|s| visible(&s.queue))
+        .map(|stats| {
+            let pack_queue = pack_queues.iter().find(|q| q.name == stats.queue);
+            QueueReport {
+                description: pack_queue
+                    .map(|q| q.description.clone())
+                    .unwrap_or_default(),
+                sla_hours: pack_queue.map_or(0.0, |q| q.sla_hours),
+                stats,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(queue: &str, ready: u64) -> QueueStats {
+        QueueStats {
+            queue: queue.to_owned(),
+            ready,
+            ..QueueStats::default()
+        }
+    }
+
+    /// A queue the pack lists gets its description and SLA; one it no longer lists keeps its
+    /// counts with neither; a queue not visible is left out.
+    #[test]
+    fn stats_merge_with_the_packs_queues() {
+        let pack_queues = vec![Queue {
+            name: "seo".into(),
+            description: "SEO specialists".into(),
+            sla_hours: 24.0,
+        }];
+        let merged = merge_with_pack(
+            &pack_queues,
+            vec![stats("seo", 2), stats("retired", 1), stats("hidden", 5)],
+            |queue| queue != "hidden",
+        );
+        assert_eq!(
+            merged,
+            vec![
+                QueueReport {
+                    description: "SEO specialists".into(),
+                    sla_hours: 24.0,
+                    stats: stats("seo", 2),
+                },
+                QueueReport {
+                    description: String::new(),
+                    sla_hours: 0.0,
+                    stats: stats("retired", 1),
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! `TicketQueue`: the queue contract the service works against, whichever engine holds the
+//! tickets: the embedded redb queue on one machine, or JetStream (with the ledger in
+//! PostgreSQL) when scaled out. Both pass the same contract tests (`tests/queue_contract.rs`).
+//!
+//! Decisions cross it as the caller's own type `D` (see `decision.rs`), and a recorded ticket
+//! comes back with the id the queue assigned it.
+
+use async_trait::async_trait;
+
+use super::decision::{DecisionRecord, Recorded, StoredDecision};
+use super::error::RouteError;
+use super::history::{AuditRecord, Correction};
+use super::stats::QueueStats;
+use super::ticket::{NewTicket, Ticket};
+
+/// Decisions (of type `D`) by inquiry id and the specialist tickets they queue.
+#[async_trait]
+pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
+    /// Stores the decision for `inquiry_id` and queues `ticket` once, durably before it
+    /// returns, with the ticket id the queue assigned; a repeat (also from another replica)
+    /// returns the first decision.
+    async fn record_decision(
+        &self,
+        inquiry_id: &str,
+        decision: &D,
+        ticket: NewTicket,
+    ) -> Result<Recorded<D>, RouteError>;
+
+    /// Stores a decision that queues no ticket (an answer) for replays; it may be made durable
+    /// later, since a lost answer is decided again the same way. A stored decision is kept.
+    async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError>;
+
+    /// The decision stored for `inquiry_id`, with the ticket it queued.
+    async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError>;
+
+    /// Leases the next ticket of `queue` (priority first, then SLA order) to `holder`. The
+    /// lease may differ from `lease_ms` where the engine fixes it; the ticket says its expiry.
+    async fn claim(
+        &self,
+        queue: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Ticket>, RouteError>;
+
+    /// Renews the live lease `lease_token` of ticket `ticket_id`.
+    async fn extend(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        lease_ms: i64,
+    ) -> Result<Ticket, RouteError>;
+
+    /// Removes a ticket `holder` leases and keeps who resolved it, when and how.
+    async fn resolve(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        outcome: &str,
+    ) -> Result<AuditRecord, RouteError>;
+
+    /// Hands a leased ticket back to ready now.
+    async fn release(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError>;
+
+    /// Moves a leased ticket to `to_queue`, ready, and records the correction.
+    async fn reroute(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        to_queue: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError>;
+
+    /// A live ticket (the service checks a specialist's queue with it).
+    async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError>;
+
+    /// Stats for every queue in `queues` (also empty ones).
+    async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
+
+    /// Dead-lettered tickets of `queue`, oldest first.
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError>;
+
+    /// The audit record of a resolved ticket.
+    async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError>;
+
+    /// Every correction made by `reroute`, oldest first.
+    async fn corrections(&self) -> Result<Vec<Correction>, RouteError>;
+
+    /// Makes everything recorded so far durable (for graceful shutdown).
+    async fn flush(&self) -> Result<(), RouteError>;
+
+    /// Whether the engine answers now; health reports NOT_SERVING while it does not.
+    async fn healthy(&self) -> bool;
+}

@@ -1,0 +1,331 @@
+//! `EmbeddedQueue`: the durable specialist queue of one machine. It keeps tickets, leases,
+//! decisions (for idempotency), dead letters, audit records and queue corrections in one redb
+//! file, `route.redb`, in the queue's directory. The handle is async and cloneable: it checks
+//! arguments, sends state changes to the group-committing writer thread and runs reads on
+//! blocking threads over redb read transactions.
+//!
+//! # Writes: group commit
+//! One writer thread (`writer.rs`) owns all writes. Callers send requests over a bounded
+//! channel with a oneshot for the answer. The writer blocks for one request, drains up to
+//! `max_batch` more that are already waiting, applies them in arrival order in one write
+//! transaction (`txn.rs`), commits once and only then answers every caller. The commit uses
+//! `Durability::Immediate` (fsync before commit returns) if any request of the batch is
+//! durable, otherwise `Durability::None`; redb makes a None commit durable with the next
+//! Immediate commit and on clean close, so `flush()` (an empty durable request) persists
+//! everything queued before it. A refused request (not found, wrong lease, bad argument)
+//! changes nothing and fails alone; a storage failure aborts the batch and every request in
+//! it gets the error; a failed commit also stops the writer, after which calls return
+//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
+//! decision lookup every submission makes, which reads inline. A background record (an answer:
+//! a decision that queues no ticket) is not waited for: a batch of only those lingers up to
+//! 10 ms for company before it commits, so one commit carries many; the writer sleeps
+//! meanwhile, and a request someone waits on wakes it and ends the linger (so does a batch's
+//! worth of records). Until its batch commits, a resubmission of that inquiry is decided
+//! afresh (the first record is kept).
+//!
+//! # Format
+//! One on-disk format, named by a schema version in the `meta` table and checked on open: a
+//! new file is stamped with it, a file of another version (or none) is refused with both
+//! versions named (`schema.rs`). Records are JSON behind a one-byte tag, LZ4-compressed when
+//! that is smaller (`codec.rs`). Decisions are stored many to a row (`rows.rs`): the decisions
+//! of one write batch, answers and tickets' alike, up to 64 a row, share a row under a
+//! sequential id, and the decision index maps each inquiry id to its row; a small index entry
+//! per decision costs the writer far less than one kilobyte-sized row each at a random key (a
+//! page, and often its parent, rewritten per decision at every commit), and the shared row
+//! compresses some tenfold.
+//!
+//! # Tables
+//! | table            | key                                 | value                              |
+//! |------------------|-------------------------------------|------------------------------------|
+//! | `meta`           | `schema_version`                    | `u64`                              |
+//! | `tickets`        | ticket id `u64`                     | JSON `Ticket` (live)               |
+//! | `ready`          | `(queue, priority, sla_due_ms, id)` | `()`                               |
+//! | `leases`         | `(expires_ms, id)`                  | `()`                               |
+//! | `decision_rows`  | decision row id `u64`               | inquiry ids, ticket ids, decision JSONs |
+//! | `decision_index` | inquiry id `&str`                   | decision row id `u64`              |
+//! | `dead_letters`   | `(queue, id)`                       | JSON `{ticket, reason, dead_ms}`   |
+//! | `audit`          | ticket id `u64`                     | JSON `AuditRecord`                 |
+//! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
+//! | `counters`       | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_decision_row` | `u64` |
+//!
+//! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
+//! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
+//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
+
+mod codec;
+mod rows;
+mod schema;
+mod settings;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+mod txn;
+mod writer;
+
+pub use settings::QueueSettings;
+
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::Database;
+
+use crate::route::clock::Clock;
+use crate::route::contract::TicketQueue;
+use crate::route::decision::{
+    DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
+};
+use crate::route::error::RouteError;
+use crate::route::history::{AuditRecord, Correction};
+use crate::route::stats::QueueStats;
+use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
+use schema::open_tables;
+use snapshot::Snapshot;
+use writer::Writer;
+
+/// File name of the queue's database inside its directory.
+const DB_FILE: &str = "route.redb";
+
+/// The embedded ticket queue keeping decisions of type `D`; clones share one database and one
+/// writer thread.
+pub struct EmbeddedQueue<D> {
+    inner: Arc<Inner>,
+    decisions: PhantomData<fn() -> D>,
+}
+
+impl<D> Clone for EmbeddedQueue<D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            decisions: PhantomData,
+        }
+    }
+}
+
+struct Inner {
+    // Dropped first: joins the writer thread before the read handle closes the database.
+    writer: Writer,
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<D: DecisionRecord> EmbeddedQueue<D> {
+    /// Opens (or creates) the queue stored in `dir` and starts its writer thread. A database
+    /// of another schema version is refused (`schema.rs`).
+    pub fn open(
+        dir: &Path,
+        settings: QueueSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RouteError> {
+        settings.validate()?;
+        std::fs::create_dir_all(dir).map_err(|err| {
+            RouteError::storage(
+                format_args!("creating queue directory {}", dir.display()),
+                err,
+            )
+        })?;
+        let path = dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|err| {
+            RouteError::storage(
+                format_args!("opening queue database {}", path.display()),
+                err,
+            )
+        })?;
+        open_tables(&db, &path)?;
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone(), settings, clock.clone())?;
+        Ok(Self {
+            inner: Arc::new(Inner { writer, db, clock }),
+            decisions: PhantomData,
+        })
+    }
+
+    /// Write transactions the writer has committed since open (one per batch).
+    pub fn commits(&self) -> u64 {
+        self.inner.writer.commits()
+    }
+
+    /// Requests the writer thread has not taken yet (it takes them in batches).
+    #[cfg(test)]
+    pub(crate) fn writer_backlog(&self) -> usize {
+        self.inner.writer.backlog()
+    }
+
+    /// Runs `query` over a fresh snapshot on a blocking thread, with the clock's now.
+    async fn read<T, F>(&self, query: F) -> Result<T, RouteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Snapshot, i64) -> Result<T, RouteError> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        let now_ms = self.inner.clock.now_ms();
+        tokio::task::spawn_blocking(move || query(&Snapshot::begin(&db)?, now_ms))
+            .await
+            .map_err(|err| RouteError::Unavailable(format!("queue read task failed: {err}")))?
+    }
+}
+
+/// Writes go to the group-committing writer; a ticket's decision waits for its fsync'd commit,
+/// an answer does not (see the module doc). Reads run over redb read transactions.
+#[async_trait]
+impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
+    async fn record_decision(
+        &self,
+        inquiry_id: &str,
+        decision: &D,
+        ticket: NewTicket,
+    ) -> Result<Recorded<D>, RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        ticket.validate(inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?.into_bytes();
+        let id = inquiry_id.to_owned();
+        let recorded = self
+            .inner
+            .writer
+            .submit(true, move |txn| txn.record_decision(&id, &stored, ticket))
+            .await?;
+        Ok(match recorded {
+            Recorded::New { ticket_id } => Recorded::New { ticket_id },
+            Recorded::Existing(existing) => {
+                Recorded::Existing(decode_decision(inquiry_id, existing)?)
+            }
+        })
+    }
+
+    /// Not waited for: a crash before the next commit loses only this record, and a
+    /// resubmission decides the same again.
+    async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError> {
+        require_name("inquiry id", inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?.into_bytes();
+        let id = inquiry_id.to_owned();
+        self.inner
+            .writer
+            .enqueue(move |txn| txn.record_answer(&id, &stored))
+            .await
+    }
+
+    /// A point read on the hot path of every submission: it runs inline, a blocking-pool hop
+    /// costs more than it.
+    async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError> {
+        Snapshot::begin(&self.inner.db)?
+            .decision(inquiry_id)?
+            .map(|stored| decode_decision(inquiry_id, stored))
+            .transpose()
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Ticket>, RouteError> {
+        require_name("queue", queue)?;
+        require_name("holder", holder)?;
+        require_lease_ms(lease_ms)?;
+        let (queue, holder) = (queue.to_owned(), holder.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| txn.claim(&queue, holder, lease_ms))
+            .await
+    }
+
+    async fn extend(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        lease_ms: i64,
+    ) -> Result<Ticket, RouteError> {
+        require_lease_ms(lease_ms)?;
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.extend(ticket_id, lease_token, lease_ms)
+            })
+            .await
+    }
+
+    async fn resolve(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        outcome: &str,
+    ) -> Result<AuditRecord, RouteError> {
+        let (holder, outcome) = (holder.to_owned(), outcome.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.resolve(ticket_id, lease_token, holder, outcome)
+            })
+            .await
+    }
+
+    async fn release(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        let (holder, reason) = (holder.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.release(ticket_id, lease_token, &holder, &reason)
+            })
+            .await
+    }
+
+    async fn reroute(
+        &self,
+        ticket_id: u64,
+        lease_token: u64,
+        holder: &str,
+        to_queue: &str,
+        reason: &str,
+    ) -> Result<Ticket, RouteError> {
+        require_name("target queue", to_queue)?;
+        let (holder, to_queue, reason) =
+            (holder.to_owned(), to_queue.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.reroute(ticket_id, lease_token, holder, to_queue, reason)
+            })
+            .await
+    }
+
+    async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
+        self.read(move |snap, _| snap.ticket(ticket_id)).await
+    }
+
+    async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError> {
+        let queues = queues.to_vec();
+        self.read(move |snap, now_ms| snap.stats(&queues, now_ms))
+            .await
+    }
+
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+        let queue = queue.to_owned();
+        self.read(move |snap, _| snap.dead_letters(&queue)).await
+    }
+
+    async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
+        self.read(move |snap, _| snap.audit(ticket_id)).await
+    }
+
+    async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
+        self.read(|snap, _| snap.corrections()).await
+    }
+
+    /// An empty durable request: its commit makes every earlier one durable.
+    async fn flush(&self) -> Result<(), RouteError> {
+        self.inner.writer.submit(true, |_| Ok(())).await
+    }
+
+    /// Whether the writer thread still takes requests (it stops after a failed commit).
+    async fn healthy(&self) -> bool {
+        self.inner.writer.alive()
+    }
+}
