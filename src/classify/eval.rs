@@ -5,7 +5,7 @@
 //! that have none; the routing metrics are taken after it. An automatic answer is correct when
 //! the true intent has the predicted intent's tier and status kind; an out-of-scope row is
 //! handled correctly when it is not answered automatically (a human gets it). A test row whose
-//! text normalizes to nothing is skipped like such a training row (see [`super::train`]) and
+//! text normalizes to nothing is skipped like such a training row (see [`train`](mod@super::train)) and
 //! counted in the report's `skipped_rows`.
 
 use std::path::Path;

@@ -14,7 +14,7 @@
 //! only) gives the model nothing to learn from and a classifier nothing to classify; real data
 //! sets contain such rows, so they are skipped, never a stop: each is logged with its file and
 //! line, and training and evaluation report them ([`SkippedRow`]). At serve time such a text is
-//! refused as [`ClassifyError::EmptyText`](super::ClassifyError::EmptyText) (the service maps it
+//! refused as [`ClassifyError::EmptyText`] (the service maps it
 //! to an invalid-argument error naming the field). Each fit must converge
 //! ([`FitReport`]); one that does not after its recovery rounds is an error naming the pack.
 

@@ -21,7 +21,7 @@ use crate::telemetry::Metrics;
 /// A timeout shorter than this is spent by the time the call is read.
 const SPENT: Duration = Duration::from_micros(10);
 
-/// The tower layer that puts [`Deadlines`] in front of the services.
+/// The tower layer that puts `Deadlines` in front of the services.
 #[derive(Clone)]
 pub struct DeadlineLayer {
     metrics: Arc<Metrics>,
