@@ -3,7 +3,8 @@
 //!
 //! The format is a contract that outside tools read and write (see the README):
 //! `intents.csv` (`intent,tier,queue,status_kind`), `train.csv` and `test.csv` (`text,label`, where
-//! a test label `oos` marks an out-of-scope row), an optional `queues.csv`
+//! the label `oos` marks an out-of-scope row: in `train.csv`, an example of what the pack does not
+//! serve, which the model learns as a class of its own), an optional `queues.csv`
 //! (`queue,description,sla_hours`) and an optional `pack.toml` with the pack's settings.
 //! Every error names the file and, for a bad row, its line.
 
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// The label of an out-of-scope test row.
+/// The label of an out-of-scope row.
 pub const OUT_OF_SCOPE_LABEL: &str = "oos";
 
 /// Why a pack could not be loaded.
@@ -94,7 +95,7 @@ pub struct Queue {
     pub sla_hours: f64,
 }
 
-/// One labelled text; `intent` is `None` for an out-of-scope test row.
+/// One labelled text; `intent` is `None` for an out-of-scope (`oos`) row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Example {
     pub text: String,
@@ -227,11 +228,11 @@ impl Pack {
             .enumerate()
             .map(|(index, intent)| (intent.name.as_str(), index))
             .collect();
-        let train = load_examples(&dir.join("train.csv"), &by_name, false)?;
+        let train = load_examples(&dir.join("train.csv"), &by_name)?;
         check_every_intent_has_examples(&dir.join("train.csv"), &intents, &train)?;
         let test_path = dir.join("test.csv");
         let test = if test_path.exists() {
-            load_examples(&test_path, &by_name, true)?
+            load_examples(&test_path, &by_name)?
         } else {
             Vec::new()
         };
@@ -460,11 +461,7 @@ fn load_queues(path: &Path, intents: &[Intent]) -> Result<Vec<Queue>, PackError>
     Ok(queues)
 }
 
-fn load_examples(
-    path: &Path,
-    intents: &HashMap<&str, usize>,
-    allow_out_of_scope: bool,
-) -> Result<Vec<Example>, PackError> {
+fn load_examples(path: &Path, intents: &HashMap<&str, usize>) -> Result<Vec<Example>, PackError> {
     let mut examples = Vec::new();
     for_each_record(path, &["text", "label"], |line, record| {
         let (text, label) = (record[0].trim(), record[1].trim());
@@ -473,7 +470,7 @@ fn load_examples(
         }
         let intent = match intents.get(label) {
             Some(&index) => Some(index),
-            None if allow_out_of_scope && label == OUT_OF_SCOPE_LABEL => None,
+            None if label == OUT_OF_SCOPE_LABEL => None,
             None => {
                 return Err(format!("label `{label}` is not an intent of intents.csv"));
             }
@@ -494,8 +491,8 @@ fn check_every_intent_has_examples(
     train: &[Example],
 ) -> Result<(), PackError> {
     let mut counts = vec![0usize; intents.len()];
-    for example in train {
-        counts[example.intent.expect("training rows are in scope")] += 1;
+    for intent in train.iter().filter_map(|example| example.intent) {
+        counts[intent] += 1;
     }
     let missing: Vec<&str> = intents
         .iter()
@@ -539,7 +536,7 @@ mod tests {
     fn loads_a_valid_pack() {
         let dir = write_pack(&[
             ("intents.csv", INTENTS),
-            ("train.csv", TRAIN),
+            ("train.csv", &format!("{TRAIN}who won the match,oos\n")),
             (
                 "test.csv",
                 "text,label\n\"ready, yet?\",eta\nweather?,oos\n",
@@ -552,6 +549,7 @@ mod tests {
         assert_eq!(pack.test[1].intent, None);
         assert_eq!(pack.settings, PackSettings::default());
         assert_eq!(pack.test[0].line, 2);
+        assert_eq!(pack.train[2].intent, None, "an out-of-scope training row");
     }
 
     /// The quality floors are read from `[quality]`, each optional.
@@ -608,11 +606,14 @@ mod tests {
         assert!(unknown_label.contains("test.csv:3"), "{unknown_label}");
         assert!(unknown_label.contains("`refund`"), "{unknown_label}");
 
-        let oos_in_train = load_error(&[
+        let only_oos_in_train = load_error(&[
             ("intents.csv", INTENTS),
             ("train.csv", "text,label\nhello,oos\n"),
         ]);
-        assert!(oos_in_train.contains("train.csv:2"), "{oos_in_train}");
+        assert!(
+            only_oos_in_train.contains("train.csv: no training example for intent(s) eta, advice"),
+            "{only_oos_in_train}"
+        );
 
         let empty_text = load_error(&[
             ("intents.csv", INTENTS),

@@ -16,9 +16,9 @@ use super::calibrate::Calibration;
 use super::classifier::target_groups;
 use super::explain::ExampleMemory;
 use super::scope::{ScopeModel, Vocabulary};
-use super::train::{Fits, TrainOptions, Trained, ValidationSummary};
+use super::train::{Fits, TrainOptions, Trained, ValidationSummary, classes_of};
 use super::{Classifier, ClassifyError, Idf, KeywordIndex, LogisticModel, NormalizedText};
-use crate::pack::{Pack, hex};
+use crate::pack::{Example, Pack, hex};
 
 /// The model file format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -164,28 +164,31 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
             "{WEIGHTS} does not match its digest in {MANIFEST}"
         )));
     }
-    let (idf, model) = decode_weights(&weights, &manifest).map_err(refuse)?;
     // The rows training used: those whose text has words (it reported the others).
-    let rows: Vec<(usize, &str, NormalizedText)> = pack
+    let rows: Vec<(&Example, NormalizedText)> = pack
         .train
         .iter()
-        .map(|e| {
-            let intent = e.intent.expect("training rows are in scope");
-            (intent, e.text.as_str(), NormalizedText::new(&e.text))
-        })
-        .filter(|(_, _, normalized)| !normalized.is_empty())
+        .map(|example| (example, NormalizedText::new(&example.text)))
+        .filter(|(_, normalized)| !normalized.is_empty())
         .collect();
+    let examples: Vec<&Example> = rows.iter().map(|(example, _)| *example).collect();
+    let (labels, classes) = classes_of(pack, &examples);
+    let (idf, model) = decode_weights(&weights, &manifest, classes).map_err(refuse)?;
     let index = KeywordIndex::build(
-        pack.intents.len(),
-        rows.iter()
-            .map(|(intent, _, normalized)| (*intent, normalized)),
+        classes,
+        labels
+            .iter()
+            .copied()
+            .zip(rows.iter().map(|(_, normalized)| normalized)),
         manifest.options.max_query_terms,
     )?;
     let memory = ExampleMemory::new(
-        pack.intents.len(),
+        classes,
         &idf,
-        rows.iter()
-            .map(|(intent, text, normalized)| (*intent, *text, normalized)),
+        labels
+            .iter()
+            .zip(&rows)
+            .map(|(&class, (example, normalized))| (class, example.text.as_str(), normalized)),
     );
     Ok(Classifier {
         pack_name: pack.name.clone(),
@@ -198,14 +201,18 @@ pub fn load(pack: &Pack, dir: &Path) -> Result<Classifier, ClassifyError> {
         calibration: manifest.calibration,
         memory,
         scope: manifest.scope,
-        vocabulary: Vocabulary::new(rows.iter().map(|(_, _, normalized)| normalized)),
+        vocabulary: Vocabulary::new(rows.iter().map(|(_, normalized)| normalized)),
         version: manifest.model_version,
     })
 }
 
-fn decode_weights(bytes: &[u8], manifest: &Manifest) -> Result<(Idf, LogisticModel), String> {
+/// Decodes `weights.bin` of a model of `classes` classes.
+fn decode_weights(
+    bytes: &[u8],
+    manifest: &Manifest,
+    classes: usize,
+) -> Result<(Idf, LogisticModel), String> {
     let space = manifest.options.feature_space;
-    let classes = manifest.intents.len();
     let lexical = space.dims();
     let dims = lexical + classes + 1;
     let header: Vec<usize> = bytes

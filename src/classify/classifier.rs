@@ -15,6 +15,7 @@ use super::calibrate::{Calibration, softmax};
 use super::clauses::clauses;
 use super::closing::is_closing_remark;
 use super::explain::ExampleMemory;
+use super::language;
 use super::model::argmax;
 use super::scope::{OutOfScope, ScopeModel, Vocabulary, keyword_evidence};
 use super::{
@@ -98,7 +99,7 @@ impl NoReplyReason {
     /// The reason in words.
     pub fn describe(self) -> &'static str {
         match self {
-            Self::ClosingRemark => "a closing remark: no reply needed",
+            Self::ClosingRemark => "a closing remark",
         }
     }
 }
@@ -116,6 +117,9 @@ pub enum EscalationReason {
     LanguageNotCovered { language: String },
     /// Few known terms, weak keyword evidence: like no intent of the pack.
     UnlikeAnyIntent,
+    /// More like the pack's out-of-scope examples (`oos` rows of `train.csv`) than like the
+    /// best intent's answer or queue.
+    OutOfScope { probability: f32 },
 }
 
 impl EscalationReason {
@@ -126,6 +130,7 @@ impl EscalationReason {
             Self::UnsureOfQueue { .. } => "unsure_of_queue",
             Self::LanguageNotCovered { .. } => "language_not_covered",
             Self::UnlikeAnyIntent => "unlike_any_intent",
+            Self::OutOfScope { .. } => "out_of_scope",
         }
     }
 
@@ -148,6 +153,9 @@ impl EscalationReason {
                 format!("language not covered by this pack: {language}")
             }
             Self::UnlikeAnyIntent => "unlike any intent of this pack".to_owned(),
+            Self::OutOfScope { probability } => {
+                format!("like what this pack does not serve ({probability:.2} out of scope)")
+            }
         }
     }
 }
@@ -214,6 +222,16 @@ impl Classifier {
     /// The pack's intents, in the model's class order.
     pub fn intents(&self) -> &[Intent] {
         &self.intents
+    }
+
+    /// A guesser of the language of texts among those the pack covers, for reports
+    /// ([`language::guesser`]).
+    pub(super) fn language_guesser(&self) -> impl Fn(&str) -> Option<&'static str> + use<> {
+        let covered = self
+            .scope
+            .as_ref()
+            .map_or_else(Vec::new, |scope| scope.languages.covered());
+        language::guesser(covered)
     }
 
     /// The calibration in force.
@@ -339,7 +357,7 @@ impl Classifier {
     /// The calibrated intent probabilities of a text's keyword `scores` and lexical features.
     fn probabilities(&self, scores: &[f32], lexical: &SparseVector) -> Vec<f32> {
         let evidence = index_evidence(scores);
-        let mut logits = vec![0.0; self.intents.len()];
+        let mut logits = vec![0.0; self.model.classes()];
         self.model.sparse_logits(
             feature_row(lexical, &evidence, self.idf.space().dims()),
             &mut logits,
@@ -349,8 +367,14 @@ impl Classifier {
         probabilities
     }
 
-    /// Turns intent probabilities into a decision.
+    /// Turns class probabilities into a decision: one per intent, then the out-of-scope
+    /// class's when the pack has `oos` training rows. The decision names the most probable
+    /// intent in any case; a text more probably out of scope than that intent's answer or
+    /// queue is escalated.
     pub(super) fn decide(&self, probabilities: &[f32]) -> Classification {
+        let (intent_probabilities, out_of_scope) = probabilities.split_at(self.intents.len());
+        let out_of_scope = out_of_scope.first().copied().unwrap_or(0.0);
+        let probabilities = intent_probabilities;
         let best = argmax(probabilities);
         let intent = &self.intents[best];
         let ranked = top_ranked(probabilities, ALTERNATIVES + 1);
@@ -365,6 +389,12 @@ impl Classifier {
         let target_probability = sum_where(&|i| self.group_of_intent[i] == group);
         let calibration = self.calibration;
         let outcome = match &intent.target {
+            _ if out_of_scope >= target_probability => Recommendation::Escalate {
+                queue: self.escalation_queue.clone(),
+                reason: EscalationReason::OutOfScope {
+                    probability: out_of_scope,
+                },
+            },
             Target::StatusKind(kind) if target_probability >= calibration.answer_threshold => {
                 Recommendation::Answer {
                     status_kind: kind.clone(),

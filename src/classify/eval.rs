@@ -8,6 +8,7 @@
 //! text normalizes to nothing is skipped like such a training row (see [`train`](mod@super::train)) and
 //! counted in the report's `skipped_rows`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -28,6 +29,8 @@ pub struct Prediction {
     pub answered: bool,
     /// The probability given to the predicted intent's tier.
     pub tier_probability: f32,
+    /// The row's language as the detector guesses it (ISO 639-3); `None` when it cannot tell.
+    pub language: Option<&'static str>,
 }
 
 /// The quality metrics of a set of predictions.
@@ -49,6 +52,8 @@ pub struct Metrics {
     pub in_scope_rows: usize,
     pub out_of_scope_rows: usize,
     pub answered_rows: usize,
+    /// Rows answered automatically with the wrong fact (another target, or out of scope).
+    pub answered_wrong: usize,
 }
 
 fn share(part: usize, whole: usize) -> Option<f64> {
@@ -96,8 +101,51 @@ impl Metrics {
             in_scope_rows: in_scope.len(),
             out_of_scope_rows: out_of_scope.len(),
             answered_rows: answered,
+            answered_wrong: answered - answered_correctly,
         }
     }
+}
+
+/// The figures of the test rows in one language: where a pack is weaker in some of its
+/// languages, and whether any of them gets wrong answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LanguageFigures {
+    pub rows: usize,
+    /// `None` without in-scope rows.
+    pub intent_accuracy: Option<f64>,
+    pub deflection: Option<f64>,
+    pub out_of_scope_escalated: Option<f64>,
+    pub answered_rows: usize,
+    pub answered_wrong: usize,
+}
+
+/// The figures of `predictions` per detected language (`und` where the detector cannot tell).
+pub fn by_language(
+    intents: &[Intent],
+    predictions: &[Prediction],
+) -> BTreeMap<String, LanguageFigures> {
+    let mut groups: BTreeMap<&str, Vec<Prediction>> = BTreeMap::new();
+    for p in predictions {
+        groups
+            .entry(p.language.unwrap_or("und"))
+            .or_default()
+            .push(*p);
+    }
+    groups
+        .into_iter()
+        .map(|(language, rows)| {
+            let m = Metrics::compute(intents, &rows);
+            let figures = LanguageFigures {
+                rows: rows.len(),
+                intent_accuracy: (m.in_scope_rows > 0).then_some(m.intent_accuracy),
+                deflection: m.deflection,
+                out_of_scope_escalated: m.out_of_scope_escalated,
+                answered_rows: m.answered_rows,
+                answered_wrong: m.answered_wrong,
+            };
+            (language.to_owned(), figures)
+        })
+        .collect()
 }
 
 /// Macro-averaged F1 over the intents that occur as truth or prediction.
@@ -158,6 +206,7 @@ pub fn run(
     for (example, _) in rows.iter().take(100) {
         classifier.classify(&example.text)?;
     }
+    let language_of = classifier.language_guesser();
     let mut micros = Vec::with_capacity(rows.len());
     let mut predictions = Vec::with_capacity(rows.len());
     for (example, _) in &rows {
@@ -169,6 +218,7 @@ pub fn run(
             predicted: classification.intent_index,
             answered: classification.is_answered(),
             tier_probability: classification.tier_probability,
+            language: language_of(&example.text),
         });
     }
     Ok(TestRun {
@@ -216,6 +266,8 @@ pub struct EvalReport {
     pub model_version: String,
     #[serde(flatten)]
     pub metrics: Metrics,
+    /// The main figures per detected language of the test rows.
+    pub by_language: BTreeMap<String, LanguageFigures>,
     pub answer_threshold: f32,
     pub temperature: f32,
     pub train_seconds: f64,
@@ -262,6 +314,7 @@ mod tests {
             predicted,
             answered,
             tier_probability,
+            language: None,
         }
     }
 
@@ -295,6 +348,7 @@ mod tests {
         assert_eq!(m.expert_sent_direct, Some(0.5));
         // answered 5: rows 1, 2 correct; 3, 6, 7 wrong
         assert_eq!(m.auto_answer_precision, Some(2.0 / 5.0));
+        assert_eq!(m.answered_wrong, 3);
         // direct rows 4: rows 1 and 2 deflected correctly
         assert_eq!(m.deflection, Some(0.5));
         assert_eq!(m.out_of_scope_escalated, Some(0.5));
@@ -321,6 +375,34 @@ mod tests {
         assert_eq!(m.auto_answer_precision, None);
         assert_eq!(m.out_of_scope_escalated, None);
         assert_eq!(m.deflection, Some(0.0));
+    }
+
+    /// Each language's figures count its own rows only; rows without a language are `und`.
+    #[test]
+    fn figures_per_language_count_their_own_rows() {
+        let intents = [
+            intent("eta", Tier::Direct, "deliverable"),
+            intent("invoice", Tier::Direct, "invoice"),
+        ];
+        let in_language = |language, p: Prediction| Prediction { language, ..p };
+        let predictions = [
+            in_language(Some("deu"), row(Some(0), 0, true, 0.9)),
+            in_language(Some("deu"), row(Some(1), 0, true, 0.9)),
+            in_language(Some("rus"), row(None, 1, false, 0.9)),
+            row(Some(1), 1, false, 0.9),
+        ];
+        let figures = by_language(&intents, &predictions);
+        assert_eq!(figures.keys().collect::<Vec<_>>(), ["deu", "rus", "und"]);
+        let german = &figures["deu"];
+        assert_eq!(
+            (german.rows, german.answered_rows, german.answered_wrong),
+            (2, 2, 1)
+        );
+        assert_eq!(german.intent_accuracy, Some(0.5));
+        let russian = &figures["rus"];
+        assert_eq!(russian.intent_accuracy, None);
+        assert_eq!(russian.out_of_scope_escalated, Some(1.0));
+        assert_eq!(figures["und"].intent_accuracy, Some(1.0));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use whatlang::{Lang, Script};
+use whatlang::{Detector, Lang, Script};
 
 /// The share of rows a language or script needs to count as covered.
 pub const DEFAULT_MIN_SHARE: f64 = 0.02;
@@ -60,6 +60,21 @@ pub fn detect(text: &str) -> Detected {
     Detected { script, language }
 }
 
+/// A guesser of the language of texts (ISO 639-3), for reports that group texts by language,
+/// never for a decision: the language the detector is sure of, else its best guess among
+/// `covered` (short texts are seldom sure, and unbounded guesses scatter English rows over
+/// Afrikaans, Welsh and Danish); with nothing covered, the detector's best guess.
+pub fn guesser(covered: Vec<Lang>) -> impl Fn(&str) -> Option<&'static str> {
+    let among_covered = (!covered.is_empty()).then(|| Detector::with_allowlist(covered));
+    move |text| match whatlang::detect(text) {
+        Some(info) if info.is_reliable() => Some(info.lang().code()),
+        unsure => among_covered
+            .as_ref()
+            .map_or(unsure.map(|info| info.lang()), |d| d.detect_lang(text))
+            .map(|language| language.code()),
+    }
+}
+
 impl LanguageSupport {
     /// Measures the shares of `texts`, the training rows.
     pub fn measure<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
@@ -93,6 +108,15 @@ impl LanguageSupport {
 
     fn language_share(&self, language: Lang) -> f64 {
         self.languages.get(language.code()).copied().unwrap_or(0.0)
+    }
+
+    /// The languages with at least `min_share` of the training rows.
+    pub fn covered(&self) -> Vec<Lang> {
+        self.languages
+            .iter()
+            .filter(|&(_, &share)| share >= self.min_share)
+            .filter_map(|(code, _)| Lang::from_code(code.as_str()))
+            .collect()
     }
 
     /// The language of `text` if the pack does not cover it. `few_known_terms` tells whether

@@ -336,11 +336,8 @@ fn prepare<'a>(
     let idf = Idf::fit(space, &counts);
     let lexical = counts.into_iter().map(|c| idf.weigh(c)).collect();
     stage.finish();
-    let labels: Vec<usize> = examples
-        .iter()
-        .map(|e| e.intent.expect("training rows are in scope"))
-        .collect();
-    let mut has_rows = vec![false; pack.intents.len()];
+    let (labels, classes) = classes_of(pack, &examples);
+    let mut has_rows = vec![false; classes];
     labels.iter().for_each(|&l| has_rows[l] = true);
     if let Some(empty) = has_rows.iter().position(|has| !has) {
         return Err(ClassifyError::NoWords {
@@ -353,10 +350,22 @@ fn prepare<'a>(
         texts,
         lexical,
         labels,
-        classes: pack.intents.len(),
+        classes,
         lexical_dims: space.dims(),
     };
     Ok((corpus, idf, skipped))
+}
+
+/// The class of each training row, and how many classes the model has: one per intent, in
+/// the pack's order, then the out-of-scope class when the rows hold any `oos` row.
+pub(super) fn classes_of(pack: &Pack, rows: &[&Example]) -> (Vec<usize>, usize) {
+    let out_of_scope = pack.intents.len();
+    let labels: Vec<usize> = rows
+        .iter()
+        .map(|e| e.intent.unwrap_or(out_of_scope))
+        .collect();
+    let classes = out_of_scope + usize::from(labels.contains(&out_of_scope));
+    (labels, classes)
 }
 
 /// The pack's scope, from the training rows and their cross-fitted (out-of-fold) evidence,
@@ -463,31 +472,41 @@ fn calibrate(
     } else {
         fit_temperature(logits, labels)
     };
+    let intents = pack.intents.len();
     let mut rows = Vec::with_capacity(labels.len());
-    let mut probabilities = vec![0.0; pack.intents.len()];
-    for (row_logits, &truth) in logits.iter().zip(labels) {
+    let mut probabilities = Vec::new();
+    for (row_logits, &label) in logits.iter().zip(labels) {
+        probabilities.resize(row_logits.len(), 0.0);
         softmax(row_logits, temperature, &mut probabilities);
-        let predicted = argmax(&probabilities);
-        let confidence = groups
+        // As the classifier decides: the best intent, escalated when the out-of-scope class is
+        // at least as probable as that intent's status kind.
+        let (intent_probabilities, out_of_scope) = probabilities.split_at(intents);
+        let predicted = argmax(intent_probabilities);
+        let confidence: f32 = groups
             .iter()
-            .zip(&probabilities)
+            .zip(intent_probabilities)
             .filter(|(g, _)| **g == groups[predicted])
             .map(|(_, p)| p)
             .sum();
+        let escalated = out_of_scope.first().is_some_and(|&p| p >= confidence);
+        let truth = (label < intents).then_some(label);
         rows.push((
             predicted,
+            truth,
             ValidationRow {
                 confidence,
-                predicted_direct: matches!(pack.intents[predicted].target, Target::StatusKind(_)),
-                truly_expert: matches!(pack.intents[truth].target, Target::Queue(_)),
-                answer_correct: groups[predicted] == groups[truth],
+                predicted_direct: !escalated
+                    && matches!(pack.intents[predicted].target, Target::StatusKind(_)),
+                truly_expert: truth
+                    .is_some_and(|t| matches!(pack.intents[t].target, Target::Queue(_))),
+                answer_correct: truth.is_some_and(|t| groups[predicted] == groups[t]),
             },
         ));
     }
     let answer_threshold = if rows.is_empty() {
         0.5
     } else {
-        let validation_rows: Vec<ValidationRow> = rows.iter().map(|(_, r)| *r).collect();
+        let validation_rows: Vec<ValidationRow> = rows.iter().map(|(_, _, r)| *r).collect();
         choose_answer_threshold(
             &validation_rows,
             settings.max_expert_sent_direct,
@@ -496,12 +515,12 @@ fn calibrate(
     };
     let predictions: Vec<Prediction> = rows
         .iter()
-        .zip(labels)
-        .map(|((predicted, row), &truth)| Prediction {
-            truth: Some(truth),
+        .map(|(predicted, truth, row)| Prediction {
+            truth: *truth,
             predicted: *predicted,
             answered: row.predicted_direct && row.confidence >= answer_threshold,
             tier_probability: row.confidence,
+            language: None,
         })
         .collect();
     let metrics = Metrics::compute(&pack.intents, &predictions);
@@ -594,6 +613,59 @@ mod tests {
             "{:?}",
             trained.validation
         );
+    }
+
+    /// `oos` training rows are a class of their own: a text like them is escalated as out of
+    /// scope even when it shares its words with an intent ("when will the …"), the intents are
+    /// still answered, and a saved model decides alike once loaded.
+    #[test]
+    fn out_of_scope_examples_are_a_class_of_their_own() {
+        use crate::classify::{EscalationReason, Recommendation, artifact};
+        let mut oos = String::new();
+        let sports = ["football", "tennis", "hockey", "rugby", "cricket"];
+        for (i, sport) in sports.iter().cycle().take(20).enumerate() {
+            oos.push_str(&format!(
+                "when will the {sport} match start on tv {i},oos\n"
+            ));
+        }
+        let dir = small_pack(&oos, "text,label\n");
+        let pack = Pack::load(dir.path()).unwrap();
+        let trained = train(&pack, &TrainOptions::default()).unwrap();
+        let classifier = &trained.classifier;
+        let decided = |text: &str| classifier.classify(text).unwrap().outcome;
+        let off_topic = decided("when will the hockey match start");
+        assert!(
+            matches!(
+                off_topic,
+                Recommendation::Escalate {
+                    reason: EscalationReason::OutOfScope { .. },
+                    ..
+                }
+            ),
+            "{off_topic:?}"
+        );
+        assert!(
+            matches!(
+                decided("when will the report be ready"),
+                Recommendation::Answer { .. }
+            ),
+            "{:?}",
+            decided("when will the report be ready")
+        );
+
+        let models = tempfile::tempdir().unwrap();
+        artifact::save(&trained, &pack, models.path()).unwrap();
+        let loaded = artifact::load(&pack, models.path()).unwrap();
+        for text in [
+            "when will the hockey match start",
+            "has invoice 3 been paid",
+        ] {
+            assert_eq!(
+                loaded.classify(text).unwrap(),
+                classifier.classify(text).unwrap(),
+                "{text}"
+            );
+        }
     }
 
     /// Rows without words are skipped with their file and line, never a stop.

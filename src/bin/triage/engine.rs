@@ -1,11 +1,12 @@
 //! The engine commands: train, eval and classify a pack's model.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use triage::classify::eval::{self, EvalReport, Metrics};
+use triage::classify::eval::{self, EvalReport, LanguageFigures, Metrics};
 use triage::classify::model::FitReport;
 use triage::classify::train::Fits;
 use triage::classify::{
@@ -147,6 +148,7 @@ pub fn run_eval(pack_dir: &Path) -> Result<()> {
         pack: pack.name.clone(),
         model_version: classifier.version().to_owned(),
         metrics,
+        by_language: eval::by_language(&pack.intents, &test_run.predictions),
         answer_threshold: classifier.calibration().answer_threshold,
         temperature: classifier.calibration().temperature,
         train_seconds: trained.seconds,
@@ -217,8 +219,9 @@ fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eva
             .peak_rss_mb
             .map_or_else(|| "n/a".to_owned(), |mb| format!("{mb:.0} MB"))
     );
+    print_languages(&report.by_language);
     let intents = classifier.intents();
-    let mut confusions: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    let mut confusions: BTreeMap<(usize, usize), usize> = Default::default();
     for p in predictions {
         if let Some(truth) = p.truth.filter(|&t| t != p.predicted) {
             *confusions.entry((truth, p.predicted)).or_default() += 1;
@@ -231,6 +234,25 @@ fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eva
         println!(
             "    {count:>3}  {} → {}",
             intents[truth].name, intents[predicted].name
+        );
+    }
+}
+
+/// One line per detected language of the test rows, when there is more than one.
+fn print_languages(languages: &BTreeMap<String, LanguageFigures>) {
+    if languages.len() < 2 {
+        return;
+    }
+    let percent =
+        |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2} %", 100.0 * v));
+    println!("  by detected language: rows, intent accuracy, deflection, answered wrong");
+    for (language, f) in languages {
+        println!(
+            "    {language:<4} {:>5}  {:>8}  {:>8}  {}",
+            f.rows,
+            percent(f.intent_accuracy),
+            percent(f.deflection),
+            f.answered_wrong
         );
     }
 }
