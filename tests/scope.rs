@@ -133,28 +133,48 @@ async fn a_mixed_tier_inquiry_is_not_half_answered() {
     server.stop().await;
 }
 
-/// An inquiry in a script the pack has no training rows in is escalated with the reason, never
-/// answered or routed as if understood; so is a question unlike any of the pack's intents.
+/// An inquiry in a language the pack has no training rows in, one like the pack's out-of-scope
+/// examples, and one unlike any of its intents are each escalated with their reason, never
+/// answered or routed as if understood.
 #[tokio::test]
 async fn unsupported_inquiries_reach_a_human_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(agency_config(dir.path())).await;
     let mut client = server.triage().await;
-    let response = client
-        .submit(inquiry(
-            "u-1",
-            "acme",
+    let cases = [
+        (
+            "Πότε θα είναι έτοιμη η αναφορά;",
+            "language_not_covered",
+            "language not covered by this pack: ell",
+        ),
+        (
             "what's the weather in Paris tomorrow",
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let decision = decision_of(&response);
-    assert!(
-        matches!(&decision.outcome, Some(pb::decision::Outcome::Ticket(t)) if t.queue == "account_management"),
-        "{decision:?}"
-    );
-    assert_eq!(decision.escalation_kind, "unlike_any_intent");
-    assert_eq!(decision.escalation_reason, "unlike any intent of this pack");
+            "out_of_scope",
+            "like what this pack does not serve",
+        ),
+        (
+            "frumious bandersnatch gyre gimble wabe",
+            "unlike_any_intent",
+            "unlike any intent of this pack",
+        ),
+    ];
+    for (n, (text, kind, reason)) in cases.into_iter().enumerate() {
+        let response = client
+            .submit(inquiry(&format!("u-{n}"), "acme", text))
+            .await
+            .unwrap()
+            .into_inner();
+        let decision = decision_of(&response);
+        assert!(
+            matches!(&decision.outcome, Some(pb::decision::Outcome::Ticket(t)) if t.queue == "account_management"),
+            "{text}: {decision:?}"
+        );
+        assert_eq!(decision.escalation_kind, kind, "{text}");
+        assert!(
+            decision.escalation_reason.starts_with(reason),
+            "{text}: {}",
+            decision.escalation_reason
+        );
+    }
     server.stop().await;
 }

@@ -48,7 +48,7 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
         .submit(inquiry(
             "t2",
             "kettle",
-            "which keywords should our new blog target?",
+            "which search terms should our new blog pages rank for?",
         ))
         .await
         .unwrap();
