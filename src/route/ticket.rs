@@ -33,6 +33,22 @@ impl NewTicket {
     }
 }
 
+#[cfg(test)]
+impl NewTicket {
+    /// A ticket for the tests: client `client-1`, created at 9 s, a small JSON payload.
+    pub(crate) fn sample(inquiry_id: &str, queue: &str, priority: u8, sla_due_ms: i64) -> Self {
+        Self {
+            inquiry_id: inquiry_id.into(),
+            client_id: "client-1".into(),
+            queue: queue.into(),
+            priority,
+            sla_due_ms,
+            created_ms: 9_000,
+            payload: r#"{"text":"help"}"#.into(),
+        }
+    }
+}
+
 /// Rejects an empty (or blank) name such as a queue, holder or inquiry id.
 pub(crate) fn require_name(what: &str, value: &str) -> Result<(), RouteError> {
     if value.trim().is_empty() {
@@ -137,15 +153,7 @@ mod tests {
     use super::*;
 
     fn new_ticket() -> NewTicket {
-        NewTicket {
-            inquiry_id: "inq".into(),
-            client_id: "client".into(),
-            queue: "billing".into(),
-            priority: 1,
-            sla_due_ms: 10,
-            created_ms: 0,
-            payload: "{}".into(),
-        }
+        NewTicket::sample("inq", "billing", 1, 10)
     }
 
     fn leased(token: u64, holder: &str, expires_ms: i64) -> Ticket {

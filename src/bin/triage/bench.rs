@@ -13,7 +13,7 @@ use clap::Args;
 use triage::answer::StatusStore;
 use triage::pack::Pack;
 
-use crate::client::Connection;
+use crate::remote::Connection;
 use load::{BenchMode, BenchOptions};
 
 #[derive(Args)]

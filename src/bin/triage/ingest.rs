@@ -11,7 +11,7 @@ use triage::answer::StatusStore;
 use triage::mail::{Maildir, Sink, Spool, Summary, Worker, WorkerOptions, read_files};
 use triage::pack::Pack;
 
-use crate::client::Connection;
+use crate::remote::Connection;
 use crate::runtime;
 use crate::sample;
 

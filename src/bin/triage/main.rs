@@ -1,10 +1,10 @@
 //! The `triage` command: parses arguments, sets up logging and calls the library.
 
 mod bench;
-mod client;
 mod engine;
 mod import;
 mod ingest;
+mod remote;
 mod sample;
 mod serve;
 
@@ -66,9 +66,9 @@ enum Command {
         text: String,
     },
     /// Submit one inquiry to a running server and print the decision.
-    Ask(client::AskArgs),
+    Ask(remote::AskArgs),
     /// Work on specialist queues of a running server.
-    Queue(client::QueueArgs),
+    Queue(remote::QueueArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling) and Submit, alternating, in one run.
@@ -113,9 +113,9 @@ fn main() -> Result<()> {
             json,
             text,
         } => engine::run_classify(&pack, model, json, &text),
-        Command::Ask(args) => client::ask(args),
+        Command::Ask(args) => remote::ask(args),
         Command::Import(args) => import::run(args),
-        Command::Queue(args) => client::queue(args),
+        Command::Queue(args) => remote::queue(args),
         Command::Bench(args) => bench::bench(args),
         Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),

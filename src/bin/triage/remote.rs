@@ -145,8 +145,19 @@ pub fn ask(args: AskArgs) -> Result<()> {
         let Some(decision) = response.decision else {
             anyhow::bail!("the server sent no decision")
         };
+        let replayed = if response.replayed {
+            " · replayed"
+        } else {
+            ""
+        };
+        if let Some(pb::decision::Outcome::NoReply(no_reply)) = &decision.outcome {
+            // The model's intent means nothing for a text that needs no reply.
+            println!("no reply needed: {}{replayed}", no_reply.reason);
+            println!("model {}", decision.model_version);
+            return Ok(());
+        }
         println!(
-            "{} ({:.1} %) · {}{}",
+            "{} ({:.1} %) · {}{replayed}",
             decision.intent,
             100.0 * decision.tier_confidence,
             if decision.tier == pb::Tier::Direct as i32 {
@@ -154,11 +165,6 @@ pub fn ask(args: AskArgs) -> Result<()> {
             } else {
                 "expert"
             },
-            if response.replayed {
-                " · replayed"
-            } else {
-                ""
-            }
         );
         match decision.outcome {
             Some(pb::decision::Outcome::Answer(answer)) => println!("answer: {}", answer.text),
@@ -174,10 +180,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
                     println!("prepared for the specialist: {}", answer.text);
                 }
             }
-            Some(pb::decision::Outcome::NoReply(no_reply)) => {
-                println!("no reply needed: {}", no_reply.reason);
-            }
-            None => println!("no outcome"),
+            Some(pb::decision::Outcome::NoReply(_)) | None => println!("no outcome"),
         }
         for part in &decision.parts {
             println!(

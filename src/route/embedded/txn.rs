@@ -383,15 +383,7 @@ mod tests {
     }
 
     fn ticket(inquiry_id: &str) -> NewTicket {
-        NewTicket {
-            inquiry_id: inquiry_id.into(),
-            client_id: "client".into(),
-            queue: "billing".into(),
-            priority: 1,
-            sla_due_ms: 10,
-            created_ms: 0,
-            payload: "{}".into(),
-        }
+        NewTicket::sample(inquiry_id, "billing", 1, 10)
     }
 
     /// Counters start at 1 and persist across write transactions.

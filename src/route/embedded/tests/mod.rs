@@ -42,7 +42,7 @@ impl Fixture {
 
     /// Records a decision for `inquiry` with a ticket in `queue`; returns the ticket id.
     async fn add(&self, inquiry: &str, queue: &str, priority: u8, sla_due_ms: i64) -> u64 {
-        let ticket = new_ticket(inquiry, queue, priority, sla_due_ms);
+        let ticket = NewTicket::sample(inquiry, queue, priority, sla_due_ms);
         match self
             .queue
             .record_decision(inquiry, &"{}".into(), ticket)
@@ -69,18 +69,6 @@ impl Fixture {
 
 fn open(dir: &Path, settings: QueueSettings, clock: &Arc<ManualClock>) -> EmbeddedQueue<String> {
     EmbeddedQueue::open(dir, settings, clock.clone()).expect("open queue")
-}
-
-fn new_ticket(inquiry: &str, queue: &str, priority: u8, sla_due_ms: i64) -> NewTicket {
-    NewTicket {
-        inquiry_id: inquiry.into(),
-        client_id: "client-1".into(),
-        queue: queue.into(),
-        priority,
-        sla_due_ms,
-        created_ms: 9_000,
-        payload: r#"{"text":"help"}"#.into(),
-    }
 }
 
 /// A decision as the queue gives it back, with the ticket it queued.

@@ -13,7 +13,7 @@ async fn record_is_idempotent_by_inquiry() {
         .record_decision(
             "i1",
             &r#"{"other":1}"#.into(),
-            new_ticket("i1", "tech", 0, 1),
+            NewTicket::sample("i1", "tech", 0, 1),
         )
         .await;
     let expected = Recorded::Existing(stored("{}", Some(id)).unwrap());
@@ -31,7 +31,7 @@ async fn state_survives_reopen() {
     let direct = f.queue.record_answer("i2", &"answer".into()).await;
     assert_eq!(direct, Ok(()));
     let f = f.reopen();
-    let ticket = new_ticket("i1", "billing", 0, 100);
+    let ticket = NewTicket::sample("i1", "billing", 0, 100);
     let again = f.queue.record_decision("i1", &"{}".into(), ticket).await;
     assert_eq!(
         again,
@@ -48,7 +48,7 @@ async fn concurrent_duplicates_record_once() {
     let f = Fixture::new();
     let calls = (0..50).map(|n| {
         let queue = f.queue.clone();
-        let ticket = new_ticket("dup", "billing", 0, 100);
+        let ticket = NewTicket::sample("dup", "billing", 0, 100);
         tokio::spawn(async move { queue.record_decision("dup", &format!("{n}"), ticket).await })
     });
     let mut recorded = 0;
@@ -74,7 +74,7 @@ async fn group_commit_batches_concurrent_durable_writes() {
         .map(|n| {
             let (queue, start) = (f.queue.clone(), start.clone());
             let inquiry = format!("inq-{n}");
-            let ticket = new_ticket(&inquiry, "billing", (n % 3) as u8, n as i64);
+            let ticket = NewTicket::sample(&inquiry, "billing", (n % 3) as u8, n as i64);
             tokio::spawn(async move {
                 start.wait().await;
                 queue.record_decision(&inquiry, &"{}".into(), ticket).await
@@ -161,13 +161,13 @@ async fn invalid_arguments_are_refused() {
         Err(RouteError::InvalidArgument(_))
     ));
     let decision = "{}".to_owned();
-    let mismatch = q.record_decision("i1", &decision, new_ticket("i2", "billing", 0, 1));
+    let mismatch = q.record_decision("i1", &decision, NewTicket::sample("i2", "billing", 0, 1));
     assert!(matches!(
         mismatch.await,
         Err(RouteError::InvalidArgument(_))
     ));
     assert!(matches!(
-        q.record_decision(" ", &"{}".into(), new_ticket(" ", "billing", 0, 1))
+        q.record_decision(" ", &"{}".into(), NewTicket::sample(" ", "billing", 0, 1))
             .await,
         Err(RouteError::InvalidArgument(_))
     ));
@@ -255,7 +255,7 @@ async fn lingering_over_b1() -> Fixture {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waited_request_ends_the_background_linger() {
     let f = lingering_over_b1().await;
-    let ticket = new_ticket("t1", "billing", 0, 1);
+    let ticket = NewTicket::sample("t1", "billing", 0, 1);
     let waited = tokio::time::timeout(
         HANG_GUARD,
         f.queue.record_decision("t1", &"{}".into(), ticket),
@@ -331,7 +331,7 @@ async fn answers_share_rows_and_stay_idempotent() {
             .expect("queued");
     }
     // Waited on, so it ends the linger: everything above commits with it, in one batch.
-    let ticket = new_ticket("a70", "billing", 0, 1);
+    let ticket = NewTicket::sample("a70", "billing", 0, 1);
     let again = tokio::time::timeout(
         HANG_GUARD,
         f.queue.record_decision("a70", &"{}".into(), ticket),
@@ -359,7 +359,7 @@ async fn ticket_decisions_share_rows_and_keep_their_tickets() {
     let calls = (0..decisions).map(|n| {
         let queue = f.queue.clone();
         let inquiry = format!("t{n}");
-        let ticket = new_ticket(&inquiry, "billing", 0, 100);
+        let ticket = NewTicket::sample(&inquiry, "billing", 0, 100);
         tokio::spawn(async move {
             queue
                 .record_decision(&inquiry, &format!("decision {n}"), ticket)
@@ -382,7 +382,7 @@ async fn ticket_decisions_share_rows_and_keep_their_tickets() {
         let expected = stored(&format!("decision {n}"), Some(*id));
         assert_eq!(f.queue.decision(&format!("t{n}")).await, Ok(expected));
     }
-    let ticket = new_ticket("t7", "billing", 0, 100);
+    let ticket = NewTicket::sample("t7", "billing", 0, 100);
     let again = f.queue.record_decision("t7", &"{}".into(), ticket).await;
     let existing = Recorded::Existing(stored("decision 7", Some(tickets[7])).unwrap());
     assert_eq!(again, Ok(existing));
@@ -405,7 +405,7 @@ async fn dead_writer_makes_calls_unavailable() -> Result<(), RouteError> {
         .await;
     assert!(matches!(crashed, Err(RouteError::Unavailable(_))));
     let after = queue
-        .record_decision("i1", &"{}".into(), new_ticket("i1", "billing", 0, 1))
+        .record_decision("i1", &"{}".into(), NewTicket::sample("i1", "billing", 0, 1))
         .await;
     assert!(matches!(after, Err(RouteError::Unavailable(_))));
     assert!(matches!(
