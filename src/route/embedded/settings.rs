@@ -7,6 +7,9 @@ use crate::route::error::RouteError;
 /// Largest accepted `max_batch`; the writer's channel holds four batches.
 const MAX_BATCH_LIMIT: usize = 65_536;
 
+/// How long a committed background record waits for an fsync at most, by default.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+
 /// How the queue dead-letters and batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -18,6 +21,11 @@ pub struct QueueSettings {
     /// for company before it commits; a request someone waits on, or a full batch's worth
     /// of records, ends the wait at once.
     pub background_linger: Duration,
+    /// The longest a committed background record waits for an fsync. Background records
+    /// commit without one (the next fsync'd commit makes them durable too); when no fsync'd
+    /// commit comes within this time, the writer makes one. So an answer acknowledged this
+    /// long ago (plus the linger) survives a crash of the process or the machine.
+    pub flush_interval: Duration,
 }
 
 impl Default for QueueSettings {
@@ -26,16 +34,20 @@ impl Default for QueueSettings {
             max_deliveries: 5,
             max_batch: 512,
             background_linger: Duration::from_millis(10),
+            flush_interval: DEFAULT_FLUSH_INTERVAL,
         }
     }
 }
 
 impl QueueSettings {
     pub(crate) fn validate(&self) -> Result<(), RouteError> {
-        if self.max_deliveries == 0 || !(1..=MAX_BATCH_LIMIT).contains(&self.max_batch) {
+        if self.max_deliveries == 0
+            || !(1..=MAX_BATCH_LIMIT).contains(&self.max_batch)
+            || self.flush_interval.is_zero()
+        {
             return Err(RouteError::InvalidArgument(format!(
-                "queue settings need max_deliveries >= 1 and max_batch in 1..={MAX_BATCH_LIMIT}, \
-                 got {self:?}"
+                "queue settings need max_deliveries >= 1, max_batch in 1..={MAX_BATCH_LIMIT} \
+                 and a flush interval above zero, got {self:?}"
             )));
         }
         Ok(())
@@ -52,6 +64,19 @@ mod tests {
         let settings = QueueSettings::default();
         assert_eq!((settings.max_deliveries, settings.max_batch), (5, 512));
         assert!(settings.validate().is_ok());
+    }
+
+    /// A zero flush interval (an fsync loop) is refused.
+    #[test]
+    fn a_zero_flush_interval_is_refused() {
+        let settings = QueueSettings {
+            flush_interval: Duration::ZERO,
+            ..QueueSettings::default()
+        };
+        assert!(matches!(
+            settings.validate(),
+            Err(RouteError::InvalidArgument(_))
+        ));
     }
 
     /// A zero or absurdly large batch size is refused rather than stalling or panicking.

@@ -1,9 +1,13 @@
 //! `Writer`: the dedicated thread that owns the write side of the database and group-commits
 //! queued requests — it blocks for one request, drains up to `max_batch` more, applies them
 //! in arrival order in one write transaction, commits once, then answers them all.
+//!
+//! A batch of background records only commits without an fsync; a flusher thread sees that
+//! one is waiting and, `flush_interval` later, queues an fsync'd commit of nothing, which makes
+//! it durable. Expert load, whose batches are fsync'd anyway, needs no such commit.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -121,19 +125,30 @@ impl Writer {
     ) -> Result<Self, RouteError> {
         let (requests, inbox) = mpsc::channel(settings.max_batch.saturating_mul(4));
         let commits = Arc::new(AtomicU64::new(0));
+        let unflushed = Arc::new(AtomicBool::new(false));
         let worker = WriterLoop {
             db,
             settings,
             clock,
             commits: commits.clone(),
+            unflushed: unflushed.clone(),
             inbox,
         };
+        let flusher = Flusher {
+            requests: requests.downgrade(),
+            unflushed,
+            interval: settings.flush_interval,
+        };
+        let spawn_failed =
+            |err| RouteError::Unavailable(format!("starting writer thread failed: {err}"));
         let thread = std::thread::Builder::new()
             .name("route-writer".into())
             .spawn(move || worker.run())
-            .map_err(|err| {
-                RouteError::Unavailable(format!("starting writer thread failed: {err}"))
-            })?;
+            .map_err(spawn_failed)?;
+        std::thread::Builder::new()
+            .name("route-flusher".into())
+            .spawn(move || flusher.run())
+            .map_err(spawn_failed)?;
         Ok(Self {
             requests: Some(requests),
             thread: Some(thread),
@@ -213,12 +228,40 @@ impl Drop for Writer {
     }
 }
 
+/// Makes committed background records durable within `interval`: it wakes every `interval`
+/// and, when a commit without an fsync has happened since the last fsync'd one, queues an
+/// fsync'd commit of nothing. It holds the writer's channel weakly, so it stops with the writer.
+struct Flusher {
+    requests: mpsc::WeakSender<Box<dyn Job>>,
+    unflushed: Arc<AtomicBool>,
+    interval: std::time::Duration,
+}
+
+impl Flusher {
+    fn run(self) {
+        loop {
+            std::thread::sleep(self.interval);
+            let Some(requests) = self.requests.upgrade() else {
+                return;
+            };
+            if self.unflushed.swap(false, Ordering::AcqRel) {
+                let (flush, _unawaited) = request(true, false, |_| Ok(()));
+                if requests.blocking_send(flush).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// The writer thread's state.
 struct WriterLoop {
     db: Arc<Database>,
     settings: QueueSettings,
     clock: Arc<dyn Clock>,
     commits: Arc<AtomicU64>,
+    /// Set after a commit without an fsync, cleared by an fsync'd one.
+    unflushed: Arc<AtomicBool>,
     inbox: mpsc::Receiver<Box<dyn Job>>,
 }
 
@@ -278,7 +321,8 @@ impl WriterLoop {
         let aborted = |err: RouteError| BatchFailure::Aborted(err);
         let mut txn = self.db.begin_write().map_err(|e| aborted(e.into()))?;
         // A None commit becomes durable with the next Immediate commit, which fsyncs it too.
-        let durability = if batch.iter().any(|job| job.durable()) {
+        let fsynced = batch.iter().any(|job| job.durable());
+        let durability = if fsynced {
             Durability::Immediate
         } else {
             Durability::None
@@ -302,6 +346,7 @@ impl WriterLoop {
         txn.commit()
             .map_err(|e| BatchFailure::CommitFailed(e.into()))?;
         self.commits.fetch_add(1, Ordering::Relaxed);
+        self.unflushed.store(!fsynced, Ordering::Release);
         Ok(())
     }
 }
@@ -323,6 +368,7 @@ mod tests {
             settings: QueueSettings::default(),
             clock: Arc::new(ManualClock::new(0)),
             commits: Arc::new(AtomicU64::new(0)),
+            unflushed: Arc::new(AtomicBool::new(false)),
             inbox,
         })
     }

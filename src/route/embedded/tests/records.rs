@@ -99,6 +99,30 @@ async fn group_commit_batches_concurrent_durable_writes() {
     assert_eq!(stats[0].ready, CALLS as u64);
 }
 
+/// A background record commits without an fsync; the flusher follows it with an fsync'd commit
+/// of its own within the flush interval, and an idle queue then makes no more commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_record_is_fsynced_within_the_flush_interval() {
+    let interval = std::time::Duration::from_millis(20);
+    let f = Fixture::with(QueueSettings {
+        flush_interval: interval,
+        ..QueueSettings::default()
+    });
+    f.queue
+        .record_answer("b1", &"answer".into())
+        .await
+        .expect("queued");
+    tokio::time::timeout(HANG_GUARD, async {
+        while f.queue.commits() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the record's commit and the flusher's fsync'd one");
+    tokio::time::sleep(interval * 5).await;
+    assert_eq!(f.queue.commits(), 2, "an idle queue is not fsync'd again");
+}
+
 /// Flush makes earlier background records durable, in one commit; they read back after
 /// reopen.
 #[tokio::test]
