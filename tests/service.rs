@@ -715,3 +715,48 @@ async fn submit_stream_answers_each_inquiry() {
     assert!(matches!(&by_id["m3"], Item::Response(r) if ticket_of(r).queue == "analytics"));
     server.stop().await;
 }
+
+/// An inquiry as a client with a broken encoder sends it: the id as raw bytes, which need not
+/// be UTF-8, under the tag of the string field.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawInquiry {
+    #[prost(bytes = "vec", tag = "1")]
+    inquiry_id: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawSubmitRequest {
+    #[prost(message, optional, tag = "1")]
+    inquiry: Option<RawInquiry>,
+}
+
+/// A message that does not decode (invalid UTF-8 in a string field, a truncated field) is the
+/// sender's error: INVALID_ARGUMENT, not INTERNAL.
+#[tokio::test]
+async fn an_undecodable_message_is_an_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let path = "/triage.v1.TriageService/Submit";
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    let bad_utf8 = RawSubmitRequest {
+        inquiry: Some(RawInquiry {
+            inquiry_id: vec![b'q', 0xff, 0xfe],
+        }),
+    };
+    grpc.ready().await.unwrap();
+    let status = grpc
+        .unary::<_, pb::SubmitResponse, _>(
+            tonic::Request::new(bad_utf8),
+            tonic::codegen::http::uri::PathAndQuery::from_static(path),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("does not decode"),
+        "{}",
+        status.message()
+    );
+    server.stop().await;
+}
