@@ -108,6 +108,18 @@ impl Helpdesk {
         caller.check_may_submit()?;
         validate::validate_inquiry(&inquiry, self.policy.max_text_bytes)?;
         let mut inquiry = inquiry;
+        let now_ms = self.now_ms();
+        if !validate::plausible_receive_time(inquiry.received_ms, now_ms) {
+            // A bogus time (a mail's Date of 1970, a client clock a year ahead) would move the
+            // ticket's SLA and its place among the others: the server's clock stands in.
+            tracing::warn!(
+                inquiry_id = %inquiry.inquiry_id,
+                received_ms = inquiry.received_ms,
+                now_ms,
+                "implausible receive time replaced by the server's clock"
+            );
+            inquiry.received_ms = now_ms;
+        }
         // An inquiry named by its sender alone (email) is checked against the client it maps to.
         if inquiry.client_id.is_empty()
             && let Some(sender) = &inquiry.sender

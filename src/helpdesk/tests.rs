@@ -147,6 +147,33 @@ async fn a_claim_holds_the_lease_policy_and_joins_the_decision() {
     );
 }
 
+/// A receive time before 2000 or more than a day ahead is replaced by the server's clock, so it
+/// moves neither the SLA nor the ticket's place; a plausible one is kept.
+#[tokio::test]
+async fn an_implausible_receive_time_is_the_servers_clock() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let sla_due = |submitted: &Submitted| match &submitted.decision.outcome {
+        Disposition::Queued(queued) => queued.sla_due_ms,
+        other => panic!("an unknown sender is queued: {other:?}"),
+    };
+    let day_ms = 24 * 60 * 60 * 1000;
+    let mut due = Vec::new();
+    for (n, received_ms) in [NOW_MS, 0, NOW_MS + 2 * day_ms, NOW_MS - day_ms]
+        .into_iter()
+        .enumerate()
+    {
+        let inquiry = Inquiry {
+            received_ms,
+            ..unknown_sender_inquiry(&format!("<t{n}@mail.example>"))
+        };
+        let submitted = helpdesk.submit(&submitter(), inquiry).await.unwrap();
+        due.push(sla_due(&submitted));
+    }
+    assert_eq!(due[1], due[0], "1970 is taken as now");
+    assert_eq!(due[2], due[0], "two days ahead is taken as now");
+    assert_eq!(due[3], due[0] - day_ms, "yesterday is kept");
+}
+
 /// Queue reports carry the pack's description and SLA beside the counts, and a specialist
 /// sees only its own queues; a submitter sees none.
 #[tokio::test]

@@ -82,6 +82,18 @@ pub fn validate_inquiry(inquiry: &Inquiry, max_text_bytes: usize) -> Result<(), 
     Ok(())
 }
 
+/// The earliest receive time taken as given: 2000-01-01T00:00:00Z, in Unix milliseconds.
+const EARLIEST_RECEIVE_MS: i64 = 946_684_800_000;
+
+/// How far ahead of the server's clock a receive time may be (clocks drift; a day does not).
+const MAX_RECEIVE_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Whether an inquiry's receive time can be taken as given: from 2000 on, and at most a day
+/// ahead of `now_ms`.
+pub fn plausible_receive_time(received_ms: i64, now_ms: i64) -> bool {
+    (EARLIEST_RECEIVE_MS..=now_ms.saturating_add(MAX_RECEIVE_AHEAD_MS)).contains(&received_ms)
+}
+
 /// Validates a text to classify: not blank, at most `max_text_bytes`.
 pub fn validate_text(text: &str, max_text_bytes: usize) -> Result<(), HelpdeskError> {
     if text.len() > max_text_bytes {
