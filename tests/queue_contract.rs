@@ -118,6 +118,17 @@ impl Harness {
             .await
             .unwrap()
     }
+
+    /// Asserts that `queue` holds nothing but ticket `id`, dead-lettered.
+    async fn assert_only_dead_letter(&self, queue: &str, id: u64) {
+        let dead = self.queue.dead_letters(queue).await.unwrap();
+        assert_eq!(dead.iter().map(|t| t.id).collect::<Vec<_>>(), vec![id]);
+        let stats = self.queue.stats(&[queue.into()]).await.unwrap();
+        assert_eq!(
+            (stats[0].ready, stats[0].leased, stats[0].dead_letters),
+            (0, 0, 1)
+        );
+    }
 }
 
 fn ticket(inquiry: &str, queue: &str, priority: u8) -> NewTicket {
@@ -324,13 +335,24 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
     ));
     tokio::time::sleep(lease + Duration::from_millis(500)).await;
     assert!(h.claim("seo", "carol").await.is_none());
-    let dead = h.queue.dead_letters("seo").await.unwrap();
-    assert_eq!(dead.iter().map(|t| t.id).collect::<Vec<_>>(), vec![id]);
-    let stats = h.queue.stats(&["seo".into()]).await.unwrap();
-    assert_eq!(
-        (stats[0].ready, stats[0].leased, stats[0].dead_letters),
-        (0, 0, 1)
-    );
+    h.assert_only_dead_letter("seo", id).await;
+    h.close().await;
+}
+
+/// A release counts as a delivery: released with its last allowed one, the ticket goes to the
+/// dead letters instead of coming back.
+async fn releases_count_toward_dead_letters(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 2).await;
+    let id = h.enqueue("inq-rel", "seo", 1).await;
+    for (n, holder) in ["alice", "bob"].into_iter().enumerate() {
+        let claimed = h.claim("seo", holder).await.expect("ready again");
+        assert_eq!((claimed.id, claimed.deliveries), (id, n as u32 + 1));
+        let token = claimed.lease.unwrap().token;
+        let released = h.queue.release(id, token, holder, "not mine").await;
+        assert!(released.unwrap().lease.is_none());
+    }
+    assert!(h.claim("seo", "carol").await.is_none());
+    h.assert_only_dead_letter("seo", id).await;
     h.close().await;
 }
 
@@ -408,5 +430,6 @@ contract!(
     leases_are_checked_and_resolve_is_audited,
     release_and_reroute,
     expired_leases_redeliver_then_dead_letter,
+    releases_count_toward_dead_letters,
     racing_claims_take_each_ticket_once,
 );

@@ -59,7 +59,8 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         outcome: &str,
     ) -> Result<AuditRecord, RouteError>;
 
-    /// Hands a leased ticket back to ready now.
+    /// Hands a leased ticket back to ready now; one released with its last allowed delivery
+    /// (`max_deliveries`) goes to the dead letters instead, as an expired one would.
     async fn release(
         &self,
         ticket_id: u64,

@@ -49,6 +49,11 @@ impl NewTicket {
     }
 }
 
+/// Why a ticket released with its last allowed delivery is dead-lettered.
+pub(crate) fn released_last(holder: &str, deliveries: u32, reason: &str) -> String {
+    format!("released by {holder} after {deliveries} deliveries ({reason})")
+}
+
 /// Rejects an empty (or blank) name such as a queue, holder or inquiry id.
 pub(crate) fn require_name(what: &str, value: &str) -> Result<(), RouteError> {
     if value.trim().is_empty() {

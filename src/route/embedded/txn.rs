@@ -14,7 +14,7 @@ use super::schema::{
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
-use crate::route::ticket::{Lease, NewTicket, Ticket};
+use crate::route::ticket::{Lease, NewTicket, Ticket, released_last};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_LEASE_TOKEN: &str = "next_lease_token";
@@ -230,7 +230,8 @@ impl<'t> Txn<'t> {
         Ok(record)
     }
 
-    /// Hands the ticket back to ready in its queue, keeping its delivery count.
+    /// Hands the ticket back to ready in its queue, keeping its delivery count; one released
+    /// with its last allowed delivery goes to the dead letters, as an expired one would.
     pub fn release(
         &mut self,
         id: u64,
@@ -240,6 +241,12 @@ impl<'t> Txn<'t> {
     ) -> Result<Ticket, RouteError> {
         let mut ticket = self.leased(id, token, holder)?;
         self.unlease(&mut ticket)?;
+        if ticket.deliveries >= self.max_deliveries {
+            let reason = released_last(holder, ticket.deliveries, reason);
+            tracing::warn!(ticket_id = id, queue = %ticket.queue, %reason, "ticket dead-lettered");
+            self.dead_letter(ticket.clone(), reason)?;
+            return Ok(ticket);
+        }
         self.make_ready(&mut ticket)?;
         tracing::info!(ticket_id = id, holder, reason, "ticket released");
         Ok(ticket)

@@ -33,7 +33,9 @@ use crate::route::decision::{
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::stats::QueueStats;
-use crate::route::ticket::{Lease, NewTicket, Ticket, require_lease_ms, require_name};
+use crate::route::ticket::{
+    Lease, NewTicket, Ticket, released_last, require_lease_ms, require_name,
+};
 
 mod ledger;
 
@@ -291,18 +293,15 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
         )))
     }
 
-    /// Dead-letters a delivery whose `previous` lease ran out with its last allowed delivery.
+    /// Dead-letters a delivery whose `previous` lease ended with its last allowed delivery.
     async fn dead_letter(
         &self,
         previous: &LeaseRow,
         ticket: &NewTicket,
         ack_subject: &str,
+        reason: String,
     ) -> Result<(), RouteError> {
         let ticket_id = previous.ticket_id;
-        let reason = format!(
-            "lease of {} expired after {} deliveries",
-            previous.holder, previous.deliveries
-        );
         let json = serde_json::to_string(&Ticket::from_new(ticket_id, ticket.clone()))
             .map_err(|err| RouteError::storage("encoding a dead letter", err))?;
         let now = self.clock.now_ms();
@@ -435,7 +434,12 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 if let Some(previous) = self.ledger.lease(ticket_id).await?
                     && previous.deliveries >= self.settings.max_deliveries
                 {
-                    self.dead_letter(&previous, &ticket, &ack_subject).await?;
+                    let reason = format!(
+                        "lease of {} expired after {} deliveries",
+                        previous.holder, previous.deliveries
+                    );
+                    self.dead_letter(&previous, &ticket, &ack_subject, reason)
+                        .await?;
                     continue;
                 }
                 let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
@@ -511,11 +515,17 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         reason: &str,
     ) -> Result<Ticket, RouteError> {
         let lease = self.held(ticket_id, lease_token, holder).await?;
+        let mut ticket = as_ticket(&lease);
+        ticket.lease = None;
+        if lease.deliveries >= self.settings.max_deliveries {
+            let reason = released_last(holder, lease.deliveries, reason);
+            self.dead_letter(&lease, &lease.ticket, &lease.ack_subject, reason)
+                .await?;
+            return Ok(ticket);
+        }
         self.ack(&lease.ack_subject, "-NAK").await?;
         self.ledger.drop_lease(ticket_id, lease_token).await?;
         tracing::info!(ticket_id, holder, reason, "ticket released");
-        let mut ticket = as_ticket(&lease);
-        ticket.lease = None;
         Ok(ticket)
     }
 
