@@ -66,6 +66,8 @@ pub struct Config {
     pub max_lease_seconds: u64,
     /// Deliveries after which an expired ticket goes to the dead-letter queue.
     pub max_deliveries: u32,
+    /// The page cache of the embedded queue's file, in MiB.
+    pub store_cache_mb: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_seconds: u64,
     /// Bearer tokens; with none, the server only listens on a loopback address.
@@ -146,6 +148,8 @@ struct ConfigFile {
     max_lease_seconds: u64,
     #[serde(default = "default_max_deliveries")]
     max_deliveries: u32,
+    #[serde(default = "default_store_cache_mb")]
+    store_cache_mb: usize,
     #[serde(default = "default_shutdown_grace_seconds")]
     shutdown_grace_seconds: u64,
     #[serde(default)]
@@ -185,6 +189,7 @@ impl TryFrom<ConfigFile> for Config {
             default_lease_seconds: file.default_lease_seconds,
             max_lease_seconds: file.max_lease_seconds,
             max_deliveries: file.max_deliveries,
+            store_cache_mb: file.store_cache_mb,
             shutdown_grace_seconds: file.shutdown_grace_seconds,
             tokens: file.tokens,
         })
@@ -296,6 +301,10 @@ fn default_max_deliveries() -> u32 {
     5
 }
 
+fn default_store_cache_mb() -> usize {
+    64
+}
+
 fn default_shutdown_grace_seconds() -> u64 {
     10
 }
@@ -341,8 +350,10 @@ impl Config {
                 self.max_text_bytes, self.max_message_bytes
             ));
         }
-        if self.max_in_flight == 0 || self.max_deliveries == 0 {
-            return invalid("max_in_flight and max_deliveries must be above 0".to_owned());
+        if self.max_in_flight == 0 || self.max_deliveries == 0 || self.store_cache_mb == 0 {
+            return invalid(
+                "max_in_flight, max_deliveries and store_cache_mb must be above 0".to_owned(),
+            );
         }
         if self.default_lease_seconds == 0 || self.default_lease_seconds > self.max_lease_seconds {
             return invalid(format!(

@@ -79,6 +79,7 @@ pub async fn build_with_clock(
             };
             let settings = QueueSettings {
                 max_deliveries: config.max_deliveries,
+                cache_bytes: config.store_cache_mb.saturating_mul(1 << 20),
                 ..QueueSettings::default()
             };
             let queue =

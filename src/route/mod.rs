@@ -24,7 +24,7 @@ mod ticket;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::TicketQueue;
 pub use decision::{DecisionRecord, Recorded, StoredDecision};
-pub use embedded::{EmbeddedQueue, QueueSettings};
+pub use embedded::{EmbeddedQueue, FileCheck, QueueSettings, check_store};
 pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger};

@@ -7,6 +7,7 @@ mod ingest;
 mod remote;
 mod sample;
 mod serve;
+mod store;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,8 @@ enum Command {
     /// The email-ingest worker: mail from a Maildir (or .eml/mbox files) submitted over
     /// SubmitStream; replies into an outbox, tickets into the journal, nothing dropped.
     Ingest(ingest::IngestArgs),
+    /// Check the embedded queue's file, with the server stopped.
+    Store(store::StoreArgs),
     /// Write a seeded Maildir of sample mails (for tests and measurements).
     #[command(hide = true)]
     SampleMaildir(ingest::SampleArgs),
@@ -120,5 +123,6 @@ fn main() -> Result<()> {
         Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),
         Command::SampleMaildir(args) => ingest::sample_maildir(args),
+        Command::Store(args) => store::run(args),
     }
 }

@@ -57,12 +57,14 @@ mod rows;
 mod schema;
 mod settings;
 mod snapshot;
+mod store_file;
 #[cfg(test)]
 mod tests;
 mod txn;
 mod writer;
 
 pub use settings::QueueSettings;
+pub use store_file::FileCheck;
 
 use std::marker::PhantomData;
 use std::path::Path;
@@ -84,8 +86,19 @@ use schema::open_tables;
 use snapshot::Snapshot;
 use writer::Writer;
 
-/// File name of the queue's database inside its directory.
-const DB_FILE: &str = "route.redb";
+/// Checks the queue's file in `dir` as opening it does (its identity record, redb's integrity
+/// check, the schema version) without serving it; nothing is created. The server must be
+/// stopped: it holds the file's lock while it runs.
+pub fn check_store(dir: &Path) -> Result<FileCheck, RouteError> {
+    let (db, file) = store_file::open(
+        dir,
+        QueueSettings::default().cache_bytes,
+        crate::route::clock::SystemClock.now_ms(),
+        store_file::Create::Never,
+    )?;
+    open_tables(&db, &file.path)?;
+    Ok(file)
+}
 
 /// The embedded ticket queue keeping decisions of type `D`; clones share one database and one
 /// writer thread.
@@ -125,14 +138,13 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
                 err,
             )
         })?;
-        let path = dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|err| {
-            RouteError::storage(
-                format_args!("opening queue database {}", path.display()),
-                err,
-            )
-        })?;
-        open_tables(&db, &path)?;
+        let (db, file) = store_file::open(
+            dir,
+            settings.cache_bytes,
+            clock.now_ms(),
+            store_file::Create::IfNew,
+        )?;
+        open_tables(&db, &file.path)?;
         let db = Arc::new(db);
         let writer = Writer::start(db.clone(), settings, clock.clone())?;
         Ok(Self {

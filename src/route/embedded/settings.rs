@@ -10,6 +10,9 @@ const MAX_BATCH_LIMIT: usize = 65_536;
 /// How long a committed background record waits for an fsync at most, by default.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
+/// The page cache of the queue's file by default: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// How the queue dead-letters and batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -26,6 +29,10 @@ pub struct QueueSettings {
     /// commit comes within this time, the writer makes one. So an answer acknowledged this
     /// long ago (plus the linger) survives a crash of the process or the machine.
     pub flush_interval: Duration,
+    /// The page cache of the queue's file, in bytes: what the store may hold in memory beyond
+    /// the pages in use (redb's own default, 1 GiB, lets a busy server grow far past what it
+    /// needs).
+    pub cache_bytes: usize,
 }
 
 impl Default for QueueSettings {
@@ -35,6 +42,7 @@ impl Default for QueueSettings {
             max_batch: 512,
             background_linger: Duration::from_millis(10),
             flush_interval: DEFAULT_FLUSH_INTERVAL,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }

@@ -285,7 +285,7 @@ impl WriterLoop {
                     break; // closed: commit what there is and stop
                 }
             }
-            let (result, stop) = match self.write(&mut batch) {
+            let (result, stop) = match self.write_catching_panics(&mut batch) {
                 Ok(()) => (Ok(()), false),
                 Err(BatchFailure::Aborted(err)) => (Err(err), false),
                 Err(BatchFailure::CommitFailed(err)) => (Err(err), true),
@@ -314,6 +314,24 @@ impl WriterLoop {
             }
         }
         true
+    }
+
+    /// [`write`](Self::write), with a panic inside the store (a damaged page can make redb
+    /// panic) turned into that batch's failure: the writer, and every later request, live on.
+    fn write_catching_panics(&self, batch: &mut [Box<dyn Job>]) -> Result<(), BatchFailure> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write(batch))).unwrap_or_else(
+            |panic| {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no message");
+                Err(BatchFailure::Aborted(RouteError::Storage(format!(
+                    "the queue database failed (it may be damaged: run `triage store check`): \
+                     {message}"
+                ))))
+            },
+        )
     }
 
     /// Applies `batch` in one write transaction and commits it once.
@@ -401,6 +419,37 @@ mod tests {
         assert_eq!(broken_answer.blocking_recv().ok(), Some(Err(storage)));
         assert_eq!(Snapshot::begin(&writer.db)?.decision("a")?, None);
         assert_eq!(writer.commits.load(Ordering::Relaxed), 0);
+        Ok(())
+    }
+
+    /// A panic inside a batch fails that batch with a storage error; the writer goes on and
+    /// the next batch commits.
+    #[test]
+    fn a_panic_in_a_batch_fails_it_and_the_writer_goes_on() -> Result<(), RouteError> {
+        let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+        let writer = writer_loop(dir.path())?;
+        let (panicking, answer) = request(true, true, |_| -> Result<(), RouteError> {
+            panic!("a damaged page")
+        });
+        let mut batch = vec![panicking];
+        let Err(BatchFailure::Aborted(RouteError::Storage(message))) =
+            writer.write_catching_panics(&mut batch)
+        else {
+            panic!("the batch should fail");
+        };
+        assert!(message.contains("a damaged page"), "{message}");
+        for job in batch {
+            job.answer(Err(RouteError::Storage(message.clone())));
+        }
+        assert!(answer.blocking_recv().unwrap().is_err());
+        let (next, next_answer) = record("a");
+        let mut batch = vec![next];
+        assert!(writer.write_catching_panics(&mut batch).is_ok());
+        for job in batch {
+            job.answer(Ok(()));
+        }
+        assert_eq!(next_answer.blocking_recv().ok(), Some(Ok(())));
+        assert!(Snapshot::begin(&writer.db)?.decision("a")?.is_some());
         Ok(())
     }
 

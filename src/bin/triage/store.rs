@@ -1,0 +1,43 @@
+//! `triage store check`: the embedded queue's file checked as the server opens it, with the
+//! server stopped.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use triage::route::check_store;
+
+#[derive(Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    action: StoreAction,
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Check the queue's file (`route.redb`): its identity record, redb's integrity check (which
+    /// repairs what it can, to the last good commit) and the schema version. Stop the server
+    /// first: it holds the file while it runs.
+    Check {
+        /// The server's `data_dir`.
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
+    },
+}
+
+pub fn run(args: StoreArgs) -> Result<()> {
+    match args.action {
+        StoreAction::Check { data_dir } => {
+            let file = check_store(&data_dir)
+                .with_context(|| format!("the queue in {} did not pass", data_dir.display()))?;
+            let state = if file.repaired {
+                "damaged, repaired to its last good commit (the latest changes may be lost)"
+            } else {
+                "ok"
+            };
+            println!("{}: {state} ({} bytes)", file.path.display(), file.bytes);
+            Ok(())
+        }
+    }
+}
