@@ -86,5 +86,5 @@ async fn a_file_cut_to_nothing_is_refused_not_recreated() {
 
     let checked = run(&["store", "check", "--data-dir", data_dir.to_str().unwrap()]);
     assert_eq!(checked.status.code(), Some(1), "{checked:?}");
-    assert!(String::from_utf8_lossy(&checked.stderr).contains("cannot be opened"));
+    assert!(String::from_utf8_lossy(&checked.stderr).contains("cannot be opened ("));
 }

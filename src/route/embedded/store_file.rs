@@ -76,13 +76,17 @@ pub fn open(
         }
         let db = builder
             .create(&path)
-            .map_err(|err| refusal(&path, format_args!("cannot be created: {err}")))?;
+            .map_err(|err| refusal(&path, format_args!("cannot be created ({})", plain(&err))))?;
         write_identity(&identity, now_ms)?;
         db
     } else {
-        builder
-            .open(&path)
-            .map_err(|err| refusal(&path, format_args!("cannot be opened: {err}")))?
+        builder.open(&path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => RouteError::Storage(format!(
+                "queue database {} is open in another process (a running server?): stop it first",
+                path.display()
+            )),
+            err => refusal(&path, format_args!("cannot be opened ({})", plain(&err))),
+        })?
     };
     let repaired = match db.check_integrity() {
         Ok(true) => false,
@@ -97,7 +101,7 @@ pub fn open(
         Err(err) => {
             return Err(refusal(
                 &path,
-                format_args!("fails its integrity check: {err}"),
+                format_args!("fails its integrity check ({})", plain(&err)),
             ));
         }
     };
@@ -113,6 +117,11 @@ pub fn open(
         repaired,
     };
     Ok((db, check))
+}
+
+/// An error's message without its closing full stop, to stand inside a sentence.
+fn plain(err: &dyn std::fmt::Display) -> String {
+    err.to_string().trim_end_matches('.').to_owned()
 }
 
 /// A refusal that names the file and what to do.
