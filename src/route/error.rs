@@ -40,6 +40,15 @@ pub enum ErrorKind {
 }
 
 impl RouteError {
+    /// The message of a panic caught inside the store (redb panics on some damaged pages).
+    pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+        payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("no message")
+    }
+
     /// Which gRPC status class this error belongs to.
     pub fn kind(&self) -> ErrorKind {
         match self {

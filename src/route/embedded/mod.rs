@@ -96,7 +96,7 @@ pub fn check_store(dir: &Path) -> Result<FileCheck, RouteError> {
         crate::route::clock::SystemClock.now_ms(),
         store_file::Create::Never,
     )?;
-    open_tables(&db, &file.path)?;
+    store_file::guarded(&file.path, || open_tables(&db, &file.path))?;
     Ok(file)
 }
 
@@ -144,7 +144,7 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
             clock.now_ms(),
             store_file::Create::IfNew,
         )?;
-        open_tables(&db, &file.path)?;
+        store_file::guarded(&file.path, || open_tables(&db, &file.path))?;
         let db = Arc::new(db);
         let writer = Writer::start(db.clone(), settings, clock.clone())?;
         Ok(Self {

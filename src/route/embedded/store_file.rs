@@ -45,6 +45,23 @@ pub enum Create {
     Never,
 }
 
+/// Runs `step` on the file at `path`; a panic inside redb (on a damaged page it did not
+/// expect) becomes a refusal that names the file, instead of the end of the process.
+pub fn guarded<T>(
+    path: &Path,
+    step: impl FnOnce() -> Result<T, RouteError>,
+) -> Result<T, RouteError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|panic| {
+        Err(refusal(
+            path,
+            format_args!(
+                "is damaged (reading it failed: {})",
+                RouteError::panic_message(&*panic)
+            ),
+        ))
+    })
+}
+
 /// Opens (or, as `create` allows, creates) the queue's file in `dir` with a page cache of
 /// `cache_bytes`, after redb's integrity check.
 pub fn open(
@@ -80,15 +97,26 @@ pub fn open(
         write_identity(&identity, now_ms)?;
         db
     } else {
-        builder.open(&path).map_err(|err| match err {
-            redb::DatabaseError::DatabaseAlreadyOpen => RouteError::Storage(format!(
-                "queue database {} is open in another process (a running server?): stop it first",
-                path.display()
-            )),
-            err => refusal(&path, format_args!("cannot be opened ({})", plain(&err))),
+        guarded(&path, || {
+            builder.open(&path).map_err(|err| match err {
+                redb::DatabaseError::DatabaseAlreadyOpen => RouteError::Storage(format!(
+                    "queue database {} is open in another process (a running server?): stop it \
+                     first",
+                    path.display()
+                )),
+                err => refusal(&path, format_args!("cannot be opened ({})", plain(&err))),
+            })
         })?
     };
-    let repaired = match db.check_integrity() {
+    let integrity = guarded(&path, || {
+        db.check_integrity().map_err(|err| {
+            refusal(
+                &path,
+                format_args!("fails its integrity check ({})", plain(&err)),
+            )
+        })
+    });
+    let repaired = match integrity {
         Ok(true) => false,
         Ok(false) => {
             tracing::error!(
@@ -98,12 +126,7 @@ pub fn open(
             );
             true
         }
-        Err(err) => {
-            return Err(refusal(
-                &path,
-                format_args!("fails its integrity check ({})", plain(&err)),
-            ));
-        }
+        Err(err) => return Err(err),
     };
     if !created && !identity.exists() {
         // A file from before identity records: vouch for it from now on.

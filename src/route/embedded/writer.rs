@@ -321,11 +321,7 @@ impl WriterLoop {
     fn write_catching_panics(&self, batch: &mut [Box<dyn Job>]) -> Result<(), BatchFailure> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write(batch))).unwrap_or_else(
             |panic| {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("no message");
+                let message = RouteError::panic_message(&*panic);
                 Err(BatchFailure::Aborted(RouteError::Storage(format!(
                     "the queue database failed (it may be damaged: run `triage store check`): \
                      {message}"
