@@ -82,8 +82,14 @@ impl Snapshot {
         let tickets = self.txn.open_table(TICKETS)?;
         for entry in self.txn.open_table(LEASES)?.iter()? {
             let (key, _) = entry?;
-            let id = key.value().1;
-            tally.leased(&indexed_ticket(&tickets, id, "leases")?);
+            let (expires_ms, id) = key.value();
+            let ticket = indexed_ticket(&tickets, id, "leases")?;
+            // An expired lease is swept back to ready by the next claim: it is ready already.
+            if expires_ms <= now_ms {
+                tally.ready(&ticket.queue, ticket.sla_due_ms, id);
+            } else {
+                tally.leased(&ticket);
+            }
         }
         let first_ready: Vec<u64> = tally.first_ready().collect();
         for id in first_ready {

@@ -56,6 +56,21 @@ async fn expired_lease_returns_ticket() {
     assert!(matches!(late, Err(RouteError::NotLeased { ticket_id, .. }) if ticket_id == id));
 }
 
+/// Queue stats count a ticket whose lease ran out as ready, not leased, before any claim
+/// sweeps it back.
+#[tokio::test]
+async fn stats_count_an_expired_lease_as_ready() {
+    let f = Fixture::new();
+    f.add("i1", "billing", 0, 100).await;
+    f.claim_some("billing", "alice").await;
+    let counts = |stats: Vec<QueueStats>| (stats[0].ready, stats[0].leased);
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(counts(stats), (0, 1));
+    f.clock.advance(LEASE_MS);
+    let stats = f.queue.stats(&["billing".into()]).await.expect("stats");
+    assert_eq!(counts(stats), (1, 0));
+}
+
 /// A holder whose lease ran out may still resolve while nobody else has claimed the ticket.
 #[tokio::test]
 async fn late_resolve_succeeds_until_someone_else_claims() {
