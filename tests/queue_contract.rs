@@ -242,10 +242,18 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
         Err(RouteError::StaleLease { .. })
     ));
     assert!(matches!(
-        h.queue.extend(id, token, 0).await,
+        h.queue.extend(id, token, "alice", 0).await,
         Err(RouteError::InvalidArgument(_))
     ));
-    let extended = h.queue.extend(id, token, h.lease_ms).await.unwrap();
+    assert!(matches!(
+        h.queue.extend(id, token, "mallory", h.lease_ms).await,
+        Err(RouteError::NotLeased { .. })
+    ));
+    let extended = h
+        .queue
+        .extend(id, token, "alice", h.lease_ms)
+        .await
+        .unwrap();
     assert!(extended.lease.unwrap().expires_ms >= claimed.lease.unwrap().expires_ms);
     assert_eq!(h.queue.ticket(id).await.unwrap().map(|t| t.id), Some(id));
     let audit = h
@@ -324,7 +332,7 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
     tokio::time::sleep(lease + Duration::from_millis(500)).await;
     let token = first.lease.unwrap().token;
     assert!(matches!(
-        h.queue.extend(id, token, h.lease_ms).await,
+        h.queue.extend(id, token, "alice", h.lease_ms).await,
         Err(RouteError::LeaseExpired { .. })
     ));
     let second = h.claim("seo", "bob").await.unwrap();

@@ -75,7 +75,7 @@ impl Helpdesk {
         let lease_ms = self.policy.leases.lease_ms(lease)?;
         let ticket = self
             .queue
-            .extend(held.ticket_id, held.lease_token, lease_ms)
+            .extend(held.ticket_id, held.lease_token, &caller.name, lease_ms)
             .await?;
         Ok(ticket.lease)
     }

@@ -42,11 +42,12 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         lease_ms: i64,
     ) -> Result<Option<Ticket>, RouteError>;
 
-    /// Renews the live lease `lease_token` of ticket `ticket_id`.
+    /// Renews the live lease `lease_token` that `holder` has on ticket `ticket_id`.
     async fn extend(
         &self,
         ticket_id: u64,
         lease_token: u64,
+        holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError>;
 

@@ -246,13 +246,15 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
         &self,
         ticket_id: u64,
         lease_token: u64,
+        holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
         require_lease_ms(lease_ms)?;
+        let holder = holder.to_owned();
         self.inner
             .writer
             .submit(true, move |txn| {
-                txn.extend(ticket_id, lease_token, lease_ms)
+                txn.extend(ticket_id, lease_token, &holder, lease_ms)
             })
             .await
     }

@@ -193,9 +193,16 @@ impl<'t> Txn<'t> {
         Ok(Some(ticket))
     }
 
-    /// Moves the lease `token` of ticket `id` to expire `lease_ms` from now.
-    pub fn extend(&mut self, id: u64, token: u64, lease_ms: i64) -> Result<Ticket, RouteError> {
+    /// Moves the lease `token` that `holder` has on ticket `id` to expire `lease_ms` from now.
+    pub fn extend(
+        &mut self,
+        id: u64,
+        token: u64,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Ticket, RouteError> {
         let mut ticket = self.live(id)?;
+        ticket.held_by(token, holder)?;
         let mut lease = ticket.live_lease(token, self.now_ms)?.clone();
         self.leases.remove((lease.expires_ms, id))?;
         lease.expires_ms = self.now_ms.saturating_add(lease_ms);

@@ -454,7 +454,7 @@ mod tests {
     fn refused_request_does_not_fail_its_batch() -> Result<(), RouteError> {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
         let writer = writer_loop(dir.path())?;
-        let (refused, refused_answer) = request(true, true, |txn| txn.extend(99, 1, 10));
+        let (refused, refused_answer) = request(true, true, |txn| txn.extend(99, 1, "alice", 10));
         let (first, first_answer) = record("a");
         let mut batch = vec![refused, first];
         assert!(writer.write(&mut batch).is_ok());

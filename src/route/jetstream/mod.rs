@@ -465,6 +465,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         &self,
         ticket_id: u64,
         lease_token: u64,
+        holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
         require_lease_ms(lease_ms)?;
@@ -473,7 +474,9 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             .lease(ticket_id)
             .await?
             .ok_or(RouteError::NotFound(ticket_id))?;
-        as_ticket(&lease).live_lease(lease_token, self.clock.now_ms())?;
+        let ticket = as_ticket(&lease);
+        ticket.held_by(lease_token, holder)?;
+        ticket.live_lease(lease_token, self.clock.now_ms())?;
         self.ack(&lease.ack_subject, "+WPI").await?;
         lease.expires_ms = self.clock.now_ms() + self.lease_ms();
         self.ledger

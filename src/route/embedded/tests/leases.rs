@@ -157,14 +157,19 @@ async fn lease_checks_reject_wrong_holder_token_or_expiry() {
         .reroute(id, lease.token, "bob", "tech", "wrong queue")
         .await;
     assert!(matches!(reroute, Err(RouteError::NotLeased { .. })));
-    let extend = q.extend(id, lease.token + 1, LEASE_MS).await;
+    let extend = q.extend(id, lease.token + 1, "alice", LEASE_MS).await;
     assert!(matches!(extend, Err(RouteError::StaleLease { .. })));
+    let extend = q.extend(id, lease.token, "bob", LEASE_MS).await;
+    assert!(
+        matches!(extend, Err(RouteError::NotLeased { .. })),
+        "{extend:?}"
+    );
     assert_eq!(
-        q.extend(id + 1, lease.token, LEASE_MS).await,
+        q.extend(id + 1, lease.token, "alice", LEASE_MS).await,
         Err(RouteError::NotFound(id + 1))
     );
     f.clock.advance(LEASE_MS);
-    let expired = q.extend(id, lease.token, LEASE_MS).await;
+    let expired = q.extend(id, lease.token, "alice", LEASE_MS).await;
     assert!(matches!(expired, Err(RouteError::LeaseExpired { .. })));
     assert_eq!(
         expired.map(|_| ()).unwrap_err().kind(),
@@ -184,7 +189,7 @@ async fn extend_keeps_the_lease_alive() {
     f.clock.advance(900);
     let ticket = f
         .queue
-        .extend(id, lease.token, LEASE_MS)
+        .extend(id, lease.token, "alice", LEASE_MS)
         .await
         .expect("extend");
     assert_eq!(ticket.lease.map(|l| l.expires_ms), Some(10_900 + LEASE_MS));
