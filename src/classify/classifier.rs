@@ -372,21 +372,18 @@ impl Classifier {
     /// intent in any case; a text more probably out of scope than that intent's answer or
     /// queue is escalated.
     pub(super) fn decide(&self, probabilities: &[f32]) -> Classification {
-        let (intent_probabilities, out_of_scope) = probabilities.split_at(self.intents.len());
-        let out_of_scope = out_of_scope.first().copied().unwrap_or(0.0);
-        let probabilities = intent_probabilities;
-        let best = argmax(probabilities);
+        let BestTarget {
+            intent: best,
+            target_probability,
+            out_of_scope,
+        } = best_target(probabilities, &self.group_of_intent);
+        let probabilities = &probabilities[..self.intents.len()];
         let intent = &self.intents[best];
         let ranked = top_ranked(probabilities, ALTERNATIVES + 1);
-        let sum_where = |keep: &dyn Fn(usize) -> bool| -> f32 {
-            (0..probabilities.len())
-                .filter(|&i| keep(i))
-                .map(|i| probabilities[i])
-                .sum()
-        };
-        let tier_probability = sum_where(&|i| self.intents[i].tier == intent.tier);
-        let group = self.group_of_intent[best];
-        let target_probability = sum_where(&|i| self.group_of_intent[i] == group);
+        let tier_probability = (0..probabilities.len())
+            .filter(|&i| self.intents[i].tier == intent.tier)
+            .map(|i| probabilities[i])
+            .sum();
         let calibration = self.calibration;
         let outcome = match &intent.target {
             _ if out_of_scope >= target_probability => Recommendation::Escalate {
@@ -442,6 +439,34 @@ impl Classifier {
             model_version: self.version.clone(),
             parts: Vec::new(),
         }
+    }
+}
+
+/// The most probable intent of a decision and what it is weighed against.
+pub(super) struct BestTarget {
+    pub intent: usize,
+    /// The probability of the intent's group (same tier and status kind or queue).
+    pub target_probability: f32,
+    /// The out-of-scope class's probability; 0 without one.
+    pub out_of_scope: f32,
+}
+
+/// The best intent of class `probabilities` (one per intent of `group_of_intent`, then the
+/// out-of-scope class's when the model has one). The text is out of scope when `out_of_scope`
+/// is at least `target_probability`; the classifier and the calibration both decide so.
+pub(super) fn best_target(probabilities: &[f32], group_of_intent: &[usize]) -> BestTarget {
+    let (intents, out_of_scope) = probabilities.split_at(group_of_intent.len());
+    let intent = argmax(intents);
+    let target_probability = group_of_intent
+        .iter()
+        .zip(intents)
+        .filter(|(group, _)| **group == group_of_intent[intent])
+        .map(|(_, p)| p)
+        .sum();
+    BestTarget {
+        intent,
+        target_probability,
+        out_of_scope: out_of_scope.first().copied().unwrap_or(0.0),
     }
 }
 

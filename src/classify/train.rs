@@ -28,10 +28,10 @@ use serde::{Deserialize, Serialize};
 use super::calibrate::{
     Calibration, ValidationRow, choose_answer_threshold, fit_temperature, softmax,
 };
-use super::classifier::{feature_row, index_evidence, target_groups};
+use super::classifier::{BestTarget, best_target, feature_row, index_evidence, target_groups};
 use super::eval::{Metrics, Prediction};
 use super::explain::ExampleMemory;
-use super::model::{FitReport, FitSettings, argmax};
+use super::model::{FitReport, FitSettings};
 use super::scope::{DEFAULT_UNLIKE_QUANTILE, ScopeModel, Vocabulary};
 use super::{
     Classifier, ClassifyError, FeatureSpace, Idf, KeywordIndex, LogisticModel, NormalizedText,
@@ -478,17 +478,12 @@ fn calibrate(
     for (row_logits, &label) in logits.iter().zip(labels) {
         probabilities.resize(row_logits.len(), 0.0);
         softmax(row_logits, temperature, &mut probabilities);
-        // As the classifier decides: the best intent, escalated when the out-of-scope class is
-        // at least as probable as that intent's status kind.
-        let (intent_probabilities, out_of_scope) = probabilities.split_at(intents);
-        let predicted = argmax(intent_probabilities);
-        let confidence: f32 = groups
-            .iter()
-            .zip(intent_probabilities)
-            .filter(|(g, _)| **g == groups[predicted])
-            .map(|(_, p)| p)
-            .sum();
-        let escalated = out_of_scope.first().is_some_and(|&p| p >= confidence);
+        let BestTarget {
+            intent: predicted,
+            target_probability: confidence,
+            out_of_scope,
+        } = best_target(&probabilities, groups);
+        let escalated = out_of_scope >= confidence;
         let truth = (label < intents).then_some(label);
         rows.push((
             predicted,
