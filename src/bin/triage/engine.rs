@@ -173,8 +173,6 @@ pub fn run_eval(pack_dir: &Path) -> Result<()> {
 
 fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eval::Prediction]) {
     let m = &report.metrics;
-    let percent =
-        |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2} %", 100.0 * v));
     println!(
         "triage eval — pack {} — model {}",
         report.pack, report.model_version
@@ -238,13 +236,16 @@ fn print_report(report: &EvalReport, classifier: &Classifier, predictions: &[eva
     }
 }
 
+/// A share as a percentage for the report, `n/a` where there is none.
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2} %", 100.0 * v))
+}
+
 /// One line per detected language of the test rows, when there is more than one.
 fn print_languages(languages: &BTreeMap<String, LanguageFigures>) {
     if languages.len() < 2 {
         return;
     }
-    let percent =
-        |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2} %", 100.0 * v));
     println!("  by detected language: rows, intent accuracy, deflection, answered wrong");
     for (language, f) in languages {
         println!(
