@@ -1,6 +1,6 @@
 //! A damaged queue file: `triage store check` says what it found and never panics, and a file
 //! cut to 0 bytes is refused by the server (with the path and what to do), never taken as a
-//! new, empty queue.
+//! new, empty queue; a check of a file a running server holds says to stop the server.
 
 mod common;
 
@@ -103,4 +103,25 @@ async fn a_file_cut_to_nothing_is_refused_not_recreated() {
     let checked = run(&["store", "check", "--data-dir", data_dir.to_str().unwrap()]);
     assert_eq!(checked.status.code(), Some(1), "{checked:?}");
     assert!(String::from_utf8_lossy(&checked.stderr).contains("cannot be opened ("));
+}
+
+/// `triage store check` on the file a running server holds says to stop the server first, and
+/// leaves the server serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_while_the_server_runs_says_to_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "triage.toml", 0, "");
+    let (child, addr) = start_server(&config);
+    let mut triage = TriageServiceClient::new(connect(&addr).await);
+    let data_dir = dir.path().join("triage.toml.var");
+    let checked = run(&["store", "check", "--data-dir", data_dir.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(1), "{checked:?}");
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(stderr.contains("open in another process"), "{stderr}");
+    let text = "our checkout page throws a 500 error since this morning";
+    triage
+        .submit(inquiry("after-check", "acme", text))
+        .await
+        .unwrap();
+    kill(child);
 }
