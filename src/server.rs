@@ -1,6 +1,7 @@
 //! The server's lifecycle: building the service from a [`Config`], serving gRPC (with health
 //! and reflection) on a listener the caller bound, and shutting down in order: health
-//! NOT_SERVING, drain in-flight requests within the grace period, flush the queue store.
+//! NOT_SERVING, drain in-flight requests within the grace period, flush the queue store (a
+//! flush that fails is an error, so the process exits non-zero).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +50,10 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(
+        "what was acknowledged may not be stored: the queue store could not be flushed at shutdown: {0}"
+    )]
+    Flush(crate::helpdesk::HelpdeskError),
 }
 
 /// Builds the service state from the configuration: pack, model, status data, queue store.
@@ -221,9 +226,7 @@ pub async fn run(
     }
     gauges.abort();
     watcher.abort();
-    if let Err(error) = app.helpdesk.flush().await {
-        tracing::error!(%error, "flushing the queue store at shutdown failed");
-    }
+    app.helpdesk.flush().await.map_err(ServerError::Flush)?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -19,11 +19,9 @@ use std::time::{Duration, Instant};
 use common::engines::Namespace;
 use common::inquiry;
 use common::load::{EXPERT_TEXTS, assert_all_kept, check_replays, claim_all};
-use common::process::{connect, kill, start_server, write_config};
+use common::process::{connect, kill, start_server, wait_for_health, write_config};
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 use triage::answer::PgStatus;
 use triage::answer::StatusStore;
 use triage::pack::Pack;
@@ -78,27 +76,6 @@ fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
             kill(child);
             panic!("nats-server did not say where it listens: {other:?}");
         }
-    }
-}
-
-async fn health(channel: &Channel) -> ServingStatus {
-    let response = HealthClient::new(channel.clone())
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: "triage.v1.TriageService".into(),
-        })
-        .await
-        .unwrap();
-    response.into_inner().status()
-}
-
-async fn wait_for_health(channel: &Channel, wanted: ServingStatus) {
-    let started = Instant::now();
-    while health(channel).await != wanted {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "health never became {wanted:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

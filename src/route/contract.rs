@@ -95,7 +95,8 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// Every correction made by `reroute`, oldest first.
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError>;
 
-    /// Makes everything recorded so far durable (for graceful shutdown).
+    /// Makes everything recorded so far durable (for graceful shutdown); fails when something
+    /// acknowledged earlier could not be stored.
     async fn flush(&self) -> Result<(), RouteError>;
 
     /// Whether the engine answers now; health reports NOT_SERVING while it does not.

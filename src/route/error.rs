@@ -27,6 +27,10 @@ pub enum RouteError {
     /// The database failed, or holds a record that cannot be decoded.
     #[error("route storage failed: {0}")]
     Storage(String),
+    /// Reading or writing the database's file failed (a full disk, an I/O error): the store
+    /// refuses every call until its file is opened anew, which the writer does by itself.
+    #[error("route storage I/O failed: {0}")]
+    Io(String),
 }
 
 /// The gRPC-shaped class of a [`RouteError`].
@@ -57,7 +61,7 @@ impl RouteError {
                 ErrorKind::FailedPrecondition
             }
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Unavailable(_) | Self::Io(_) => ErrorKind::Unavailable,
             Self::Storage(_) => ErrorKind::Internal,
         }
     }
@@ -68,25 +72,39 @@ impl RouteError {
     }
 }
 
-/// Converts each redb error type into [`RouteError::Storage`], keeping redb's message.
+/// A failure of the file itself is [`RouteError::Io`]; any other redb failure is
+/// [`RouteError::Storage`], with redb's message.
+impl From<redb::StorageError> for RouteError {
+    fn from(err: redb::StorageError) -> Self {
+        match err {
+            redb::StorageError::Io(_) | redb::StorageError::PreviousIo => Self::Io(err.to_string()),
+            err => Self::Storage(err.to_string()),
+        }
+    }
+}
+
+/// Converts each redb error type that may wrap a [`redb::StorageError`] as that one, the
+/// others into [`RouteError::Storage`].
 macro_rules! storage_from {
-    ($($ty:ty),+ $(,)?) => {$(
-        impl From<$ty> for RouteError {
-            fn from(err: $ty) -> Self {
-                Self::Storage(err.to_string())
+    ($($ty:ident),+ $(,)?) => {$(
+        impl From<redb::$ty> for RouteError {
+            fn from(err: redb::$ty) -> Self {
+                match err {
+                    redb::$ty::Storage(storage) => storage.into(),
+                    err => Self::Storage(err.to_string()),
+                }
             }
         }
     )+};
 }
 
-storage_from!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError,
-    redb::DatabaseError,
-    redb::SetDurabilityError,
-);
+storage_from!(TableError, TransactionError, CommitError, DatabaseError);
+
+impl From<redb::SetDurabilityError> for RouteError {
+    fn from(err: redb::SetDurabilityError) -> Self {
+        Self::Storage(err.to_string())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use triage::proto::v1 as pb;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
 
@@ -98,8 +100,51 @@ pub async fn connect(addr: &str) -> tonic::transport::Channel {
     }
 }
 
+/// Sends `child` SIGTERM and waits for it to exit; kills it and fails if it hangs.
+pub fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "SIGTERM was not sent");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the server") {
+            return status;
+        }
+        if started.elapsed() > START_GUARD {
+            kill(child);
+            panic!("the server did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Kills `child` with SIGKILL and reaps it.
 pub fn kill(mut child: Child) {
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
+}
+
+/// What the server's health service says of the triage service.
+pub async fn health(channel: &tonic::transport::Channel) -> ServingStatus {
+    let response = HealthClient::new(channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "triage.v1.TriageService".into(),
+        })
+        .await
+        .expect("the health service answers");
+    response.into_inner().status()
+}
+
+/// Waits until the health service says `wanted` of the triage service.
+pub async fn wait_for_health(channel: &tonic::transport::Channel, wanted: ServingStatus) {
+    let started = Instant::now();
+    while health(channel).await != wanted {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "health never became {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -14,8 +14,9 @@
 //! Immediate commit and on clean close, so `flush()` (an empty durable request) persists
 //! everything queued before it. A refused request (not found, wrong lease, bad argument)
 //! changes nothing and fails alone; a storage failure aborts the batch and every request in
-//! it gets the error; a failed commit also stops the writer, after which calls return
-//! `Unavailable`. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
+//! it gets the error; a failed commit (a full disk) fails its batch with `Unavailable`, and
+//! the writer reopens the file with a backoff (`live.rs`) and refuses requests with
+//! `Unavailable` until that works, so the queue heals when space returns. Reads (`snapshot.rs`) use read transactions on blocking threads, but for the
 //! decision lookup every submission makes, which reads inline. A background record (an answer:
 //! a decision that queues no ticket) is not waited for: a batch of only those lingers up to
 //! 10 ms for company before it commits, so one commit carries many; the writer sleeps
@@ -53,6 +54,7 @@
 //! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
 mod codec;
+mod live;
 mod rows;
 mod schema;
 mod settings;
@@ -70,9 +72,6 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use redb::Database;
-
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
 use crate::route::decision::{
@@ -82,6 +81,8 @@ use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::stats::QueueStats;
 use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
+use async_trait::async_trait;
+use live::LiveStore;
 use schema::open_tables;
 use snapshot::Snapshot;
 use writer::Writer;
@@ -119,7 +120,7 @@ impl<D> Clone for EmbeddedQueue<D> {
 struct Inner {
     // Dropped first: joins the writer thread before the read handle closes the database.
     writer: Writer,
-    db: Arc<Database>,
+    store: Arc<LiveStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -145,10 +146,14 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
             store_file::Create::IfNew,
         )?;
         store_file::guarded(&file.path, || open_tables(&db, &file.path))?;
-        let db = Arc::new(db);
-        let writer = Writer::start(db.clone(), settings, clock.clone())?;
+        let store = Arc::new(LiveStore::new(dir, settings.cache_bytes, db));
+        let writer = Writer::start(Arc::clone(&store), settings, clock.clone())?;
         Ok(Self {
-            inner: Arc::new(Inner { writer, db, clock }),
+            inner: Arc::new(Inner {
+                writer,
+                store,
+                clock,
+            }),
             decisions: PhantomData,
         })
     }
@@ -164,17 +169,21 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
         self.inner.writer.backlog()
     }
 
-    /// Runs `query` over a fresh snapshot on a blocking thread, with the clock's now.
+    /// Runs `query` over a fresh snapshot on a blocking thread, with the clock's now; a panic
+    /// in the store fails the call and marks the store faulty.
     async fn read<T, F>(&self, query: F) -> Result<T, RouteError>
     where
         T: Send + 'static,
         F: FnOnce(&Snapshot, i64) -> Result<T, RouteError> + Send + 'static,
     {
-        let db = self.inner.db.clone();
+        let store = Arc::clone(&self.inner.store);
         let now_ms = self.inner.clock.now_ms();
-        tokio::task::spawn_blocking(move || query(&Snapshot::begin(&db)?, now_ms))
-            .await
-            .map_err(|err| RouteError::Unavailable(format!("queue read task failed: {err}")))?
+        tokio::task::spawn_blocking(move || {
+            let db = store.db()?;
+            store.guarded(|| query(&Snapshot::begin(&db)?, now_ms))
+        })
+        .await
+        .map_err(|err| RouteError::Unavailable(format!("queue read task failed: {err}")))?
     }
 }
 
@@ -220,8 +229,10 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     /// A point read on the hot path of every submission: it runs inline, a blocking-pool hop
     /// costs more than it.
     async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError> {
-        Snapshot::begin(&self.inner.db)?
-            .decision(inquiry_id)?
+        let store = &self.inner.store;
+        let db = store.db()?;
+        store
+            .guarded(|| Snapshot::begin(&db)?.decision(inquiry_id))?
             .map(|stored| decode_decision(inquiry_id, stored))
             .transpose()
     }
@@ -333,13 +344,22 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
         self.read(|snap, _| snap.corrections()).await
     }
 
-    /// An empty durable request: its commit makes every earlier one durable.
+    /// An empty durable request: its commit makes every earlier one durable. It fails when
+    /// answers acknowledged since the queue opened could not be stored (a failed write).
     async fn flush(&self) -> Result<(), RouteError> {
-        self.inner.writer.submit(true, |_| Ok(())).await
+        self.inner.writer.submit(true, |_| Ok(())).await?;
+        match self.inner.writer.lost_records() {
+            0 => Ok(()),
+            lost => Err(RouteError::Storage(format!(
+                "{lost} answers acknowledged to clients could not be stored (a write of the \
+                 queue database failed; see the log)"
+            ))),
+        }
     }
 
-    /// Whether the writer thread still takes requests (it stops after a failed commit).
+    /// Whether the store serves: its writer thread takes requests, and neither a failed
+    /// commit (until the file is reopened) nor a panic in the store has marked it faulty.
     async fn healthy(&self) -> bool {
-        self.inner.writer.alive()
+        self.inner.writer.alive() && self.inner.store.fault().is_none()
     }
 }

@@ -5,16 +5,21 @@
 //! A batch of background records only commits without an fsync; a flusher thread sees that
 //! one is waiting and, `flush_interval` later, queues an fsync'd commit of nothing, which makes
 //! it durable. Expert load, whose batches are fsync'd anyway, needs no such commit.
+//!
+//! A failed commit (a full disk) fails its batch with `Unavailable`; the writer then reopens
+//! the file with a backoff (`LiveStore::reopen`), answering requests that arrive meanwhile with
+//! `Unavailable` too, and writes again once the file opens.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use redb::{Database, Durability};
+use redb::Durability;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
+use super::live::LiveStore;
 use super::settings::QueueSettings;
 use super::txn::Txn;
 use crate::route::clock::Clock;
@@ -26,6 +31,11 @@ trait Job: Send {
     fn durable(&self) -> bool;
     /// Whether a caller waits for the answer at all (background records do not).
     fn awaited(&self) -> bool;
+    /// Whether this is a background record, acknowledged to its client before it is written
+    /// (the flusher's empty commit is neither awaited nor a record).
+    fn record(&self) -> bool {
+        !self.awaited() && !self.durable()
+    }
     /// Runs the operation and keeps its result; returns the storage failure, if it hit one,
     /// that must abort the whole batch.
     fn apply(&mut self, txn: &mut Txn<'_>) -> Result<(), RouteError>;
@@ -80,7 +90,7 @@ where
         if let Some(Stage::Queued(op)) = self.stage.take() {
             let result = op(txn);
             let fatal = match &result {
-                Err(err @ RouteError::Storage(_)) => Err(err.clone()),
+                Err(err @ (RouteError::Storage(_) | RouteError::Io(_))) => Err(err.clone()),
                 _ => Ok(()),
             };
             self.stage = Some(Stage::Applied(result));
@@ -104,7 +114,8 @@ where
 enum BatchFailure {
     /// Rolled back; the database is fine and the writer goes on.
     Aborted(RouteError),
-    /// The commit itself failed; redb refuses further writes until reopened.
+    /// The commit itself failed; redb refuses further writes until the file is reopened
+    /// (so does an [`RouteError::Io`] failure that aborted a batch).
     CommitFailed(RouteError),
 }
 
@@ -113,24 +124,28 @@ pub(crate) struct Writer {
     requests: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    lost_records: Arc<AtomicU64>,
     /// Background records waiting beyond which the lingering thread is woken.
     backlog_wake: usize,
 }
 
 impl Writer {
     pub fn start(
-        db: Arc<Database>,
+        store: Arc<LiveStore>,
         settings: QueueSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RouteError> {
         let (requests, inbox) = mpsc::channel(settings.max_batch.saturating_mul(4));
         let commits = Arc::new(AtomicU64::new(0));
+        let lost_records = Arc::new(AtomicU64::new(0));
         let unflushed = Arc::new(AtomicBool::new(false));
         let worker = WriterLoop {
-            db,
+            store,
             settings,
             clock,
             commits: commits.clone(),
+            lost_records: lost_records.clone(),
+            unsynced_records: 0,
             unflushed: unflushed.clone(),
             inbox,
         };
@@ -153,6 +168,7 @@ impl Writer {
             requests: Some(requests),
             thread: Some(thread),
             commits,
+            lost_records,
             backlog_wake: settings.max_batch,
         })
     }
@@ -180,6 +196,12 @@ impl Writer {
     /// Write transactions committed so far.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Background records acknowledged to their clients that the store could not keep: their
+    /// batch failed, or a failed write lost them before they were fsync'd.
+    pub fn lost_records(&self) -> u64 {
+        self.lost_records.load(Ordering::Relaxed)
     }
 
     /// Queues `op` for the next batch and waits for its committed result.
@@ -256,10 +278,14 @@ impl Flusher {
 
 /// The writer thread's state.
 struct WriterLoop {
-    db: Arc<Database>,
+    store: Arc<LiveStore>,
     settings: QueueSettings,
     clock: Arc<dyn Clock>,
     commits: Arc<AtomicU64>,
+    lost_records: Arc<AtomicU64>,
+    /// Background records committed since the last fsync'd commit: a failed write of the file
+    /// loses them (reopening it rolls back to that commit).
+    unsynced_records: u64,
     /// Set after a commit without an fsync, cleared by an fsync'd one.
     unflushed: Arc<AtomicBool>,
     inbox: mpsc::Receiver<Box<dyn Job>>,
@@ -285,10 +311,29 @@ impl WriterLoop {
                     break; // closed: commit what there is and stop
                 }
             }
-            let (result, stop) = match self.write_catching_panics(&mut batch) {
-                Ok(()) => (Ok(()), false),
-                Err(BatchFailure::Aborted(err)) => (Err(err), false),
-                Err(BatchFailure::CommitFailed(err)) => (Err(err), true),
+            let records = batch.iter().filter(|job| job.record()).count() as u64;
+            let (result, failed_file) = match self.write_catching_panics(&mut batch) {
+                Ok(()) => {
+                    if batch.iter().any(|job| job.durable()) {
+                        self.unsynced_records = 0;
+                    } else {
+                        self.unsynced_records += records;
+                    }
+                    (Ok(()), None)
+                }
+                Err(BatchFailure::Aborted(err @ RouteError::Io(_)))
+                | Err(BatchFailure::CommitFailed(err)) => {
+                    let unsynced = std::mem::take(&mut self.unsynced_records);
+                    self.lose(records + unsynced);
+                    let refused = RouteError::Unavailable(format!(
+                        "the queue store could not write ({err}); retry later"
+                    ));
+                    (Err(refused), Some(err))
+                }
+                Err(BatchFailure::Aborted(err)) => {
+                    self.lose(records);
+                    (Err(err), None)
+                }
             };
             if let Err(err) = &result {
                 tracing::error!(requests = batch.len(), %err, "route batch failed");
@@ -296,11 +341,65 @@ impl WriterLoop {
             for job in batch.drain(..) {
                 job.answer(result.clone());
             }
-            if stop {
-                // Queued requests are dropped, so their callers see Unavailable.
+            if let Some(err) = failed_file
+                && !self.reopen(&err)
+            {
                 return;
             }
         }
+    }
+
+    /// Counts `records` acknowledged to their clients that the store did not keep.
+    fn lose(&self, records: u64) {
+        if records > 0 {
+            let lost = self.lost_records.fetch_add(records, Ordering::Relaxed) + records;
+            tracing::error!(
+                records,
+                lost,
+                "answers acknowledged to clients were not stored"
+            );
+        }
+    }
+
+    /// Reopens the store after a failed commit or I/O error, refusing the requests that arrive
+    /// meanwhile; false when the channel closed first (the queue is shutting down).
+    fn reopen(&mut self, failure: &RouteError) -> bool {
+        let clock = Arc::clone(&self.clock);
+        let store = Arc::clone(&self.store);
+        let lost_records = Arc::clone(&self.lost_records);
+        let inbox = &mut self.inbox;
+        let refused = || {
+            RouteError::Unavailable(format!(
+                "the queue store cannot write ({failure}); retry later"
+            ))
+        };
+        store.reopen(
+            failure,
+            || clock.now_ms(),
+            |backoff| {
+                let until = Instant::now() + backoff;
+                loop {
+                    loop {
+                        match inbox.try_recv() {
+                            Ok(job) => {
+                                if job.record() {
+                                    lost_records.fetch_add(1, Ordering::Relaxed);
+                                }
+                                job.answer(Err(refused()));
+                            }
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => return false,
+                        }
+                    }
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return true;
+                    }
+                    // A caller's request wakes the thread, which refuses it at once.
+                    std::thread::park_timeout(left);
+                }
+            },
+        )
     }
 
     /// Moves the requests already waiting into `batch`, up to `max_batch`; false once the
@@ -317,15 +416,13 @@ impl WriterLoop {
     }
 
     /// [`write`](Self::write), with a panic inside the store (a damaged page can make redb
-    /// panic) turned into that batch's failure: the writer, and every later request, live on.
+    /// panic) turned into that batch's failure and the store's fault: the writer, and every
+    /// later request, live on.
     fn write_catching_panics(&self, batch: &mut [Box<dyn Job>]) -> Result<(), BatchFailure> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write(batch))).unwrap_or_else(
             |panic| {
                 let message = RouteError::panic_message(&*panic);
-                Err(BatchFailure::Aborted(RouteError::Storage(format!(
-                    "the queue database failed (it may be damaged: run `triage store check`): \
-                     {message}"
-                ))))
+                Err(BatchFailure::Aborted(self.store.damaged(message)))
             },
         )
     }
@@ -333,7 +430,8 @@ impl WriterLoop {
     /// Applies `batch` in one write transaction and commits it once.
     fn write(&self, batch: &mut [Box<dyn Job>]) -> Result<(), BatchFailure> {
         let aborted = |err: RouteError| BatchFailure::Aborted(err);
-        let mut txn = self.db.begin_write().map_err(|e| aborted(e.into()))?;
+        let db = self.store.db().map_err(aborted)?;
+        let mut txn = db.begin_write().map_err(|e| aborted(e.into()))?;
         // A None commit becomes durable with the next Immediate commit, which fsyncs it too.
         let fsynced = batch.iter().any(|job| job.durable());
         let durability = if fsynced {
@@ -374,14 +472,16 @@ mod tests {
 
     fn writer_loop(dir: &std::path::Path) -> Result<WriterLoop, RouteError> {
         let path = dir.join("w.redb");
-        let db = Database::create(&path)?;
+        let db = redb::Database::create(&path)?;
         open_tables(&db, &path)?;
         let (_, inbox) = mpsc::channel(1);
         Ok(WriterLoop {
-            db: Arc::new(db),
+            store: Arc::new(LiveStore::new(dir, 1 << 20, db)),
             settings: QueueSettings::default(),
             clock: Arc::new(ManualClock::new(0)),
             commits: Arc::new(AtomicU64::new(0)),
+            lost_records: Arc::new(AtomicU64::new(0)),
+            unsynced_records: 0,
             unflushed: Arc::new(AtomicBool::new(false)),
             inbox,
         })
@@ -413,7 +513,7 @@ mod tests {
             Some(Err(storage.clone()))
         );
         assert_eq!(broken_answer.blocking_recv().ok(), Some(Err(storage)));
-        assert_eq!(Snapshot::begin(&writer.db)?.decision("a")?, None);
+        assert_eq!(Snapshot::begin(&*writer.store.db()?)?.decision("a")?, None);
         assert_eq!(writer.commits.load(Ordering::Relaxed), 0);
         Ok(())
     }
@@ -445,7 +545,11 @@ mod tests {
             job.answer(Ok(()));
         }
         assert_eq!(next_answer.blocking_recv().ok(), Some(Ok(())));
-        assert!(Snapshot::begin(&writer.db)?.decision("a")?.is_some());
+        assert!(
+            Snapshot::begin(&*writer.store.db()?)?
+                .decision("a")?
+                .is_some()
+        );
         Ok(())
     }
 
@@ -466,7 +570,11 @@ mod tests {
             Some(Err(RouteError::NotFound(99)))
         );
         assert_eq!(first_answer.blocking_recv().ok(), Some(Ok(())));
-        assert!(Snapshot::begin(&writer.db)?.decision("a")?.is_some());
+        assert!(
+            Snapshot::begin(&*writer.store.db()?)?
+                .decision("a")?
+                .is_some()
+        );
         Ok(())
     }
 }

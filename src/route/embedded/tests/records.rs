@@ -415,12 +415,14 @@ async fn ticket_decisions_share_rows_and_keep_their_tickets() {
 }
 
 /// A panic inside the store (a damaged page can make redb panic) fails the request it hit with
-/// a storage error; the writer lives on and later calls are served.
+/// a storage error and turns the queue unhealthy; the writer lives on and later calls are
+/// served.
 #[tokio::test]
 async fn a_panic_in_the_store_fails_one_request_not_the_writer() -> Result<(), RouteError> {
     let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
     let queue: EmbeddedQueue<String> =
         EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))?;
+    assert!(queue.healthy().await);
     let crashed = queue
         .inner
         .writer
@@ -432,11 +434,35 @@ async fn a_panic_in_the_store_fails_one_request_not_the_writer() -> Result<(), R
         matches!(&crashed, Err(RouteError::Storage(message)) if message.contains("simulated store panic")),
         "{crashed:?}"
     );
+    assert!(
+        !queue.healthy().await,
+        "a panic in the store leaves it healthy"
+    );
     let after = queue
         .record_decision("i1", &"{}".into(), NewTicket::sample("i1", "billing", 0, 1))
         .await;
     assert!(matches!(after, Ok(Recorded::New { .. })), "{after:?}");
     assert_eq!(queue.flush().await, Ok(()));
     assert!(queue.decision("i1").await?.is_some());
+    Ok(())
+}
+
+/// A panic while reading (a damaged page met by a query) fails that read with a storage error
+/// that says to check the store, and turns the queue unhealthy; the process lives on.
+#[tokio::test]
+async fn a_panic_in_a_read_fails_it_and_marks_the_store() -> Result<(), RouteError> {
+    let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
+    let queue: EmbeddedQueue<String> =
+        EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))?;
+    let read = queue
+        .read(|_, _| -> Result<(), RouteError> { panic!("simulated damaged page") })
+        .await;
+    assert!(
+        matches!(&read, Err(RouteError::Storage(message))
+            if message.contains("simulated damaged page") && message.contains("triage store check")),
+        "{read:?}"
+    );
+    assert!(!queue.healthy().await);
+    assert_eq!(queue.stats(&["billing".into()]).await?[0].ready, 0);
     Ok(())
 }
