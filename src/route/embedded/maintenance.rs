@@ -30,8 +30,9 @@ pub struct TableUsage {
 }
 
 /// The file's size before and after a compaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compaction {
+    pub path: PathBuf,
     pub bytes_before: u64,
     pub bytes_after: u64,
 }
@@ -91,8 +92,10 @@ pub fn compact_store(dir: &Path) -> Result<Compaction, RouteError> {
         Ok(())
     })?;
     drop(db);
+    let bytes_after = size()?;
     Ok(Compaction {
+        path,
         bytes_before,
-        bytes_after: size()?,
+        bytes_after,
     })
 }

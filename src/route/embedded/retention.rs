@@ -156,12 +156,13 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
         retention: Retention,
         every: Duration,
         on_sweep: impl Fn(&SweepReport) + Send + 'static,
-    ) -> tokio::task::JoinHandle<()> {
+    ) {
         let queue = WeakQueue::<D> {
             inner: Arc::downgrade(&self.inner),
             decisions: PhantomData,
         };
-        tokio::spawn(async move {
+        // Detached: it ends on its own once the queue is gone.
+        drop(tokio::spawn(async move {
             tokio::time::sleep(every.min(Duration::from_secs(60))).await;
             loop {
                 let Some(live) = queue.upgrade() else {
@@ -174,7 +175,7 @@ impl<D: DecisionRecord> EmbeddedQueue<D> {
                 drop(live);
                 tokio::time::sleep(every).await;
             }
-        })
+        }));
     }
 }
 

@@ -238,3 +238,26 @@ async fn compaction_shrinks_the_file_after_a_sweep() {
     assert_eq!(f.queue.decision("kept").await, Ok(stored("young", None)));
     assert_eq!(f.queue.decision("a-1").await, Ok(None));
 }
+
+/// The periodic sweep removes what has aged past the retention, and holds the queue only
+/// while it sweeps: once the queue is dropped its file opens again, and the sweeping ends.
+#[tokio::test(start_paused = true)]
+async fn the_periodic_sweep_runs_and_lets_the_queue_close() {
+    let f = Fixture::new();
+    f.add("old", "billing", 0, 100).await;
+    resolve_next(&f, "billing").await;
+    f.clock.advance(KEEP_DAYS as i64 * DAY_MS + 1);
+    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    f.queue
+        .keep_sweeping(retention(&f), Duration::from_secs(3_600), move |report| {
+            let _ = sender.send(*report);
+        });
+    let report = reports.recv().await.expect("a sweep");
+    assert_eq!((report.audit_removed, report.decisions_removed), (1, 1));
+    let Fixture { dir, clock, queue } = f;
+    drop(queue);
+    let reopened = EmbeddedQueue::<String>::open(dir.path(), QueueSettings::default(), clock);
+    assert!(reopened.is_ok(), "the sweeper kept the file open");
+    drop(reopened);
+    assert_eq!(reports.recv().await, None, "the sweeper ended");
+}
