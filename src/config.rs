@@ -68,6 +68,9 @@ pub struct Config {
     pub max_deliveries: u32,
     /// The page cache of the embedded queue's file, in MiB.
     pub store_cache_mb: usize,
+    /// Days the embedded queue keeps resolved tickets' audit records and decisions; 0 keeps
+    /// them forever.
+    pub retention_days: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_seconds: u64,
     /// Bearer tokens; with none, the server only listens on a loopback address.
@@ -150,6 +153,8 @@ struct ConfigFile {
     max_deliveries: u32,
     #[serde(default = "default_store_cache_mb")]
     store_cache_mb: usize,
+    #[serde(default = "default_retention_days")]
+    retention_days: u64,
     #[serde(default = "default_shutdown_grace_seconds")]
     shutdown_grace_seconds: u64,
     #[serde(default)]
@@ -190,6 +195,7 @@ impl TryFrom<ConfigFile> for Config {
             max_lease_seconds: file.max_lease_seconds,
             max_deliveries: file.max_deliveries,
             store_cache_mb: file.store_cache_mb,
+            retention_days: file.retention_days,
             shutdown_grace_seconds: file.shutdown_grace_seconds,
             tokens: file.tokens,
         })
@@ -305,6 +311,10 @@ fn default_store_cache_mb() -> usize {
     64
 }
 
+fn default_retention_days() -> u64 {
+    90
+}
+
 fn default_shutdown_grace_seconds() -> u64 {
     10
 }
@@ -414,6 +424,12 @@ impl Config {
         Duration::from_secs(self.max_lease_seconds)
     }
 
+    /// How long the embedded queue keeps finished work; `None`: forever.
+    pub fn retention(&self) -> Option<Duration> {
+        (self.retention_days > 0)
+            .then(|| Duration::from_secs(self.retention_days.saturating_mul(86_400)))
+    }
+
     /// How long shutdown waits for in-flight requests.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
@@ -439,7 +455,25 @@ mod tests {
         assert_eq!(config.max_text_bytes, 16 * 1024);
         assert_eq!(config.max_message_bytes, 1024 * 1024);
         assert!(config.tokens.is_empty());
+        assert_eq!(config.retention(), Some(Duration::from_secs(90 * 86_400)));
         config.validate().unwrap();
+    }
+
+    /// `retention_days = 0` keeps finished work forever; another value keeps it that long.
+    #[test]
+    fn retention_days_zero_keeps_forever() {
+        let forever = Config::parse(
+            "retention_days = 0
+",
+        )
+        .unwrap();
+        assert_eq!(forever.retention(), None);
+        let week = Config::parse(
+            "retention_days = 7
+",
+        )
+        .unwrap();
+        assert_eq!(week.retention(), Some(Duration::from_secs(7 * 86_400)));
     }
 
     /// A typo in a key is an error, not a silently ignored setting.

@@ -22,7 +22,8 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, SystemClock,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, Retention,
+    SystemClock,
 };
 use crate::telemetry::{Metrics, QueueGauges};
 
@@ -55,6 +56,9 @@ pub enum ServerError {
     )]
     Flush(crate::helpdesk::HelpdeskError),
 }
+
+/// How often the embedded queue's retention sweep runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(3_600);
 
 /// Builds the service state from the configuration: pack, model, status data, queue store.
 /// Refuses to start when a configured engine (PostgreSQL, NATS) cannot be reached.
@@ -94,6 +98,12 @@ pub async fn build_with_clock(
                         source,
                     }
                 })?;
+            if let Some(keep) = config.retention() {
+                let metrics = Arc::clone(&metrics);
+                queue.keep_sweeping(Retention::new(keep, data_dir), SWEEP_EVERY, move |report| {
+                    metrics.observe_retention(report.audit_removed, report.decisions_removed);
+                });
+            }
             (directory, Arc::new(queue))
         }
         Backend::ScaledOut { postgres, nats } => {

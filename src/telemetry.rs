@@ -1,7 +1,7 @@
 //! Prometheus metrics of the service and the tiny HTTP endpoint that serves them.
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
-//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, and the queues' depth, oldest ticket age and SLA breaches.
+//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, and the records retention removed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,7 @@ pub struct Metrics {
     escalations: IntCounterVec,
     no_replies: IntCounterVec,
     mixed_tiers: IntCounterVec,
+    retention_removed: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
@@ -82,6 +83,11 @@ impl Metrics {
             "Inquiries holding questions of both tiers, routed whole with the direct answers prepared, by queue",
             &["queue"],
         );
+        let retention_removed = counter(
+            "triage_retention_removed_total",
+            "Records removed by the retention sweep, by record (audit, decision)",
+            &["record"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -113,6 +119,7 @@ impl Metrics {
             escalations,
             no_replies,
             mixed_tiers,
+            retention_removed,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -158,6 +165,16 @@ impl Metrics {
     /// Counts one inquiry of mixed tiers routed whole to `queue`.
     pub fn observe_mixed_tiers(&self, queue: &str) {
         self.mixed_tiers.with_label_values(&[queue]).inc();
+    }
+
+    /// Counts the audit records and decisions one retention sweep removed.
+    pub fn observe_retention(&self, audit_records: u64, decisions: u64) {
+        self.retention_removed
+            .with_label_values(&["audit"])
+            .inc_by(audit_records);
+        self.retention_removed
+            .with_label_values(&["decision"])
+            .inc_by(decisions);
     }
 
     /// Sets the queue gauges.
@@ -242,6 +259,7 @@ mod tests {
         metrics.observe_escalation("language_not_covered");
         metrics.observe_no_reply("closing_remark");
         metrics.observe_mixed_tiers("design");
+        metrics.observe_retention(2, 5);
         metrics.set_queue(&QueueGauges {
             queue: "seo",
             ready: 3,
@@ -261,6 +279,8 @@ mod tests {
         assert!(text.contains("triage_escalations_total{reason=\"language_not_covered\"} 1"));
         assert!(text.contains("triage_no_reply_total{reason=\"closing_remark\"} 1"));
         assert!(text.contains("triage_mixed_tier_total{queue=\"design\"} 1"));
+        assert!(text.contains("triage_retention_removed_total{record=\"audit\"} 2"));
+        assert!(text.contains("triage_retention_removed_total{record=\"decision\"} 5"));
         assert!(text.contains("triage_queue_ready{queue=\"seo\"} 3"));
         assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
     }

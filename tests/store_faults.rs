@@ -1,6 +1,7 @@
 //! A damaged queue file: `triage store check` says what it found and never panics, and a file
 //! cut to 0 bytes is refused by the server (with the path and what to do), never taken as a
-//! new, empty queue; a check of a file a running server holds says to stop the server.
+//! new, empty queue; a check of a file a running server holds says to stop the server;
+//! `triage store compact` says what it did and leaves a sound file.
 
 mod common;
 
@@ -124,4 +125,36 @@ async fn a_check_while_the_server_runs_says_to_stop_it() {
         .await
         .unwrap();
     kill(child);
+}
+
+/// `triage store compact` prints the file's size before and after, no larger, and the file
+/// passes `triage store check` afterwards; on a running server's file it says to stop it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_reports_both_sizes_and_leaves_a_sound_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data_dir) = queue_with_tickets(dir.path()).await;
+    let data_dir = data_dir.to_str().unwrap();
+    let compacted = run(&["store", "compact", "--data-dir", data_dir]);
+    assert!(compacted.status.success(), "{compacted:?}");
+    let stdout = String::from_utf8_lossy(&compacted.stdout);
+    let sizes: Vec<u64> = stdout
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    assert!(stdout.contains("route.redb: compacted, "), "{stdout}");
+    let [before, after] = sizes[..] else {
+        panic!("two sizes: {stdout}");
+    };
+    assert!(after <= before, "{stdout}");
+    let file = Path::new(data_dir).join("route.redb");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), after);
+    let checked = run(&["store", "check", "--data-dir", data_dir]);
+    assert!(checked.status.success(), "{checked:?}");
+
+    let (child, _) = start_server(&config);
+    let refused = run(&["store", "compact", "--data-dir", data_dir]);
+    kill(child);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("open in another process"), "{stderr}");
 }

@@ -24,7 +24,10 @@ mod ticket;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::TicketQueue;
 pub use decision::{DecisionRecord, Recorded, StoredDecision};
-pub use embedded::{EmbeddedQueue, FileCheck, QueueSettings, check_store};
+pub use embedded::{
+    ARCHIVE_DIR, Compaction, EmbeddedQueue, FileCheck, QueueSettings, Retention, SweepReport,
+    TableUsage, check_store, compact_store, store_usage,
+};
 pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger};

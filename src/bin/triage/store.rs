@@ -1,12 +1,12 @@
-//! `triage store check`: the embedded queue's file checked as the server opens it, with the
-//! server stopped.
+//! `triage store check` and `triage store compact`: the embedded queue's file checked as the
+//! server opens it, or compacted, with the server stopped.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use triage::route::check_store;
+use triage::route::{check_store, compact_store};
 
 #[derive(Args)]
 pub struct StoreArgs {
@@ -24,6 +24,14 @@ enum StoreAction {
         #[arg(long, default_value = "var")]
         data_dir: PathBuf,
     },
+    /// Give the space the retention sweep freed in the queue's file back to the file system:
+    /// the file is checked as by `check`, then its pages in use move to its front and the rest
+    /// is cut off. Stop the server first.
+    Compact {
+        /// The server's `data_dir`.
+        #[arg(long, default_value = "var")]
+        data_dir: PathBuf,
+    },
 }
 
 pub fn run(args: StoreArgs) -> Result<()> {
@@ -37,6 +45,18 @@ pub fn run(args: StoreArgs) -> Result<()> {
                 "ok"
             };
             println!("{}: {state} ({} bytes)", file.path.display(), file.bytes);
+            Ok(())
+        }
+        StoreAction::Compact { data_dir } => {
+            let compaction = compact_store(&data_dir).with_context(|| {
+                format!("the queue in {} was not compacted", data_dir.display())
+            })?;
+            println!(
+                "{}: compacted, {} bytes before, {} bytes after",
+                compaction.path.display(),
+                compaction.bytes_before,
+                compaction.bytes_after
+            );
             Ok(())
         }
     }

@@ -46,15 +46,19 @@
 //! | `decision_index` | inquiry id `&str`                   | decision row id `u64`              |
 //! | `dead_letters`   | `(queue, id)`                       | JSON `{ticket, reason, dead_ms}`   |
 //! | `audit`          | ticket id `u64`                     | JSON `AuditRecord`                 |
+//! | `audit_times`    | `(resolved_ms, ticket id)`          | `()`                               |
 //! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
 //! | `counters`       | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_decision_row` | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
-//! `dead_letters` or `audit`. A claim first sweeps `leases` up to now: each expired ticket
+//! `dead_letters` or `audit` (with an entry in `audit_times`), until retention removes its
+//! audit record (`retention.rs`). A claim first sweeps `leases` up to now: each expired ticket
 //! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
 
 mod codec;
 mod live;
+mod maintenance;
+mod retention;
 mod rows;
 mod schema;
 mod settings;
@@ -65,6 +69,8 @@ mod tests;
 mod txn;
 mod writer;
 
+pub use maintenance::{Compaction, TableUsage, compact_store, store_usage};
+pub use retention::{ARCHIVE_DIR, Retention, SweepReport};
 pub use settings::QueueSettings;
 pub use store_file::FileCheck;
 

@@ -8,9 +8,11 @@
 //! explanation texts repeat), and each decision costs only a small index entry, inquiry id →
 //! row id, in the decision index.
 //!
-//! The stored form is the records, framed like every stored record (`codec.rs`: compressed
-//! when that is smaller). A record is `u32` id length, id, `u64` ticket id (0: no ticket),
-//! `u32` decision length, decision (little-endian).
+//! The stored form is the row's time, then its records, framed like every stored record
+//! (`codec.rs`: compressed when that is smaller). The time is the `i64` Unix milliseconds of
+//! the batch that stored the row, which retention ages the row's decisions by. A record is
+//! `u32` id length, id, `u64` ticket id (0: no ticket), `u32` decision length, decision (all
+//! little-endian).
 
 use super::codec::{pack_into, unpack};
 use crate::route::decision::StoredDecision;
@@ -69,13 +71,54 @@ impl DecisionRow {
         find_in(&self.records, inquiry_id).ok().flatten()
     }
 
-    /// The stored form; the row is empty afterwards.
-    pub fn take_stored(&mut self) -> Vec<u8> {
-        let mut stored = Vec::with_capacity(self.records.len() / 4);
-        pack_into(&self.records, &mut stored);
+    /// The stored form, stamped with `stored_ms`; the row is empty afterwards.
+    pub fn take_stored(&mut self, stored_ms: i64) -> Vec<u8> {
+        let mut framed = Vec::with_capacity(8 + self.records.len());
+        framed.extend_from_slice(&stored_ms.to_le_bytes());
+        framed.extend_from_slice(&self.records);
+        let mut stored = Vec::with_capacity(framed.len() / 4);
+        pack_into(&framed, &mut stored);
         *self = Self::default();
         stored
     }
+}
+
+/// One decision of a stored row, as [`stored_entries`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowEntry {
+    pub inquiry_id: String,
+    pub decision: RawDecision,
+}
+
+/// A stored row taken apart: when it was stored and its decisions, in the order recorded.
+pub(crate) fn stored_entries(stored: &[u8]) -> Result<(i64, Vec<RowEntry>), Malformed> {
+    let framed = unpack(stored).ok_or(Malformed)?;
+    let (stored_ms, mut records) = split_time(&framed)?;
+    let mut entries = Vec::new();
+    while !records.is_empty() {
+        let (id, decision) = next_record(&mut records)?;
+        let inquiry_id = String::from_utf8(id.to_vec()).map_err(|_| Malformed)?;
+        entries.push(RowEntry {
+            inquiry_id,
+            decision,
+        });
+    }
+    Ok((stored_ms, entries))
+}
+
+/// A row of `entries`, as [`DecisionRow::push`] would have gathered them.
+pub(crate) fn row_of(entries: &[RowEntry]) -> Result<DecisionRow, RouteError> {
+    let mut row = DecisionRow::default();
+    for entry in entries {
+        let decision = &entry.decision;
+        row.push(&entry.inquiry_id, decision.ticket_id, &decision.decision)?;
+    }
+    Ok(row)
+}
+
+fn split_time(framed: &[u8]) -> Result<(i64, &[u8]), Malformed> {
+    let (stored_ms, records) = framed.split_first_chunk::<8>().ok_or(Malformed)?;
+    Ok((i64::from_le_bytes(*stored_ms), records))
 }
 
 /// Why a stored row could not be read.
@@ -88,23 +131,33 @@ pub(crate) fn find_stored(
     stored: &[u8],
     inquiry_id: &str,
 ) -> Result<Option<RawDecision>, Malformed> {
-    find_in(&unpack(stored).ok_or(Malformed)?, inquiry_id)
+    let framed = unpack(stored).ok_or(Malformed)?;
+    find_in(split_time(&framed)?.1, inquiry_id)
 }
 
 fn find_in(mut records: &[u8], inquiry_id: &str) -> Result<Option<RawDecision>, Malformed> {
     while !records.is_empty() {
-        let id = field(&mut records)?;
-        let (ticket_id, rest) = records.split_first_chunk::<8>().ok_or(Malformed)?;
-        records = rest;
-        let decision = field(&mut records)?;
+        let (id, decision) = next_record(&mut records)?;
         if id == inquiry_id.as_bytes() {
-            return Ok(Some(StoredDecision {
-                decision: decision.to_vec(),
-                ticket_id: Some(u64::from_le_bytes(*ticket_id)).filter(|&id| id != 0),
-            }));
+            return Ok(Some(decision));
         }
     }
     Ok(None)
+}
+
+/// Splits one record off the front of `records`: its inquiry id and its decision.
+fn next_record<'a>(records: &mut &'a [u8]) -> Result<(&'a [u8], RawDecision), Malformed> {
+    let id = field(records)?;
+    let (ticket_id, rest) = records.split_first_chunk::<8>().ok_or(Malformed)?;
+    *records = rest;
+    let decision = field(records)?;
+    Ok((
+        id,
+        StoredDecision {
+            decision: decision.to_vec(),
+            ticket_id: Some(u64::from_le_bytes(*ticket_id)).filter(|&id| id != 0),
+        },
+    ))
 }
 
 /// Splits one length-prefixed field off the front of `records`.
@@ -147,7 +200,7 @@ mod tests {
         assert_eq!(row.len(), MAX_DECISIONS_PER_ROW);
         assert_eq!(row.find("inq-7"), Some(entry(&decision(7), None)));
         assert_eq!(row.find("inq-9"), Some(entry(&decision(9), Some(109))));
-        let stored = row.take_stored();
+        let stored = row.take_stored(1_700_000_000_000);
         assert!(row.is_empty());
         assert_eq!(row.find("inq-7"), None);
         for n in [0, 31, MAX_DECISIONS_PER_ROW - 1] {
@@ -168,7 +221,7 @@ mod tests {
         let mut row = DecisionRow::default();
         row.push("a", Some(4), b"{\"x\":1}").expect("pushed");
         row.push("b", None, b"{\"x\":2}").expect("pushed");
-        let stored = row.take_stored();
+        let stored = row.take_stored(5);
         assert_eq!(
             find_stored(&stored, "b"),
             Ok(Some(entry("{\"x\":2}", None)))
@@ -177,12 +230,49 @@ mod tests {
             find_stored(&stored[..stored.len() - 2], "b"),
             Err(Malformed)
         );
-        assert_eq!(find_stored(b"\x00\x05\x00\x00\x00ab", "b"), Err(Malformed));
+        let timed = |records: &[u8]| [b"\x00\x05\x00\x00\x00\x00\x00\x00\x00", records].concat();
         assert_eq!(
-            find_stored(b"\x00\x01\x00\x00\x00a\x01\x00", "a"),
+            find_stored(&timed(b"\x05\x00\x00\x00ab"), "b"),
             Err(Malformed)
+        );
+        assert_eq!(
+            find_stored(&timed(b"\x01\x00\x00\x00a\x01\x00"), "a"),
+            Err(Malformed)
+        );
+        assert_eq!(
+            find_stored(b"\x00\x05\x00\x00", "a"),
+            Err(Malformed),
+            "no time"
         );
         assert_eq!(find_stored(b"\x07", "a"), Err(Malformed));
         assert_eq!(find_stored(b"", "a"), Err(Malformed));
+        assert_eq!(stored_entries(&timed(b"\x05\x00")), Err(Malformed));
+    }
+
+    /// A stored row lists its time and its decisions in order, and a row made of some of them
+    /// stores just those.
+    #[test]
+    fn stored_rows_list_their_time_and_decisions() {
+        let mut row = DecisionRow::default();
+        row.push("a", Some(4), b"{\"x\":1}").expect("pushed");
+        row.push("b", None, b"{\"x\":2}").expect("pushed");
+        let (stored_ms, entries) = stored_entries(&row.take_stored(42)).expect("a row");
+        assert_eq!(stored_ms, 42);
+        let listed: Vec<(&str, RawDecision)> = entries
+            .iter()
+            .map(|e| (e.inquiry_id.as_str(), e.decision.clone()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("a", entry("{\"x\":1}", Some(4))),
+                ("b", entry("{\"x\":2}", None))
+            ]
+        );
+        let mut kept = row_of(&entries[1..]).expect("a row");
+        assert_eq!(kept.len(), 1);
+        let (_, entries) = stored_entries(&kept.take_stored(42)).expect("a row");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].inquiry_id, "b");
     }
 }

@@ -5,8 +5,8 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use super::rows::RawDecision;
 use super::schema::{
-    AUDIT, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter, LEASES, READY,
-    TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
+    AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter,
+    LEASES, READY, TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
 };
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
@@ -43,6 +43,26 @@ impl Snapshot {
     pub fn audit(&self, id: u64) -> Result<Option<AuditRecord>, RouteError> {
         let table = self.txn.open_table(AUDIT)?;
         read_json(&table, id, format_args!("audit record of ticket {id}"))
+    }
+
+    /// The first `limit` audit records resolved before `cutoff_ms`, oldest first.
+    pub fn audit_resolved_before(
+        &self,
+        cutoff_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        let times = self.txn.open_table(AUDIT_TIMES)?;
+        let audit = self.txn.open_table(AUDIT)?;
+        let mut records = Vec::new();
+        for entry in times.range(..(cutoff_ms, 0))?.take(limit) {
+            let (_, id) = entry?.0.value();
+            let what = format_args!("audit record of ticket {id}");
+            let record = read_json(&audit, id, what)?.ok_or_else(|| {
+                RouteError::Storage(format!("audit_times names missing audit record {id}"))
+            })?;
+            records.push(record);
+        }
+        Ok(records)
     }
 
     /// Dead-lettered tickets of `queue`, by id.

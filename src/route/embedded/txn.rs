@@ -3,13 +3,15 @@
 //! argument errors) before it changes anything, so a refused request leaves the batch's
 //! transaction untouched; a `Storage` error instead aborts the whole batch.
 
+use std::collections::HashSet;
+
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision};
+use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision, row_of, stored_entries};
 use super::schema::{
-    AUDIT, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter, LEASES,
-    READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key, ready_range,
-    stored_decision,
+    AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS,
+    DeadLetter, LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key,
+    ready_range, stored_decision,
 };
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
@@ -33,6 +35,7 @@ pub(crate) struct Txn<'t> {
     pending_row: DecisionRow,
     dead_letters: Table<'t, (&'static str, u64), &'static [u8]>,
     audit: Table<'t, u64, &'static [u8]>,
+    audit_times: Table<'t, (i64, u64), ()>,
     corrections: Table<'t, u64, &'static [u8]>,
     counters: Table<'t, &'static str, u64>,
     next_ticket_id: u64,
@@ -41,6 +44,15 @@ pub(crate) struct Txn<'t> {
     next_decision_row: u64,
     now_ms: i64,
     max_deliveries: u32,
+}
+
+/// What one step of the decision sweep did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DecisionSweep {
+    /// Decisions removed.
+    pub removed: usize,
+    /// The row to go on from; `None` once no row older than the cutoff is left.
+    pub next_row: Option<u64>,
 }
 
 /// Returns the counter's value and advances it.
@@ -76,6 +88,7 @@ impl<'t> Txn<'t> {
             pending_row: DecisionRow::default(),
             dead_letters: txn.open_table(DEAD_LETTERS)?,
             audit: txn.open_table(AUDIT)?,
+            audit_times: txn.open_table(AUDIT_TIMES)?,
             corrections: txn.open_table(CORRECTIONS)?,
             counters,
             next_ticket_id,
@@ -162,7 +175,7 @@ impl<'t> Txn<'t> {
             return Ok(());
         }
         let row_id = take(&mut self.next_decision_row);
-        let stored = self.pending_row.take_stored();
+        let stored = self.pending_row.take_stored(self.now_ms);
         self.decision_rows.insert(row_id, stored.as_slice())?;
         Ok(())
     }
@@ -234,6 +247,7 @@ impl<'t> Txn<'t> {
         };
         let what = format_args!("audit record of ticket {id}");
         self.audit.insert(id, encode(what, &record)?.as_slice())?;
+        self.audit_times.insert((record.resolved_ms, id), ())?;
         Ok(record)
     }
 
@@ -299,6 +313,89 @@ impl<'t> Txn<'t> {
             "ticket rerouted"
         );
         Ok(ticket)
+    }
+
+    /// Removes the audit records `keys` names by (resolved ms, ticket id), those still kept;
+    /// returns how many it removed.
+    pub fn remove_audit(&mut self, keys: &[(i64, u64)]) -> Result<usize, RouteError> {
+        let mut removed = 0;
+        for &(resolved_ms, id) in keys {
+            if self.audit_times.remove((resolved_ms, id))?.is_some() {
+                self.audit.remove(id)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes the decisions of rows stored before `cutoff_ms`, from row `from_row` on, until
+    /// it has looked at `budget` decisions (and finished that row). A decision whose ticket is
+    /// still open (live or dead-lettered) is kept, in its row rewritten without the others:
+    /// a resubmission of that inquiry must not queue a second ticket. Rows are stored in time
+    /// order, so the first row stored at or after `cutoff_ms` ends the walk.
+    pub fn remove_decisions_before(
+        &mut self,
+        cutoff_ms: i64,
+        from_row: u64,
+        budget: usize,
+    ) -> Result<DecisionSweep, RouteError> {
+        let dead_lettered = self
+            .dead_letters
+            .iter()?
+            .map(|entry| entry.map(|(key, _)| key.value().1))
+            .collect::<Result<HashSet<u64>, _>>()?;
+        let mut sweep = DecisionSweep {
+            removed: 0,
+            next_row: None,
+        };
+        let mut looked_at = 0;
+        let mut row_id = from_row;
+        while let Some((id, stored)) = self.first_row_from(row_id)? {
+            let malformed = || RouteError::Storage(format!("decoding decision row {id} failed"));
+            let (stored_ms, entries) = stored_entries(&stored).map_err(|_| malformed())?;
+            if stored_ms >= cutoff_ms {
+                return Ok(sweep);
+            }
+            let mut kept = Vec::new();
+            for entry in &entries {
+                let open = match entry.decision.ticket_id {
+                    Some(ticket) => {
+                        self.tickets.get(ticket)?.is_some() || dead_lettered.contains(&ticket)
+                    }
+                    None => false,
+                };
+                if open {
+                    kept.push(entry.clone());
+                } else if self
+                    .decision_index
+                    .get(entry.inquiry_id.as_str())?
+                    .map(|g| g.value())
+                    == Some(id)
+                {
+                    self.decision_index.remove(entry.inquiry_id.as_str())?;
+                }
+            }
+            sweep.removed += entries.len() - kept.len();
+            if kept.is_empty() {
+                self.decision_rows.remove(id)?;
+            } else if kept.len() < entries.len() {
+                let row = row_of(&kept)?.take_stored(stored_ms);
+                self.decision_rows.insert(id, row.as_slice())?;
+            }
+            looked_at += entries.len();
+            row_id = id + 1;
+            if looked_at >= budget {
+                sweep.next_row = Some(row_id);
+                return Ok(sweep);
+            }
+        }
+        Ok(sweep)
+    }
+
+    /// The first stored decision row at or after `row_id`, with its stored form.
+    fn first_row_from(&self, row_id: u64) -> Result<Option<(u64, Vec<u8>)>, RouteError> {
+        let first = self.decision_rows.range(row_id..)?.next().transpose()?;
+        Ok(first.map(|(id, row)| (id.value(), row.value().to_vec())))
     }
 
     /// Returns every ticket whose lease has expired to ready, or dead-letters it once it has

@@ -3,6 +3,7 @@
 
 mod leases;
 mod records;
+mod retention;
 
 use std::path::Path;
 use std::sync::Arc;
