@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
-    EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, NewTicket, QueueSettings, Recorded,
-    RouteError, StoredDecision, SystemClock, TicketQueue,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger, NewTicket,
+    QueueSettings, Recorded, RouteError, StoredDecision, SystemClock, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -131,8 +131,13 @@ impl Harness {
     }
 }
 
+/// A well-formed token that no lease was given.
+fn other_token() -> LeaseToken {
+    LeaseToken::random().unwrap()
+}
+
 fn ticket(inquiry: &str, queue: &str, priority: u8) -> NewTicket {
-    let now = triage::route::Clock::now_ms(&SystemClock);
+    let now = SystemClock.now_ms();
     NewTicket {
         inquiry_id: inquiry.to_owned(),
         client_id: "acme".to_owned(),
@@ -238,7 +243,7 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
         Err(RouteError::NotLeased { .. })
     ));
     assert!(matches!(
-        h.queue.resolve(id, token + 1, "alice", "done").await,
+        h.queue.resolve(id, other_token(), "alice", "done").await,
         Err(RouteError::StaleLease { .. })
     ));
     assert!(matches!(

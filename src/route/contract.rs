@@ -4,12 +4,16 @@
 //!
 //! Decisions cross it as the caller's own type `D` (see `decision.rs`), and a recorded ticket
 //! comes back with the id the queue assigned it.
+//!
+//! A claim leases a ticket under a fresh [`LeaseToken`]: 128 bits from the operating system's
+//! random source, so no token can be guessed from another.
 
 use async_trait::async_trait;
 
 use super::decision::{DecisionRecord, Recorded, StoredDecision};
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
+use super::lease_token::LeaseToken;
 use super::stats::QueueStats;
 use super::ticket::{NewTicket, Ticket};
 
@@ -46,7 +50,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn extend(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError>;
@@ -55,7 +59,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn resolve(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         outcome: &str,
     ) -> Result<AuditRecord, RouteError>;
@@ -65,7 +69,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn release(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError>;
@@ -74,7 +78,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn reroute(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         to_queue: &str,
         reason: &str,

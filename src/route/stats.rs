@@ -121,7 +121,7 @@ mod tests {
         };
         let mut ticket = Ticket::from_new(1, new);
         ticket.lease = leased.then(|| Lease {
-            token: 1,
+            token: crate::route::LeaseToken::from_bits(1),
             holder: "h".into(),
             expires_ms: 0,
         });

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::RouteError;
+use super::lease_token::LeaseToken;
 
 /// What the service asks the queue to hold for one inquiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub(crate) fn require_lease_ms(lease_ms: i64) -> Result<(), RouteError> {
 /// Who holds a ticket, with which token, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
-    pub token: u64,
+    pub token: LeaseToken,
     pub holder: String,
     pub expires_ms: i64,
 }
@@ -116,7 +117,7 @@ impl Ticket {
     /// The lease, if `holder` holds it under `token`. Expiry is not checked: a lease that ran
     /// out but was not yet swept back to ready still belongs to its holder, since nobody else
     /// can have claimed the ticket meanwhile.
-    pub(crate) fn held_by(&self, token: u64, holder: &str) -> Result<&Lease, RouteError> {
+    pub(crate) fn held_by(&self, token: LeaseToken, holder: &str) -> Result<&Lease, RouteError> {
         match &self.lease {
             Some(lease) if lease.holder == holder => self.matching(lease, token),
             _ => Err(RouteError::NotLeased {
@@ -127,11 +128,8 @@ impl Ticket {
     }
 
     /// The lease, if it carries `token` and has not expired at `now_ms`.
-    pub(crate) fn live_lease(&self, token: u64, now_ms: i64) -> Result<&Lease, RouteError> {
-        let stale = RouteError::StaleLease {
-            ticket_id: self.id,
-            token,
-        };
+    pub(crate) fn live_lease(&self, token: LeaseToken, now_ms: i64) -> Result<&Lease, RouteError> {
+        let stale = RouteError::StaleLease { ticket_id: self.id };
         let lease = self.matching(self.lease.as_ref().ok_or(stale)?, token)?;
         if now_ms >= lease.expires_ms {
             return Err(RouteError::LeaseExpired {
@@ -142,12 +140,9 @@ impl Ticket {
         Ok(lease)
     }
 
-    fn matching<'a>(&self, lease: &'a Lease, token: u64) -> Result<&'a Lease, RouteError> {
+    fn matching<'a>(&self, lease: &'a Lease, token: LeaseToken) -> Result<&'a Lease, RouteError> {
         if lease.token != token {
-            return Err(RouteError::StaleLease {
-                ticket_id: self.id,
-                token,
-            });
+            return Err(RouteError::StaleLease { ticket_id: self.id });
         }
         Ok(lease)
     }
@@ -164,7 +159,7 @@ mod tests {
     fn leased(token: u64, holder: &str, expires_ms: i64) -> Ticket {
         let mut ticket = Ticket::from_new(7, new_ticket());
         ticket.lease = Some(Lease {
-            token,
+            token: LeaseToken::from_bits(token.into()),
             holder: holder.into(),
             expires_ms,
         });
@@ -175,14 +170,15 @@ mod tests {
     #[test]
     fn held_by_checks_holder_then_token() {
         let ticket = leased(3, "alice", 100);
-        assert!(ticket.held_by(3, "alice").is_ok());
+        let token = |bits: u128| LeaseToken::from_bits(bits);
+        assert!(ticket.held_by(token(3), "alice").is_ok());
         assert!(matches!(
-            ticket.held_by(3, "bob"),
+            ticket.held_by(token(3), "bob"),
             Err(RouteError::NotLeased { ticket_id: 7, .. })
         ));
         assert!(matches!(
-            ticket.held_by(2, "alice"),
-            Err(RouteError::StaleLease { token: 2, .. })
+            ticket.held_by(token(2), "alice"),
+            Err(RouteError::StaleLease { ticket_id: 7 })
         ));
     }
 
@@ -190,9 +186,10 @@ mod tests {
     #[test]
     fn live_lease_refuses_expired_or_missing_lease() {
         let ticket = leased(3, "alice", 100);
-        assert!(ticket.live_lease(3, 99).is_ok());
+        let token = LeaseToken::from_bits(3);
+        assert!(ticket.live_lease(token, 99).is_ok());
         assert!(matches!(
-            ticket.live_lease(3, 100),
+            ticket.live_lease(token, 100),
             Err(RouteError::LeaseExpired {
                 expires_ms: 100,
                 ..
@@ -203,7 +200,7 @@ mod tests {
             ..ticket
         };
         assert!(matches!(
-            ready.live_lease(3, 0),
+            ready.live_lease(token, 0),
             Err(RouteError::StaleLease { .. })
         ));
     }

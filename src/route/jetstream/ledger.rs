@@ -5,13 +5,13 @@
 use tokio_postgres::Row;
 
 use crate::postgres::{Postgres, PostgresError, failed};
-use crate::route::{AuditRecord, Correction, NewTicket, StoredDecision};
+use crate::route::{AuditRecord, Correction, LeaseToken, NewTicket, StoredDecision};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRow {
     pub ticket_id: u64,
-    pub token: u64,
+    pub token: LeaseToken,
     pub holder: String,
     pub queue: String,
     pub stream_seq: u64,
@@ -127,7 +127,7 @@ impl Ledger {
                  ticket = EXCLUDED.ticket",
             &[
                 &id(lease.ticket_id),
-                &id(lease.token),
+                &lease.token.to_string(),
                 &lease.holder,
                 &lease.queue,
                 &id(lease.stream_seq),
@@ -146,13 +146,13 @@ impl Ledger {
     pub async fn extend_lease(
         &self,
         ticket_id: u64,
-        token: u64,
+        token: LeaseToken,
         expires_ms: i64,
     ) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
             "UPDATE leases SET expires_ms = $3 WHERE ticket_id = $1 AND token = $2",
-            &[&id(ticket_id), &id(token), &expires_ms],
+            &[&id(ticket_id), &token.to_string(), &expires_ms],
         )
         .await
         .map_err(failed("extending a lease"))?;
@@ -160,11 +160,11 @@ impl Ledger {
     }
 
     /// Forgets the lease `token` of `ticket_id` (resolved, released or moved).
-    pub async fn drop_lease(&self, ticket_id: u64, token: u64) -> Result<(), PostgresError> {
+    pub async fn drop_lease(&self, ticket_id: u64, token: LeaseToken) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
             "DELETE FROM leases WHERE ticket_id = $1 AND token = $2",
-            &[&id(ticket_id), &id(token)],
+            &[&id(ticket_id), &token.to_string()],
         )
         .await
         .map_err(failed("dropping a lease"))?;
@@ -321,9 +321,13 @@ fn lease_row(row: Row) -> Result<LeaseRow, PostgresError> {
     let ticket: String = row.get(8);
     let ticket = serde_json::from_str(&ticket)
         .map_err(|err| PostgresError::Unavailable(format!("damaged lease ticket: {err}")))?;
+    let token = row
+        .get::<_, String>(1)
+        .parse()
+        .map_err(|err| PostgresError::Unavailable(format!("damaged lease token: it {err}")))?;
     Ok(LeaseRow {
         ticket_id: unid(row.get(0)),
-        token: unid(row.get(1)),
+        token,
         holder: row.get(2),
         queue: row.get(3),
         stream_seq: unid(row.get(4)),

@@ -32,6 +32,7 @@ use crate::route::decision::{
 };
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
+use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
 use crate::route::ticket::{
     Lease, NewTicket, Ticket, released_last, require_lease_ms, require_name,
@@ -251,7 +252,12 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
     }
 
     /// The lease row of a ticket `holder` leases under `token`.
-    async fn held(&self, ticket_id: u64, token: u64, holder: &str) -> Result<LeaseRow, RouteError> {
+    async fn held(
+        &self,
+        ticket_id: u64,
+        token: LeaseToken,
+        holder: &str,
+    ) -> Result<LeaseRow, RouteError> {
         let lease = self
             .ledger
             .lease(ticket_id)
@@ -445,7 +451,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
                 let lease = LeaseRow {
                     ticket_id,
-                    token: (sequence << 16) | u64::from(deliveries.min(0xffff)),
+                    token: LeaseToken::random()?,
                     holder: holder.to_owned(),
                     queue: queue.to_owned(),
                     stream_seq: sequence,
@@ -464,7 +470,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn extend(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
@@ -488,7 +494,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn resolve(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         outcome: &str,
     ) -> Result<AuditRecord, RouteError> {
@@ -513,7 +519,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn release(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError> {
@@ -535,7 +541,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn reroute(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         to_queue: &str,
         reason: &str,

@@ -147,17 +147,17 @@ async fn lease_checks_reject_wrong_holder_token_or_expiry() {
     assert!(
         matches!(wrong_holder, Err(RouteError::NotLeased { ref holder, .. }) if holder == "bob")
     );
-    let wrong_token = q.release(id, lease.token + 1, "alice", "busy").await;
+    let wrong_token = q.release(id, other_token(), "alice", "busy").await;
     assert!(matches!(wrong_token, Err(RouteError::StaleLease { .. })));
     let reroute = q
-        .reroute(id, lease.token + 1, "alice", "tech", "wrong queue")
+        .reroute(id, other_token(), "alice", "tech", "wrong queue")
         .await;
     assert!(matches!(reroute, Err(RouteError::StaleLease { .. })));
     let reroute = q
         .reroute(id, lease.token, "bob", "tech", "wrong queue")
         .await;
     assert!(matches!(reroute, Err(RouteError::NotLeased { .. })));
-    let extend = q.extend(id, lease.token + 1, "alice", LEASE_MS).await;
+    let extend = q.extend(id, other_token(), "alice", LEASE_MS).await;
     assert!(matches!(extend, Err(RouteError::StaleLease { .. })));
     let extend = q.extend(id, lease.token, "bob", LEASE_MS).await;
     assert!(
