@@ -16,7 +16,7 @@ pub enum RouteError {
     /// the error does not repeat it.
     #[error("the lease token is not the current lease of ticket {ticket_id}")]
     StaleLease { ticket_id: u64 },
-    /// The lease ran out before it was extended.
+    /// The lease ran out before the operation (any of extend, resolve, release, reroute).
     #[error("lease on ticket {ticket_id} expired at {expires_ms} ms")]
     LeaseExpired { ticket_id: u64, expires_ms: i64 },
     /// The caller passed something the queue cannot accept.

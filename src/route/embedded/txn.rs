@@ -15,7 +15,7 @@ use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::lease_token::LeaseToken;
-use crate::route::ticket::{Lease, NewTicket, Ticket, released_last};
+use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
@@ -182,7 +182,7 @@ impl<'t> Txn<'t> {
         let lease = Lease {
             token,
             holder,
-            expires_ms: self.now_ms.saturating_add(lease_ms),
+            expires_ms: lease_expiry(self.now_ms, lease_ms),
         };
         self.leases.insert((lease.expires_ms, id), ())?;
         ticket.lease = Some(lease);
@@ -190,7 +190,8 @@ impl<'t> Txn<'t> {
         Ok(Some(ticket))
     }
 
-    /// Moves the lease `token` that `holder` has on ticket `id` to expire `lease_ms` from now.
+    /// Moves the live lease `token` that `holder` has on ticket `id` to expire `lease_ms` from
+    /// now.
     pub fn extend(
         &mut self,
         id: u64,
@@ -199,10 +200,9 @@ impl<'t> Txn<'t> {
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
         let mut ticket = self.live(id)?;
-        ticket.held_by(token, holder)?;
-        let mut lease = ticket.live_lease(token, self.now_ms)?.clone();
+        let mut lease = ticket.held_by(token, holder, self.now_ms)?.clone();
         self.leases.remove((lease.expires_ms, id))?;
-        lease.expires_ms = self.now_ms.saturating_add(lease_ms);
+        lease.expires_ms = lease_expiry(self.now_ms, lease_ms);
         self.leases.insert((lease.expires_ms, id), ())?;
         ticket.lease = Some(lease);
         self.put(&ticket)?;
@@ -366,10 +366,10 @@ impl<'t> Txn<'t> {
         read_json(&self.tickets, id, format_args!("ticket {id}"))?.ok_or(RouteError::NotFound(id))
     }
 
-    /// The live ticket `id` if `holder` leases it under `token`.
+    /// The live ticket `id` if `holder` leases it under `token` and the lease has not run out.
     fn leased(&self, id: u64, token: LeaseToken, holder: &str) -> Result<Ticket, RouteError> {
         let ticket = self.live(id)?;
-        ticket.held_by(token, holder)?;
+        ticket.held_by(token, holder, self.now_ms)?;
         Ok(ticket)
     }
 

@@ -21,6 +21,15 @@ pub struct LeaseRow {
     pub ticket: NewTicket,
 }
 
+/// What the lease rows of one queue say at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaseSummary {
+    /// Leases live at that instant.
+    pub live: u64,
+    /// When the oldest ticket whose lease ran out (waiting for its redelivery) was created.
+    pub oldest_expired_created_ms: Option<i64>,
+}
+
 /// The ticket ledger in PostgreSQL.
 #[derive(Clone)]
 pub struct Ledger {
@@ -169,6 +178,29 @@ impl Ledger {
         .await
         .map_err(failed("dropping a lease"))?;
         Ok(())
+    }
+
+    /// The leases of `queue` as of `now_ms`: how many are live, and the creation time of the
+    /// oldest ticket among those that ran out.
+    pub async fn lease_summary(
+        &self,
+        queue: &str,
+        now_ms: i64,
+    ) -> Result<LeaseSummary, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FILTER (WHERE expires_ms > $2),
+                        min((ticket::jsonb ->> 'created_ms')::bigint) FILTER (WHERE expires_ms <= $2)
+                 FROM leases WHERE queue = $1",
+                &[&queue, &now_ms],
+            )
+            .await
+            .map_err(failed("summing up the leases"))?;
+        Ok(LeaseSummary {
+            live: unid(row.get(0)),
+            oldest_expired_created_ms: row.get(1),
+        })
     }
 
     /// Keeps the audit record of a resolved ticket (a repeat keeps the first).
