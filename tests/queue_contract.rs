@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
-    EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, NewTicket, QueueSettings, Recorded,
-    RouteError, StoredDecision, SystemClock, TicketQueue,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger, NewTicket,
+    QueueSettings, Recorded, RouteError, StoredDecision, SystemClock, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -119,6 +119,12 @@ impl Harness {
             .unwrap()
     }
 
+    /// The (ready, leased) counts of `queue`.
+    async fn ready_and_leased(&self, queue: &str) -> (u64, u64) {
+        let stats = self.queue.stats(&[queue.into()]).await.unwrap();
+        (stats[0].ready, stats[0].leased)
+    }
+
     /// Asserts that `queue` holds nothing but ticket `id`, dead-lettered.
     async fn assert_only_dead_letter(&self, queue: &str, id: u64) {
         let dead = self.queue.dead_letters(queue).await.unwrap();
@@ -131,8 +137,17 @@ impl Harness {
     }
 }
 
+/// A well-formed token that no lease was given.
+fn other_token() -> LeaseToken {
+    LeaseToken::random().unwrap()
+}
+
+fn now_ms() -> i64 {
+    SystemClock.now_ms()
+}
+
 fn ticket(inquiry: &str, queue: &str, priority: u8) -> NewTicket {
-    let now = triage::route::Clock::now_ms(&SystemClock);
+    let now = now_ms();
     NewTicket {
         inquiry_id: inquiry.to_owned(),
         client_id: "acme".to_owned(),
@@ -238,7 +253,7 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
         Err(RouteError::NotLeased { .. })
     ));
     assert!(matches!(
-        h.queue.resolve(id, token + 1, "alice", "done").await,
+        h.queue.resolve(id, other_token(), "alice", "done").await,
         Err(RouteError::StaleLease { .. })
     ));
     assert!(matches!(
@@ -347,6 +362,113 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
     h.close().await;
 }
 
+/// A lease that ran out is expired for every operation alike (extend, resolve, release,
+/// reroute), before anyone claims the ticket again; none of the refusals changes anything.
+/// Meanwhile stats count the ticket as ready, not leased, and the next claim takes it.
+async fn an_expired_lease_is_expired_for_every_operation(backend: Backend) {
+    let lease = Duration::from_millis(1000);
+    let h = Harness::open(backend, lease, 5).await;
+    let id = h.enqueue("inq-late", "seo", 1).await;
+    let claimed = h.claim("seo", "alice").await.unwrap();
+    assert_eq!(h.ready_and_leased("seo").await, (0, 1));
+    let token = claimed.lease.unwrap().token;
+    tokio::time::sleep(lease + Duration::from_millis(500)).await;
+    let expired = |result: Result<(), RouteError>, what: &str| {
+        assert!(
+            matches!(result, Err(RouteError::LeaseExpired { ticket_id, .. }) if ticket_id == id),
+            "{what}: {result:?}"
+        );
+    };
+    let extend = h.queue.extend(id, token, "alice", h.lease_ms).await;
+    expired(extend.map(|_| ()), "extend");
+    let resolve = h.queue.resolve(id, token, "alice", "done late").await;
+    expired(resolve.map(|_| ()), "resolve");
+    let release = h.queue.release(id, token, "alice", "too late").await;
+    expired(release.map(|_| ()), "release");
+    let reroute = h.queue.reroute(id, token, "alice", "billing", "late").await;
+    expired(reroute.map(|_| ()), "reroute");
+    assert_eq!(h.queue.audit(id).await.unwrap(), None);
+    assert!(h.queue.corrections().await.unwrap().is_empty());
+    assert_eq!(h.ready_and_leased("seo").await, (1, 0));
+    let again = h.claim("seo", "bob").await.unwrap();
+    assert_eq!((again.id, again.deliveries), (id, 2));
+    assert_eq!(h.ready_and_leased("seo").await, (0, 1));
+    h.close().await;
+}
+
+/// Extend grants the length asked for, from now, whatever the claim's was: a longer one keeps
+/// the ticket with its holder past the claim's lease, a shorter one hands it on sooner, and
+/// one too long to represent runs to the last representable instant.
+async fn extend_grants_the_lease_asked_for(backend: Backend) {
+    let short = Duration::from_millis(1000);
+    let longer_asked = 4_000;
+    let (short_claims, long_claims) = (
+        Harness::open(backend, short, 5).await,
+        Harness::open(backend, LONG_LEASE, 5).await,
+    );
+    let kept = short_claims.enqueue("inq-longer", "seo", 1).await;
+    let handed_on = long_claims.enqueue("inq-shorter", "seo", 1).await;
+    let kept_token = short_claims
+        .claim("seo", "alice")
+        .await
+        .unwrap()
+        .lease
+        .unwrap()
+        .token;
+    let handed_on_token = long_claims
+        .claim("seo", "alice")
+        .await
+        .unwrap()
+        .lease
+        .unwrap()
+        .token;
+
+    let before = now_ms();
+    let longer = short_claims
+        .queue
+        .extend(kept, kept_token, "alice", longer_asked)
+        .await
+        .unwrap();
+    let expires_ms = longer.lease.unwrap().expires_ms;
+    assert!(
+        (before + longer_asked..=now_ms() + longer_asked).contains(&expires_ms),
+        "asked {longer_asked} ms from {before}, got {expires_ms}"
+    );
+    long_claims
+        .queue
+        .extend(
+            handed_on,
+            handed_on_token,
+            "alice",
+            short.as_millis() as i64,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(short + Duration::from_millis(500)).await;
+
+    // Past the claim's lease, within the longer one asked for.
+    assert!(short_claims.claim("seo", "bob").await.is_none());
+    assert_eq!(short_claims.ready_and_leased("seo").await, (0, 1));
+    // Past the shorter one asked for, within the claim's lease.
+    let again = long_claims.claim("seo", "bob").await.unwrap();
+    assert_eq!((again.id, again.deliveries), (handed_on, 2));
+
+    let forever = short_claims
+        .queue
+        .extend(kept, kept_token, "alice", i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(forever.lease.unwrap().expires_ms, i64::MAX);
+    assert!(short_claims.claim("seo", "bob").await.is_none());
+    let audit = short_claims
+        .queue
+        .resolve(kept, kept_token, "alice", "in time")
+        .await;
+    assert_eq!(audit.unwrap().holder, "alice");
+    short_claims.close().await;
+    long_claims.close().await;
+}
+
 /// A release counts as a delivery: released with its last allowed one, the ticket goes to the
 /// dead letters instead of coming back.
 async fn releases_count_toward_dead_letters(backend: Backend) {
@@ -438,6 +560,8 @@ contract!(
     leases_are_checked_and_resolve_is_audited,
     release_and_reroute,
     expired_leases_redeliver_then_dead_letter,
+    an_expired_lease_is_expired_for_every_operation,
+    extend_grants_the_lease_asked_for,
     releases_count_toward_dead_letters,
     racing_claims_take_each_ticket_once,
 );

@@ -455,7 +455,9 @@ async fn bad_inputs_get_their_codes() {
         assert_eq!(late.code(), code, "{timeout}: {late:?}");
         assert!(late.message().contains(named), "{timeout}: {late:?}");
     }
-    // Specialist side: unknown queue, unknown ticket, empty reason, bad lease.
+    // Specialist side: unknown queue, unknown ticket, empty reason, bad lease. The lease token
+    // is well formed, so the checks after it are reached.
+    const WELL_FORMED_TOKEN: &str = "0000000000000000000000000000000a";
     let unknown = specialist
         .claim(pb::ClaimRequest {
             queue: "nope".into(),
@@ -470,7 +472,7 @@ async fn bad_inputs_get_their_codes() {
     let missing = specialist
         .resolve(pb::ResolveRequest {
             ticket_id: 999,
-            lease_token: 1,
+            lease_token: WELL_FORMED_TOKEN.into(),
             outcome: "done".into(),
         })
         .await
@@ -479,7 +481,7 @@ async fn bad_inputs_get_their_codes() {
     let reason = specialist
         .release(pb::ReleaseRequest {
             ticket_id: 1,
-            lease_token: 1,
+            lease_token: WELL_FORMED_TOKEN.into(),
             reason: " ".into(),
         })
         .await
@@ -491,7 +493,7 @@ async fn bad_inputs_get_their_codes() {
     let outcome = specialist
         .resolve(pb::ResolveRequest {
             ticket_id: 1,
-            lease_token: 1,
+            lease_token: WELL_FORMED_TOKEN.into(),
             outcome: String::new(),
         })
         .await

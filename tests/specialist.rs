@@ -112,7 +112,7 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
     specialist
         .resolve(pb::ResolveRequest {
             ticket_id,
-            lease_token: token,
+            lease_token: token.clone(),
             outcome: "advised a content audit".into(),
         })
         .await
@@ -162,7 +162,7 @@ async fn release_and_reroute() {
     let wrong_queue = specialist
         .reroute(pb::RerouteRequest {
             ticket_id,
-            lease_token: reclaimed.lease_token,
+            lease_token: reclaimed.lease_token.clone(),
             to_queue: "nowhere".into(),
             reason: "x".into(),
         })
@@ -190,5 +190,114 @@ async fn release_and_reroute() {
         ("content", "seo")
     );
     assert_eq!(corrections[0].reason, "about search, not tone");
+    server.stop().await;
+}
+
+/// A claim hands out a lease token of 32 lowercase hex digits; a token not in that form is
+/// INVALID_ARGUMENT naming `lease_token` on every call that takes one, and a well-formed token
+/// that is not the lease's is FAILED_PRECONDITION.
+#[tokio::test]
+async fn lease_tokens_are_random_hex_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut triage = server.triage().await;
+    let mut specialist = server.specialist().await;
+    for (id, text) in [
+        (
+            "k1",
+            "why did our google rankings drop after the migration?",
+        ),
+        (
+            "k2",
+            "which search terms should our new blog pages rank for?",
+        ),
+    ] {
+        triage.submit(inquiry(id, "acme", text)).await.unwrap();
+    }
+    let first = claim(&mut specialist, "seo").await.unwrap();
+    let second = claim(&mut specialist, "seo").await.unwrap();
+    for token in [&first.lease_token, &second.lease_token] {
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{token}"
+        );
+    }
+    assert_ne!(first.lease_token, second.lease_token);
+    let ticket_id = first.ticket.as_ref().unwrap().ticket_id;
+
+    for malformed in [
+        "",
+        "1",
+        &first.lease_token.to_uppercase(),
+        &first.lease_token[1..],
+    ] {
+        let token = malformed.to_owned();
+        let refusals = [
+            specialist
+                .extend(pb::ExtendRequest {
+                    ticket_id,
+                    lease_token: token.clone(),
+                    lease: lease(60),
+                })
+                .await
+                .map(|_| ()),
+            specialist
+                .resolve(pb::ResolveRequest {
+                    ticket_id,
+                    lease_token: token.clone(),
+                    outcome: "done".into(),
+                })
+                .await
+                .map(|_| ()),
+            specialist
+                .release(pb::ReleaseRequest {
+                    ticket_id,
+                    lease_token: token.clone(),
+                    reason: "busy".into(),
+                })
+                .await
+                .map(|_| ()),
+            specialist
+                .reroute(pb::RerouteRequest {
+                    ticket_id,
+                    lease_token: token.clone(),
+                    to_queue: "content".into(),
+                    reason: "wrong queue".into(),
+                })
+                .await
+                .map(|_| ()),
+        ];
+        for refusal in refusals {
+            let status = refusal.unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{malformed:?}");
+            assert_eq!(
+                status.message(),
+                "lease_token: must be 32 lowercase hexadecimal digits"
+            );
+        }
+    }
+
+    // The other ticket's token is well formed but not this lease's.
+    let stale = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id,
+            lease_token: second.lease_token.clone(),
+            outcome: "done".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+    assert!(!stale.message().contains(&second.lease_token), "{stale:?}");
+    specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id,
+            lease_token: first.lease_token.clone(),
+            outcome: "done".into(),
+        })
+        .await
+        .unwrap();
     server.stop().await;
 }

@@ -6,10 +6,11 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 
 use super::ServiceError;
 use crate::classify::{Classification, Explanation, Recommendation};
-use crate::helpdesk::{ClaimedTicket, QueueReport};
+use crate::helpdesk::{ClaimedTicket, HeldTicket, QueueReport};
 use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry};
 use crate::pack::Tier;
 use crate::proto::v1 as pb;
+use crate::route::LeaseToken;
 
 /// The domain inquiry of a request; `now_ms` stands in for a missing receive time. What the
 /// domain checks (ids, sender, text) it checks; here only what does not translate is refused.
@@ -250,6 +251,21 @@ pub fn duration_from_proto(
     Ok(std::time::Duration::from_millis(ms.unsigned_abs()))
 }
 
+/// The ticket a request names with the lease token it holds; a token not in its written form
+/// (32 lowercase hex digits) is refused naming the field `lease_token`.
+pub fn held_ticket_from_proto(
+    ticket_id: u64,
+    lease_token: &str,
+) -> Result<HeldTicket, ServiceError> {
+    let lease_token = lease_token
+        .parse::<LeaseToken>()
+        .map_err(|err| ServiceError::invalid("lease_token", err.to_string()))?;
+    Ok(HeldTicket {
+        ticket_id,
+        lease_token,
+    })
+}
+
 /// The proto form of a claimed ticket: the ticket, its lease, the inquiry and the decision.
 pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
     let lease = claimed.lease.as_ref();
@@ -269,7 +285,7 @@ pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
             sla_due: Some(timestamp(claimed.sla_due_ms)),
             prepared_answers,
         }),
-        lease_token: lease.map_or(0, |l| l.token),
+        lease_token: lease.map(|l| l.token.to_string()).unwrap_or_default(),
         lease_expires: lease.map(|l| timestamp(l.expires_ms)),
         deliveries: claimed.deliveries,
         inquiry: Some(inquiry_to_proto(&claimed.inquiry)),
@@ -384,6 +400,25 @@ mod tests {
             };
             let error = duration_from_proto("lease", &duration).unwrap_err();
             assert_eq!(error.to_string(), "lease: must be a positive duration");
+        }
+    }
+
+    /// A lease token translates from its written form; anything else is refused naming the
+    /// field `lease_token`.
+    #[test]
+    fn lease_tokens_translate_or_are_refused() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let held = held_ticket_from_proto(7, token).unwrap();
+        assert_eq!(
+            (held.ticket_id, held.lease_token.to_string()),
+            (7, token.to_owned())
+        );
+        for bad in ["", "1", "0123456789ABCDEF0123456789ABCDEF"] {
+            let error = held_ticket_from_proto(7, bad).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "lease_token: must be 32 lowercase hexadecimal digits"
+            );
         }
     }
 

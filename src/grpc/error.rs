@@ -129,10 +129,8 @@ mod tests {
         )));
         assert_eq!(gone.code(), Code::NotFound);
         assert_eq!(gone.message(), "ticket_id: ticket 5 not found");
-        let stale = ServiceError::from(HelpdeskError::from(RouteError::StaleLease {
-            ticket_id: 5,
-            token: 9,
-        }));
+        let stale =
+            ServiceError::from(HelpdeskError::from(RouteError::StaleLease { ticket_id: 5 }));
         assert_eq!(stale.code(), Code::FailedPrecondition);
     }
 }

@@ -9,9 +9,9 @@ use tonic::{Request, Response, Status};
 use super::ServiceError;
 use super::app::App;
 use super::convert::{
-    claimed_ticket_to_proto, duration_from_proto, queue_report_to_proto, timestamp,
+    claimed_ticket_to_proto, duration_from_proto, held_ticket_from_proto, queue_report_to_proto,
+    timestamp,
 };
-use crate::helpdesk::HeldTicket;
 use crate::proto::v1 as pb;
 use crate::proto::v1::specialist_service_server::SpecialistService;
 
@@ -61,10 +61,7 @@ impl SpecialistService for SpecialistApi {
         let (metadata, _, message) = request.into_parts();
         self.app
             .call("Extend", &metadata, |caller| async move {
-                let held = HeldTicket {
-                    ticket_id: message.ticket_id,
-                    lease_token: message.lease_token,
-                };
+                let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 let lease = lease(message.lease.as_ref())?;
                 let renewed = self.app.helpdesk.extend(&caller, held, lease).await?;
                 Ok(pb::ExtendResponse {
@@ -81,10 +78,7 @@ impl SpecialistService for SpecialistApi {
         let (metadata, _, message) = request.into_parts();
         self.app
             .call("Resolve", &metadata, |caller| async move {
-                let held = HeldTicket {
-                    ticket_id: message.ticket_id,
-                    lease_token: message.lease_token,
-                };
+                let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 let audit = self
                     .app
                     .helpdesk
@@ -104,10 +98,7 @@ impl SpecialistService for SpecialistApi {
         let (metadata, _, message) = request.into_parts();
         self.app
             .call("Release", &metadata, |caller| async move {
-                let held = HeldTicket {
-                    ticket_id: message.ticket_id,
-                    lease_token: message.lease_token,
-                };
+                let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 self.app
                     .helpdesk
                     .release(&caller, held, &message.reason)
@@ -124,10 +115,7 @@ impl SpecialistService for SpecialistApi {
         let (metadata, _, message) = request.into_parts();
         self.app
             .call("Reroute", &metadata, |caller| async move {
-                let held = HeldTicket {
-                    ticket_id: message.ticket_id,
-                    lease_token: message.lease_token,
-                };
+                let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 self.app
                     .helpdesk
                     .reroute(&caller, held, &message.to_queue, &message.reason)

@@ -8,13 +8,13 @@ use super::validate::validate_note;
 use super::{Caller, Helpdesk, HelpdeskError, Role};
 use crate::intake::{Decision, Inquiry, TicketPayload};
 use crate::pack::Queue;
-use crate::route::{AuditRecord, Lease, QueueStats, Ticket};
+use crate::route::{AuditRecord, Lease, LeaseToken, QueueStats, Ticket};
 
 /// A ticket a specialist holds: its id and the token of the lease on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldTicket {
     pub ticket_id: u64,
-    pub lease_token: u64,
+    pub lease_token: LeaseToken,
 }
 
 /// A claimed ticket as a specialist sees it: the ticket with its lease, the inquiry, and the

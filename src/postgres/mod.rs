@@ -10,7 +10,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 1] = [("0001_init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: [(&str, &str); 2] = [
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    (
+        "0002_random_lease_tokens",
+        include_str!("migrations/0002_random_lease_tokens.sql"),
+    ),
+];
 
 /// Held while migrating; any constant shared by all replicas works.
 const MIGRATION_LOCK: i64 = 0x7472_6961_6765;

@@ -4,12 +4,27 @@
 //!
 //! Decisions cross it as the caller's own type `D` (see `decision.rs`), and a recorded ticket
 //! comes back with the id the queue assigned it.
+//!
+//! # Leases
+//! The rules every backend keeps, stated here once:
+//! - A claim leases a ticket to one holder under a fresh [`LeaseToken`]: 128 bits from the
+//!   operating system's random source, so no token can be guessed from another.
+//! - Every lease operation (`extend`, `resolve`, `release`, `reroute`) names the holder and the
+//!   token and acts only on the ticket's current lease while it is live: another holder (or no
+//!   lease) is `NotLeased`, another token `StaleLease`, and a lease at or past its expiry
+//!   `LeaseExpired`, for every operation alike and whether or not the ticket was claimed again
+//!   since. A refused operation changes nothing.
+//! - `extend` grants the length asked for, from now; so does `claim` where the engine lets it.
+//!   A length too long to represent runs to the last representable instant.
+//! - Stats count a ticket whose lease ran out as ready (the next claim takes it), never as
+//!   leased.
 
 use async_trait::async_trait;
 
 use super::decision::{DecisionRecord, Recorded, StoredDecision};
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
+use super::lease_token::LeaseToken;
 use super::stats::QueueStats;
 use super::ticket::{NewTicket, Ticket};
 
@@ -42,11 +57,12 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         lease_ms: i64,
     ) -> Result<Option<Ticket>, RouteError>;
 
-    /// Renews the live lease `lease_token` that `holder` has on ticket `ticket_id`.
+    /// Renews the live lease `lease_token` that `holder` has on ticket `ticket_id` to run
+    /// `lease_ms` from now (shorter or longer than before, as asked).
     async fn extend(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError>;
@@ -55,7 +71,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn resolve(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         outcome: &str,
     ) -> Result<AuditRecord, RouteError>;
@@ -65,7 +81,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn release(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError>;
@@ -74,7 +90,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     async fn reroute(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         to_queue: &str,
         reason: &str,
@@ -83,7 +99,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// A live ticket (the service checks a specialist's queue with it).
     async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError>;
 
-    /// Stats for every queue in `queues` (also empty ones).
+    /// Stats for every queue in `queues` (also empty ones); an expired lease counts as ready.
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
 
     /// Dead-lettered tickets of `queue`, oldest first.

@@ -12,10 +12,11 @@ pub enum RouteError {
     /// The ticket has no lease, or its lease belongs to someone else.
     #[error("ticket {ticket_id} is not leased by {holder}")]
     NotLeased { ticket_id: u64, holder: String },
-    /// The lease token does not match the ticket's current lease.
-    #[error("lease token {token} is not the current lease of ticket {ticket_id}")]
-    StaleLease { ticket_id: u64, token: u64 },
-    /// The lease ran out before it was extended.
+    /// The lease token does not match the ticket's current lease. The token is a secret, so
+    /// the error does not repeat it.
+    #[error("the lease token is not the current lease of ticket {ticket_id}")]
+    StaleLease { ticket_id: u64 },
+    /// The lease ran out before the operation (any of extend, resolve, release, reroute).
     #[error("lease on ticket {ticket_id} expired at {expires_ms} ms")]
     LeaseExpired { ticket_id: u64, expires_ms: i64 },
     /// The caller passed something the queue cannot accept.
@@ -113,10 +114,7 @@ mod tests {
     /// Lease failures all map to FailedPrecondition, storage failures to Internal.
     #[test]
     fn kinds_group_variants_for_grpc() {
-        let stale = RouteError::StaleLease {
-            ticket_id: 1,
-            token: 2,
-        };
+        let stale = RouteError::StaleLease { ticket_id: 1 };
         assert_eq!(stale.kind(), ErrorKind::FailedPrecondition);
         assert_eq!(RouteError::NotFound(1).kind(), ErrorKind::NotFound);
         assert_eq!(

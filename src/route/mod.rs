@@ -1,6 +1,7 @@
 //! The specialist ticket queues of triage: the contract the service works against
-//! ([`TicketQueue`], `contract.rs`) with its types (tickets, leases, decisions, audit records,
-//! corrections, stats, errors) and its two backends, each in its own module:
+//! ([`TicketQueue`], `contract.rs`) with its types (tickets, leases and their random
+//! [`LeaseToken`]s, decisions, audit records, corrections, stats, errors) and its two backends,
+//! each in its own module:
 //! - `embedded/`: [`EmbeddedQueue`], one machine, the default: everything in one redb file
 //!   with a group-committing writer;
 //! - `jetstream/`: [`JetStreamQueue`], several replicas: tickets in NATS JetStream, and
@@ -18,6 +19,7 @@ mod embedded;
 mod error;
 mod history;
 mod jetstream;
+mod lease_token;
 mod stats;
 mod ticket;
 
@@ -31,5 +33,6 @@ pub use embedded::{
 pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger};
+pub use lease_token::{LeaseToken, MalformedLeaseToken};
 pub use stats::QueueStats;
 pub use ticket::{Lease, NewTicket, Ticket};

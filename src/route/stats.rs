@@ -13,13 +13,21 @@ use super::ticket::Ticket;
 pub struct QueueStats {
     pub queue: String,
     pub ready: u64,
-    /// Tickets with a lease, including leases that expired but were not yet swept by a claim.
+    /// Tickets with a live lease; one whose lease ran out counts as ready, since the next
+    /// claim takes it.
     pub leased: u64,
     pub dead_letters: u64,
     /// Age of the oldest ready ticket (now - created_ms).
     pub oldest_ready_age_ms: Option<i64>,
     /// Ready or leased tickets past their SLA due time.
     pub sla_breaches: u64,
+}
+
+impl QueueStats {
+    /// Keeps `age_ms` as the age of the oldest ready ticket if none older is known.
+    pub(crate) fn keep_oldest_ready_age(&mut self, age_ms: i64) {
+        self.oldest_ready_age_ms = Some(self.oldest_ready_age_ms.map_or(age_ms, |o| o.max(age_ms)));
+    }
 }
 
 /// Accumulates [`QueueStats`] for the named queues and any other queue seen.
@@ -121,7 +129,7 @@ mod tests {
         };
         let mut ticket = Ticket::from_new(1, new);
         ticket.lease = leased.then(|| Lease {
-            token: 1,
+            token: crate::route::LeaseToken::from_bits(1),
             holder: "h".into(),
             expires_ms: 0,
         });

@@ -1,9 +1,11 @@
 //! `Ticket`: a unit of specialist work in a queue, with the `NewTicket` it is made from and
-//! the `Lease` that marks who is working on it; owns the lease checks.
+//! the `Lease` that marks who is working on it; owns the lease checks and the lease arithmetic
+//! both queues share.
 
 use serde::{Deserialize, Serialize};
 
 use super::error::RouteError;
+use super::lease_token::LeaseToken;
 
 /// What the service asks the queue to hold for one inquiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,10 +74,16 @@ pub(crate) fn require_lease_ms(lease_ms: i64) -> Result<(), RouteError> {
     Ok(())
 }
 
+/// The instant a lease of `lease_ms` taken at `now_ms` runs out; one too long to represent
+/// runs to the last representable instant, in both queues.
+pub(crate) fn lease_expiry(now_ms: i64, lease_ms: i64) -> i64 {
+    now_ms.saturating_add(lease_ms)
+}
+
 /// Who holds a ticket, with which token, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
-    pub token: u64,
+    pub token: LeaseToken,
     pub holder: String,
     pub expires_ms: i64,
 }
@@ -113,40 +121,32 @@ impl Ticket {
         }
     }
 
-    /// The lease, if `holder` holds it under `token`. Expiry is not checked: a lease that ran
-    /// out but was not yet swept back to ready still belongs to its holder, since nobody else
-    /// can have claimed the ticket meanwhile.
-    pub(crate) fn held_by(&self, token: u64, holder: &str) -> Result<&Lease, RouteError> {
-        match &self.lease {
-            Some(lease) if lease.holder == holder => self.matching(lease, token),
-            _ => Err(RouteError::NotLeased {
-                ticket_id: self.id,
-                holder: holder.to_owned(),
-            }),
-        }
-    }
-
-    /// The lease, if it carries `token` and has not expired at `now_ms`.
-    pub(crate) fn live_lease(&self, token: u64, now_ms: i64) -> Result<&Lease, RouteError> {
-        let stale = RouteError::StaleLease {
-            ticket_id: self.id,
-            token,
+    /// The lease, if `holder` holds it under `token` and it is live at `now_ms` (strictly
+    /// before its expiry). The checks run in this order: another holder (or no lease) is
+    /// NotLeased, another token StaleLease, and an expired lease LeaseExpired, whether or not
+    /// the ticket was claimed again since: every lease operation applies this one rule.
+    pub(crate) fn held_by(
+        &self,
+        token: LeaseToken,
+        holder: &str,
+        now_ms: i64,
+    ) -> Result<&Lease, RouteError> {
+        let lease = match &self.lease {
+            Some(lease) if lease.holder == holder => lease,
+            _ => {
+                return Err(RouteError::NotLeased {
+                    ticket_id: self.id,
+                    holder: holder.to_owned(),
+                });
+            }
         };
-        let lease = self.matching(self.lease.as_ref().ok_or(stale)?, token)?;
+        if lease.token != token {
+            return Err(RouteError::StaleLease { ticket_id: self.id });
+        }
         if now_ms >= lease.expires_ms {
             return Err(RouteError::LeaseExpired {
                 ticket_id: self.id,
                 expires_ms: lease.expires_ms,
-            });
-        }
-        Ok(lease)
-    }
-
-    fn matching<'a>(&self, lease: &'a Lease, token: u64) -> Result<&'a Lease, RouteError> {
-        if lease.token != token {
-            return Err(RouteError::StaleLease {
-                ticket_id: self.id,
-                token,
             });
         }
         Ok(lease)
@@ -161,51 +161,63 @@ mod tests {
         NewTicket::sample("inq", "billing", 1, 10)
     }
 
-    fn leased(token: u64, holder: &str, expires_ms: i64) -> Ticket {
+    const TOKEN: LeaseToken = LeaseToken::from_bits(3);
+
+    fn leased(holder: &str, expires_ms: i64) -> Ticket {
         let mut ticket = Ticket::from_new(7, new_ticket());
         ticket.lease = Some(Lease {
-            token,
+            token: TOKEN,
             holder: holder.into(),
             expires_ms,
         });
         ticket
     }
 
-    /// Another holder, or the right holder with an old token, is refused.
+    /// Another holder, the right holder with an old token, or no lease at all is refused.
     #[test]
     fn held_by_checks_holder_then_token() {
-        let ticket = leased(3, "alice", 100);
-        assert!(ticket.held_by(3, "alice").is_ok());
+        let ticket = leased("alice", 100);
+        assert!(ticket.held_by(TOKEN, "alice", 0).is_ok());
         assert!(matches!(
-            ticket.held_by(3, "bob"),
+            ticket.held_by(TOKEN, "bob", 0),
             Err(RouteError::NotLeased { ticket_id: 7, .. })
         ));
-        assert!(matches!(
-            ticket.held_by(2, "alice"),
-            Err(RouteError::StaleLease { token: 2, .. })
-        ));
-    }
-
-    /// A lease is live strictly before its expiry instant.
-    #[test]
-    fn live_lease_refuses_expired_or_missing_lease() {
-        let ticket = leased(3, "alice", 100);
-        assert!(ticket.live_lease(3, 99).is_ok());
-        assert!(matches!(
-            ticket.live_lease(3, 100),
-            Err(RouteError::LeaseExpired {
-                expires_ms: 100,
-                ..
-            })
-        ));
+        assert_eq!(
+            ticket.held_by(LeaseToken::from_bits(2), "alice", 0),
+            Err(RouteError::StaleLease { ticket_id: 7 })
+        );
         let ready = Ticket {
             lease: None,
             ..ticket
         };
         assert!(matches!(
-            ready.live_lease(3, 0),
-            Err(RouteError::StaleLease { .. })
+            ready.held_by(TOKEN, "alice", 0),
+            Err(RouteError::NotLeased { .. })
         ));
+    }
+
+    /// A lease is live strictly before its expiry instant; from then on its own holder and
+    /// token get LeaseExpired.
+    #[test]
+    fn held_by_refuses_an_expired_lease() {
+        let ticket = leased("alice", 100);
+        assert!(ticket.held_by(TOKEN, "alice", 99).is_ok());
+        for now_ms in [100, 5_000] {
+            assert_eq!(
+                ticket.held_by(TOKEN, "alice", now_ms),
+                Err(RouteError::LeaseExpired {
+                    ticket_id: 7,
+                    expires_ms: 100
+                })
+            );
+        }
+    }
+
+    /// A lease runs `lease_ms` from now, to the last representable instant at most.
+    #[test]
+    fn lease_expiry_saturates() {
+        assert_eq!(lease_expiry(1_000, 500), 1_500);
+        assert_eq!(lease_expiry(1_000, i64::MAX), i64::MAX);
     }
 
     /// A ticket must name a queue and the inquiry it was decided for.

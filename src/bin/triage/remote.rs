@@ -10,6 +10,7 @@ use tonic::transport::{Channel, Endpoint};
 use triage::proto::v1 as pb;
 use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
+use triage::route::LeaseToken;
 
 /// Where the server is and who we are.
 #[derive(Args, Clone)]
@@ -95,26 +96,26 @@ enum QueueAction {
     /// Extend a lease.
     Extend {
         ticket: u64,
-        token: u64,
+        token: LeaseToken,
         #[arg(long)]
         lease: Option<u64>,
     },
     /// Close a ticket with its outcome.
     Resolve {
         ticket: u64,
-        token: u64,
+        token: LeaseToken,
         outcome: String,
     },
     /// Hand a ticket back with a reason.
     Release {
         ticket: u64,
-        token: u64,
+        token: LeaseToken,
         reason: String,
     },
     /// Move a ticket to the right queue.
     Reroute {
         ticket: u64,
-        token: u64,
+        token: LeaseToken,
         to: String,
         reason: String,
     },
@@ -271,7 +272,7 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                 client
                     .extend(connection.request(pb::ExtendRequest {
                         ticket_id: ticket,
-                        lease_token: token,
+                        lease_token: token.to_string(),
                         lease: lease(seconds),
                     })?)
                     .await?;
@@ -285,7 +286,7 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                 client
                     .resolve(connection.request(pb::ResolveRequest {
                         ticket_id: ticket,
-                        lease_token: token,
+                        lease_token: token.to_string(),
                         outcome,
                     })?)
                     .await?;
@@ -299,7 +300,7 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                 client
                     .release(connection.request(pb::ReleaseRequest {
                         ticket_id: ticket,
-                        lease_token: token,
+                        lease_token: token.to_string(),
                         reason,
                     })?)
                     .await?;
@@ -314,7 +315,7 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                 client
                     .reroute(connection.request(pb::RerouteRequest {
                         ticket_id: ticket,
-                        lease_token: token,
+                        lease_token: token.to_string(),
                         to_queue: to,
                         reason,
                     })?)

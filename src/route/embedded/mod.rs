@@ -48,12 +48,14 @@
 //! | `audit`          | ticket id `u64`                     | JSON `AuditRecord`                 |
 //! | `audit_times`    | `(resolved_ms, ticket id)`          | `()`                               |
 //! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
-//! | `counters`       | `next_ticket_id` / `next_lease_token` / `next_correction_id` / `next_decision_row` | `u64` |
+//! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
 //! `dead_letters` or `audit` (with an entry in `audit_times`), until retention removes its
 //! audit record (`retention.rs`). A claim first sweeps `leases` up to now: each expired ticket
-//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`.
+//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`. A
+//! lease's token is random (drawn by the claim, not counted), stored in the ticket's JSON as
+//! its 32 hex digits.
 
 mod codec;
 mod live;
@@ -85,6 +87,7 @@ use crate::route::decision::{
 };
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
+use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
 use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
 use async_trait::async_trait;
@@ -253,16 +256,19 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
         require_name("holder", holder)?;
         require_lease_ms(lease_ms)?;
         let (queue, holder) = (queue.to_owned(), holder.to_owned());
+        // Drawn here, off the writer thread: the transaction stays a pure function of its
+        // requests.
+        let token = LeaseToken::random()?;
         self.inner
             .writer
-            .submit(true, move |txn| txn.claim(&queue, holder, lease_ms))
+            .submit(true, move |txn| txn.claim(&queue, holder, token, lease_ms))
             .await
     }
 
     async fn extend(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
@@ -279,7 +285,7 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     async fn resolve(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         outcome: &str,
     ) -> Result<AuditRecord, RouteError> {
@@ -295,7 +301,7 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     async fn release(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError> {
@@ -311,7 +317,7 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
     async fn reroute(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         to_queue: &str,
         reason: &str,

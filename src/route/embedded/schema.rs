@@ -44,14 +44,15 @@ pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(crate) const AUDIT_TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("audit_times");
 /// Queue corrections by correction id, JSON `Correction`.
 pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
-/// Next ticket id, lease token, correction id and decision row id, by name.
+/// Next ticket id, correction id and decision row id, by name.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// What the file is: `schema_version` → [`SCHEMA_VERSION`].
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The version of the file's format this build reads and writes. Version 2: records compressed
 /// against the codec's dictionary, decision rows stamped with their time, the `audit_times`
-/// table.
+/// table, and a lease's token as 32 hex digits of random bits (version 1 stored a number from
+/// a counter, and the counter).
 pub(crate) const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -338,8 +339,8 @@ mod tests {
     }
 
     /// A new file is stamped with this build's schema version and opens again; a file of a
-    /// newer or an older version, or of none (written before versions), is refused with an
-    /// error naming the file and both versions.
+    /// newer or an older version (version 1 among them: counted lease tokens), or of none
+    /// (written before versions), is refused with an error naming the file and both versions.
     #[test]
     fn schema_version_is_checked_on_open() {
         let dir = tempfile::tempdir().unwrap();
@@ -357,6 +358,7 @@ mod tests {
                 Some(SCHEMA_VERSION + 1),
                 format!("schema version {}", SCHEMA_VERSION + 1),
             ),
+            (Some(1), "schema version 1".to_owned()),
             (Some(0), "schema version 0".to_owned()),
             (None, "no schema version".to_owned()),
         ] {

@@ -16,10 +16,10 @@ use super::schema::{
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
-use crate::route::ticket::{Lease, NewTicket, Ticket, released_last};
+use crate::route::lease_token::LeaseToken;
+use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
-const NEXT_LEASE_TOKEN: &str = "next_lease_token";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
 const NEXT_DECISION_ROW: &str = "next_decision_row";
 
@@ -39,7 +39,6 @@ pub(crate) struct Txn<'t> {
     corrections: Table<'t, u64, &'static [u8]>,
     counters: Table<'t, &'static str, u64>,
     next_ticket_id: u64,
-    next_lease_token: u64,
     next_correction_id: u64,
     next_decision_row: u64,
     now_ms: i64,
@@ -73,9 +72,8 @@ impl<'t> Txn<'t> {
         let counter = |name: &str| -> Result<u64, RouteError> {
             Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
         };
-        let (next_ticket_id, next_lease_token, next_correction_id, next_decision_row) = (
+        let (next_ticket_id, next_correction_id, next_decision_row) = (
             counter(NEXT_TICKET_ID)?,
-            counter(NEXT_LEASE_TOKEN)?,
             counter(NEXT_CORRECTION_ID)?,
             counter(NEXT_DECISION_ROW)?,
         );
@@ -92,7 +90,6 @@ impl<'t> Txn<'t> {
             corrections: txn.open_table(CORRECTIONS)?,
             counters,
             next_ticket_id,
-            next_lease_token,
             next_correction_id,
             next_decision_row,
             now_ms,
@@ -106,8 +103,6 @@ impl<'t> Txn<'t> {
         self.counters
             .insert(NEXT_DECISION_ROW, self.next_decision_row)?;
         self.counters.insert(NEXT_TICKET_ID, self.next_ticket_id)?;
-        self.counters
-            .insert(NEXT_LEASE_TOKEN, self.next_lease_token)?;
         self.counters
             .insert(NEXT_CORRECTION_ID, self.next_correction_id)?;
         Ok(())
@@ -180,11 +175,13 @@ impl<'t> Txn<'t> {
         Ok(())
     }
 
-    /// Sweeps expired leases, then leases the first ready ticket of `queue` to `holder`.
+    /// Sweeps expired leases, then leases the first ready ticket of `queue` to `holder` under
+    /// `token`.
     pub fn claim(
         &mut self,
         queue: &str,
         holder: String,
+        token: LeaseToken,
         lease_ms: i64,
     ) -> Result<Option<Ticket>, RouteError> {
         self.sweep_expired()?;
@@ -196,9 +193,9 @@ impl<'t> Txn<'t> {
         self.ready.remove(ready_key(&ticket))?;
         ticket.deliveries = ticket.deliveries.saturating_add(1);
         let lease = Lease {
-            token: take(&mut self.next_lease_token),
+            token,
             holder,
-            expires_ms: self.now_ms.saturating_add(lease_ms),
+            expires_ms: lease_expiry(self.now_ms, lease_ms),
         };
         self.leases.insert((lease.expires_ms, id), ())?;
         ticket.lease = Some(lease);
@@ -206,19 +203,19 @@ impl<'t> Txn<'t> {
         Ok(Some(ticket))
     }
 
-    /// Moves the lease `token` that `holder` has on ticket `id` to expire `lease_ms` from now.
+    /// Moves the live lease `token` that `holder` has on ticket `id` to expire `lease_ms` from
+    /// now.
     pub fn extend(
         &mut self,
         id: u64,
-        token: u64,
+        token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
         let mut ticket = self.live(id)?;
-        ticket.held_by(token, holder)?;
-        let mut lease = ticket.live_lease(token, self.now_ms)?.clone();
+        let mut lease = ticket.held_by(token, holder, self.now_ms)?.clone();
         self.leases.remove((lease.expires_ms, id))?;
-        lease.expires_ms = self.now_ms.saturating_add(lease_ms);
+        lease.expires_ms = lease_expiry(self.now_ms, lease_ms);
         self.leases.insert((lease.expires_ms, id), ())?;
         ticket.lease = Some(lease);
         self.put(&ticket)?;
@@ -229,7 +226,7 @@ impl<'t> Txn<'t> {
     pub fn resolve(
         &mut self,
         id: u64,
-        token: u64,
+        token: LeaseToken,
         holder: String,
         outcome: String,
     ) -> Result<AuditRecord, RouteError> {
@@ -256,7 +253,7 @@ impl<'t> Txn<'t> {
     pub fn release(
         &mut self,
         id: u64,
-        token: u64,
+        token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError> {
@@ -277,7 +274,7 @@ impl<'t> Txn<'t> {
     pub fn reroute(
         &mut self,
         id: u64,
-        token: u64,
+        token: LeaseToken,
         holder: String,
         to_queue: String,
         reason: String,
@@ -466,10 +463,10 @@ impl<'t> Txn<'t> {
         read_json(&self.tickets, id, format_args!("ticket {id}"))?.ok_or(RouteError::NotFound(id))
     }
 
-    /// The live ticket `id` if `holder` leases it under `token`.
-    fn leased(&self, id: u64, token: u64, holder: &str) -> Result<Ticket, RouteError> {
+    /// The live ticket `id` if `holder` leases it under `token` and the lease has not run out.
+    fn leased(&self, id: u64, token: LeaseToken, holder: &str) -> Result<Ticket, RouteError> {
         let ticket = self.live(id)?;
-        ticket.held_by(token, holder)?;
+        ticket.held_by(token, holder, self.now_ms)?;
         Ok(ticket)
     }
 

@@ -469,6 +469,7 @@ mod tests {
     use crate::route::clock::ManualClock;
     use crate::route::embedded::schema::open_tables;
     use crate::route::embedded::snapshot::Snapshot;
+    use crate::route::lease_token::LeaseToken;
 
     fn writer_loop(dir: &std::path::Path) -> Result<WriterLoop, RouteError> {
         let path = dir.join("w.redb");
@@ -558,7 +559,9 @@ mod tests {
     fn refused_request_does_not_fail_its_batch() -> Result<(), RouteError> {
         let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
         let writer = writer_loop(dir.path())?;
-        let (refused, refused_answer) = request(true, true, |txn| txn.extend(99, 1, "alice", 10));
+        let (refused, refused_answer) = request(true, true, |txn| {
+            txn.extend(99, LeaseToken::from_bits(1), "alice", 10)
+        });
         let (first, first_answer) = record("a");
         let mut batch = vec![refused, first];
         assert!(writer.write(&mut batch).is_ok());

@@ -5,13 +5,13 @@
 use tokio_postgres::Row;
 
 use crate::postgres::{Postgres, PostgresError, failed};
-use crate::route::{AuditRecord, Correction, NewTicket, StoredDecision};
+use crate::route::{AuditRecord, Correction, LeaseToken, NewTicket, StoredDecision};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRow {
     pub ticket_id: u64,
-    pub token: u64,
+    pub token: LeaseToken,
     pub holder: String,
     pub queue: String,
     pub stream_seq: u64,
@@ -19,6 +19,15 @@ pub struct LeaseRow {
     pub expires_ms: i64,
     pub deliveries: u32,
     pub ticket: NewTicket,
+}
+
+/// What the lease rows of one queue say at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaseSummary {
+    /// Leases live at that instant.
+    pub live: u64,
+    /// When the oldest ticket whose lease ran out (waiting for its redelivery) was created.
+    pub oldest_expired_created_ms: Option<i64>,
 }
 
 /// The ticket ledger in PostgreSQL.
@@ -127,7 +136,7 @@ impl Ledger {
                  ticket = EXCLUDED.ticket",
             &[
                 &id(lease.ticket_id),
-                &id(lease.token),
+                &lease.token.to_string(),
                 &lease.holder,
                 &lease.queue,
                 &id(lease.stream_seq),
@@ -146,13 +155,13 @@ impl Ledger {
     pub async fn extend_lease(
         &self,
         ticket_id: u64,
-        token: u64,
+        token: LeaseToken,
         expires_ms: i64,
     ) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
             "UPDATE leases SET expires_ms = $3 WHERE ticket_id = $1 AND token = $2",
-            &[&id(ticket_id), &id(token), &expires_ms],
+            &[&id(ticket_id), &token.to_string(), &expires_ms],
         )
         .await
         .map_err(failed("extending a lease"))?;
@@ -160,15 +169,38 @@ impl Ledger {
     }
 
     /// Forgets the lease `token` of `ticket_id` (resolved, released or moved).
-    pub async fn drop_lease(&self, ticket_id: u64, token: u64) -> Result<(), PostgresError> {
+    pub async fn drop_lease(&self, ticket_id: u64, token: LeaseToken) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
             "DELETE FROM leases WHERE ticket_id = $1 AND token = $2",
-            &[&id(ticket_id), &id(token)],
+            &[&id(ticket_id), &token.to_string()],
         )
         .await
         .map_err(failed("dropping a lease"))?;
         Ok(())
+    }
+
+    /// The leases of `queue` as of `now_ms`: how many are live, and the creation time of the
+    /// oldest ticket among those that ran out.
+    pub async fn lease_summary(
+        &self,
+        queue: &str,
+        now_ms: i64,
+    ) -> Result<LeaseSummary, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FILTER (WHERE expires_ms > $2),
+                        min((ticket::jsonb ->> 'created_ms')::bigint) FILTER (WHERE expires_ms <= $2)
+                 FROM leases WHERE queue = $1",
+                &[&queue, &now_ms],
+            )
+            .await
+            .map_err(failed("summing up the leases"))?;
+        Ok(LeaseSummary {
+            live: unid(row.get(0)),
+            oldest_expired_created_ms: row.get(1),
+        })
     }
 
     /// Keeps the audit record of a resolved ticket (a repeat keeps the first).
@@ -321,9 +353,13 @@ fn lease_row(row: Row) -> Result<LeaseRow, PostgresError> {
     let ticket: String = row.get(8);
     let ticket = serde_json::from_str(&ticket)
         .map_err(|err| PostgresError::Unavailable(format!("damaged lease ticket: {err}")))?;
+    let token = row
+        .get::<_, String>(1)
+        .parse()
+        .map_err(|err| PostgresError::Unavailable(format!("damaged lease token: it {err}")))?;
     Ok(LeaseRow {
         ticket_id: unid(row.get(0)),
-        token: unid(row.get(1)),
+        token,
         holder: row.get(2),
         queue: row.get(3),
         stream_seq: unid(row.get(4)),

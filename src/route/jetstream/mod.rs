@@ -2,14 +2,18 @@
 //! work-queue stream, one subject per specialist queue and priority band
 //! (`<prefix>.tickets.<queue>.p<band>`), each read by a durable pull consumer whose ack wait
 //! is the claim lease. A claim pulls from the most urgent band first (within a band the stream
-//! keeps arrival order, which is SLA order for one queue); `Extend` is an in-progress ack,
-//! `Resolve` an acknowledged ack, `Release` a nak. Publishing is deduplicated by inquiry id and
+//! keeps arrival order, which is SLA order for one queue); `Extend` is a nak delayed by the
+//! lease asked for (the server then redelivers the message that long from now, unless it is
+//! acknowledged first: a per-message ack wait), `Resolve` an acknowledged ack, `Release` a nak.
+//! Publishing is deduplicated by inquiry id and
 //! a ticket id is the stream sequence of its first publish, so replicas racing on one inquiry
 //! make one ticket. Decisions, leases, dead letters, audit records and corrections live in
 //! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call.
 //!
 //! A ticket whose lease expired with `max_deliveries` deliveries is moved to the dead letters
-//! at the next claim that meets it, as in the embedded queue.
+//! at the next claim that meets it, as in the embedded queue. The ledger's lease rows decide
+//! whether a lease is live (the contract's lease rules) and which delivered messages stats
+//! count as leased: an expired one is ready, waiting for its redelivery.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -20,7 +24,7 @@ use async_nats::HeaderMap;
 use async_nats::connection::State;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
-use async_nats::jetstream::{self, Context};
+use async_nats::jetstream::{self, AckKind, Context};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
@@ -32,9 +36,10 @@ use crate::route::decision::{
 };
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
+use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
 use crate::route::ticket::{
-    Lease, NewTicket, Ticket, released_last, require_lease_ms, require_name,
+    Lease, NewTicket, Ticket, lease_expiry, released_last, require_lease_ms, require_name,
 };
 
 mod ledger;
@@ -50,6 +55,10 @@ const TICKET_HEADER: &str = "Triage-Ticket-Id";
 const MAX_BREACH_SCAN: u64 = 10_000;
 /// Pull requests one fetch sends before it gives up (see [`JetStreamQueue::next`]).
 const FETCH_ATTEMPTS: usize = 3;
+/// The longest redelivery delay asked of the server: a century. It keeps its deadlines as
+/// signed 64-bit nanoseconds since 1970, which end in 2262, so a longer delay could wrap
+/// around; a longer lease still runs as granted in the ledger.
+const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Where the queue lives and how it behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,28 +245,35 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
         Ok(ack.sequence)
     }
 
-    /// Sends an ack of kind `kind` (`+ACK`, `-NAK`, `+WPI`) for a delivery and waits for the
-    /// server to confirm it.
-    async fn ack(&self, ack_subject: &str, kind: &'static str) -> Result<(), RouteError> {
+    /// Sends an ack of kind `kind` (ack, nak, term) for a delivery and waits for the server
+    /// to confirm it.
+    async fn ack(&self, ack_subject: &str, kind: AckKind) -> Result<(), RouteError> {
         self.connected()?;
+        let what = format!("{kind:?} ack");
         tokio::time::timeout(
             self.settings.timeout,
             self.nats.request(ack_subject.to_owned(), kind.into()),
         )
         .await
-        .map_err(|err| unavailable(kind, err))?
-        .map_err(|err| unavailable(kind, err))?;
+        .map_err(|err| unavailable(&what, err))?
+        .map_err(|err| unavailable(&what, err))?;
         Ok(())
     }
 
-    /// The lease row of a ticket `holder` leases under `token`.
-    async fn held(&self, ticket_id: u64, token: u64, holder: &str) -> Result<LeaseRow, RouteError> {
+    /// The lease row of a ticket `holder` leases under `token`, live now (the contract's
+    /// lease rules, `Ticket::held_by`).
+    async fn held(
+        &self,
+        ticket_id: u64,
+        token: LeaseToken,
+        holder: &str,
+    ) -> Result<LeaseRow, RouteError> {
         let lease = self
             .ledger
             .lease(ticket_id)
             .await?
             .ok_or(RouteError::NotFound(ticket_id))?;
-        as_ticket(&lease).held_by(token, holder)?;
+        as_ticket(&lease).held_by(token, holder, self.clock.now_ms())?;
         Ok(lease)
     }
 
@@ -308,7 +324,7 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
         self.ledger
             .record_dead_letter(ticket_id, &ticket.queue, &json, &reason, now)
             .await?;
-        self.ack(ack_subject, "+ACK").await?;
+        self.ack(ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, previous.token).await?;
         tracing::warn!(ticket_id, queue = %ticket.queue, reason, "ticket dead-lettered");
         Ok(())
@@ -428,7 +444,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 let ticket_id = ticket_id_of(message.headers.as_ref(), sequence);
                 let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload) else {
                     tracing::error!(sequence, "unreadable ticket message; terminating it");
-                    self.ack(&ack_subject, "+TERM").await?;
+                    self.ack(&ack_subject, AckKind::Term).await?;
                     continue;
                 };
                 if let Some(previous) = self.ledger.lease(ticket_id).await?
@@ -445,12 +461,12 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
                 let lease = LeaseRow {
                     ticket_id,
-                    token: (sequence << 16) | u64::from(deliveries.min(0xffff)),
+                    token: LeaseToken::random()?,
                     holder: holder.to_owned(),
                     queue: queue.to_owned(),
                     stream_seq: sequence,
                     ack_subject,
-                    expires_ms: self.clock.now_ms() + self.lease_ms(),
+                    expires_ms: lease_expiry(self.clock.now_ms(), self.lease_ms()),
                     deliveries,
                     ticket,
                 };
@@ -461,24 +477,22 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(None)
     }
 
+    /// A nak delayed by `lease_ms`: the server keeps the message out of circulation that
+    /// long from now (an in-progress ack would only restart the consumers' fixed ack wait).
     async fn extend(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         lease_ms: i64,
     ) -> Result<Ticket, RouteError> {
         require_lease_ms(lease_ms)?;
-        let mut lease = self
-            .ledger
-            .lease(ticket_id)
-            .await?
-            .ok_or(RouteError::NotFound(ticket_id))?;
-        let ticket = as_ticket(&lease);
-        ticket.held_by(lease_token, holder)?;
-        ticket.live_lease(lease_token, self.clock.now_ms())?;
-        self.ack(&lease.ack_subject, "+WPI").await?;
-        lease.expires_ms = self.clock.now_ms() + self.lease_ms();
+        let mut lease = self.held(ticket_id, lease_token, holder).await?;
+        let now_ms = self.clock.now_ms();
+        let delay = Duration::from_millis(lease_ms.unsigned_abs()).min(MAX_REDELIVERY_DELAY);
+        self.ack(&lease.ack_subject, AckKind::Nak(Some(delay)))
+            .await?;
+        lease.expires_ms = lease_expiry(now_ms, lease_ms);
         self.ledger
             .extend_lease(ticket_id, lease_token, lease.expires_ms)
             .await?;
@@ -488,7 +502,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn resolve(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         outcome: &str,
     ) -> Result<AuditRecord, RouteError> {
@@ -505,7 +519,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         // Audit first: a failed ack leaves the ticket to be resolved again, never a resolved
         // ticket without its record.
         self.ledger.record_audit(&record).await?;
-        self.ack(&lease.ack_subject, "+ACK").await?;
+        self.ack(&lease.ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, lease_token).await?;
         Ok(self.ledger.audit(ticket_id).await?.unwrap_or(record))
     }
@@ -513,7 +527,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn release(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         reason: &str,
     ) -> Result<Ticket, RouteError> {
@@ -526,7 +540,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 .await?;
             return Ok(ticket);
         }
-        self.ack(&lease.ack_subject, "-NAK").await?;
+        self.ack(&lease.ack_subject, AckKind::Nak(None)).await?;
         self.ledger.drop_lease(ticket_id, lease_token).await?;
         tracing::info!(ticket_id, holder, reason, "ticket released");
         Ok(ticket)
@@ -535,7 +549,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn reroute(
         &self,
         ticket_id: u64,
-        lease_token: u64,
+        lease_token: LeaseToken,
         holder: &str,
         to_queue: &str,
         reason: &str,
@@ -553,7 +567,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         };
         let message_id = format!("{}@{}>{to_queue}", moved.inquiry_id, lease.stream_seq);
         self.publish(&moved, &message_id, Some(ticket_id)).await?;
-        self.ack(&lease.ack_subject, "+ACK").await?;
+        self.ack(&lease.ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, lease_token).await?;
         self.ledger
             .record_correction(Correction {
@@ -596,6 +610,9 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 dead_letters: self.ledger.dead_letter_count(queue).await?,
                 ..QueueStats::default()
             };
+            // Delivered messages not yet acknowledged: leased while their lease row is live,
+            // otherwise ready (the server redelivers them to the next claim).
+            let mut delivered = 0;
             for band in 0..BANDS {
                 let Some(consumer) = self.consumers.get(&(queue.clone(), band)) else {
                     continue;
@@ -605,7 +622,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                     .await
                     .map_err(|err| unavailable("consumer info", err))?;
                 stats.ready += info.num_pending;
-                stats.leased += info.num_ack_pending as u64;
+                delivered += info.num_ack_pending as u64;
                 let subject = subject(&self.settings.subject_prefix, queue, band);
                 if info.num_pending > 0 {
                     let first_ready = info.delivered.stream_sequence + 1;
@@ -615,14 +632,18 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                         .await
                         && let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload)
                     {
-                        let age = now_ms.saturating_sub(ticket.created_ms);
-                        stats.oldest_ready_age_ms =
-                            Some(stats.oldest_ready_age_ms.map_or(age, |o| o.max(age)));
+                        stats.keep_oldest_ready_age(now_ms.saturating_sub(ticket.created_ms));
                     }
                 }
                 if info.num_pending + info.num_ack_pending as u64 > 0 {
                     stats.sla_breaches += self.sla_breaches(&subject, now_ms).await;
                 }
+            }
+            let leases = self.ledger.lease_summary(queue, now_ms).await?;
+            stats.leased = leases.live.min(delivered);
+            stats.ready += delivered - stats.leased;
+            if let Some(created_ms) = leases.oldest_expired_created_ms {
+                stats.keep_oldest_ready_age(now_ms.saturating_sub(created_ms));
             }
             all.push(stats);
         }

@@ -71,16 +71,32 @@ async fn stats_count_an_expired_lease_as_ready() {
     assert_eq!(counts(stats), (1, 0));
 }
 
-/// A holder whose lease ran out may still resolve while nobody else has claimed the ticket.
+/// A lease that ran out is refused to its own holder and token for every operation alike,
+/// before anyone claims the ticket again, and the refusals change nothing: the next claim
+/// takes the ticket.
 #[tokio::test]
-async fn late_resolve_succeeds_until_someone_else_claims() {
+async fn an_expired_lease_is_refused_for_every_operation() {
     let f = Fixture::new();
     let id = f.add("i1", "billing", 0, 100).await;
     let (_, lease) = f.claim_some("billing", "alice").await;
-    f.clock.advance(LEASE_MS * 3);
-    let record = f.queue.resolve(id, lease.token, "alice", "done late").await;
-    assert_eq!(record.map(|r| r.holder), Ok("alice".to_string()));
-    assert!(f.claim("billing", "bob").await.is_none());
+    f.clock.advance(LEASE_MS);
+    let q = &f.queue;
+    let token = lease.token;
+    let expired = Err(RouteError::LeaseExpired {
+        ticket_id: id,
+        expires_ms: lease.expires_ms,
+    });
+    let extend = q.extend(id, token, "alice", LEASE_MS).await;
+    assert_eq!(extend.map(|_| ()), expired);
+    let resolve = q.resolve(id, token, "alice", "done late").await;
+    assert_eq!(resolve.map(|_| ()), expired);
+    let release = q.release(id, token, "alice", "too late").await;
+    assert_eq!(release.map(|_| ()), expired);
+    let reroute = q.reroute(id, token, "alice", "tech", "too late").await;
+    assert_eq!(reroute.map(|_| ()), expired);
+    assert_eq!(q.audit(id).await, Ok(None));
+    let (again, _) = f.claim_some("billing", "bob").await;
+    assert_eq!((again.id, again.deliveries), (id, 2));
 }
 
 /// After max_deliveries expired leases the ticket is dead-lettered, not made ready.
@@ -147,17 +163,17 @@ async fn lease_checks_reject_wrong_holder_token_or_expiry() {
     assert!(
         matches!(wrong_holder, Err(RouteError::NotLeased { ref holder, .. }) if holder == "bob")
     );
-    let wrong_token = q.release(id, lease.token + 1, "alice", "busy").await;
+    let wrong_token = q.release(id, other_token(), "alice", "busy").await;
     assert!(matches!(wrong_token, Err(RouteError::StaleLease { .. })));
     let reroute = q
-        .reroute(id, lease.token + 1, "alice", "tech", "wrong queue")
+        .reroute(id, other_token(), "alice", "tech", "wrong queue")
         .await;
     assert!(matches!(reroute, Err(RouteError::StaleLease { .. })));
     let reroute = q
         .reroute(id, lease.token, "bob", "tech", "wrong queue")
         .await;
     assert!(matches!(reroute, Err(RouteError::NotLeased { .. })));
-    let extend = q.extend(id, lease.token + 1, "alice", LEASE_MS).await;
+    let extend = q.extend(id, other_token(), "alice", LEASE_MS).await;
     assert!(matches!(extend, Err(RouteError::StaleLease { .. })));
     let extend = q.extend(id, lease.token, "bob", LEASE_MS).await;
     assert!(

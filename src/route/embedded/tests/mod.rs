@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tempfile::TempDir;
 
 use super::*;
-use crate::route::{ErrorKind, Lease, ManualClock, SystemClock};
+use crate::route::{ErrorKind, Lease, LeaseToken, ManualClock, SystemClock};
 
 const LEASE_MS: i64 = 1_000;
 
@@ -66,6 +66,11 @@ impl Fixture {
         let lease = ticket.lease.clone().expect("a claimed ticket is leased");
         (ticket, lease)
     }
+}
+
+/// A token no lease was given.
+fn other_token() -> LeaseToken {
+    LeaseToken::random().expect("the system random source")
 }
 
 fn open(dir: &Path, settings: QueueSettings, clock: &Arc<ManualClock>) -> EmbeddedQueue<String> {
