@@ -195,7 +195,7 @@ pub async fn run(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let triage = TriageRoutes::new(TriageApi::new(Arc::clone(&app)), options.max_message_bytes);
+    let triage = TriageRoutes::new(Arc::clone(&app), options.max_message_bytes);
     let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
         .max_decoding_message_size(options.max_message_bytes);
     let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));

@@ -104,6 +104,22 @@ async fn deadlines_end_calls_with_deadline_exceeded_every_time() {
             "{spent_stream:?}"
         );
     }
+    // The same, 40 at once: the deadline passes while the server is busy.
+    let at_once: Vec<_> = (0..40)
+        .map(|n| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .submit(with_deadline("1m", expert(&format!("busy-{n}"))))
+                    .await
+            })
+        })
+        .collect();
+    for call in at_once {
+        if let Err(status) = call.await.unwrap() {
+            assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        }
+    }
     // A stream the caller keeps open ends when its deadline passes, whatever it was doing.
     for attempt in 0..10 {
         let (requests, outbound) = mpsc::channel(1);
@@ -354,16 +370,23 @@ async fn stream_flat_out(
     Ok(decided)
 }
 
-/// A client streaming as fast as it can is served: every item of one flat-out stream, and of
-/// 40 such streams at once on one connection, gets its decision; the server holds the client
-/// back by flow control, never by closing the connection.
+/// A client streaming as fast as it can is served: every item of a flat-out stream gets its
+/// decision; the server holds the client back by flow control, never by closing the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_streaming_flat_out_are_served() {
+async fn a_client_streaming_flat_out_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(agency_config(dir.path())).await;
-    let decided = stream_flat_out(server.channel().await, "solo".into(), 3000).await;
-    assert_eq!(decided.map_err(|s| s.to_string()), Ok(3000));
+    let decided = stream_flat_out(server.channel().await, "solo".into(), 10_000).await;
+    assert_eq!(decided.map_err(|s| s.to_string()), Ok(10_000));
+    server.stop().await;
+}
 
+/// 40 flat-out streams of 300 items at once on one connection: every item of every stream gets
+/// its decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_flat_out_streams_on_one_connection_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
     let channel = server.channel().await;
     let streams: Vec<_> = (0..40)
         .map(|s| tokio::spawn(stream_flat_out(channel.clone(), format!("s{s}"), 300)))

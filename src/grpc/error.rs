@@ -1,7 +1,8 @@
 //! The one place where errors become gRPC statuses.
 //!
 //! Handlers return [`ServiceError`]: the domain's [`HelpdeskError`], by its kind, or what only
-//! the adapter knows (a malformed message, a missing token, overload). Messages say what
+//! the adapter knows (a malformed message or stream item, a missing token, overload, shutdown,
+//! a passed deadline). Messages say what
 //! failed and name the field; internal errors are logged here with their cause and the client
 //! gets a plain message.
 

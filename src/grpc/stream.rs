@@ -56,22 +56,22 @@ const SUBMIT_STREAM: &str = "/triage.v1.TriageService/SubmitStream";
 pub type DecisionStream =
     Pin<Box<dyn Stream<Item = Result<pb::SubmitStreamResponse, Status>> + Send>>;
 
-/// The triage service as the server serves it: SubmitStream by [`open`] with
-/// [`StreamItemCodec`], every other method by the generated service.
+/// The triage service as the server serves it: SubmitStream with [`StreamItemCodec`], items
+/// one by one, every other method by the generated service.
 #[derive(Clone)]
 pub struct TriageRoutes {
     generated: TriageServiceServer<TriageApi>,
-    api: TriageApi,
+    app: Arc<App>,
     max_message_bytes: usize,
 }
 
 impl TriageRoutes {
-    /// `api` with messages (and stream items) up to `max_message_bytes`.
-    pub fn new(api: TriageApi, max_message_bytes: usize) -> Self {
+    /// The service over `app`, with messages (and stream items) up to `max_message_bytes`.
+    pub fn new(app: Arc<App>, max_message_bytes: usize) -> Self {
         Self {
-            generated: TriageServiceServer::new(api.clone())
+            generated: TriageServiceServer::new(TriageApi::new(Arc::clone(&app)))
                 .max_decoding_message_size(max_message_bytes),
-            api,
+            app,
             max_message_bytes,
         }
     }
@@ -96,7 +96,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TriageRoutes {
         if request.uri().path() != SUBMIT_STREAM {
             return self.generated.call(request);
         }
-        let method = SubmitStreamMethod(self.api.clone());
+        let method = SubmitStreamMethod(Arc::clone(&self.app));
         let mut grpc = tonic::server::Grpc::new(StreamItemCodec::new(self.max_message_bytes))
             .max_decoding_message_size(self.max_message_bytes.saturating_mul(SKIPPABLE_ITEMS));
         Box::pin(async move { Ok(grpc.streaming(method, request).await) })
@@ -104,7 +104,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TriageRoutes {
 }
 
 /// SubmitStream over the lenient codec.
-struct SubmitStreamMethod(TriageApi);
+struct SubmitStreamMethod(Arc<App>);
 
 impl tonic::server::StreamingService<StreamItem> for SubmitStreamMethod {
     type Response = pb::SubmitStreamResponse;
@@ -112,7 +112,7 @@ impl tonic::server::StreamingService<StreamItem> for SubmitStreamMethod {
     type Future = BoxFuture<Result<Response<DecisionStream>, Status>>;
 
     fn call(&mut self, request: Request<Streaming<StreamItem>>) -> Self::Future {
-        let app = Arc::clone(self.0.app());
+        let app = Arc::clone(&self.0);
         Box::pin(async move { open(app, request) })
     }
 }

@@ -25,11 +25,6 @@ impl TriageApi {
     pub fn new(app: Arc<App>) -> Self {
         Self { app }
     }
-
-    /// The shared state it serves over.
-    pub(super) fn app(&self) -> &Arc<App> {
-        &self.app
-    }
 }
 
 /// Submits one inquiry for `caller`: the path of a unary Submit and of each SubmitStream item.
