@@ -13,7 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Backend, Config, PostgresConfig};
-use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi};
+use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
 use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
@@ -173,6 +173,23 @@ fn serving_queues(pack: &Pack) -> Result<Vec<Queue>, ServerError> {
     Ok(pack.queues.clone())
 }
 
+/// How much of one HTTP/2 stream's request data the server lets a client send ahead of what the
+/// service has read. A stream that is not read (a SubmitStream at its concurrency, or waiting for
+/// admission) holds its client back once this much is buffered.
+const STREAM_WINDOW_BYTES: u32 = 64 * 1024;
+
+/// How many streams one connection may have open at once.
+const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// The connection's window. Data is already bounded by the streams' windows (at most
+/// `MAX_CONCURRENT_STREAMS × STREAM_WINDOW_BYTES` = 8 MiB buffered per connection); what this
+/// sets is how many small DATA frames the HTTP/2 layer accepts unread before it closes the
+/// connection as a flood (GOAWAY ENHANCE_YOUR_CALM): its allowance is half this window,
+/// counting up to 256 bytes per frame. At 32 times the streams' total, the streams' windows
+/// filled with frames down to 16 bytes each (a gRPC message of 11 bytes) stay within it, so a
+/// client sending items as fast as it can is held back by flow control, not disconnected.
+const CONNECTION_WINDOW_BYTES: u32 = 32 * MAX_CONCURRENT_STREAMS * STREAM_WINDOW_BYTES;
+
 /// How the server serves.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
@@ -193,8 +210,7 @@ pub async fn run(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let triage = TriageServiceServer::new(TriageApi::new(Arc::clone(&app)))
-        .max_decoding_message_size(options.max_message_bytes);
+    let triage = TriageRoutes::new(Arc::clone(&app), options.max_message_bytes);
     let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
         .max_decoding_message_size(options.max_message_bytes);
     let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));
@@ -208,15 +224,20 @@ pub async fn run(
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
         let health = health.clone();
+        let app = Arc::clone(&app);
         async move {
             shutdown.await;
             tracing::info!("shutting down: not serving, draining in-flight requests");
+            app.begin_shutdown();
             let _ = stop_watch.send(());
             set_serving(&health, false).await;
             let _ = stopping.send(());
         }
     };
     let serve = tonic::transport::Server::builder()
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .layer(DeadlineLayer::new(Arc::clone(&app.metrics)))
         .add_service(health_service)
         .add_service(reflection)

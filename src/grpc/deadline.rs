@@ -1,15 +1,21 @@
 //! Callers' deadlines (`grpc-timeout`), enforced in front of every RPC: a call whose deadline
 //! passes before its response is ready ends with DEADLINE_EXCEEDED, and one whose deadline is
-//! already spent when it arrives is refused with it before any work starts.
+//! already spent when it arrives is refused with it before any work starts. A streaming
+//! response is ready as soon as its headers are; the handler reads the deadline from the
+//! request's [`CallDeadline`] extension and ends its stream with DEADLINE_EXCEEDED when it
+//! passes.
 //!
 //! tonic's transport also reads `grpc-timeout` and ends an expired call with CANCELLED. This
-//! layer runs inside it and starts its clock first, so its deadline always fires first and the
-//! caller sees the code gRPC prescribes.
+//! layer runs inside it and starts its clock first, so its deadline is never later than
+//! tonic's; and it reads the clock whenever the call is polled rather than trusting its timer
+//! alone, because tonic's timer for the same instant may be the one that wakes the call (timers
+//! that fire together are woken in no set order). tonic polls this layer before its own timer,
+//! so the caller sees the code gRPC prescribes every time.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -20,6 +26,10 @@ use crate::telemetry::Metrics;
 
 /// A timeout shorter than this is spent by the time the call is read.
 const SPENT: Duration = Duration::from_micros(10);
+
+/// When the caller's deadline passes: an extension of each request that has one.
+#[derive(Debug, Clone, Copy)]
+pub struct CallDeadline(pub Instant);
 
 /// The tower layer that puts `Deadlines` in front of the services.
 #[derive(Clone)]
@@ -69,7 +79,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
         let started = Instant::now();
         let timeout = match caller_timeout(request.headers()) {
             Ok(None) => return Box::pin(self.inner.call(request)),
@@ -94,13 +104,23 @@ where
         if timeout < SPENT {
             return Box::pin(std::future::ready(exceeded()));
         }
+        let deadline = started + timeout;
+        request.extensions_mut().insert(CallDeadline(deadline));
         let response = self.inner.call(request);
         Box::pin(async move {
-            tokio::select! {
-                biased;
-                response = response => response,
-                () = tokio::time::sleep_until(started + timeout) => exceeded(),
-            }
+            let mut response = std::pin::pin!(response);
+            let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(response) = response.as_mut().poll(cx) {
+                    return Poll::Ready(response);
+                }
+                // The clock first: see the module.
+                if Instant::now() < deadline {
+                    ready!(timer.as_mut().poll(cx));
+                }
+                Poll::Ready(exceeded())
+            })
+            .await
         })
     }
 }

@@ -1,13 +1,15 @@
 //! The one place where errors become gRPC statuses.
 //!
 //! Handlers return [`ServiceError`]: the domain's [`HelpdeskError`], by its kind, or what only
-//! the adapter knows (a malformed message, a missing token, overload). Messages say what
+//! the adapter knows (a malformed message or stream item, a missing token, overload, shutdown,
+//! a passed deadline). Messages say what
 //! failed and name the field; internal errors are logged here with their cause and the client
 //! gets a plain message.
 
 use tonic::{Code, Status};
 
 use crate::helpdesk::{ErrorKind, HelpdeskError};
+use crate::proto::codec::ItemError;
 
 /// An error a request ends with.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,15 @@ pub enum ServiceError {
     Unauthenticated(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The server is shutting down and takes no more work.
+    #[error("{0}")]
+    ShuttingDown(String),
+    /// The caller's deadline passed.
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// An item of a stream that is not a request.
+    #[error(transparent)]
+    Item(#[from] ItemError),
     #[error(transparent)]
     Helpdesk(#[from] HelpdeskError),
 }
@@ -41,6 +52,10 @@ impl ServiceError {
             Self::InvalidArgument { .. } => Code::InvalidArgument,
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
+            Self::ShuttingDown(_) => Code::Unavailable,
+            Self::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Self::Item(ItemError::Undecodable(_)) => Code::InvalidArgument,
+            Self::Item(ItemError::TooLarge { .. }) => Code::OutOfRange,
             Self::Helpdesk(error) => match error.kind() {
                 ErrorKind::InvalidArgument => Code::InvalidArgument,
                 ErrorKind::NotFound => Code::NotFound,

@@ -8,6 +8,7 @@ pub mod convert;
 mod deadline;
 mod error;
 mod specialist;
+mod stream;
 mod triage;
 
 pub use app::App;
@@ -15,4 +16,5 @@ pub use auth::Authenticator;
 pub use deadline::DeadlineLayer;
 pub use error::ServiceError;
 pub use specialist::SpecialistApi;
+pub use stream::TriageRoutes;
 pub use triage::TriageApi;

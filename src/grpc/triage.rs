@@ -1,23 +1,19 @@
-//! The triage service adapter: Submit, SubmitStream, Classify and Ping.
+//! The triage service adapter: Submit, Classify and Ping, and the entry to SubmitStream (which
+//! lives in `stream.rs`).
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::ServiceError;
 use super::app::App;
 use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
+use super::stream::{self, DecisionStream};
 use crate::helpdesk::Caller;
 use crate::intake::{Decision, Disposition, Submitted};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_server::TriageService;
-
-/// How many inquiries of one stream are decided at once.
-const STREAM_CONCURRENCY: usize = 64;
 
 /// The triage service over the shared [`App`].
 #[derive(Clone)]
@@ -32,7 +28,7 @@ impl TriageApi {
 }
 
 /// Submits one inquiry for `caller`: the path of a unary Submit and of each SubmitStream item.
-async fn submit_one(
+pub(super) async fn submit_one(
     app: &App,
     caller: &Caller,
     request: pb::SubmitRequest,
@@ -86,29 +82,6 @@ fn observe(app: &App, decision: &Decision) {
     );
 }
 
-/// The response to one item of a stream: its decision or its error.
-fn stream_item(
-    inquiry_id: String,
-    result: Result<pb::SubmitResponse, ServiceError>,
-) -> pb::SubmitStreamResponse {
-    let result = match result {
-        Ok(response) => pb::submit_stream_response::Result::Response(response),
-        Err(error) => {
-            let status = Status::from(error);
-            pb::submit_stream_response::Result::Error(pb::StreamError {
-                code: status.code() as i32,
-                message: status.message().to_owned(),
-            })
-        }
-    };
-    pb::SubmitStreamResponse {
-        inquiry_id,
-        result: Some(result),
-    }
-}
-
-type DecisionStream = Pin<Box<dyn Stream<Item = Result<pb::SubmitStreamResponse, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl TriageService for TriageApi {
     async fn submit(
@@ -125,49 +98,14 @@ impl TriageService for TriageApi {
 
     type SubmitStreamStream = DecisionStream;
 
-    /// Each item takes the unary path under its own admission and metrics; the stream is
-    /// refused as a whole when its caller is not authenticated or may not submit.
+    /// The server routes SubmitStream around this method, to the same handler with items
+    /// decoded one by one (see `stream.rs`); here a bad item ends the stream with its status.
     async fn submit_stream(
         &self,
         request: Request<Streaming<pb::SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
-        let (metadata, _, mut inbound) = request.into_parts();
-        let caller = self.app.auth.authenticate(&metadata)?;
-        caller.check_may_submit().map_err(ServiceError::from)?;
-        let (sender, receiver) = mpsc::channel(STREAM_CONCURRENCY);
-        let app = Arc::clone(&self.app);
-        tokio::spawn(async move {
-            let in_flight = Arc::new(Semaphore::new(STREAM_CONCURRENCY));
-            while let Some(message) = inbound.next().await {
-                let request = match message {
-                    Ok(request) => request,
-                    Err(status) => {
-                        tracing::debug!(%status, "submit stream ended with an error");
-                        break;
-                    }
-                };
-                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-                    break;
-                };
-                let (app, caller, sender) = (Arc::clone(&app), caller.clone(), sender.clone());
-                tokio::spawn(async move {
-                    let inquiry_id = request
-                        .inquiry
-                        .as_ref()
-                        .map(|i| i.inquiry_id.clone())
-                        .unwrap_or_default();
-                    let result = app
-                        .serve("SubmitStream.item", Ok(caller), |caller| {
-                            let app = Arc::clone(&app);
-                            async move { submit_one(&app, &caller, request).await }
-                        })
-                        .await;
-                    let _ = sender.send(Ok(stream_item(inquiry_id, result))).await;
-                    drop(permit);
-                });
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        let request = request.map(|inbound| inbound.map(|item| item.map(Ok)));
+        stream::open(Arc::clone(&self.app), request)
     }
 
     async fn classify(
