@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use redb::{Database, TableDefinition};
 
-use super::schema::open_tables;
 use super::store_file;
 use crate::route::error::RouteError;
 
@@ -164,16 +163,8 @@ impl LiveStore {
 
     /// Opens the file again and checks that it takes a write.
     fn open_again(&self, now_ms: i64) -> Result<Database, RouteError> {
-        let (db, file) = store_file::open(
-            &self.dir,
-            self.cache_bytes,
-            now_ms,
-            store_file::Create::Never,
-        )?;
-        store_file::guarded(&file.path, || {
-            open_tables(&db, &file.path)?;
-            probe_write(&db)
-        })?;
+        let (db, file) = store_file::open_existing(&self.dir, self.cache_bytes, now_ms)?;
+        store_file::guarded(&file.path, || probe_write(&db))?;
         Ok(db)
     }
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 
-use super::schema::open_tables;
 use super::settings::QueueSettings;
 use super::store_file;
 use crate::route::clock::{Clock, SystemClock};
@@ -39,13 +38,11 @@ pub struct Compaction {
 
 /// Opens the queue's file in `dir` for offline work, refusing it as opening to serve would.
 fn open_checked(dir: &Path) -> Result<(Database, PathBuf), RouteError> {
-    let (db, file) = store_file::open(
+    let (db, file) = store_file::open_existing(
         dir,
         QueueSettings::default().cache_bytes,
         SystemClock.now_ms(),
-        store_file::Create::Never,
     )?;
-    store_file::guarded(&file.path, || open_tables(&db, &file.path))?;
     Ok((db, file.path))
 }
 

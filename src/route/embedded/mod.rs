@@ -100,13 +100,11 @@ use writer::Writer;
 /// check, the schema version) without serving it; nothing is created. The server must be
 /// stopped: it holds the file's lock while it runs.
 pub fn check_store(dir: &Path) -> Result<FileCheck, RouteError> {
-    let (db, file) = store_file::open(
+    let (_, file) = store_file::open_existing(
         dir,
         QueueSettings::default().cache_bytes,
         crate::route::clock::SystemClock.now_ms(),
-        store_file::Create::Never,
     )?;
-    store_file::guarded(&file.path, || open_tables(&db, &file.path))?;
     Ok(file)
 }
 

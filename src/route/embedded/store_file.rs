@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use redb::Database;
 use serde::{Deserialize, Serialize};
 
+use super::schema::open_tables;
 use crate::route::error::RouteError;
 
 /// The queue's file in its directory.
@@ -60,6 +61,18 @@ pub fn guarded<T>(
             ),
         ))
     })
+}
+
+/// Opens the queue's file in `dir`, which must exist, as serving does: identity record,
+/// integrity check and schema version. Nothing is created.
+pub fn open_existing(
+    dir: &Path,
+    cache_bytes: usize,
+    now_ms: i64,
+) -> Result<(Database, FileCheck), RouteError> {
+    let (db, file) = open(dir, cache_bytes, now_ms, Create::Never)?;
+    guarded(&file.path, || open_tables(&db, &file.path))?;
+    Ok((db, file))
 }
 
 /// Opens (or, as `create` allows, creates) the queue's file in `dir` with a page cache of
