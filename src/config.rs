@@ -1,5 +1,10 @@
 //! The server's configuration: embedded defaults that run with no file at all, or a TOML file
-//! in which every key is optional and an unknown key is an error.
+//! in which every key is optional and an unknown key is an error. Bearer tokens may also come
+//! from a tokens file and the `TRIAGE_TOKENS` variable ([`tokens`]); the server's edges (TLS,
+//! per-token limits, health and reflection) are configured as [`edges`] says.
+
+mod edges;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +13,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::helpdesk::Role;
+pub use edges::{Access, Limits, Rate, RoleLimits, TlsConfig, TokenLimits};
+pub use tokens::{TokenConfig, TokenDigest};
+
+/// The environment variable `triage serve` reads more `[[tokens]]` tables from.
+pub const TOKENS_VARIABLE: &str = "TRIAGE_TOKENS";
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -21,23 +31,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config: {0}")]
     Invalid(String),
-}
-
-/// One bearer token and what it grants.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenConfig {
-    /// Who holds the token; it names the holder of leases and audit records.
-    pub name: String,
-    /// The bearer token itself (at least 16 characters).
-    pub token: String,
-    pub role: Role,
-    /// For intake: the clients it may submit for; all when empty.
-    #[serde(default)]
-    pub clients: Vec<String>,
-    /// For specialists: the queues it may see and work on (required).
-    #[serde(default)]
-    pub queues: Vec<String>,
 }
 
 /// The server's configuration.
@@ -73,8 +66,21 @@ pub struct Config {
     pub retention_days: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_seconds: u64,
-    /// Bearer tokens; with none, the server only listens on a loopback address.
+    /// Bearer tokens from every source: the config's `[[tokens]]`, then the tokens file's,
+    /// then `TRIAGE_TOKENS`'s; with none, the server only listens on a loopback address.
     pub tokens: Vec<TokenConfig>,
+    /// A file of more `[[tokens]]` tables, read with the config (and so again on SIGHUP).
+    pub tokens_file: Option<PathBuf>,
+    /// TLS on the listeners; without it a non-loopback address needs `insecure`.
+    pub tls: Option<TlsConfig>,
+    /// Serve plaintext on a non-loopback address: tokens and client mail travel in the clear.
+    pub insecure: bool,
+    /// Per-token limits, by role.
+    pub limits: Limits,
+    /// Who beyond loopback may use the health service.
+    pub health: Access,
+    /// Who beyond loopback may use the reflection service.
+    pub reflection: Access,
 }
 
 /// Where tickets, decisions and the clients' status data are kept: on one machine, or scaled
@@ -160,6 +166,18 @@ struct ConfigFile {
     #[serde(default)]
     tokens: Vec<TokenConfig>,
     #[serde(default)]
+    tokens_file: Option<PathBuf>,
+    #[serde(default)]
+    tls: Option<TlsConfig>,
+    #[serde(default)]
+    insecure: bool,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default = "default_health")]
+    health: Access,
+    #[serde(default = "default_reflection")]
+    reflection: Access,
+    #[serde(default)]
     postgres: Option<PostgresConfig>,
     #[serde(default)]
     nats: Option<NatsConfig>,
@@ -198,6 +216,12 @@ impl TryFrom<ConfigFile> for Config {
             retention_days: file.retention_days,
             shutdown_grace_seconds: file.shutdown_grace_seconds,
             tokens: file.tokens,
+            tokens_file: file.tokens_file,
+            tls: file.tls,
+            insecure: file.insecure,
+            limits: file.limits,
+            health: file.health,
+            reflection: file.reflection,
         })
     }
 }
@@ -319,6 +343,14 @@ fn default_shutdown_grace_seconds() -> u64 {
     10
 }
 
+fn default_health() -> Access {
+    Access::Open
+}
+
+fn default_reflection() -> Access {
+    Access::Token
+}
+
 impl Default for Config {
     fn default() -> Self {
         toml::from_str("").expect("every key has a default")
@@ -326,28 +358,47 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads and validates the TOML file at `path`.
+    /// Reads and validates the TOML file at `path`, with its tokens file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|error| match error {
-            ConfigError::Parse { message, .. } => ConfigError::Parse {
-                path: path.to_path_buf(),
-                message,
-            },
-            other => other,
-        })
+        let config = Self::read(path)?;
+        config.validate()?;
+        Ok(config)
     }
 
-    /// Parses and validates a TOML text.
-    pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
-            path: PathBuf::from("config"),
-            message: error.to_string().trim().to_owned(),
-        })?;
+    /// The configuration `triage serve` runs, and rereads on SIGHUP: the file at `path` (or the
+    /// defaults) with its tokens file, plus the tokens of `env_tokens` (the text of
+    /// [`TOKENS_VARIABLE`]), validated.
+    pub fn from_sources(
+        path: Option<&Path>,
+        env_tokens: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => Self::read(path)?,
+            None => Self::default(),
+        };
+        if let Some(text) = env_tokens {
+            config
+                .tokens
+                .extend(parse_tokens(text, Path::new(TOKENS_VARIABLE))?);
+        }
         config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses and validates a TOML text (a tokens file it names is not read).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config = parse_toml::<Config>(text, Path::new("config"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The file at `path` and its tokens file, not yet validated.
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = parse_toml(&read_text(path)?, path)?;
+        if let Some(tokens_file) = &config.tokens_file {
+            let tokens = parse_tokens(&read_text(tokens_file)?, tokens_file)?;
+            config.tokens.extend(tokens);
+        }
         Ok(config)
     }
 
@@ -371,6 +422,22 @@ impl Config {
                 self.default_lease_seconds, self.max_lease_seconds
             ));
         }
+        for (key, address) in [
+            ("listen", Some(self.listen)),
+            ("metrics_listen", self.metrics_listen),
+        ] {
+            if let Some(address) = address
+                && !address.ip().is_loopback()
+                && self.tls.is_none()
+                && !self.insecure
+            {
+                return invalid(format!(
+                    "{key} = {address} is not a loopback address and [tls] is not set: tokens and \
+                     client mail would travel in the clear; configure [tls], or set \
+                     insecure = true to serve plaintext all the same"
+                ));
+            }
+        }
         if self.tokens.is_empty() && !self.listen.ip().is_loopback() {
             return invalid(format!(
                 "listen = {} is not a loopback address: without tokens the server only listens on \
@@ -378,6 +445,10 @@ impl Config {
                 self.listen
             ));
         }
+        if self.tls.as_ref().is_some_and(|tls| tls.reload_seconds == 0) {
+            return invalid("[tls] reload_seconds must be above 0".to_owned());
+        }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if let Backend::ScaledOut { nats, .. } = &self.backend
             && (nats.replicas == 0 || nats.timeout_ms == 0 || nats.duplicate_window_seconds == 0)
         {
@@ -389,28 +460,7 @@ impl Config {
         if self.backend.postgres().is_some_and(|pg| pg.pool_size == 0) {
             return invalid("[postgres] pool_size must be above 0".to_owned());
         }
-        for (i, token) in self.tokens.iter().enumerate() {
-            if token.name.trim().is_empty() || token.token.len() < 16 {
-                return invalid(format!(
-                    "tokens[{i}]: a token needs a name and at least 16 characters"
-                ));
-            }
-            if token.role == Role::Specialist && token.queues.is_empty() {
-                return invalid(format!(
-                    "tokens[{i}] ({}): a specialist needs queues",
-                    token.name
-                ));
-            }
-            if self.tokens[..i]
-                .iter()
-                .any(|other| other.token == token.token || other.name == token.name)
-            {
-                return invalid(format!(
-                    "tokens[{i}] ({}): name or token used twice",
-                    token.name
-                ));
-            }
-        }
+        tokens::validate(&self.tokens).map_err(ConfigError::Invalid)?;
         Ok(())
     }
 
@@ -434,6 +484,68 @@ impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
     }
+
+    /// What a token of `role` is held to: its role's `[limits]`, or by default no rate and
+    /// half of `max_in_flight`, so that one caller always leaves room for the others.
+    pub fn token_limits(&self, role: Role) -> TokenLimits {
+        let limits = self.limits.of(role);
+        TokenLimits {
+            rate: limits.requests_per_second.map(|per_second| Rate {
+                per_second,
+                burst: limits.burst.unwrap_or(per_second),
+            }),
+            in_flight: limits.in_flight.unwrap_or((self.max_in_flight / 2).max(1)),
+        }
+    }
+
+    /// What the server warns about when it starts or reloads: plaintext on a non-loopback
+    /// address, and tokens kept in plain text.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (key, address) in [
+            ("listen", Some(self.listen)),
+            ("metrics_listen", self.metrics_listen),
+        ] {
+            if let Some(address) = address
+                && !address.ip().is_loopback()
+                && self.tls.is_none()
+            {
+                warnings.push(format!(
+                    "insecure = true: {key} = {address} serves plaintext; tokens and client mail \
+                     travel in the clear"
+                ));
+            }
+        }
+        for token in self.tokens.iter().filter(|token| token.plain_text) {
+            warnings.push(format!(
+                "token {:?} is kept in plain text, which is deprecated: replace its `token = …` \
+                 with token_sha256 = \"{}\"",
+                token.name, token.digest
+            ));
+        }
+        warnings
+    }
+}
+
+/// The text of the file at `path`.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses TOML `text` read from `source`; an error names the source, line and column.
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, source: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|error| ConfigError::Parse {
+        path: source.to_path_buf(),
+        message: error.to_string().trim().to_owned(),
+    })
+}
+
+/// The `[[tokens]]` tables of a tokens file or of [`TOKENS_VARIABLE`].
+fn parse_tokens(text: &str, source: &Path) -> Result<Vec<TokenConfig>, ConfigError> {
+    Ok(parse_toml::<tokens::TokensFile>(text, source)?.tokens)
 }
 
 #[cfg(test)]
@@ -555,14 +667,136 @@ mod tests {
         assert_eq!(config.backend.postgres(), clients.as_ref());
     }
 
-    /// With tokens, a non-loopback address is fine.
+    const WEB_TOKEN: &str = "[[tokens]]\nname = \"web\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nclients = [\"acme\"]\n";
+
+    /// A non-loopback address needs tokens and TLS, or `insecure = true`, which is warned of.
     #[test]
-    fn tokens_allow_an_open_address() {
-        let config = Config::parse(
-            "listen = \"0.0.0.0:50051\"\n[[tokens]]\nname = \"web\"\ntoken = \"0123456789abcdef\"\nrole = \"intake\"\nclients = [\"acme\"]\n",
+    fn an_open_address_needs_tls_or_insecure() {
+        let open = format!("listen = \"0.0.0.0:50051\"\n{WEB_TOKEN}");
+        let refused = refusal(&open);
+        assert!(refused.contains("[tls] is not set"), "{refused}");
+        let metrics = refusal("metrics_listen = \"0.0.0.0:9464\"\n");
+        assert!(metrics.contains("metrics_listen"), "{metrics}");
+
+        let insecure = Config::parse(&format!("insecure = true\n{open}")).unwrap();
+        assert_eq!(insecure.tokens[0].role, Role::Submitter);
+        assert_eq!(insecure.tokens[0].clients, ["acme"]);
+        let warnings = insecure.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("listen = 0.0.0.0:50051 serves plaintext")),
+            "{warnings:?}"
+        );
+
+        let tls = "[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n";
+        let config = Config::parse(&format!("{open}{tls}")).unwrap();
+        let tls = config.tls.as_ref().unwrap();
+        assert_eq!((tls.client_ca.as_ref(), tls.reload_seconds), (None, 10));
+        assert!(config.warnings().iter().all(|w| !w.contains("plaintext")));
+    }
+
+    /// A token is kept as its digest; a plain-text one still works, with a warning giving the
+    /// digest to write instead.
+    #[test]
+    fn tokens_are_kept_as_digests() {
+        let digest = TokenDigest::of("0123456789abcdef");
+        let hashed = Config::parse(&format!(
+            "[[tokens]]\nname = \"web\"\nrole = \"submitter\"\ntoken_sha256 = \"{digest}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(hashed.tokens[0].digest, digest);
+        assert!(!hashed.tokens[0].plain_text && hashed.warnings().is_empty());
+
+        let plain = Config::parse(WEB_TOKEN).unwrap();
+        assert_eq!(plain.tokens[0].digest, digest);
+        let warnings = plain.warnings();
+        assert!(
+            warnings[0].contains(&format!("token_sha256 = \"{digest}\"")),
+            "{warnings:?}"
+        );
+
+        let both = refusal(&format!(
+            "[[tokens]]\nname = \"w\"\nrole = \"admin\"\ntoken = \"0123456789abcdef\"\ntoken_sha256 = \"{digest}\"\n"
+        ));
+        assert!(both.contains("not both"), "{both}");
+        let neither = refusal("[[tokens]]\nname = \"w\"\nrole = \"admin\"\n");
+        assert!(neither.contains("needs token_sha256"), "{neither}");
+        let short = refusal("[[tokens]]\nname = \"w\"\nrole = \"admin\"\ntoken_sha256 = \"ab\"\n");
+        assert!(short.contains("64 hex digits"), "{short}");
+    }
+
+    /// Tokens come from the config, its tokens file and the environment, checked as one set.
+    #[test]
+    fn tokens_come_from_every_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry =
+            |name: &str| TokenConfig::new(name, &format!("{name}-0123456789abcdef"), Role::Admin);
+        let tokens_file = dir.path().join("tokens.toml");
+        std::fs::write(&tokens_file, entry("from-file").to_toml()).unwrap();
+        let config_file = dir.path().join("triage.toml");
+        std::fs::write(
+            &config_file,
+            format!(
+                "tokens_file = {tokens_file:?}\n{}",
+                entry("inline").to_toml()
+            ),
         )
         .unwrap();
-        assert_eq!(config.tokens[0].role, Role::Submitter);
-        assert_eq!(config.tokens[0].clients, ["acme"]);
+        let env = entry("from-env").to_toml();
+        let config = Config::from_sources(Some(&config_file), Some(&env)).unwrap();
+        let names: Vec<&str> = config.tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["inline", "from-file", "from-env"]);
+
+        let twice = Config::from_sources(Some(&config_file), Some(&entry("inline").to_toml()))
+            .unwrap_err()
+            .to_string();
+        assert!(twice.contains("used twice"), "{twice}");
+        let bad_env = Config::from_sources(None, Some("[[tokens]]\nname = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(bad_env.starts_with("TRIAGE_TOKENS: "), "{bad_env}");
+        std::fs::write(&tokens_file, "[[tokens]]\nnmae = \"x\"\n").unwrap();
+        let bad_file = Config::load(&config_file).unwrap_err().to_string();
+        assert!(
+            bad_file.contains("tokens.toml") && bad_file.contains("unknown field `nmae`"),
+            "{bad_file}"
+        );
+    }
+
+    /// Per-token limits: by default no rate and half of max_in_flight; a role's own limits
+    /// otherwise; a zero limit is refused.
+    #[test]
+    fn token_limits_by_role() {
+        let config = Config::parse(
+            "max_in_flight = 100\n[limits.submitter]\nrequests_per_second = 50\n\
+             [limits.specialist]\nrequests_per_second = 5\nburst = 20\nin_flight = 4\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.token_limits(Role::Submitter),
+            TokenLimits {
+                rate: Some(Rate {
+                    per_second: 50,
+                    burst: 50
+                }),
+                in_flight: 50
+            }
+        );
+        assert_eq!(
+            config.token_limits(Role::Specialist),
+            TokenLimits {
+                rate: Some(Rate {
+                    per_second: 5,
+                    burst: 20
+                }),
+                in_flight: 4
+            }
+        );
+        assert_eq!(config.token_limits(Role::Admin).rate, None);
+        let zero = refusal("[limits.admin]\nin_flight = 0\n");
+        assert!(zero.contains("[limits.admin]"), "{zero}");
+        let burst = refusal("[limits.admin]\nburst = 3\n");
+        assert!(burst.contains("needs requests_per_second"), "{burst}");
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! # Layers, top down
 //! Each layer calls only the layers below it.
-//! - **Adapters** — [`grpc`]: the triage and specialist services: authentication, admission,
-//!   metrics, translation between proto messages and the domain API's types, and the one
+//! - **Adapters** — [`grpc`]: the triage and specialist services: authentication, per-token
+//!   limits, admission, metrics, translation between proto messages and the domain API's types, and the one
 //!   mapping of errors to status codes. [`server`] composes the layers from a
 //!   [`config::Config`] (config → backends → domain API → adapters), serves, shuts down.
 //!   [`mail`], the email-ingest worker (a Maildir or mail files in, inquiries named by their
@@ -28,7 +28,8 @@
 //!   directory ([`answer::PgStatus`]); [`postgres`]: the connection pool and migrations they
 //!   share.
 //! - Beside them: [`proto`], the generated contract; [`telemetry`], Prometheus metrics;
-//!   [`progress`], progress of long work; [`error`], the crate's [`Error`].
+//!   [`tls`], TLS on the server's listeners with certificates reloaded in place; [`progress`],
+//!   progress of long work; [`error`], the crate's [`Error`].
 //!
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
@@ -75,5 +76,6 @@ pub mod proto;
 pub mod route;
 pub mod server;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::{Error, Result};

@@ -1,18 +1,20 @@
 //! The server's lifecycle: building the service from a [`Config`], serving gRPC (with health
-//! and reflection) on a listener the caller bound, and shutting down in order: health
-//! NOT_SERVING, drain in-flight requests within the grace period, flush the queue store (a
-//! flush that fails is an error, so the process exits non-zero).
+//! and reflection, open to callers beyond loopback as configured) on a listener the caller
+//! bound, over TLS when given it, and shutting down in order: health NOT_SERVING, drain
+//! in-flight requests within the grace period, flush the queue store (a flush that fails is an
+//! error, so the process exits non-zero).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 
 use crate::answer::{ClientDirectory, PgStatus, StatusStore};
 use crate::classify::artifact;
-use crate::config::{Backend, Config, PostgresConfig};
+use crate::config::{Access, Backend, Config, PostgresConfig};
 use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
 use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
 use crate::intake::DecisionQueue;
@@ -26,6 +28,7 @@ use crate::route::{
     SystemClock,
 };
 use crate::telemetry::{Metrics, QueueGauges};
+use crate::tls::{Protocol, ServerTls};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +156,7 @@ pub async fn build_with_clock(
     };
     Ok(Arc::new(App::new(
         Arc::new(Helpdesk::new(&pack, backends, policy)),
-        Authenticator::new(config.tokens.clone()),
+        Authenticator::new(config, Arc::clone(&metrics)),
         metrics,
         config.max_in_flight,
     )))
@@ -191,10 +194,29 @@ const MAX_CONCURRENT_STREAMS: u32 = 128;
 const CONNECTION_WINDOW_BYTES: u32 = 32 * MAX_CONCURRENT_STREAMS * STREAM_WINDOW_BYTES;
 
 /// How the server serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct ServeOptions {
     pub max_message_bytes: usize,
     pub shutdown_grace: Duration,
+    /// TLS on the listener; plaintext when `None`.
+    pub tls: Option<Arc<ServerTls>>,
+    /// Who beyond loopback may use the health service.
+    pub health: Access,
+    /// Who beyond loopback may use the reflection service.
+    pub reflection: Access,
+}
+
+impl ServeOptions {
+    /// The options `config` gives, in plaintext (see [`ServeOptions::tls`]).
+    pub fn new(config: &Config) -> Self {
+        Self {
+            max_message_bytes: config.max_message_bytes,
+            shutdown_grace: config.shutdown_grace(),
+            tls: None,
+            health: config.health,
+            reflection: config.reflection,
+        }
+    }
 }
 
 /// Serves gRPC on `listener` until `shutdown` completes, then shuts down in order.
@@ -210,6 +232,14 @@ pub async fn run(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let health_service = InterceptedService::new(
+        health_service,
+        guard(Arc::clone(&app), "health", options.health),
+    );
+    let reflection = InterceptedService::new(
+        reflection,
+        guard(Arc::clone(&app), "reflection", options.reflection),
+    );
     let triage = TriageRoutes::new(Arc::clone(&app), options.max_message_bytes);
     let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
         .max_decoding_message_size(options.max_message_bytes);
@@ -234,7 +264,7 @@ pub async fn run(
             let _ = stopping.send(());
         }
     };
-    let serve = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
@@ -242,8 +272,20 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(triage)
-        .add_service(specialist)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+        .add_service(specialist);
+    let tls = options.tls.clone();
+    let serve = async move {
+        match tls {
+            Some(tls) => {
+                let incoming = tls.incoming(listener, Protocol::Grpc);
+                router.serve_with_incoming_shutdown(incoming, signal).await
+            }
+            None => {
+                let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                router.serve_with_incoming_shutdown(incoming, signal).await
+            }
+        }
+    };
     let grace = async move {
         if stopped.await.is_ok() {
             tokio::time::sleep(options.shutdown_grace).await;
@@ -260,6 +302,18 @@ pub async fn run(
     app.helpdesk.flush().await.map_err(ServerError::Flush)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The interceptor that lets a request to `service` through as `access` says.
+fn guard(
+    app: Arc<App>,
+    service: &'static str,
+    access: Access,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    move |request| {
+        app.auth.check_access(service, access, &request)?;
+        Ok(request)
+    }
 }
 
 /// Reports NOT_SERVING while an engine (queue, status data) does not answer, and SERVING

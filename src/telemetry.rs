@@ -1,17 +1,22 @@
 //! Prometheus metrics of the service and the tiny HTTP endpoint that serves them.
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
-//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, and the records retention removed.
+//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, the records retention removed,
+//! authentication failures by source and requests refused for their token's limits.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use crate::tls::{Protocol, ServerTls};
 
 /// The service's metrics.
 pub struct Metrics {
@@ -23,12 +28,20 @@ pub struct Metrics {
     no_replies: IntCounterVec,
     mixed_tiers: IntCounterVec,
     retention_removed: IntCounterVec,
+    auth_failures: IntCounterVec,
+    /// The sources `auth_failures` has a series for, at most [`AUTH_FAILURE_SOURCES`].
+    auth_failure_sources: Mutex<HashSet<String>>,
+    limited: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
     queue_oldest_age: GaugeVec,
     queue_sla_breaches: IntGaugeVec,
 }
+
+/// The most sources authentication failures are counted apart; the others are counted as
+/// `other`, so that a caller trying from many addresses cannot grow the metrics without bound.
+const AUTH_FAILURE_SOURCES: usize = 1000;
 
 /// One queue's figures for the gauges.
 pub struct QueueGauges<'a> {
@@ -88,6 +101,16 @@ impl Metrics {
             "Records removed by the retention sweep, by record (audit, decision)",
             &["record"],
         );
+        let auth_failures = counter(
+            "triage_auth_failures_total",
+            "Requests refused as unauthenticated, by source address (an IPv6 source by its /64) and reason (missing, malformed, unknown)",
+            &["source", "reason"],
+        );
+        let limited = counter(
+            "triage_limited_total",
+            "Requests refused for their token's limits, by token name and limit (rate, in_flight)",
+            &["token", "limit"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -120,6 +143,9 @@ impl Metrics {
             no_replies,
             mixed_tiers,
             retention_removed,
+            auth_failures,
+            auth_failure_sources: Mutex::new(HashSet::new()),
+            limited,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -177,6 +203,44 @@ impl Metrics {
             .inc_by(decisions);
     }
 
+    /// Counts one request refused as unauthenticated, from `source` (unknown when `None`).
+    pub fn observe_auth_failure(&self, source: Option<IpAddr>, reason: &str) {
+        let source = match source {
+            None => "unknown".to_owned(),
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let prefix = v6.segments();
+                    format!(
+                        "{:x}:{:x}:{:x}:{:x}::/64",
+                        prefix[0], prefix[1], prefix[2], prefix[3]
+                    )
+                }
+            },
+        };
+        let label = {
+            let mut sources = self
+                .auth_failure_sources
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if sources.contains(&source) || sources.len() < AUTH_FAILURE_SOURCES {
+                sources.insert(source.clone());
+                source
+            } else {
+                "other".to_owned()
+            }
+        };
+        self.auth_failures
+            .with_label_values(&[&label, reason])
+            .inc();
+    }
+
+    /// Counts one request of `token` refused for its `limit`.
+    pub fn observe_limited(&self, token: &str, limit: &str) {
+        self.limited.with_label_values(&[token, limit]).inc();
+    }
+
     /// Sets the queue gauges.
     pub fn set_queue(&self, gauges: &QueueGauges<'_>) {
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -214,36 +278,54 @@ impl Default for Metrics {
     }
 }
 
-/// Serves `GET /metrics` (anything else is 404) on `listener` until the task is dropped.
-pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
+/// Serves `GET /metrics` (anything else is 404) on `listener`, over `tls` when given, until
+/// the task is dropped.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    tls: Option<Arc<ServerTls>>,
+    metrics: Arc<Metrics>,
+) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
+        let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let metrics = Arc::clone(&metrics);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let Ok(read) =
-                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await
-            else {
-                return;
-            };
-            let head = String::from_utf8_lossy(&request[..read.unwrap_or(0)]);
-            let (status, body) = if head.starts_with("GET /metrics ") {
-                ("200 OK", metrics.render())
-            } else {
-                (
-                    "404 Not Found",
-                    "not found; metrics are at /metrics\n".to_owned(),
-                )
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
+            match tls {
+                None => respond(stream, &metrics).await,
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(Protocol::Http1, stream).await {
+                        respond(stream, &metrics).await;
+                    }
+                }
+            }
         });
     }
+}
+
+/// Answers the one request of a connection.
+async fn respond(mut stream: impl AsyncRead + AsyncWrite + Unpin, metrics: &Metrics) {
+    let mut request = [0u8; 1024];
+    let Ok(read) = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await
+    else {
+        return;
+    };
+    let head = String::from_utf8_lossy(&request[..read.unwrap_or(0)]);
+    let (status, body) = if head.starts_with("GET /metrics ") {
+        ("200 OK", metrics.render())
+    } else {
+        (
+            "404 Not Found",
+            "not found; metrics are at /metrics\n".to_owned(),
+        )
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 #[cfg(test)]
@@ -285,6 +367,41 @@ mod tests {
         assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
     }
 
+    /// Authentication failures are counted by source: an IPv6 source by its /64, and past
+    /// the cap every new source as `other`.
+    #[test]
+    fn auth_failure_sources_are_bounded() {
+        let metrics = Metrics::new();
+        let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
+        metrics.observe_auth_failure(v6(1), "unknown");
+        metrics.observe_auth_failure(v6(2), "unknown");
+        for n in 0..AUTH_FAILURE_SOURCES as u32 {
+            metrics.observe_auth_failure(
+                Some(IpAddr::from(std::net::Ipv4Addr::from((10u32 << 24) | n))),
+                "missing",
+            );
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "triage_auth_failures_total{reason=\"unknown\",source=\"2001:db8:1:2::/64\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("source=\"10.0.3.230\"}"),
+            "the 999th source has its own series"
+        );
+        assert!(
+            !text.contains("source=\"10.0.3.231\"}"),
+            "the 1001st source has no series"
+        );
+        assert!(
+            text.contains("triage_auth_failures_total{reason=\"missing\",source=\"other\"} 1"),
+            "{text}"
+        );
+    }
+
     /// The endpoint answers GET /metrics with the text format and anything else with 404.
     #[tokio::test]
     async fn serves_metrics_over_http() {
@@ -292,7 +409,7 @@ mod tests {
         let address = listener.local_addr().unwrap();
         let metrics = Arc::new(Metrics::new());
         metrics.observe_escalation("ambiguous");
-        tokio::spawn(serve_metrics(listener, metrics));
+        tokio::spawn(serve_metrics(listener, None, metrics));
         let get = |path: &'static str| async move {
             let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
             stream

@@ -331,13 +331,13 @@ async fn watch_mode_picks_up_new_mail() {
 async fn refusals_stop_the_worker_or_quarantine_the_mail() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = agency_config(&dir.path().join("var"));
-    config.tokens = vec![triage::config::TokenConfig {
-        name: "acme-mail".into(),
-        token: "acme-mail-secret-0123456789".into(),
-        role: triage::config::Role::Submitter,
-        clients: vec!["acme".into()],
-        queues: Vec::new(),
-    }];
+    let mut token = triage::config::TokenConfig::new(
+        "acme-mail",
+        "acme-mail-secret-0123456789",
+        triage::config::Role::Submitter,
+    );
+    token.clients = vec!["acme".into()];
+    config.tokens = vec![token];
     let server = TestServer::start(config).await;
     let root = dir.path().join("Maildir");
     let maildir = Maildir::open(&root).unwrap();

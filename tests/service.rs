@@ -244,13 +244,10 @@ async fn resubmission_is_idempotent_across_restarts() {
 }
 
 fn token(name: &str, role: Role, clients: &[&str], queues: &[&str]) -> TokenConfig {
-    TokenConfig {
-        name: name.to_owned(),
-        token: format!("{name}-secret-0123456789"),
-        role,
-        clients: clients.iter().map(|c| c.to_string()).collect(),
-        queues: queues.iter().map(|q| q.to_string()).collect(),
-    }
+    let mut token = TokenConfig::new(name, &format!("{name}-secret-0123456789"), role);
+    token.clients = clients.iter().map(|c| c.to_string()).collect();
+    token.queues = queues.iter().map(|q| q.to_string()).collect();
+    token
 }
 
 /// Each access case gets its code: no token, unknown token, wrong role, client or queue.

@@ -1,7 +1,10 @@
-//! What every RPC shares: the domain API, authentication, admission and metrics, the wrapper
-//! that runs a handler under them, and the word that shutdown has begun. The caller's deadline
-//! (`grpc-timeout`) is enforced in front of every RPC ([`super::DeadlineLayer`]), not here.
+//! What every RPC shares: the domain API, authentication, the per-token limits, admission and
+//! metrics, the wrapper that runs a handler under them, and the word that shutdown has begun.
+//! The caller's deadline (`grpc-timeout`) is enforced in front of every RPC
+//! ([`super::DeadlineLayer`]), not here.
 //!
+//! A request passes its token's limits ([`super::limits`]) first, then admission: so a caller
+//! over its own limits is refused without taking a place another caller could have had.
 //! Admission is `max_in_flight` permits. A unary request that finds none is refused
 //! (RESOURCE_EXHAUSTED); a stream's next item waits for one, and while it waits the stream
 //! reads nothing more, so its caller is held back by HTTP/2 flow control.
@@ -11,9 +14,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tonic::metadata::MetadataMap;
-use tonic::{Response, Status};
+use tonic::{Request, Response, Status};
 
+use super::auth::Authenticated;
 use super::{Authenticator, ServiceError};
 use crate::helpdesk::{Caller, Helpdesk};
 use crate::telemetry::Metrics;
@@ -47,56 +50,62 @@ impl App {
         }
     }
 
-    /// Runs one unary RPC: authentication, then [`App::serve`].
-    pub async fn call<T, F, Fut>(
+    /// Runs one unary RPC: authentication, the token's limits, admission (each refusal an
+    /// error, never a queue), the handler with the caller and the message, and its metrics.
+    pub async fn call<M, T, F, Fut>(
         &self,
         rpc: &'static str,
-        metadata: &MetadataMap,
+        request: Request<M>,
         handler: F,
     ) -> Result<Response<T>, Status>
     where
-        F: FnOnce(Caller) -> Fut,
+        F: FnOnce(Caller, M) -> Fut,
         Fut: Future<Output = Result<T, ServiceError>>,
     {
-        let caller = self.auth.authenticate(metadata);
-        self.serve(rpc, caller, handler)
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
+        let started = Instant::now();
+        let peer = request.remote_addr();
+        let (metadata, _, message) = request.into_parts();
+        let result = match self.auth.authenticate(&metadata, peer) {
+            Ok(who) => self.run(who, |caller| handler(caller, message)).await,
+            Err(error) => Err(error),
+        };
+        self.observe(rpc, started, &result);
+        result.map(Response::new).map_err(Status::from)
     }
 
-    /// Runs one request of an authenticated (or refused) caller: admission (overload is
-    /// RESOURCE_EXHAUSTED, never a queue), the handler, and its metrics.
-    pub async fn serve<T, F, Fut>(
-        &self,
-        rpc: &'static str,
-        caller: Result<Caller, ServiceError>,
-        handler: F,
-    ) -> Result<T, ServiceError>
+    /// Runs `handler` for `who` once its token's limits and admission let it.
+    async fn run<T, F, Fut>(&self, who: Authenticated, handler: F) -> Result<T, ServiceError>
     where
         F: FnOnce(Caller) -> Fut,
         Fut: Future<Output = Result<T, ServiceError>>,
     {
-        let started = Instant::now();
-        let result = match (self.admit(), caller) {
-            (Ok(_permit), Ok(caller)) => handler(caller).await,
-            (Err(error), _) | (_, Err(error)) => Err(error),
-        };
-        self.observe(rpc, started, &result);
-        result
+        let _place = who.limits.try_start().map_err(|(refusal, retry_after)| {
+            self.metrics
+                .observe_limited(&who.caller.name, refusal.limit());
+            ServiceError::Limited {
+                message: format!(
+                    "token {:?} {refusal}; retry in {} ms",
+                    who.caller.name,
+                    retry_after.as_millis().max(1)
+                ),
+                retry_after,
+            }
+        })?;
+        let _permit = self.admit()?;
+        handler(who.caller).await
     }
 
-    /// Runs `work` of a stream's item under the `permit` [`App::admission`] gave it, and
-    /// counts it as [`App::serve`] counts a request.
+    /// Runs `work` of a stream's item under the `permits` its token's limits and
+    /// [`App::admission`] gave it, and counts it as [`App::call`] counts a request.
     pub async fn serve_admitted<T>(
         &self,
         rpc: &'static str,
-        permit: OwnedSemaphorePermit,
+        permits: [OwnedSemaphorePermit; 2],
         work: impl Future<Output = Result<T, ServiceError>>,
     ) -> Result<T, ServiceError> {
         let started = Instant::now();
         let result = work.await;
-        drop(permit);
+        drop(permits);
         self.observe(rpc, started, &result);
         result
     }

@@ -1,12 +1,15 @@
 //! The one place where errors become gRPC statuses.
 //!
 //! Handlers return [`ServiceError`]: the domain's [`HelpdeskError`], by its kind, or what only
-//! the adapter knows (a malformed message or stream item, a missing token, overload, shutdown,
-//! a passed deadline). Messages say what
+//! the adapter knows (a malformed message or stream item, a missing token, a token over its
+//! limits, overload, shutdown, a passed deadline). Messages say what
 //! failed and name the field; internal errors are logged here with their cause and the client
 //! gets a plain message.
 
+use std::time::Duration;
+
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::helpdesk::{ErrorKind, HelpdeskError};
 use crate::proto::codec::ItemError;
@@ -24,6 +27,12 @@ pub enum ServiceError {
     Unauthenticated(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// A caller over its token's limits, told when to retry.
+    #[error("{message}")]
+    Limited {
+        message: String,
+        retry_after: Duration,
+    },
     /// The server is shutting down and takes no more work.
     #[error("{0}")]
     ShuttingDown(String),
@@ -51,7 +60,7 @@ impl ServiceError {
         match self {
             Self::InvalidArgument { .. } => Code::InvalidArgument,
             Self::Unauthenticated(_) => Code::Unauthenticated,
-            Self::ResourceExhausted(_) => Code::ResourceExhausted,
+            Self::ResourceExhausted(_) | Self::Limited { .. } => Code::ResourceExhausted,
             Self::ShuttingDown(_) => Code::Unavailable,
             Self::DeadlineExceeded(_) => Code::DeadlineExceeded,
             Self::Item(ItemError::Undecodable(_)) => Code::InvalidArgument,
@@ -87,8 +96,30 @@ impl From<ServiceError> for Status {
             tracing::error!(error = %error, "internal error");
             return Status::internal("internal error; the server log has the cause");
         }
+        if let ServiceError::Limited {
+            message,
+            retry_after,
+        } = error
+        {
+            return limited(message, retry_after);
+        }
         Status::new(code, error.message())
     }
+}
+
+/// RESOURCE_EXHAUSTED with when to retry, as gRPC's `RetryInfo` detail and as `retry-after`
+/// metadata in whole seconds (rounded up) for clients that read no details.
+fn limited(message: String, retry_after: Duration) -> Status {
+    let mut status = Status::with_error_details(
+        Code::ResourceExhausted,
+        message,
+        ErrorDetails::with_retry_info(Some(retry_after)),
+    );
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    status
+        .metadata_mut()
+        .insert("retry-after", seconds.max(1).into());
+    status
 }
 
 #[cfg(test)]
@@ -116,6 +147,20 @@ mod tests {
         )));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("/var/x"));
+    }
+
+    /// A caller over its limits learns when to retry, in the details and in the metadata.
+    #[test]
+    fn limited_callers_get_a_retry_hint() {
+        let status = Status::from(ServiceError::Limited {
+            message: "token \"web\" is over its limit".into(),
+            retry_after: Duration::from_millis(1500),
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(status.message(), "token \"web\" is over its limit");
+        let retry = status.get_details_retry_info().expect("RetryInfo");
+        assert_eq!(retry.retry_delay, Some(Duration::from_millis(1500)));
+        assert_eq!(status.metadata().get("retry-after").unwrap(), "2");
     }
 
     /// Each domain error kind has its code.

@@ -1,5 +1,6 @@
-//! The gRPC adapters: authentication, callers' deadlines, admission, metrics, translation between proto messages
-//! and the domain API's types ([`crate::helpdesk`]), and the mapping of errors to status codes.
+//! The gRPC adapters: authentication, per-token limits, callers' deadlines, admission, metrics,
+//! translation between proto messages and the domain API's types ([`crate::helpdesk`]), and the
+//! mapping of errors to status codes.
 //! No domain rule lives here; the domain never sees a proto type.
 
 mod app;
@@ -7,6 +8,7 @@ pub mod auth;
 pub mod convert;
 mod deadline;
 mod error;
+pub mod limits;
 mod specialist;
 mod stream;
 mod triage;

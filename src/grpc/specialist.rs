@@ -38,9 +38,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::ClaimRequest>,
     ) -> Result<Response<pb::ClaimResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Claim", &metadata, |caller| async move {
+            .call("Claim", request, |caller, message| async move {
                 let lease = lease(message.lease.as_ref())?;
                 let claimed = self
                     .app
@@ -58,9 +57,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::ExtendRequest>,
     ) -> Result<Response<pb::ExtendResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Extend", &metadata, |caller| async move {
+            .call("Extend", request, |caller, message| async move {
                 let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 let lease = lease(message.lease.as_ref())?;
                 let renewed = self.app.helpdesk.extend(&caller, held, lease).await?;
@@ -75,9 +73,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::ResolveRequest>,
     ) -> Result<Response<pb::ResolveResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Resolve", &metadata, |caller| async move {
+            .call("Resolve", request, |caller, message| async move {
                 let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 let audit = self
                     .app
@@ -95,9 +92,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Release", &metadata, |caller| async move {
+            .call("Release", request, |caller, message| async move {
                 let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 self.app
                     .helpdesk
@@ -112,9 +108,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::RerouteRequest>,
     ) -> Result<Response<pb::RerouteResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Reroute", &metadata, |caller| async move {
+            .call("Reroute", request, |caller, message| async move {
                 let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
                 self.app
                     .helpdesk
@@ -129,9 +124,8 @@ impl SpecialistService for SpecialistApi {
         &self,
         request: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
-        let (metadata, _, _) = request.into_parts();
         self.app
-            .call("ListQueues", &metadata, |caller| async move {
+            .call("ListQueues", request, |caller, _| async move {
                 let reports = self.app.helpdesk.queue_reports(&caller).await?;
                 Ok(pb::ListQueuesResponse {
                     queues: reports.into_iter().map(queue_report_to_proto).collect(),

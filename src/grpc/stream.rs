@@ -7,9 +7,10 @@
 //!   over [`SKIPPABLE_ITEMS`] times that limit cannot be read past: the stream ends with
 //!   OUT_OF_RANGE after answering what it took.
 //! - **Holding back.** The stream reads its next item only while it has one of
-//!   [`STREAM_CONCURRENCY`] places and the item a permit of the server's admission; otherwise
-//!   it reads nothing, and HTTP/2 flow control holds the caller back (see the window settings
-//!   in [`crate::server`]). Items are never refused for load.
+//!   [`STREAM_CONCURRENCY`] places and the item a place within its token's limits (its
+//!   requests in flight and per second, [`super::limits`]) and then a permit of the server's
+//!   admission; otherwise it reads nothing, and HTTP/2 flow control holds the caller back (see
+//!   the window settings in [`crate::server`]). Items are never refused for load.
 //! - **Ending.** When the caller closes its side, the stream ends OK once every item is
 //!   answered. When the caller's deadline passes it ends with DEADLINE_EXCEEDED. When shutdown
 //!   begins it reads no more items, answers those it took, and ends with UNAVAILABLE: the items
@@ -35,6 +36,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::ServiceError;
 use super::app::App;
+use super::auth::Authenticated;
 use super::deadline::CallDeadline;
 use super::triage::{TriageApi, submit_one};
 use crate::helpdesk::Caller;
@@ -123,12 +125,13 @@ pub fn open<S>(app: Arc<App>, request: Request<S>) -> Result<Response<DecisionSt
 where
     S: Stream<Item = Result<StreamItem, Status>> + Send + Unpin + 'static,
 {
+    let peer = request.remote_addr();
     let (metadata, extensions, inbound) = request.into_parts();
-    let caller = app.auth.authenticate(&metadata)?;
-    caller.check_may_submit().map_err(ServiceError::from)?;
+    let who = app.auth.authenticate(&metadata, peer)?;
+    who.caller.check_may_submit().map_err(ServiceError::from)?;
     let deadline = extensions.get::<CallDeadline>().map(|d| d.0);
     let (sender, receiver) = mpsc::channel(STREAM_CONCURRENCY);
-    tokio::spawn(read_items(app, caller, inbound, deadline, sender));
+    tokio::spawn(read_items(app, who, inbound, deadline, sender));
     Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
 }
 
@@ -146,7 +149,7 @@ type Responses = mpsc::Sender<Result<pb::SubmitStreamResponse, Status>>;
 /// side or the stream must stop (see the module).
 async fn read_items<S>(
     app: Arc<App>,
-    caller: Caller,
+    who: Authenticated,
     mut inbound: S,
     deadline: Option<Instant>,
     responses: Responses,
@@ -181,20 +184,26 @@ async fn read_items<S>(
             }
             Some(Ok(Ok(request))) => request,
         };
-        let admission = tokio::select! {
+        let admitted = async {
+            let within_limits = who.limits.start().await;
+            app.admission()
+                .await
+                .map(|admission| [within_limits, admission])
+        };
+        let permits = tokio::select! {
             biased;
             () = app.shutdown_begun() => break Some(Stop::Shutdown),
             () = passes(deadline) => break Some(Stop::Deadline),
-            admission = app.admission() => match admission {
-                Ok(admission) => admission,
+            permits = admitted => match permits {
+                Ok(permits) => permits,
                 Err(_) => break Some(Stop::Shutdown),
             },
         };
         tokio::spawn(answer(
             Arc::clone(&app),
-            caller.clone(),
+            who.caller.clone(),
             item,
-            admission,
+            permits,
             place,
             responses.clone(),
         ));
@@ -235,13 +244,13 @@ async fn passes(deadline: Option<Instant>) {
     }
 }
 
-/// Decides one item under its admission and sends its response; its place in the stream is
-/// free once the response is sent.
+/// Decides one item under its permits (its token's and admission's) and sends its response;
+/// its place in the stream is free once the response is sent.
 async fn answer(
     app: Arc<App>,
     caller: Caller,
     request: pb::SubmitRequest,
-    admission: OwnedSemaphorePermit,
+    permits: [OwnedSemaphorePermit; 2],
     place: OwnedSemaphorePermit,
     responses: Responses,
 ) {
@@ -253,7 +262,7 @@ async fn answer(
     let result = app
         .serve_admitted(
             "SubmitStream.item",
-            admission,
+            permits,
             submit_one(&app, &caller, request),
         )
         .await;

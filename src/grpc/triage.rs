@@ -88,9 +88,8 @@ impl TriageService for TriageApi {
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::SubmitResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Submit", &metadata, |caller| async move {
+            .call("Submit", request, |caller, message| async move {
                 submit_one(&self.app, &caller, message).await
             })
             .await
@@ -112,9 +111,8 @@ impl TriageService for TriageApi {
         &self,
         request: Request<pb::ClassifyRequest>,
     ) -> Result<Response<pb::ClassifyResponse>, Status> {
-        let (metadata, _, message) = request.into_parts();
         self.app
-            .call("Classify", &metadata, |caller| async move {
+            .call("Classify", request, |caller, message| async move {
                 let classified = self.app.helpdesk.classify(&caller, &message.text)?;
                 Ok(pb::ClassifyResponse {
                     decision: Some(classification_to_proto(
@@ -130,9 +128,8 @@ impl TriageService for TriageApi {
         &self,
         request: Request<pb::PingRequest>,
     ) -> Result<Response<pb::PingResponse>, Status> {
-        let (metadata, _, _) = request.into_parts();
         self.app
-            .call("Ping", &metadata, |_| async { Ok(pb::PingResponse {}) })
+            .call("Ping", request, |_, _| async { Ok(pb::PingResponse {}) })
             .await
     }
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod engines;
 pub mod load;
 pub mod process;
@@ -58,6 +59,8 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     /// The service state, to look at the store behind the server.
     pub app: std::sync::Arc<triage::grpc::App>,
+    /// The server's TLS, when the config has `[tls]`.
+    pub tls: Option<std::sync::Arc<triage::tls::ServerTls>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<Result<(), triage::server::ServerError>>>,
 }
@@ -78,7 +81,8 @@ pub fn agency_config(data_dir: &Path) -> triage::config::Config {
 pub const TEST_NOW_MS: i64 = 1_795_165_200_000;
 
 impl TestServer {
-    /// Binds 127.0.0.1:0 first (so no sleeps), then serves `config` in this runtime.
+    /// Binds 127.0.0.1:0 first (so no sleeps), then serves `config` in this runtime, over TLS
+    /// when it has `[tls]`.
     pub async fn start(config: triage::config::Config) -> Self {
         let clock = std::sync::Arc::new(triage::route::ManualClock::new(TEST_NOW_MS));
         let metrics = std::sync::Arc::new(triage::telemetry::Metrics::new());
@@ -90,9 +94,13 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|settings| triage::tls::ServerTls::load(settings).expect("the TLS files load"));
         let options = triage::server::ServeOptions {
-            max_message_bytes: config.max_message_bytes,
-            shutdown_grace: config.shutdown_grace(),
+            tls: tls.clone(),
+            ..triage::server::ServeOptions::new(&config)
         };
         let handle = tokio::spawn(triage::server::run(
             listener,
@@ -111,6 +119,7 @@ impl TestServer {
                 .unwrap_or(Path::new(""))
                 .to_path_buf(),
             app,
+            tls,
             shutdown: Some(shutdown),
             handle: Some(handle),
         }

@@ -60,7 +60,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         .workload
         .unwrap_or_else(|| PathBuf::from(workload::default_path(args.mode)));
     let options = BenchOptions {
-        addr: args.connection.addr.clone(),
+        endpoint: args.connection.endpoint()?,
         token: args.connection.token.clone(),
         mode: args.mode,
         connections: args.connections.max(1),

@@ -8,6 +8,7 @@ mod remote;
 mod sample;
 mod serve;
 mod store;
+mod token;
 
 use std::path::PathBuf;
 
@@ -82,6 +83,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Check the embedded queue's file, with the server stopped.
     Store(store::StoreArgs),
+    /// Make bearer tokens for the server's config.
+    Token(token::TokenArgs),
     /// Write a seeded Maildir of sample mails (for tests and measurements).
     #[command(hide = true)]
     SampleMaildir(ingest::SampleArgs),
@@ -124,5 +127,6 @@ fn main() -> Result<()> {
         Command::Ingest(args) => ingest::ingest(args),
         Command::SampleMaildir(args) => ingest::sample_maildir(args),
         Command::Store(args) => store::run(args),
+        Command::Token(args) => token::run(args),
     }
 }

@@ -1,11 +1,13 @@
 //! The gRPC client commands `ask` and `queue …`, and the connection flags every client
-//! command shares.
+//! command shares (the email worker and the bench included): the address, the token, and TLS.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use triage::proto::v1 as pb;
 use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
@@ -15,7 +17,7 @@ use triage::route::LeaseToken;
 /// Where the server is and who we are.
 #[derive(Args, Clone)]
 pub struct Connection {
-    /// The server's address.
+    /// The server's address: `https://…` for TLS.
     #[arg(
         long,
         visible_alias = "server",
@@ -25,12 +27,41 @@ pub struct Connection {
     /// A bearer token (or TRIAGE_TOKEN).
     #[arg(long, env = "TRIAGE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// PEM: the CA that signed the server's certificate; the system's roots when unset.
+    #[arg(long, env = "TRIAGE_CA")]
+    pub ca: Option<PathBuf>,
+    /// PEM: our certificate, for a server that requires one (mutual TLS).
+    #[arg(long, env = "TRIAGE_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM: the private key of --cert.
+    #[arg(long, env = "TRIAGE_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 impl Connection {
-    /// The server's endpoint, not yet connected.
+    /// The server's endpoint, not yet connected: over TLS for an `https://` address.
     pub fn endpoint(&self) -> Result<Endpoint> {
-        Endpoint::from_shared(self.addr.clone()).context("invalid --addr")
+        let endpoint = Endpoint::from_shared(self.addr.clone()).context("invalid --addr")?;
+        if !self.addr.starts_with("https://") {
+            anyhow::ensure!(
+                self.ca.is_none() && self.cert.is_none(),
+                "--ca and --cert are for TLS: give the address as https://{}",
+                self.addr.trim_start_matches("http://")
+            );
+            return Ok(endpoint);
+        }
+        let mut tls = ClientTlsConfig::new();
+        tls = match &self.ca {
+            Some(ca) => tls.ca_certificate(Certificate::from_pem(read_pem(ca, "--ca")?)),
+            None => tls.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            tls = tls.identity(Identity::from_pem(
+                read_pem(cert, "--cert")?,
+                read_pem(key, "--key")?,
+            ));
+        }
+        endpoint.tls_config(tls).context("TLS settings")
     }
 
     /// The `authorization` metadata of the token, if there is one.
@@ -59,6 +90,11 @@ impl Connection {
         }
         Ok(request)
     }
+}
+
+/// The contents of the PEM file given as `flag`.
+fn read_pem(path: &Path, flag: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{flag}: cannot read {}", path.display()))
 }
 
 #[derive(Args)]

@@ -1,25 +1,51 @@
 //! `triage serve`: configuration, binding, signals; the lifecycle itself is the library's. Once
 //! it listens it prints `serving gRPC on <address>` on stdout.
+//!
+//! SIGHUP reloads what can change without a restart: the status data, the tokens (the config
+//! file, its tokens file and `TRIAGE_TOKENS` are read again, so a token removed there stops
+//! working) and the TLS files. Each keeps what it had when its new version does not load.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
-use triage::config::Config;
+use triage::config::{Config, TOKENS_VARIABLE};
+use triage::grpc::App;
 use triage::server::{self, ServeOptions};
 use triage::telemetry::{Metrics, serve_metrics};
+use triage::tls::ServerTls;
 
 pub fn run(config_path: Option<&Path>) -> Result<()> {
-    let config = match config_path {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    crate::runtime()?.block_on(serve(config))
+    let config = read_config(config_path)?;
+    crate::runtime()?.block_on(serve(config, config_path.map(Path::to_path_buf)))
 }
 
-async fn serve(config: Config) -> Result<()> {
+/// The configuration from the file at `path` (or the defaults), its tokens file and the
+/// `TRIAGE_TOKENS` variable.
+fn read_config(path: Option<&Path>) -> Result<Config> {
+    let env_tokens = std::env::var(TOKENS_VARIABLE).ok();
+    Ok(Config::from_sources(path, env_tokens.as_deref())?)
+}
+
+async fn serve(config: Config, config_path: Option<PathBuf>) -> Result<()> {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let tls = match &config.tls {
+        Some(settings) => {
+            let tls = ServerTls::load(settings).context("[tls]")?;
+            tls.keep_reloading(settings.reload_every());
+            tracing::info!(
+                cert = %settings.cert.display(),
+                mutual = tls.requires_client_certificates(),
+                "serving TLS"
+            );
+            Some(tls)
+        }
+        None => None,
+    };
     let metrics = Arc::new(Metrics::new());
     let app = server::build(&config, Arc::clone(&metrics)).await?;
     let listener = TcpListener::bind(config.listen)
@@ -32,18 +58,18 @@ async fn serve(config: Config) -> Result<()> {
         let metrics_listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen for metrics on {address}"))?;
-        tracing::info!(%address, "Prometheus metrics at /metrics");
-        tokio::spawn(serve_metrics(metrics_listener, metrics));
+        tracing::info!(%address, tls = tls.is_some(), "Prometheus metrics at /metrics");
+        tokio::spawn(serve_metrics(metrics_listener, tls.clone(), metrics));
     }
-    spawn_status_reload_on_hangup(Arc::clone(&app));
+    spawn_reload_on_hangup(Arc::clone(&app), tls.clone(), config_path);
     let bound = listener.local_addr()?;
     tracing::info!(listen = %bound, "serving gRPC");
     // On stdout for whoever started the server: with `listen = "127.0.0.1:0"` the port is the
     // one the system picked.
     println!("serving gRPC on {bound}");
     let options = ServeOptions {
-        max_message_bytes: config.max_message_bytes,
-        shutdown_grace: config.shutdown_grace(),
+        tls,
+        ..ServeOptions::new(&config)
     };
     server::run(listener, app, options, shutdown_signal()).await?;
     Ok(())
@@ -72,8 +98,12 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-/// Reloads the status data on SIGHUP, without a restart; a broken file keeps the old data.
-fn spawn_status_reload_on_hangup(app: Arc<triage::grpc::App>) {
+/// On SIGHUP, reloads the status data, the tokens and the TLS files (see the module).
+fn spawn_reload_on_hangup(
+    app: Arc<App>,
+    tls: Option<Arc<ServerTls>>,
+    config_path: Option<PathBuf>,
+) {
     #[cfg(unix)]
     tokio::spawn(async move {
         let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -87,6 +117,34 @@ fn spawn_status_reload_on_hangup(app: Arc<triage::grpc::App>) {
                     tracing::error!(%error, "status data reload failed; keeping the old data")
                 }
             }
+            reload_tokens(&app, config_path.as_deref());
+            if let Some(tls) = &tls {
+                tls.reload_and_log();
+            }
         }
     });
+    #[cfg(not(unix))]
+    let _ = (app, tls, config_path);
+}
+
+/// Serves the tokens of the configuration as it reads now; a configuration that does not load
+/// keeps the tokens in use.
+fn reload_tokens(app: &App, config_path: Option<&Path>) {
+    let config = match read_config(config_path) {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "tokens not reloaded: the configuration does not load; keeping the tokens in use"
+            );
+            return;
+        }
+    };
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    match app.auth.replace(&config) {
+        Ok(count) => tracing::info!(tokens = count, "tokens reloaded"),
+        Err(error) => tracing::error!(%error, "tokens not reloaded"),
+    }
 }

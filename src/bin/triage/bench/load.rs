@@ -37,7 +37,8 @@ pub struct BenchInquiry {
 /// How to load the server.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    pub addr: String,
+    /// The server, with its TLS settings if any.
+    pub endpoint: Endpoint,
     pub token: Option<String>,
     pub mode: BenchMode,
     pub connections: usize,
@@ -87,11 +88,7 @@ pub struct BenchReport {
 pub async fn run(options: &BenchOptions) -> Result<BenchReport, tonic::transport::Error> {
     let mut channels = Vec::with_capacity(options.connections);
     for _ in 0..options.connections {
-        channels.push(
-            Endpoint::from_shared(options.addr.clone())?
-                .connect()
-                .await?,
-        );
+        channels.push(options.endpoint.clone().connect().await?);
     }
     let run_id = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
