@@ -1,7 +1,8 @@
 //! The email-ingest worker against a real server: the corpus of `tests/fixtures/mail/` (every
-//! encoding, structure and defect in `expected.json`) reaches its outcomes through a Maildir,
-//! mbox and .eml files are read in place, re-delivered mail makes nothing twice, and watch mode
-//! picks up new mail.
+//! encoding, structure and defect in `expected.json`, and mail machines send: out-of-office
+//! notices, automatic replies, bounces, bulk) reaches its outcomes through a Maildir, mbox and
+//! .eml files are read in place, re-delivered mail makes nothing twice, and watch mode picks up
+//! new mail.
 
 mod common;
 
@@ -11,10 +12,16 @@ use std::time::{Duration, Instant};
 
 use common::{TestServer, agency_config};
 use serde_json::Value;
-use triage::mail::parse::parse_mail;
+use triage::mail::parse::parse_mail_to;
+use triage::mail::reply::reply_file_name;
+use triage::mail::suppression::SuppressionList;
 use triage::mail::{
-    Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions, read_files,
+    Journal, MailKind, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions,
+    read_files,
 };
+
+/// The helpdesk's address, the From of its replies.
+const HELPDESK: &str = "helpdesk@agency.example";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
@@ -36,7 +43,7 @@ fn worker_with_token(server: &TestServer, root: &Path, token: Option<&str>) -> W
             .unwrap(),
         authorization: token.map(|token| format!("Bearer {token}").parse().unwrap()),
         window: 8,
-        from_address: "helpdesk@agency.example".into(),
+        from_address: HELPDESK.into(),
         max_backoff: Duration::from_secs(1),
     };
     let sink = Sink::open(Spool::under(root)).unwrap();
@@ -71,16 +78,53 @@ fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Each fixture decodes to the subject and text expected (charsets, transfer encodings,
-/// RFC 2047, HTML only, quoted history and signatures cut, attachments noted).
+/// The kind a fixture's expectation names ("human" unless it says otherwise).
+fn expected_kind(expect: &Value) -> MailKind {
+    serde_json::from_value(expect["kind"].clone()).unwrap_or(MailKind::Human)
+}
+
+/// Each fixture decodes to the subject and text expected (charsets, wrong charset labels,
+/// transfer encodings, RFC 2047, HTML only or behind an empty text/plain, quoted history and
+/// signatures cut in many languages, attachments noted), and is sorted as the person's or the
+/// machine's mail it is, with what a bounce reports.
 #[test]
 fn corpus_mails_decode_as_expected() {
     for (name, expect) in expected() {
         let raw = std::fs::read(fixtures().join(&name)).unwrap();
-        let Ok(mail) = parse_mail(&raw) else {
+        let Ok(mail) = parse_mail_to(&raw, HELPDESK) else {
             assert_eq!(expect["outcome"], "quarantined", "{name} did not parse");
             continue;
         };
+        assert_eq!(
+            mail.sorting.kind,
+            expected_kind(&expect),
+            "{name}: {:?}",
+            mail.sorting
+        );
+        if mail.sorting.kind != MailKind::Human {
+            assert!(!mail.sorting.evidence.is_empty(), "{name}");
+            assert!(mail.body.is_empty(), "{name}: a machine's mail was read");
+        }
+        if let Some(bounced) = expect["bounce"].as_object() {
+            let failures = &mail.sorting.bounce.as_ref().unwrap().failures;
+            let got: BTreeMap<&str, bool> = failures
+                .iter()
+                .map(|failure| (failure.recipient.as_str(), failure.permanent))
+                .collect();
+            let want: BTreeMap<&str, bool> = bounced
+                .iter()
+                .map(|(address, permanent)| (address.as_str(), permanent == true))
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+        for absent in expect["absent"].as_array().into_iter().flatten() {
+            let absent = absent.as_str().unwrap();
+            assert!(
+                !mail.body.contains(absent),
+                "{name}: {absent:?} left in {:?}",
+                mail.body
+            );
+        }
         if let Some(subject) = expect["subject"].as_str() {
             assert_eq!(mail.subject, subject, "{name}");
         }
@@ -119,16 +163,18 @@ fn cut_off_mails_never_panic() {
         let raw = std::fs::read(fixtures().join(name)).unwrap();
         let step = (raw.len() / 300).max(1);
         for end in (0..raw.len()).step_by(step) {
-            if let Ok(mail) = parse_mail(&raw[..end]) {
+            if let Ok(mail) = parse_mail_to(&raw[..end], HELPDESK) {
                 assert!(!mail.inquiry_id.is_empty() && mail.sender.contains('@'));
             }
         }
     }
 }
 
-/// The corpus through a Maildir: every mail answered, routed (with its queue) or quarantined
-/// (with its reason) as expected, replies in the outbox, nothing left in new/; mail delivered
-/// again is moved as a duplicate without a second record or ticket.
+/// The corpus through a Maildir: every mail answered, routed (with its queue), quarantined
+/// (with its reason) or, sent by a machine, journaled with its kind and moved to cur/ without a
+/// ticket or a reply, as expected; a permanent bounce pauses mail to its address (the answer to
+/// it is withheld), a transient one does not; replies in the outbox, nothing left in new/; mail
+/// delivered again is moved as a duplicate without a second record or ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maildir_corpus_reaches_its_outcomes() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,9 +204,33 @@ async fn maildir_corpus_reaches_its_outcomes() {
         let want = match outcome {
             "answered" => MailOutcome::Answered,
             "routed" => MailOutcome::Routed,
+            "automatic" => MailOutcome::Automatic,
             _ => MailOutcome::Quarantined,
         };
         assert_eq!(record.outcome, want, "{name}: {record:?}");
+        if outcome != "quarantined" {
+            assert_eq!(record.kind, expected_kind(expect), "{name}");
+        }
+        let reply = root
+            .join("outbox")
+            .join(reply_file_name(&record.inquiry_id));
+        let withheld = expect["withheld"] == true;
+        assert_eq!(reply.exists(), outcome == "answered" && !withheld, "{name}");
+        if outcome == "automatic" {
+            assert!(
+                record.reason.as_ref().is_some_and(|r| !r.is_empty()),
+                "{name}"
+            );
+            assert!(
+                record.ticket_id.is_none() && record.client_id.is_none(),
+                "{name}"
+            );
+        }
+        if withheld {
+            let reason = record.reason.as_deref().unwrap_or_default();
+            assert!(reason.starts_with("reply withheld"), "{name}: {reason}");
+            assert!(record.reply.is_none(), "{name}");
+        }
         if let Some(queue) = expect["queue"].as_str() {
             assert_eq!(record.queue.as_deref(), Some(queue), "{name}: {record:?}");
             assert!(record.ticket_id.is_some_and(|id| id > 0), "{name}");
@@ -183,7 +253,22 @@ async fn maildir_corpus_reaches_its_outcomes() {
     assert_eq!(summary.answered, counts["answered"]);
     assert_eq!(summary.routed, counts["routed"]);
     assert_eq!(summary.quarantined, counts["quarantined"]);
+    assert_eq!(summary.automatic, counts["automatic"]);
     assert_eq!(summary.duplicates, counts["duplicate"]);
+    let withheld = expected.values().filter(|e| e["withheld"] == true).count() as u64;
+    assert_eq!(summary.withheld, withheld);
+
+    // Permanent bounces pause automatic mail to their addresses; transient ones do not.
+    let paused = SuppressionList::open(
+        &Spool::under(&root).journal.with_file_name("bounced.json"),
+        0,
+    )
+    .unwrap();
+    let bounced = expected.values().filter_map(|e| e["bounce"].as_object());
+    for (address, permanent) in bounced.flatten() {
+        let pause = paused.active(address, records["bounced-address-asks.eml"].handled_ms);
+        assert_eq!(pause.is_some(), permanent == true, "{address}");
+    }
     assert_eq!(summary.processed, expected.len() as u64);
     assert_eq!(records["attachment.eml"].attachments, ["brief.pdf"]);
 
@@ -192,21 +277,23 @@ async fn maildir_corpus_reaches_its_outcomes() {
     let cur = names_in(&root.join("cur"));
     assert_eq!(cur.len() as u64, summary.processed - summary.quarantined);
     assert!(cur.iter().all(|name| name.ends_with(":2,S")), "{cur:?}");
-    assert_eq!(
-        names_in(&root.join("quarantine")),
-        [
-            "broken-mime.eml",
-            "broken-mime.eml.reason",
-            "empty.eml",
-            "empty.eml.reason"
-        ]
-    );
+    let mut quarantined: Vec<String> = expected
+        .iter()
+        .filter(|(_, expect)| expect["outcome"] == "quarantined")
+        .flat_map(|(name, _)| [name.clone(), format!("{name}.reason")])
+        .collect();
+    quarantined.sort();
+    assert_eq!(names_in(&root.join("quarantine")), quarantined);
     let reason = std::fs::read_to_string(root.join("quarantine/empty.eml.reason")).unwrap();
     assert!(reason.contains("no text"), "{reason}");
 
     // One reply per answered mail, threaded under it.
     let outbox = names_in(&root.join("outbox"));
-    assert_eq!(outbox.len() as u64, summary.answered, "{outbox:?}");
+    assert_eq!(
+        outbox.len() as u64,
+        summary.answered - summary.withheld,
+        "{outbox:?}"
+    );
     let reply = std::fs::read(root.join("outbox/plain-1@acme.example.eml")).unwrap();
     let reply = mail_parser::MessageParser::default().parse(&reply).unwrap();
     assert_eq!(reply.subject(), Some("Re: Invoice question"));

@@ -1,6 +1,6 @@
-//! One mail's way through the worker: read into an inquiry, and the server's answer to it
-//! turned into what becomes of the mail (answered with a reply, routed with a ticket,
-//! quarantined with a reason, or tried again).
+//! One mail's way through the worker: read into an inquiry (or set aside as a machine's
+//! mail), and the server's answer to it turned into what becomes of the mail (answered with a
+//! reply, routed with a ticket, quarantined with a reason, or tried again).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +9,7 @@ use tonic::{Code, Status};
 
 use super::journal::{MailOutcome, MailRecord};
 use super::mailbox::RawMail;
-use super::parse::{ParseError, ParsedMail, parse_mail, raw_id};
+use super::parse::{ParseError, ParsedMail, parse_mail_to, raw_id};
 use super::reply::{reply_eml, reply_file_name};
 use super::sink::Handled;
 use crate::proto::v1 as pb;
@@ -35,9 +35,10 @@ pub enum Verdict {
     Fatal(Status),
 }
 
-/// The inquiry id of raw mail bytes and the mail, or why they are no inquiry.
-pub fn read_mail(bytes: &[u8]) -> (String, Result<ParsedMail, ParseError>) {
-    match parse_mail(bytes) {
+/// The inquiry id of raw mail bytes sent to `helpdesk`, and the mail, or why they are no
+/// inquiry.
+pub fn read_mail(bytes: &[u8], helpdesk: &str) -> (String, Result<ParsedMail, ParseError>) {
+    match parse_mail_to(bytes, helpdesk) {
         Ok(mail) => (mail.inquiry_id.clone(), Ok(mail)),
         Err(error) => (raw_id(bytes), Err(error)),
     }
@@ -86,6 +87,37 @@ fn record_of(
         truncated: mail.is_some_and(|mail| mail.truncated),
         replayed: false,
         handled_ms: now_ms(),
+        kind: mail.map(|mail| mail.sorting.kind).unwrap_or_default(),
+        bounce: mail.and_then(|mail| mail.sorting.bounce.clone()),
+    }
+}
+
+/// A mail a machine sent, journaled with its kind and the evidence, never submitted.
+pub fn automatic(raw: RawMail, mail: &ParsedMail) -> Handled {
+    let mut reason = mail.sorting.evidence.join("; ");
+    if let Some(bounce) = &mail.sorting.bounce {
+        reason.push_str(&format!("; failed: {}", bounce.describe()));
+    }
+    tracing::info!(
+        source = %raw.origin.describe(),
+        inquiry_id = %mail.inquiry_id,
+        kind = ?mail.sorting.kind,
+        %reason,
+        "not submitting a machine's mail"
+    );
+    let mut record = record_of(
+        &raw,
+        mail.inquiry_id.clone(),
+        Some(mail),
+        None,
+        MailOutcome::Automatic,
+    );
+    record.reason = Some(reason);
+    Handled {
+        origin: raw.origin,
+        bytes: raw.bytes,
+        record,
+        reply: None,
     }
 }
 
@@ -111,6 +143,9 @@ impl Pending {
     pub fn new(raw: RawMail, mail: ParsedMail) -> Self {
         if mail.truncated {
             tracing::warn!(inquiry_id = %mail.inquiry_id, "mail text truncated to the server's limit");
+        }
+        for damage in &mail.damage {
+            tracing::warn!(inquiry_id = %mail.inquiry_id, %damage, "a damaged part is left out of the mail's text");
         }
         Self {
             raw,

@@ -12,6 +12,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::bounce::Bounce;
+use super::kind::MailKind;
+
 /// What became of a mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +27,8 @@ pub enum MailOutcome {
     Quarantined,
     /// Needs no reply (a closing remark such as "thanks, all good!"): no reply, no ticket.
     NoReply,
+    /// Sent by a machine (see `kind`): not submitted, no reply, no ticket; moved to `cur/`.
+    Automatic,
 }
 
 /// One handled mail.
@@ -39,7 +44,8 @@ pub struct MailRecord {
     pub outcome: MailOutcome,
     pub queue: Option<String>,
     pub ticket_id: Option<u64>,
-    /// Why a human answers (for an escalation), or why the mail was quarantined.
+    /// Why a human answers (for an escalation), why the mail was quarantined, what shows a
+    /// machine sent it, or why its reply was withheld.
     pub reason: Option<String>,
     /// The reply's file name in the outbox.
     pub reply: Option<String>,
@@ -49,6 +55,12 @@ pub struct MailRecord {
     /// The server had decided on this inquiry id before.
     pub replayed: bool,
     pub handled_ms: i64,
+    /// Who sent the mail (a person, unless the record says otherwise).
+    #[serde(default)]
+    pub kind: MailKind,
+    /// What a bounce reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounce: Option<Bounce>,
 }
 
 /// The journal file and the records in it, by inquiry id.
@@ -146,7 +158,28 @@ mod tests {
             truncated: false,
             replayed: false,
             handled_ms: 1,
+            kind: MailKind::Human,
+            bounce: None,
         }
+    }
+
+    /// A record written before mails had a kind reads as a person's mail; a machine's mail
+    /// keeps its kind and its bounce report.
+    #[test]
+    fn kinds_are_kept_and_default_to_human() {
+        let mut old = serde_json::to_value(record("a")).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("kind");
+        fields.remove("bounce");
+        let old: MailRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(old.kind, MailKind::Human);
+        let mut bounce = record("b");
+        bounce.outcome = MailOutcome::Automatic;
+        bounce.kind = MailKind::Bounce;
+        bounce.bounce = Some(Bounce::default());
+        let line = serde_json::to_string(&bounce).unwrap();
+        assert!(line.contains("\"outcome\":\"automatic\"") && line.contains("\"kind\":\"bounce\""));
+        assert_eq!(serde_json::from_str::<MailRecord>(&line).unwrap(), bounce);
     }
 
     /// Records survive reopening; a torn last line is cut and later appends stay readable.

@@ -5,6 +5,10 @@
 //! - [`mailbox`]: the sources (a Maildir's `new/`, `.eml` and mbox files) and the [`Spool`]
 //!   folders beside them (outbox, quarantine, journal).
 //! - [`parse`]: MIME → the inquiry's id, sender, subject, text, thread.
+//! - [`kind`]: a person's mail or a machine's (out-of-office, auto-reply, bounce, bulk);
+//!   [`bounce`] reads delivery reports, [`suppression`] pauses mail to bounced addresses.
+//! - [`body`]: which text is the body and whether the MIME structure holds; [`decode`] turns a
+//!   part's bytes into text (transfer encoding, charset detection, HTML).
 //! - [`strip`]: quoted history and signatures cut before classifying.
 //! - [`reply`]: the outbox `.eml` answering a mail.
 //! - [`journal`]: one record per handled mail, synced before the mail moves.
@@ -16,18 +20,24 @@
 //! seen: a worker killed at any point and started again handles each mail exactly once.
 
 mod backoff;
+pub mod body;
+pub mod bounce;
+pub mod decode;
 mod handle;
 pub mod journal;
+pub mod kind;
 pub mod mailbox;
 pub mod parse;
 pub mod reply;
 mod sink;
 pub mod strip;
+pub mod suppression;
 pub mod worker;
 
 use std::io;
 
 pub use journal::{Journal, MailOutcome, MailRecord};
+pub use kind::MailKind;
 pub use mailbox::{Maildir, Origin, RawMail, Spool, read_files};
 pub use sink::{Sink, Summary};
 pub use worker::{Worker, WorkerOptions};

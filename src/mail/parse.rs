@@ -1,15 +1,18 @@
 //! One raw mail → what triage needs of it: the inquiry id, the sender, the subject and the text
 //! the client wrote, the thread it belongs to, and notes (attachments, truncation).
 //!
-//! MIME is parsed by `mail-parser` (multipart, quoted-printable, base64, RFC 2047 words, every
-//! charset `encoding_rs` knows: GBK, Big5, windows-1251, KOI8-R …). Of a multipart/alternative
-//! the text/plain part is preferred, else the HTML part converted to text. A mail that cannot
-//! be an inquiry (no headers, no sender address, no text) is an error naming why, for the
-//! quarantine; nothing here panics on a bad mail.
+//! MIME is parsed by `mail-parser` (multipart, RFC 2047 words, headers); the mail is sorted
+//! by who sent it ([`kind`](super::kind)), and only a person's mail has its body read
+//! ([`body`](super::body): structure checked, text parts decoded again from their bytes,
+//! text/plain preferred over HTML). A mail that cannot be an inquiry (no headers, no sender
+//! address, broken MIME, no text) is an error naming why, for the quarantine; nothing here
+//! panics on a bad mail.
 
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
+use super::body::read_body;
+use super::kind::{MailKind, Sorting, sort_mail};
 use super::strip::strip_reply;
 
 /// The most bytes of subject and body the server takes (its `max_text_bytes` default).
@@ -29,7 +32,8 @@ pub struct ParsedMail {
     /// The sender's address, lowercased.
     pub sender: String,
     pub subject: String,
-    /// The text the client wrote: history and signature stripped, capped.
+    /// The text the client wrote: history and signature stripped, capped; empty for a mail
+    /// a machine sent, whose body is not read.
     pub body: String,
     /// The inquiry id of the thread's first mail, for a reply.
     pub thread_id: Option<String>,
@@ -41,6 +45,10 @@ pub struct ParsedMail {
     pub truncated: bool,
     /// The Date header, in Unix milliseconds.
     pub sent_ms: Option<i64>,
+    /// Who sent it: a person, or a machine (with the evidence, and a bounce's report).
+    pub sorting: Sorting,
+    /// What is wrong with the parts other than the text read (a cut-off attachment).
+    pub damage: Vec<String>,
 }
 
 /// Why a mail cannot become an inquiry; the text goes into its quarantine `.reason` file.
@@ -52,6 +60,8 @@ pub enum ParseError {
     NoSender,
     #[error("no text: the subject and the body are empty")]
     NoText,
+    #[error("broken MIME: {0}")]
+    BrokenMime(String),
 }
 
 /// The id a mail gets from its raw bytes alone: for a mail without a Message-ID, and for one
@@ -81,8 +91,14 @@ fn inquiry_id_of(message_id: Option<&String>, raw: &[u8]) -> String {
     message_id.cloned().unwrap_or_else(|| raw_id(raw))
 }
 
-/// Reads `raw` as an inquiry.
+/// Reads `raw` as a mail to a helpdesk whose own address is unknown (so its own mail coming
+/// back is not recognised as such).
 pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
+    parse_mail_to(raw, "")
+}
+
+/// Reads `raw` as a mail to the helpdesk at `helpdesk`.
+pub fn parse_mail_to(raw: &[u8], helpdesk: &str) -> Result<ParsedMail, ParseError> {
     let message = MessageParser::default()
         .parse(raw)
         .filter(|message| !message.headers().is_empty())
@@ -100,9 +116,16 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
         message.subject().unwrap_or_default().trim(),
         MAX_SUBJECT_BYTES,
     );
-    let body = strip_reply(&body_of(&message));
+    let sorting = sort_mail(&message, helpdesk);
+    let human = sorting.kind == MailKind::Human;
+    let (body, damage) = if human {
+        let body = read_body(&message).map_err(ParseError::BrokenMime)?;
+        (strip_reply(&body.text), body.damage)
+    } else {
+        (String::new(), Vec::new())
+    };
     let (body, body_cut) = cap(&body, MAX_TEXT_BYTES - subject.len());
-    if subject.trim().is_empty() && body.trim().is_empty() {
+    if human && subject.trim().is_empty() && body.trim().is_empty() {
         return Err(ParseError::NoText);
     }
     let attachments = message
@@ -120,6 +143,8 @@ pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
         attachments,
         truncated: subject_cut || body_cut,
         sent_ms: message.date().map(|date| date.to_timestamp() * 1000),
+        sorting,
+        damage,
     })
 }
 
@@ -133,22 +158,6 @@ fn sender_of(message: &Message<'_>) -> Option<String> {
             .filter(|address| address.contains('@') && !address.contains(char::is_whitespace))
     };
     first(message.from()).or_else(|| first(message.sender()))
-}
-
-/// The first text/plain body, else the first HTML body as text.
-fn body_of(message: &Message<'_>) -> String {
-    let plain = message
-        .text_bodies()
-        .find(|part| part.is_text() && !part.is_text_html())
-        .and_then(|part| part.text_contents());
-    match plain {
-        Some(text) => text.to_owned(),
-        // body_text converts an HTML body to text.
-        None => message
-            .body_text(0)
-            .map(|text| text.into_owned())
-            .unwrap_or_default(),
-    }
 }
 
 /// The ids of a Message-ID list header, normalised, unusable ones skipped.
@@ -233,6 +242,27 @@ mod tests {
             parse_mail(b"From: jo@acme.example\r\nSubject:  \r\n\r\n \r\n"),
             Err(ParseError::NoText)
         );
+    }
+
+    /// A mail whose MIME structure is broken and left no text is refused with the damage.
+    #[test]
+    fn broken_mime_is_refused() {
+        let raw = b"From: jo@acme.example\r\nSubject: Invoice 1042\r\n\
+            Content-Type: multipart/mixed; boundary=\"abc\"\r\n\r\n--xyz\r\n\r\nIs it paid?\r\n--xyz--\r\n";
+        let Err(ParseError::BrokenMime(reason)) = parse_mail(raw) else {
+            panic!("a mail without parts was read");
+        };
+        assert!(reason.contains("never occurs"), "{reason}");
+    }
+
+    /// A machine's mail is sorted, not read: no body, and no text is needed.
+    #[test]
+    fn machine_mail_is_sorted_not_read() {
+        let raw = b"From: jo@acme.example\r\nAuto-Submitted: auto-replied\r\nSubject: \r\n\r\n\r\n";
+        let mail = parse_mail(raw).unwrap();
+        assert_eq!(mail.sorting.kind, MailKind::AutoReply);
+        assert_eq!(mail.sorting.evidence, ["Auto-Submitted: auto-replied"]);
+        assert!(mail.body.is_empty());
     }
 
     /// Message ids are trimmed of brackets and spaces; unusable ones are dropped.

@@ -1,10 +1,12 @@
-//! Handled mails, committed in groups: replies written to the outbox, then their records
-//! appended to the journal and synced, then the mails moved out of `new/`. Each step can be
-//! repeated after a crash with the same result, which is what makes a restart safe: a mail
-//! still in `new/` is either unknown to the journal (submitted again; the server replays its
-//! decision) or known (only moved, as its record says).
+//! Handled mails, committed in groups: permanent bounces paused in the suppression list, replies
+//! written to the outbox (except to a paused address: that reply is withheld and the record
+//! says why), then their records appended to the journal and synced, then the mails moved out
+//! of `new/`. Each step can be repeated after a crash with the same result, which is what
+//! makes a restart safe: a mail still in `new/` is either unknown to the journal (submitted
+//! again; the server replays its decision) or known (only moved, as its record says).
 
 use std::io;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -12,6 +14,7 @@ use super::IngestError;
 use super::journal::{Journal, MailOutcome, MailRecord};
 use super::mailbox::{Origin, Spool, mark_seen};
 use super::reply::write_replies;
+use super::suppression::SuppressionList;
 
 /// A handled mail waiting for its group's commit.
 pub struct Handled {
@@ -32,6 +35,10 @@ pub struct Summary {
     pub quarantined: u64,
     /// Mails that need no reply (closing remarks): nothing sent, no ticket.
     pub no_reply: u64,
+    /// Mails a machine sent (auto-replies, bounces, bulk): journaled, not submitted.
+    pub automatic: u64,
+    /// Answers not written because automatic mail to the address is paused (it bounced).
+    pub withheld: u64,
     /// Mails whose inquiry id the journal already had: re-delivered copies, and mails a
     /// killed run had finished but not yet moved. They are moved, not submitted again.
     pub duplicates: u64,
@@ -45,6 +52,8 @@ impl Summary {
         self.routed += other.routed;
         self.quarantined += other.quarantined;
         self.no_reply += other.no_reply;
+        self.automatic += other.automatic;
+        self.withheld += other.withheld;
         self.duplicates += other.duplicates;
     }
 
@@ -55,14 +64,23 @@ impl Summary {
             MailOutcome::Routed => self.routed += 1,
             MailOutcome::Quarantined => self.quarantined += 1,
             MailOutcome::NoReply => self.no_reply += 1,
+            MailOutcome::Automatic => self.automatic += 1,
         }
     }
 }
 
-/// The journal and the spool folders, which together keep the state of the mailbox.
+/// The journal, the suppression list and the spool folders, which together keep the state of
+/// the mailbox.
 pub struct Sink {
     pub spool: Spool,
     pub journal: Journal,
+    pub suppression: SuppressionList,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn failed(what: String) -> impl FnOnce(io::Error) -> IngestError {
@@ -70,13 +88,28 @@ fn failed(what: String) -> impl FnOnce(io::Error) -> IngestError {
 }
 
 impl Sink {
-    /// Opens the journal of `spool`.
+    /// Opens the journal of `spool` and the suppression list beside it (`bounced.json`).
     pub fn open(spool: Spool) -> Result<Self, IngestError> {
         let journal = Journal::open(&spool.journal).map_err(failed(format!(
             "cannot open the journal {}",
             spool.journal.display()
         )))?;
-        Ok(Self { spool, journal })
+        let path = spool.journal.with_file_name("bounced.json");
+        let suppression = SuppressionList::open(&path, now_ms()).map_err(failed(format!(
+            "cannot read the suppression list {}",
+            path.display()
+        )))?;
+        Ok(Self {
+            spool,
+            journal,
+            suppression,
+        })
+    }
+
+    /// Sets how long automatic mail to an address pauses after a permanent bounce.
+    pub fn with_bounce_pause(mut self, pause: Duration) -> Self {
+        self.suppression.set_pause(pause);
+        self
     }
 
     /// Commits a group of handled mails: outbox, then journal (synced), then the moves.
@@ -87,6 +120,13 @@ impl Sink {
     ) -> Result<(), IngestError> {
         if group.is_empty() {
             return Ok(());
+        }
+        self.pause_bounced(&group)?;
+        let mut group = group;
+        for handled in &mut group {
+            if self.withhold_reply(handled) {
+                summary.withheld += 1;
+            }
         }
         let replies: Vec<(&str, &[u8])> = group
             .iter()
@@ -113,6 +153,44 @@ impl Sink {
             );
         }
         Ok(())
+    }
+
+    /// Pauses automatic mail to the recipients of the group's permanent bounces.
+    fn pause_bounced(&mut self, group: &[Handled]) -> Result<(), IngestError> {
+        for handled in group {
+            let Some(bounce) = &handled.record.bounce else {
+                continue;
+            };
+            let bounced = bounce
+                .permanent()
+                .map(|failure| (failure.recipient.as_str(), failure.status.as_deref()));
+            self.suppression
+                .pause_all(bounced, handled.record.handled_ms)
+                .map_err(failed("cannot write the suppression list".to_owned()))?;
+        }
+        Ok(())
+    }
+
+    /// Drops the reply of `handled` when automatic mail to its recipient is paused, saying why
+    /// in its record; true when it did.
+    fn withhold_reply(&self, handled: &mut Handled) -> bool {
+        let (Some(_), Some(sender)) = (&handled.reply, &handled.record.sender) else {
+            return false;
+        };
+        let Some(pause) = self.suppression.active(sender, handled.record.handled_ms) else {
+            return false;
+        };
+        let until = mail_parser::DateTime::from_timestamp(pause.until_ms.div_euclid(1000));
+        let reason = format!(
+            "reply withheld: mail to {sender} bounced permanently ({}); automatic mail to it is paused until {}",
+            pause.status.as_deref().unwrap_or("no status"),
+            until.to_rfc3339()
+        );
+        tracing::warn!(inquiry_id = %handled.record.inquiry_id, %reason, "withholding a reply");
+        handled.reply = None;
+        handled.record.reply = None;
+        handled.record.reason = Some(reason);
+        true
     }
 
     /// Moves a mail whose inquiry id the journal knows where its record says, and counts it

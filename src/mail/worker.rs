@@ -1,8 +1,9 @@
 //! The ingest loop: mails in, `SubmitStream` to the server with a window of inquiries in
 //! flight, decisions out, nothing dropped.
 //!
-//! A mail is parsed (or quarantined with the reason) and submitted with its inquiry id and its
-//! sender's address, which the server maps to a client; the server's decision is acted on
+//! A mail is parsed (or quarantined with the reason, or journaled with its kind when a machine
+//! sent it) and submitted with its inquiry id and its sender's address, which the server maps
+//! to a client; the server's decision is acted on
 //! (reply into the outbox, ticket id into the journal) and only then is the mail moved out of
 //! `new/`. When the server
 //! is down, restarting or shedding load, the stream is opened again after an exponential
@@ -21,7 +22,8 @@ use tonic::{Code, Request, Status};
 
 use super::IngestError;
 use super::backoff::Backoff;
-use super::handle::{Pending, Verdict, handle_response, quarantined, read_mail};
+use super::handle::{Pending, Verdict, automatic, handle_response, quarantined, read_mail};
+use super::kind::MailKind;
 use super::mailbox::{Maildir, RawMail};
 use super::sink::{Sink, Summary};
 use crate::progress::Stage;
@@ -112,9 +114,10 @@ impl Worker {
         let stage = Stage::counted("ingest", mails.len() as u64);
         let mut summary = Summary::default();
         let mut work = Work::default();
-        let mut unreadable = Vec::new();
+        // Mails settled without the server: unreadable ones and those a machine sent.
+        let mut settled = Vec::new();
         for raw in mails {
-            let (inquiry_id, parsed) = read_mail(&raw.bytes);
+            let (inquiry_id, parsed) = read_mail(&raw.bytes, &self.options.from_address);
             if self
                 .sink
                 .finish_known(&raw.origin, &raw.bytes, &inquiry_id, &mut summary)?
@@ -123,14 +126,15 @@ impl Worker {
                 continue;
             }
             match parsed {
-                Ok(mail) => work.queue.push_back(Pending::new(raw, mail)),
-                Err(error) => {
-                    unreadable.push(quarantined(raw, inquiry_id, None, error.to_string()))
+                Ok(mail) if mail.sorting.kind != MailKind::Human => {
+                    settled.push(automatic(raw, &mail))
                 }
+                Ok(mail) => work.queue.push_back(Pending::new(raw, mail)),
+                Err(error) => settled.push(quarantined(raw, inquiry_id, None, error.to_string())),
             }
         }
         let before = summary.processed;
-        self.sink.commit(unreadable, &mut summary)?;
+        self.sink.commit(settled, &mut summary)?;
         stage.advance(summary.processed - before);
         while !work.queue.is_empty() {
             match self.stream(&mut work, &mut summary, &stage).await {
@@ -156,6 +160,8 @@ impl Worker {
             routed = summary.routed,
             quarantined = summary.quarantined,
             no_reply = summary.no_reply,
+            automatic = summary.automatic,
+            withheld = summary.withheld,
             duplicates = summary.duplicates,
             "ingest run done"
         );

@@ -43,6 +43,9 @@ pub struct IngestArgs {
     /// The longest wait, in seconds, between attempts to reach the server.
     #[arg(long, default_value_t = 10)]
     max_backoff: u64,
+    /// Days no automatic mail goes to an address after it bounced permanently (5.x.x).
+    #[arg(long, default_value_t = 7)]
+    bounce_pause_days: u64,
 }
 
 pub fn ingest(args: IngestArgs) -> Result<()> {
@@ -57,7 +60,9 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
         .maildir
         .clone()
         .unwrap_or_else(|| args.state_dir.clone());
-    let sink = Sink::open(Spool::under(&root))?;
+    let sink = Sink::open(Spool::under(&root))?.with_bounce_pause(Duration::from_secs(
+        args.bounce_pause_days.saturating_mul(24 * 3600),
+    ));
     let mut worker = Worker::new(options, sink);
     let started = Instant::now();
     let summary: Summary = runtime()?.block_on(async {
@@ -78,11 +83,13 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
     })?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "processed {} · answered {} · routed {} · quarantined {} · duplicates {} · {:.2} s ({:.0} mails/s)",
+        "processed {} · answered {} · routed {} · quarantined {} · automatic {} · replies withheld {} · duplicates {} · {:.2} s ({:.0} mails/s)",
         summary.processed,
         summary.answered,
         summary.routed,
         summary.quarantined,
+        summary.automatic,
+        summary.withheld,
         summary.duplicates,
         seconds,
         summary.processed as f64 / seconds.max(1e-9)
