@@ -113,11 +113,14 @@ impl Authenticator {
                 None,
             ));
         };
-        let Some(presented) = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-        else {
+        let Ok(value) = value.to_str() else {
+            return Err(refuse(
+                "malformed",
+                "authorization metadata is not visible ASCII",
+                None,
+            ));
+        };
+        let Some(presented) = value.strip_prefix("Bearer ") else {
             return Err(refuse(
                 "malformed",
                 "authorization metadata must be `Bearer <token>`",
