@@ -13,6 +13,8 @@
 //! text survived (a missing closing boundary, a cut-off attachment) is read, and its damage
 //! noted.
 
+use std::collections::HashMap;
+
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 use super::decode::{
@@ -127,6 +129,7 @@ fn mime_type(part: &MessagePart<'_>) -> String {
 /// no parts, or a part that could not be read (its headers cut off).
 fn structure_damage(message: &Message<'_>, raw: &[u8]) -> Vec<String> {
     let mut damage = Vec::new();
+    let delimiters = delimiter_lines(raw);
     for part in &message.parts {
         let Some(content_type) = part.content_type() else {
             continue;
@@ -145,11 +148,8 @@ fn structure_damage(message: &Message<'_>, raw: &[u8]) -> Vec<String> {
             ));
             continue;
         };
-        let body = raw
-            .get(part.offset_body as usize..part.offset_end as usize)
-            .unwrap_or_default();
-        let delimiters = delimiter_lines(body, boundary);
-        if delimiters > parts.len() {
+        let opened = delimiters.get(boundary.as_bytes()).copied().unwrap_or(0);
+        if opened > parts.len() {
             damage.push(format!(
                 "part {} of {name} cannot be read: its headers are cut off",
                 parts.len() + 1
@@ -161,17 +161,20 @@ fn structure_damage(message: &Message<'_>, raw: &[u8]) -> Vec<String> {
     damage
 }
 
-/// How many lines of `body` open a part with `boundary` ("--boundary", not the closing
-/// "--boundary--").
-fn delimiter_lines(body: &[u8], boundary: &str) -> usize {
-    let delimiter = format!("--{boundary}");
-    body.split(|&b| b == b'\n')
-        .filter(|line| {
-            let line = line.trim_ascii_end();
-            line.starts_with(delimiter.as_bytes())
-                && line[delimiter.len()..].trim_ascii().is_empty()
-        })
-        .count()
+/// How many lines of `raw` open a part with each boundary ("--boundary"), in one pass however
+/// deep the multiparts nest.
+fn delimiter_lines(raw: &[u8]) -> HashMap<&[u8], usize> {
+    let mut counts = HashMap::new();
+    for line in raw.split(|&b| b == b'\n') {
+        let Some(boundary) = line.trim_ascii_end().strip_prefix(b"--") else {
+            continue;
+        };
+        // A closing "--boundary--" counts under "boundary--", which is no boundary.
+        if !boundary.is_empty() {
+            *counts.entry(boundary).or_default() += 1;
+        }
+    }
+    counts
 }
 
 #[cfg(test)]

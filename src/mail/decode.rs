@@ -181,7 +181,8 @@ fn nesting_depth(html: &str) -> usize {
         if name.is_empty() || NOT_NESTING.contains(&name.as_str()) {
             continue;
         }
-        let tag_end = rest.find('>').unwrap_or(rest.len());
+        // The tag ends at its '>', or where the next one starts: never a scan to the end.
+        let tag_end = rest.find(['>', '<']).unwrap_or(rest.len());
         if closing {
             depth = depth.saturating_sub(1);
         } else if !rest[..tag_end].ends_with('/') {
