@@ -132,6 +132,44 @@ pub struct PackSettings {
     /// The least a trained model must reach on the validation split to be written.
     #[serde(default)]
     pub quality: QualityFloors,
+    /// How old the status data may be, and whether its dates move to the day of loading.
+    #[serde(default)]
+    pub status: StatusSettings,
+}
+
+/// The `[status]` table of `pack.toml`: how old the status data may be when answers are read
+/// from it, measured from its `as_of` to the inquiry's receive time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSettings {
+    /// Answers from data older than this many hours say when the data is from.
+    #[serde(default = "default_as_of_note_after_hours")]
+    pub as_of_note_after_hours: u64,
+    /// Data older than this many hours is not answered from: a person answers, told why.
+    #[serde(default = "default_max_age_hours")]
+    pub max_age_hours: u64,
+    /// Moves every date of the status data by whole days so that its `as_of` falls on the day
+    /// it is loaded (or reloaded): for sample data that should work whatever the day.
+    #[serde(default)]
+    pub shift_to_today: bool,
+}
+
+fn default_as_of_note_after_hours() -> u64 {
+    24
+}
+
+fn default_max_age_hours() -> u64 {
+    7 * 24
+}
+
+impl Default for StatusSettings {
+    fn default() -> Self {
+        Self {
+            as_of_note_after_hours: default_as_of_note_after_hours(),
+            max_age_hours: default_max_age_hours(),
+            shift_to_today: false,
+        }
+    }
 }
 
 /// The `[quality]` table of `pack.toml`: the floors below which `triage train` refuses to write
@@ -200,6 +238,7 @@ impl Default for PackSettings {
             min_auto_answer_precision: default_min_auto_answer_precision(),
             min_route_confidence: default_min_route_confidence(),
             quality: QualityFloors::default(),
+            status: StatusSettings::default(),
         }
     }
 }
@@ -313,16 +352,24 @@ fn load_settings(path: &Path) -> Result<PackSettings, PackError> {
         ),
         ("quality.min_deflection", settings.quality.min_deflection),
     ];
-    match shares
+    let bad = |message: String| PackError::BadFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    if let Some((key, value)) = shares
         .into_iter()
         .find(|(_, value)| !(0.0..=1.0).contains(value))
     {
-        Some((key, value)) => Err(PackError::BadFile {
-            path: path.to_path_buf(),
-            message: format!("{key} is {value}, it must lie in [0, 1]"),
-        }),
-        None => Ok(settings),
+        return Err(bad(format!("{key} is {value}, it must lie in [0, 1]")));
     }
+    let status = settings.status;
+    if status.max_age_hours == 0 || status.as_of_note_after_hours > status.max_age_hours {
+        return Err(bad(format!(
+            "status.max_age_hours ({}) must be above 0 and at least status.as_of_note_after_hours ({})",
+            status.max_age_hours, status.as_of_note_after_hours
+        )));
+    }
+    Ok(settings)
 }
 
 /// Reads a CSV file with the expected header and hands each record, with its line, to `row`.
@@ -566,6 +613,43 @@ mod tests {
             quality.min_deflection,
             QualityFloors::default().min_deflection
         );
+    }
+
+    /// The status settings are read from `[status]`, each optional, and checked together.
+    #[test]
+    fn reads_the_status_settings() {
+        let dir = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "[status]\nmax_age_hours = 48\nshift_to_today = true\n"),
+        ]);
+        let status = Pack::load(dir.path()).unwrap().settings.status;
+        assert_eq!(
+            status,
+            StatusSettings {
+                as_of_note_after_hours: 24,
+                max_age_hours: 48,
+                shift_to_today: true,
+            }
+        );
+        for (setting, expected) in [
+            ("max_age_hours = 0", "status.max_age_hours (0) must be above 0"),
+            (
+                "max_age_hours = 12",
+                "must be above 0 and at least status.as_of_note_after_hours (24)",
+            ),
+            ("max_age = 12", "unknown field `max_age`"),
+        ] {
+            let error = load_error(&[
+                ("intents.csv", INTENTS),
+                ("train.csv", TRAIN),
+                ("pack.toml", &format!("[status]\n{setting}\n")),
+            ]);
+            assert!(
+                error.contains("pack.toml") && error.contains(expected),
+                "{error} lacks {expected}"
+            );
+        }
     }
 
     #[test]

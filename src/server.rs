@@ -81,7 +81,10 @@ pub async fn build_with_clock(
         .clone()
         .unwrap_or_else(|| std::path::Path::new("models").join(&pack.name));
     let classifier = Arc::new(artifact::load(&pack, &model_dir)?);
-    let status = Arc::new(StatusStore::for_pack(&pack)?);
+    let status = Arc::new(StatusStore::for_pack(
+        &pack,
+        crate::answer::instant_from_unix_ms(clock.now_ms()),
+    )?);
     let queues = serving_queues(&pack)?;
     let (clients, queue): (Arc<dyn ClientDirectory>, Arc<DecisionQueue>) = match &config.backend {
         Backend::Embedded { data_dir, clients } => {

@@ -94,7 +94,7 @@ async fn nats_restart_loses_nothing_and_recovers() {
 
     let namespace = Namespace::new("restart");
     let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
-    let status = StatusStore::for_pack(&pack).unwrap();
+    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now()).unwrap();
     PgStatus::new(namespace.postgres().await)
         .import(&status.snapshot())
         .await

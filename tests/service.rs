@@ -95,6 +95,127 @@ async fn direct_answers_use_only_the_clients_own_data() {
     server.stop().await;
 }
 
+/// Unix milliseconds of an RFC 3339 time, for the tests' manual clock.
+fn ms(time: &str) -> i64 {
+    time.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+/// A copy of the agency pack whose data may be a month old before a person must answer.
+fn agency_for_a_month() -> tempfile::TempDir {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency");
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+    }
+    let settings = copy.path().join("pack.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.trim_end().ends_with("shift_to_today = true"), "[status] comes last");
+    std::fs::write(&settings, format!("{text}max_age_hours = 720\n")).unwrap();
+    copy
+}
+
+/// "Next" and "overdue" are read at the inquiry's receive time, not the data's date, and an
+/// answer from day-old data says when the data is from.
+#[tokio::test]
+async fn answers_read_dates_at_the_receive_time() {
+    let (dir, pack) = (tempfile::tempdir().unwrap(), agency_for_a_month());
+    let mut config = agency_config(dir.path());
+    config.pack = pack.path().to_owned();
+    let server = TestServer::start(config).await;
+    let mut client = server.triage().await;
+    let next_meeting = "when's our next meeting?";
+
+    server.clock.set(ms("2026-11-25T09:00:00Z"));
+    let later = client
+        .submit(inquiry("d-next", "acme", next_meeting))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answer_of(&later);
+    assert_eq!(answer.entity_id, "M-309");
+    assert!(
+        answer.text.starts_with("December SEO review is on Thursday 3 December 2026")
+            && answer
+                .text
+                .ends_with("This is what our records showed on Friday 20 November 2026 at 09:00 UTC."),
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.as_of.as_ref().map(|t| t.seconds), Some(ms("2026-11-20T09:00:00Z") / 1000));
+
+    // The inquiry's own receive time counts, not the moment it is decided.
+    let mut earlier = inquiry("d-next-earlier", "acme", next_meeting);
+    earlier.inquiry.as_mut().unwrap().received_at = Some(prost_types::Timestamp {
+        seconds: ms("2026-11-21T08:00:00Z") / 1000,
+        nanos: 0,
+    });
+    let earlier = client.submit(earlier).await.unwrap().into_inner();
+    assert_eq!(answer_of(&earlier).entity_id, "M-305");
+
+    // On 4 December the invoice due on 30 November is overdue, and the last meeting on record
+    // is past: a person answers rather than naming it.
+    server.clock.set(ms("2026-12-04T09:00:00Z"));
+    let invoice = client
+        .submit(inquiry("d-invoice", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        answer_of(&invoice)
+            .text
+            .contains("was due on Monday 30 November 2026 and is now overdue"),
+        "{}",
+        answer_of(&invoice).text
+    );
+    let meeting = client
+        .submit(inquiry("d-next-late", "acme", next_meeting))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket_of(&meeting).queue, "account_management");
+    assert_eq!(meeting.decision.unwrap().escalation_kind, "none_upcoming");
+    server.stop().await;
+}
+
+/// Data older than the pack's maximum age goes to a person with the reason; reloaded on the
+/// day, the sample data moves to it and is answered from again.
+#[tokio::test]
+async fn stale_status_data_goes_to_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    server.clock.set(ms("2026-12-04T09:00:00Z"));
+    let stale = client
+        .submit(inquiry("s-stale", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket_of(&stale).queue, "account_management");
+    let decision = stale.decision.unwrap();
+    assert_eq!(decision.escalation_kind, "stale_data");
+    assert_eq!(
+        decision.escalation_reason,
+        "the status data is as of Friday 20 November 2026 at 09:00 UTC, 14 days before the \
+         inquiry; answers may use data up to 7 days old"
+    );
+
+    server.app.helpdesk.reload_status().unwrap();
+    let fresh = client
+        .submit(inquiry("s-fresh", "acme", "is invoice 1042 paid?"))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answer_of(&fresh);
+    assert_eq!(
+        answer.text,
+        "Invoice INV-1042 (October SEO retainer) for 4,800.00 GBP was issued on Saturday 14 \
+         November 2026 and is open; payment is due on Monday 14 December 2026."
+    );
+    assert_eq!(answer.as_of.as_ref().map(|t| t.seconds), Some(ms("2026-12-04T09:00:00Z") / 1000));
+    server.stop().await;
+}
+
 /// An expert inquiry becomes a ticket on its queue, with the explanation attached.
 #[tokio::test]
 async fn expert_inquiries_become_tickets() {

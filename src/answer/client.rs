@@ -85,8 +85,8 @@ pub struct Entity {
     /// Other names the client may use for it; matched like the name.
     pub aliases: Vec<String>,
     pub fields: BTreeMap<String, String>,
-    /// How a text names it, read from the id, name and aliases above the first time it is
-    /// needed: once per load for embedded status data, and only for the entities an inquiry
+    /// How a text names it, read from the id, fields, name and aliases above the first time it
+    /// is needed: once per load for embedded status data, and only for the entities an inquiry
     /// looks at when each lookup builds its client afresh.
     terms: OnceLock<EntityTerms>,
 }
@@ -110,8 +110,7 @@ impl Entity {
     }
 
     pub(crate) fn terms(&self) -> &EntityTerms {
-        self.terms
-            .get_or_init(|| EntityTerms::new(&self.id, &self.name, &self.aliases))
+        self.terms.get_or_init(|| EntityTerms::new(self))
     }
 }
 
@@ -167,6 +166,22 @@ struct RawEntity {
 }
 
 impl RawClient {
+    /// Moves every date among the client's and its entities' field values by `days` whole
+    /// days (a value out of the supported range stays as it is, for validation to judge).
+    pub(crate) fn shift_dates(&mut self, days: i64) {
+        let shift = |fields: &mut BTreeMap<String, String>| {
+            for value in fields.values_mut() {
+                if let Some(moved) = Timestamp::parse(value).and_then(|date| date.shifted_by_days(days)) {
+                    *value = moved.to_string();
+                }
+            }
+        };
+        shift(&mut self.fields);
+        for entity in &mut self.entities {
+            shift(&mut entity.fields);
+        }
+    }
+
     /// Validates the client read from `path` (the `index`th in the file) and its entities.
     pub(crate) fn validate(
         self,

@@ -1,160 +1,160 @@
-//! The dates and times of the status data, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (UTC): strict
-//! parsing, comparing, and writing them out for people ("Friday 28 November 2026").
+//! The dates and times of the status data, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (UTC), on
+//! `jiff`: strict parsing (only those two forms, written exactly so), comparing against the
+//! moment an inquiry arrived, moving by whole days, and writing them out for people ("Friday 28
+//! November 2026").
 
 use std::cmp::Ordering;
 use std::fmt;
 
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+use jiff::civil::{Date, DateTime};
+use jiff::tz::Offset;
+use jiff::{SignedDuration, Span};
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
+/// How a date-time of the status data is written: RFC 3339 in UTC, to the second.
+const DATE_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
-/// A calendar date, with a UTC time of day when the text gave one.
+/// A calendar date, or an instant when the text gave a UTC time of day.
 ///
-/// The derived order is total (a date alone sorts before any time on that day); `cmp_loose`
-/// is the comparison to use against "now".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp {
-    year: u16,
-    month: u8,
-    day: u8,
-    /// Hours, minutes and seconds, when the text had a time.
-    time: Option<(u8, u8, u8)>,
+/// The order is total: a date alone sorts before any time on that day. [`Self::cmp_at`] is the
+/// comparison to use against the moment of an inquiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timestamp {
+    /// A day, without a time ("due on the 28th").
+    Date(Date),
+    /// An instant ("starts at 14:30 UTC on the 24th").
+    Instant(jiff::Timestamp),
 }
 
 impl Timestamp {
     /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`; `None` for anything else, including
-    /// impossible dates such as 2026-02-30.
+    /// impossible dates (2026-02-30), other offsets, fractions of a second and unpadded fields.
     pub fn parse(text: &str) -> Option<Self> {
-        let bytes = text.as_bytes();
-        let (date, time) = match bytes.len() {
-            10 => (bytes, None),
-            20 if bytes[10] == b'T' && bytes[19] == b'Z' => (&bytes[..10], Some(&bytes[11..19])),
-            _ => return None,
-        };
-        if date[4] != b'-' || date[7] != b'-' {
-            return None;
+        if let Ok(date) = text.parse::<Date>() {
+            return (date.to_string() == text).then_some(Self::Date(date));
         }
-        let year = u16::try_from(number(&date[..4])?).ok()?;
-        let month = u8::try_from(number(&date[5..7])?).ok()?;
-        let day = u8::try_from(number(&date[8..10])?).ok()?;
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return None;
-        }
-        let time = match time {
-            None => None,
-            Some(time) => {
-                if time[2] != b':' || time[5] != b':' {
-                    return None;
-                }
-                let hour = u8::try_from(number(&time[..2])?).ok()?;
-                let minute = u8::try_from(number(&time[3..5])?).ok()?;
-                let second = u8::try_from(number(&time[6..8])?).ok()?;
-                if hour > 23 || minute > 59 || second > 59 {
-                    return None;
-                }
-                Some((hour, minute, second))
-            }
-        };
-        Some(Self {
-            year,
-            month,
-            day,
-            time,
-        })
+        let instant = text.parse::<jiff::Timestamp>().ok()?;
+        (instant.strftime(DATE_TIME_FORMAT).to_string() == text).then_some(Self::Instant(instant))
     }
 
-    /// Compares the dates alone when either side has no time of day, so a deadline "on the
-    /// 20th" counts as not yet past at 09:00 on the 20th.
-    pub fn cmp_loose(&self, other: &Self) -> Ordering {
-        let dates = (self.year, self.month, self.day).cmp(&(other.year, other.month, other.day));
-        match (self.time, other.time) {
-            (Some(mine), Some(theirs)) => dates.then(mine.cmp(&theirs)),
-            _ => dates,
+    /// The UTC day it falls on.
+    pub fn date(&self) -> Date {
+        match self {
+            Self::Date(date) => *date,
+            Self::Instant(instant) => utc_date(*instant),
+        }
+    }
+
+    /// The instant it starts at: a date alone starts at midnight UTC.
+    pub fn start(&self) -> jiff::Timestamp {
+        match self {
+            Self::Instant(instant) => *instant,
+            Self::Date(date) => Offset::UTC
+                .to_timestamp(DateTime::from(*date))
+                .unwrap_or(jiff::Timestamp::MIN),
+        }
+    }
+
+    /// Milliseconds since the Unix epoch of [`Self::start`].
+    pub fn unix_ms(&self) -> i64 {
+        self.start().as_millisecond()
+    }
+
+    /// Compares it with the moment `at`; a date alone compares by day, so a deadline "on the
+    /// 20th" is not yet past at 09:00 on the 20th.
+    pub fn cmp_at(&self, at: jiff::Timestamp) -> Ordering {
+        match self {
+            Self::Date(date) => date.cmp(&utc_date(at)),
+            Self::Instant(instant) => instant.cmp(&at),
+        }
+    }
+
+    /// The same moment `days` whole days later (earlier when negative), keeping the time of
+    /// day; `None` past the supported range of years.
+    pub fn shifted_by_days(&self, days: i64) -> Option<Self> {
+        match self {
+            Self::Date(date) => date.checked_add(Span::new().try_days(days).ok()?).ok().map(Self::Date),
+            Self::Instant(instant) => {
+                let hours = days.checked_mul(24)?;
+                instant
+                    .checked_add(SignedDuration::from_hours(hours))
+                    .ok()
+                    .map(Self::Instant)
+            }
         }
     }
 
     /// The date for people: "Friday 28 November 2026".
     pub fn readable_date(&self) -> String {
-        let weekday = WEEKDAYS[self.weekday()];
-        let month = MONTHS[usize::from(self.month - 1)];
-        format!("{weekday} {} {month} {}", self.day, self.year)
+        self.date().strftime("%A %-d %B %Y").to_string()
     }
 
     /// The date and, when there is one, the time for people: "Tuesday 24 November 2026 at
     /// 14:30 UTC".
     pub fn readable_date_time(&self) -> String {
-        match self.time {
-            Some((hour, minute, _)) => {
-                format!("{} at {hour:02}:{minute:02} UTC", self.readable_date())
+        match self {
+            Self::Date(_) => self.readable_date(),
+            Self::Instant(instant) => {
+                let time = Offset::UTC.to_datetime(*instant).time();
+                format!("{} at {} UTC", self.readable_date(), time.strftime("%H:%M"))
             }
-            None => self.readable_date(),
         }
     }
 
-    /// Monday = 0 ... Sunday = 6, from the days since 1970-01-01 (a Thursday).
-    fn weekday(&self) -> usize {
-        // Howard Hinnant's days_from_civil, with March as the first month of the year.
-        let year = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let month = i64::from(self.month);
-        let day_of_year =
-            (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        let days = era * 146_097 + day_of_era - 719_468;
-        // The remainder is in 0..7, so the conversion cannot fail.
-        usize::try_from((days + 3).rem_euclid(7)).unwrap_or(0)
+    /// The key of the total order: the day, then the instant (none first).
+    fn order_key(&self) -> (Date, Option<jiff::Timestamp>) {
+        match self {
+            Self::Date(date) => (*date, None),
+            Self::Instant(instant) => (utc_date(*instant), Some(*instant)),
+        }
+    }
+}
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Display for Timestamp {
     /// Writes the timestamp back in the form it was parsed from.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)?;
-        if let Some((hour, minute, second)) = self.time {
-            write!(f, "T{hour:02}:{minute:02}:{second:02}Z")?;
+        match self {
+            Self::Date(date) => write!(f, "{date}"),
+            Self::Instant(instant) => write!(f, "{}", instant.strftime(DATE_TIME_FORMAT)),
         }
-        Ok(())
     }
 }
 
-/// The value of a run of ASCII digits, `None` if any byte is not a digit.
-fn number(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |value, &byte| {
-        byte.is_ascii_digit()
-            .then(|| value * 10 + u32::from(byte - b'0'))
+/// The instant `ms` milliseconds after the Unix epoch, clamped to the years jiff supports.
+pub fn instant_from_unix_ms(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
     })
 }
 
-fn days_in_month(year: u16, month: u8) -> u8 {
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+/// The UTC day of `instant`.
+pub(crate) fn utc_date(instant: jiff::Timestamp) -> Date {
+    Offset::UTC.to_datetime(instant).date()
+}
+
+/// A span of time for people, rounded down: "3 days", "1 day", "5 hours", "1 hour", "0 hours".
+pub(crate) fn readable_age(age: SignedDuration) -> String {
+    let hours = age.as_hours().max(0);
+    let (count, unit) = if hours >= 48 {
+        (hours / 24, "day")
+    } else {
+        (hours, "hour")
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural}")
 }
 
 #[cfg(test)]
@@ -163,6 +163,10 @@ mod tests {
 
     fn ts(text: &str) -> Timestamp {
         Timestamp::parse(text).expect("valid timestamp")
+    }
+
+    fn instant(text: &str) -> jiff::Timestamp {
+        text.parse().expect("valid instant")
     }
 
     /// Both documented forms parse and print back unchanged.
@@ -185,6 +189,7 @@ mod tests {
             "",
             "2026-11-2",
             "2026/11/28",
+            "20261128",
             "2026-13-01",
             "2026-00-10",
             "2026-02-29",
@@ -194,7 +199,12 @@ mod tests {
             "2026-11-20T09:00:00",
             "2026-11-20 09:00:00Z",
             "2026-11-20T09:60:00Z",
+            "2026-11-20T09:00Z",
+            "2026-11-20T09:00:00.5Z",
+            "2026-11-20T09:00:00+01:00",
+            "2026-11-20T09:00:00z",
             "+026-11-20",
+            "+002026-11-20",
             "２０２６-11-20",
         ] {
             assert_eq!(Timestamp::parse(text), None, "{text}");
@@ -228,13 +238,66 @@ mod tests {
         );
     }
 
-    /// A bare date compares by day against a time; two times compare fully.
+    /// A bare date compares by day against a moment; an instant compares fully.
     #[test]
-    fn loose_comparison_ignores_time_against_a_bare_date() {
-        let now = ts("2026-11-20T09:00:00Z");
-        assert_eq!(ts("2026-11-20").cmp_loose(&now), Ordering::Equal);
-        assert_eq!(ts("2026-11-20T08:59:59Z").cmp_loose(&now), Ordering::Less);
-        assert_eq!(ts("2026-11-21").cmp_loose(&now), Ordering::Greater);
+    fn a_bare_date_compares_by_day() {
+        let now = instant("2026-11-20T09:00:00Z");
+        assert_eq!(ts("2026-11-20").cmp_at(now), Ordering::Equal);
+        assert_eq!(ts("2026-11-19").cmp_at(now), Ordering::Less);
+        assert_eq!(ts("2026-11-20T08:59:59Z").cmp_at(now), Ordering::Less);
+        assert_eq!(ts("2026-11-20T09:00:00Z").cmp_at(now), Ordering::Equal);
+        assert_eq!(ts("2026-11-21").cmp_at(now), Ordering::Greater);
         assert!(ts("2026-11-20") < ts("2026-11-20T00:00:00Z"));
+        assert!(ts("2026-11-20T23:00:00Z") < ts("2026-11-21"));
+    }
+
+    /// Moving by days keeps the time of day and crosses months and leap days.
+    #[test]
+    fn shifts_by_whole_days() {
+        let moved = |text: &str, days: i64| {
+            ts(text)
+                .shifted_by_days(days)
+                .expect("in range")
+                .to_string()
+        };
+        assert_eq!(moved("2026-11-28", 14), "2026-12-12");
+        assert_eq!(moved("2024-02-28", 1), "2024-02-29");
+        assert_eq!(moved("2026-11-24T14:30:00Z", -30), "2026-10-25T14:30:00Z");
+        assert_eq!(moved("2026-11-24T14:30:00Z", 0), "2026-11-24T14:30:00Z");
+        assert_eq!(ts("9999-12-31").shifted_by_days(1), None);
+    }
+
+    /// Starts and Unix times: a date starts at midnight UTC.
+    #[test]
+    fn starts_and_unix_times() {
+        assert_eq!(ts("2026-11-20T09:00:00Z").unix_ms(), 1_795_165_200_000);
+        assert_eq!(ts("2026-11-20").unix_ms(), 1_795_132_800_000);
+        assert_eq!(ts("1970-01-01").unix_ms(), 0);
+        assert_eq!(
+            ts("2026-11-20T23:30:00Z").date(),
+            ts("2026-11-20").date()
+        );
+    }
+
+    /// Unix milliseconds convert both ways, clamped beyond the supported years.
+    #[test]
+    fn instants_from_unix_milliseconds() {
+        assert_eq!(
+            instant_from_unix_ms(1_795_165_200_000),
+            instant("2026-11-20T09:00:00Z")
+        );
+        assert_eq!(instant_from_unix_ms(i64::MAX), jiff::Timestamp::MAX);
+        assert_eq!(instant_from_unix_ms(i64::MIN), jiff::Timestamp::MIN);
+    }
+
+    /// Ages read in hours below two days, in days from there, never negative.
+    #[test]
+    fn ages_for_people() {
+        assert_eq!(readable_age(SignedDuration::from_hours(1)), "1 hour");
+        assert_eq!(readable_age(SignedDuration::from_mins(150)), "2 hours");
+        assert_eq!(readable_age(SignedDuration::from_hours(47)), "47 hours");
+        assert_eq!(readable_age(SignedDuration::from_hours(48)), "2 days");
+        assert_eq!(readable_age(SignedDuration::from_hours(24 * 14 + 5)), "14 days");
+        assert_eq!(readable_age(SignedDuration::from_hours(-3)), "0 hours");
     }
 }

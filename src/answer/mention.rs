@@ -1,135 +1,185 @@
-//! Which of a client's entities an inquiry names, read through the normalizer's tokens.
+//! Which of a client's records of one kind an inquiry names: one, several, none in particular,
+//! or one the client does not have. The rule, in order:
 //!
-//! An entity is named decisively by its id or the number in it ("1042", "#1042", "INV-1042",
-//! "inv 1042"). Otherwise each candidate scores the distinct words of its name and aliases that
-//! the text contains, counting only words that discriminate: a word every candidate has ("report"
-//! when all are reports) scores nothing, nor do a few function words. Unspaced scripts (Chinese)
-//! are compared as character pairs, so "最终报告" needs "最终", not just "报".
+//! 1. **Numbers and ids** (see [`super::reference`]): a number or id of one of the client's
+//!    records names it. A number or id shaped like a record reference that is none of the
+//!    client's records ("INV-1043" when acme has 1038, 1042 and 1045; another client's id; an
+//!    off-by-one number) names a record the client does not have: the inquiry is about that
+//!    record, so it is answered "no such record" (or by a person), never with another one, even
+//!    when it also names one of the client's. Years, amounts, dates, times and quantities are
+//!    not record numbers.
+//! 2. **Names**, when the text has no number or id: its *naming words* are its words that occur
+//!    in the names and aliases of the kind's records anywhere in the pack (the kind's
+//!    vocabulary), except the words of the kind's own name ("invoice"), function words and the
+//!    words of time ("next", "last", "new") that the select rules read. A record fits when its
+//!    name and aliases hold *every* naming word; one fitting record is named, several are named
+//!    together (the select rule then picks among them, or a person does), and none means the
+//!    text names a record the client does not have ("the final accessibility report" when
+//!    acme's only final report is the SEO one). A word the pack's names never use names
+//!    nothing, so "is the invoice from last week paid?" names no invoice; a number names only
+//!    beside another word of a name it occurs in ("sunflower oil 1 L" is not "5 L", but the "1"
+//!    of "€1,200" is no "phase 1").
+//!
+//! Words are the normalizer's tokens with a plural "s" dropped; unspaced scripts (Chinese) are
+//! compared as character pairs, so "最终报告" needs "最终" and "报告", not just "报".
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use crate::classify::NormalizedText;
 
 use super::client::Entity;
+use super::reference::{Identifiers, referenced};
+use super::vocabulary::{KindVocabulary, is_number};
 
-/// Function words that say nothing about which entity is meant.
-const STOP_WORDS: [&str; 30] = [
-    "a", "an", "and", "are", "at", "be", "by", "do", "for", "from", "has", "have", "how", "i",
-    "in", "is", "it", "me", "my", "of", "on", "or", "our", "the", "this", "to", "we", "what",
-    "when", "with",
+/// Function words of the packs' languages, and words of time that select rather than name;
+/// compared after normalizing (`STOPS`), so they are written as people write them.
+const STOP_WORDS: &[&str] = &[
+    // English
+    "a", "about", "all", "an", "and", "any", "are", "at", "be", "by", "can", "current", "did",
+    "do", "does", "for", "from", "has", "have", "how", "i", "in", "is", "it", "last", "latest",
+    "me", "my", "new", "news", "next", "of", "old", "on", "or", "our", "previous", "recent",
+    "the", "this", "to", "upcoming", "us", "was", "we", "what", "when", "where", "which",
+    "will", "with", "you", "your",
+    // German
+    "am", "an", "auf", "das", "dem", "den", "der", "des", "die", "ein", "eine", "einen", "für",
+    "im", "ist", "mit", "nächste", "unser", "unsere", "von", "wann", "was", "wie", "wo", "zu",
+    "zum", "zur",
+    // Russian
+    "в", "во", "где", "для", "и", "из", "как", "когда", "к", "ли", "мой", "моя", "мы", "на",
+    "наш", "наша", "не", "о", "от", "по", "с", "следующий", "у", "что", "это",
+    // Belarusian
+    "дзе", "з", "і", "калі", "мой", "на", "наш", "не", "па", "пра", "ці", "у", "ў", "што",
+    "гэта", "наступны", "ад", "да",
+    // Chinese, as single characters of an unspaced run
+    "的", "了", "吗", "呢", "我", "们", "是", "在", "有", "和",
 ];
 
-/// The shortest id part that counts as a number naming an entity on its own ("1042", not "7").
-const MIN_ID_NUMBER_LEN: usize = 3;
+/// The stop words as the normalizer writes them (accents and case folded).
+static STOPS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+    STOP_WORDS
+        .iter()
+        .flat_map(|word| NormalizedText::new(word).runs().to_vec())
+        .map(|run| run.text)
+        .collect()
+});
 
 /// What the text names among the candidates (in candidate order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mention<'a> {
-    /// No candidate is named.
+    /// No candidate is named, and no other record either.
     Nothing,
-    /// Exactly one candidate is named best.
+    /// Exactly one candidate is named.
     One(&'a Entity),
-    /// Several are named equally well.
+    /// Several are named together.
     Several(Vec<&'a Entity>),
+    /// A record the client does not have is named, by a number or id as written.
+    UnknownRecord(String),
+    /// A record the client does not have is named, by these words of the kind's names.
+    UnknownName(String),
 }
 
 impl<'a> Mention<'a> {
-    /// Reads which of `candidates` the text names.
-    pub(crate) fn find(text: &str, candidates: &[&'a Entity]) -> Self {
-        let normalized = NormalizedText::new(text);
-        let text_ids = id_forms_of_text(&normalized);
-        let decisive: Vec<&Entity> = candidates
+    /// Reads which of `candidates`, all of one client's records of a kind, the text names;
+    /// `vocabulary` is the kind's across the pack.
+    pub(crate) fn find(text: &str, candidates: &[&'a Entity], vocabulary: &KindVocabulary) -> Self {
+        let identifiers: Vec<&Identifiers> = candidates
             .iter()
-            .copied()
-            .filter(|entity| {
-                entity
-                    .terms()
-                    .id_forms
-                    .iter()
-                    .any(|form| text_ids.contains(form))
-            })
+            .map(|entity| &entity.terms().identifiers)
             .collect();
-        if !decisive.is_empty() {
-            return Self::from_best(decisive);
+        let references = referenced(text, &identifiers, &vocabulary.shape);
+        if let Some(unknown) = references.unknown.into_iter().next() {
+            return Self::UnknownRecord(unknown);
         }
-        let asked = words(&normalized);
-        let vocabularies: Vec<&BTreeSet<String>> = candidates
-            .iter()
-            .map(|entity| &entity.terms().vocabulary)
-            .collect();
-        let shared: BTreeSet<&String> = match vocabularies.split_first() {
-            Some((first, rest)) => first
-                .iter()
-                .filter(|word| rest.iter().all(|other| other.contains(*word)))
-                .collect(),
-            None => BTreeSet::new(),
-        };
-        let scored: Vec<(&Entity, usize)> = candidates
-            .iter()
-            .zip(&vocabularies)
-            .map(|(entity, vocabulary)| {
-                let score = vocabulary
+        if !references.named.is_empty() {
+            return Self::from_fitting(
+                references
+                    .named
                     .iter()
-                    .filter(|word| !shared.contains(word) && asked.contains(*word))
-                    .count();
-                (*entity, score)
+                    .map(|&position| candidates[position])
+                    .collect(),
+            );
+        }
+        let (numbers, mut naming): (Vec<String>, Vec<String>) = words(text)
+            .into_iter()
+            .filter(|word| vocabulary.words.contains(word) && !vocabulary.generic.contains(word))
+            .partition(|word| is_number(word));
+        // A number names a record only beside a word of the same name ("oil 1 L", not the
+        // "1" of "€1,200").
+        let beside_a_word: Vec<String> = numbers
+            .into_iter()
+            .filter(|number| {
+                vocabulary
+                    .numbers
+                    .get(number)
+                    .is_some_and(|with| naming.iter().any(|word| with.contains(word)))
             })
             .collect();
-        let best = scored.iter().map(|(_, score)| *score).max().unwrap_or(0);
-        if best == 0 {
+        naming.extend(beside_a_word);
+        if naming.is_empty() {
             return Self::Nothing;
         }
-        Self::from_best(
-            scored
-                .into_iter()
-                .filter(|(_, score)| *score == best)
-                .map(|(entity, _)| entity)
-                .collect(),
-        )
+        let fitting: Vec<&Entity> = candidates
+            .iter()
+            .copied()
+            .filter(|entity| naming.iter().all(|word| entity.terms().words.contains(word)))
+            .collect();
+        if fitting.is_empty() {
+            return Self::UnknownName(naming.join(" "));
+        }
+        Self::from_fitting(fitting)
     }
 
-    fn from_best(best: Vec<&'a Entity>) -> Self {
-        match best.as_slice() {
+    fn from_fitting(fitting: Vec<&'a Entity>) -> Self {
+        match fitting.as_slice() {
             [] => Self::Nothing,
             [one] => Self::One(one),
-            _ => Self::Several(best),
+            _ => Self::Several(fitting),
         }
     }
 }
 
-/// What names an entity: its id forms and the words of its name and aliases, read once per
+/// What names a record: its identifiers and the words of its name and aliases, read once per
 /// entity (see `Entity::terms`) rather than on every inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EntityTerms {
-    id_forms: Vec<String>,
-    vocabulary: BTreeSet<String>,
+    pub(crate) identifiers: Identifiers,
+    pub(crate) words: BTreeSet<String>,
 }
 
 impl EntityTerms {
-    pub(crate) fn new(id: &str, name: &str, aliases: &[String]) -> Self {
+    pub(crate) fn new(entity: &Entity) -> Self {
+        let names = || std::iter::once(entity.name.as_str()).chain(entity.aliases.iter().map(String::as_str));
         Self {
-            id_forms: id_forms_of_entity(id),
-            vocabulary: std::iter::once(name)
-                .chain(aliases.iter().map(String::as_str))
-                .flat_map(|name| words(&NormalizedText::new(name)))
-                .collect(),
+            identifiers: Identifiers::new(&entity.id, entity.fields.values(), names()),
+            words: names().flat_map(words).collect(),
         }
     }
 }
 
-/// The comparable words of a text: spaced tokens (a plural "s" dropped, function words left
-/// out) and character pairs of unspaced runs (a lone character stands for itself).
-fn words(text: &NormalizedText) -> BTreeSet<String> {
-    let mut words = BTreeSet::new();
-    for run in text.runs() {
+/// The comparable words of a text, in order and each once: spaced tokens (a plural "s"
+/// dropped, function words left out) and character pairs of unspaced runs (a lone character
+/// stands for itself).
+pub(crate) fn words(text: &str) -> Vec<String> {
+    let normalized = NormalizedText::new(text);
+    let mut seen = BTreeSet::new();
+    let mut words = Vec::new();
+    let mut keep = |word: String| {
+        if !STOPS.contains(&word) && seen.insert(word.clone()) {
+            words.push(word);
+        }
+    };
+    for run in normalized.runs() {
         if run.unspaced {
             let chars: Vec<char> = run.text.chars().collect();
             if let [single] = chars.as_slice() {
-                words.insert(single.to_string());
+                keep(single.to_string());
             }
-            words.extend(chars.windows(2).map(|pair| pair.iter().collect::<String>()));
-        } else if !STOP_WORDS.contains(&run.text.as_str()) {
-            words.insert(singular(&run.text).to_owned());
+            for pair in chars.windows(2) {
+                keep(pair.iter().collect());
+            }
+        } else if !STOPS.contains(&run.text) {
+            keep(singular(&run.text).to_owned());
         }
     }
     words
@@ -143,41 +193,18 @@ fn singular(word: &str) -> &str {
     }
 }
 
-/// The forms under which a text may name an id: each token, and each pair of adjacent tokens
-/// run together ("inv 1042" → "inv1042").
-fn id_forms_of_text(text: &NormalizedText) -> BTreeSet<String> {
-    let tokens: Vec<&str> = text.tokens().collect();
-    let mut forms: BTreeSet<String> = tokens.iter().map(|token| (*token).to_owned()).collect();
-    forms.extend(tokens.windows(2).map(|pair| pair.concat()));
-    forms
-}
-
-/// The forms that name an entity decisively: its id with separators dropped ("INV-1042" →
-/// "inv1042") and each long enough number-bearing part of it ("1042").
-fn id_forms_of_entity(id: &str) -> Vec<String> {
-    let normalized = NormalizedText::new(id);
-    let tokens: Vec<&str> = normalized.tokens().collect();
-    let mut forms = vec![tokens.concat()];
-    forms.extend(
-        tokens
-            .iter()
-            .filter(|token| {
-                token.len() >= MIN_ID_NUMBER_LEN && token.bytes().any(|byte| byte.is_ascii_digit())
-            })
-            .map(|token| (*token).to_owned()),
-    );
-    forms.retain(|form| !form.is_empty());
-    forms
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::client::{Client, ClientTier};
+    use crate::answer::date::Timestamp;
+    use crate::answer::vocabulary::Vocabulary;
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
-    fn entity(id: &str, name: &str, aliases: &[&str]) -> Entity {
+    fn entity(kind: &str, id: &str, name: &str, aliases: &[&str]) -> Entity {
         Entity::new(
-            "deliverable".into(),
+            kind.into(),
             id.into(),
             name.into(),
             aliases.iter().map(|alias| (*alias).to_owned()).collect(),
@@ -185,108 +212,146 @@ mod tests {
         )
     }
 
-    /// What `text` names among `entities`, as candidate positions.
-    fn find(text: &str, entities: &[Entity]) -> Found {
-        let candidates: Vec<&Entity> = entities.iter().collect();
-        let position = |entity: &Entity| {
-            entities
-                .iter()
-                .position(|candidate| candidate.id == entity.id)
-                .unwrap_or(usize::MAX)
-        };
-        match Mention::find(text, &candidates) {
-            Mention::Nothing => Found::Nothing,
-            Mention::One(entity) => Found::One(position(entity)),
-            Mention::Several(tied) => Found::Several(tied.into_iter().map(position).collect()),
-        }
+    fn client(id: &str, entities: Vec<Entity>) -> Arc<Client> {
+        Arc::new(Client {
+            id: id.into(),
+            name: id.into(),
+            tier: ClientTier::Standard,
+            emails: Vec::new(),
+            domains: Vec::new(),
+            fields: BTreeMap::new(),
+            entities,
+            as_of: Timestamp::parse("2026-11-20").expect("date"),
+        })
     }
 
-    /// `Mention` by candidate position, to compare against.
-    #[derive(Debug, PartialEq, Eq)]
-    enum Found {
-        Nothing,
-        One(usize),
-        Several(Vec<usize>),
-    }
-
-    fn reports() -> Vec<Entity> {
+    /// Two clients' deliverables, as the pack's vocabulary sees them.
+    fn pack() -> Vec<Arc<Client>> {
         vec![
-            entity(
-                "D-114",
-                "Final SEO report",
-                &["seo audit report", "最终报告"],
+            client(
+                "acme",
+                vec![
+                    entity("deliverable", "D-114", "Final SEO report", &["seo audit report", "最终报告"]),
+                    entity("deliverable", "D-117", "Monthly analytics report", &["月度分析报告"]),
+                    entity("deliverable", "D-120", "Homepage wireframes", &[]),
+                ],
             ),
-            entity("D-117", "Monthly analytics report", &["月度分析报告"]),
-            entity("D-120", "Homepage wireframes", &[]),
+            client(
+                "brightwave",
+                vec![
+                    entity("deliverable", "D-220", "Final SEO report", &[]),
+                    entity("deliverable", "D-226", "Final accessibility report", &[]),
+                ],
+            ),
         ]
     }
 
-    /// A word all candidates share does not decide; the distinctive one does.
-    #[test]
-    fn shared_words_do_not_discriminate() {
-        let two = &reports()[..2];
-        assert_eq!(
-            find("when will the final report be ready?", two),
-            Found::One(0)
-        );
-        assert_eq!(find("is the report done?", two), Found::Nothing);
-        assert_eq!(find("monthly reports please", two), Found::One(1));
-    }
-
-    /// Ids and their numbers are decisive, whatever the surrounding words say.
-    #[test]
-    fn ids_and_numbers_decide() {
-        let invoices = [
-            entity("INV-1042", "October retainer", &[]),
-            entity("INV-1043", "November retainer", &[]),
-        ];
-        for text in [
-            "invoice 1042?",
-            "#1042",
-            "INV-1042",
-            "inv 1042",
-            "INV1042 for november",
-        ] {
-            assert_eq!(find(text, &invoices), Found::One(0), "{text}");
+    /// What `text` names among `client`'s deliverables: ids, or the unknown reference.
+    fn find(clients: &[Arc<Client>], client: usize, text: &str) -> String {
+        let vocabulary = Vocabulary::new(clients);
+        let candidates: Vec<&Entity> = clients[client].entities.iter().collect();
+        match Mention::find(text, &candidates, &vocabulary.kind("deliverable")) {
+            Mention::Nothing => "nothing".into(),
+            Mention::One(entity) => entity.id.clone(),
+            Mention::Several(tied) => tied.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(","),
+            Mention::UnknownRecord(asked) => format!("no record {asked}"),
+            Mention::UnknownName(words) => format!("no name {words}"),
         }
-        assert_eq!(find("1042 and 1043", &invoices), Found::Several(vec![0, 1]));
-        assert_eq!(find("invoice 104", &invoices), Found::Nothing);
     }
 
-    /// Equal best scores are reported as a tie, in candidate order.
+    /// Every naming word must fit: "final accessibility report" is not acme's final SEO report.
     #[test]
-    fn ties_are_several() {
-        let finals = [
-            entity("D-1", "Final SEO report", &[]),
-            entity("D-2", "Final brand guidelines", &[]),
-            entity("D-3", "Homepage copy", &[]),
-        ];
+    fn every_naming_word_must_fit() {
+        let pack = pack();
+        assert_eq!(find(&pack, 0, "when will the final report be ready?"), "D-114");
+        assert_eq!(find(&pack, 0, "the final SEO audit?"), "D-114");
         assert_eq!(
-            find("where is the final one", &finals),
-            Found::Several(vec![0, 1])
+            find(&pack, 0, "the final accessibility report"),
+            "no name final accessibility report"
         );
-        assert_eq!(find("the final report", &finals), Found::One(0));
+        assert_eq!(find(&pack, 0, "is the report done?"), "D-114,D-117");
+        assert_eq!(find(&pack, 0, "monthly reports please"), "D-117");
+        assert_eq!(find(&pack, 1, "when will the final report be ready?"), "D-220,D-226");
+        assert_eq!(find(&pack, 1, "the final SEO report?"), "D-220");
+        assert_eq!(find(&pack, 1, "the homepage wireframes?"), "no name homepage wireframe");
+    }
+
+    /// Words the pack's names never use, function words and the kind's name name nothing.
+    #[test]
+    fn unknown_words_name_nothing() {
+        let pack = pack();
+        for text in [
+            "what is the status of my thing",
+            "is the deliverable from last week done?",
+            "when is the next one due?",
+            "any news on the new one?",
+            "wann ist der nächste fällig?",
+        ] {
+            assert_eq!(find(&pack, 0, text), "nothing", "{text}");
+        }
+    }
+
+    /// Ids decide over words; an id the client lacks names no other record.
+    #[test]
+    fn ids_decide_and_unknown_ids_name_nothing_else() {
+        let pack = pack();
+        assert_eq!(find(&pack, 0, "D-117, the final report"), "D-117");
+        assert_eq!(find(&pack, 0, "the final report, D-226"), "no record D-226");
+        assert_eq!(find(&pack, 0, "D-114 and D-115"), "no record D-115");
+        assert_eq!(find(&pack, 0, "deliverable 117"), "D-117");
     }
 
     /// Chinese names match through character pairs, and a shared pair does not decide.
     #[test]
-    fn chinese_mentions_match_by_character_pairs() {
-        let all = reports();
-        assert_eq!(find("最终报告什么时候好？", &all), Found::One(0));
-        assert_eq!(find("月度分析报告呢", &all), Found::One(1));
-        assert_eq!(find("报告呢", &all[..2]), Found::Nothing);
+    fn chinese_names_match_by_character_pairs() {
+        let pack = pack();
+        assert_eq!(find(&pack, 0, "最终报告什么时候好？"), "D-114");
+        assert_eq!(find(&pack, 0, "请问最终的报告呢"), "D-114");
+        assert_eq!(find(&pack, 0, "月度分析报告呢"), "D-117");
+        assert_eq!(find(&pack, 0, "报告什么时候好？"), "D-114,D-117");
     }
 
-    /// Function words in a name do not make every question a mention.
+    /// A single record is named by its words, and by no word it lacks.
     #[test]
-    fn function_words_are_ignored() {
-        let meetings = [
-            entity("M-1", "Review of the quarter", &[]),
-            entity("M-2", "Kick-off call", &[]),
+    fn a_single_record_and_its_own_words() {
+        let pack = vec![
+            client("northwind", vec![entity("deliverable", "D-301", "Spring landing page", &[])]),
+            client("acme", vec![entity("deliverable", "D-114", "Final SEO report", &[])]),
         ];
-        assert_eq!(
-            find("what is the status of my thing", &meetings),
-            Found::Nothing
-        );
+        assert_eq!(find(&pack, 0, "is the landing page ready?"), "D-301");
+        assert_eq!(find(&pack, 0, "is it ready?"), "nothing");
+        assert_eq!(find(&pack, 0, "when is my report ready?"), "no name report");
+    }
+
+    /// A number names only beside a word of a name it is in: sizes tell products apart,
+    /// amounts and dates name nothing.
+    #[test]
+    fn numbers_name_beside_their_words() {
+        let product = |id: &str, name: &str| entity("product", id, name, &[]);
+        let pack = vec![
+            client("a", vec![product("SKU-1", "Sunflower oil 1 L"), product("SKU-2", "Oats 500 g")]),
+            client("b", vec![product("SKU-5", "Sunflower oil 5 L"), product("SKU-6", "Crackers phase 1")]),
+        ];
+        let find_product = |client: usize, text: &str| {
+            let vocabulary = Vocabulary::new(&pack);
+            let candidates: Vec<&Entity> = pack[client].entities.iter().collect();
+            match Mention::find(text, &candidates, &vocabulary.kind("product")) {
+                Mention::One(entity) => entity.id.clone(),
+                Mention::UnknownName(words) => format!("no name {words}"),
+                other => format!("{other:?}"),
+            }
+        };
+        assert_eq!(find_product(1, "any sunflower oil 1 L left?"), "no name sunflower oil l 1");
+        assert_eq!(find_product(1, "any sunflower oil 5 L left?"), "SKU-5");
+        assert_eq!(find_product(0, "we paid €1,200 for oil on 5 May"), "SKU-1");
+    }
+
+    /// Words: plurals folded, function words of the packs' languages dropped, pairs for Chinese.
+    #[test]
+    fn words_of_a_text() {
+        assert_eq!(words("The Reports for our clients"), ["report", "client"]);
+        assert_eq!(words("гель для стирки"), ["гель", "стирки"]);
+        assert_eq!(words("最终报告"), ["最终", "终报", "报告"]);
+        assert_eq!(words("月"), ["月"]);
     }
 }

@@ -4,15 +4,21 @@
 //!
 //! A pack folder holds `status.json` (clients and their entities) and `templates.toml` (how each
 //! status kind is answered); `StatusStore` keeps them loaded and reloadable, and
-//! `Templates::answer` answers from one client's data, which is all it is given.
+//! `StatusData::answer` answers from one client's data, which is all it is given, at the time
+//! the inquiry was received: the record the inquiry names or none (`mention`), "next" and
+//! "overdue" as of that time (`select`, `overdue`), and never from data older than the pack
+//! allows (`freshness`).
 
 mod client;
 mod date;
 mod directory;
 mod error;
 mod field_values;
+mod freshness;
 mod mention;
+mod overdue;
 mod reads;
+mod reference;
 mod rendered;
 mod select;
 mod status;
@@ -20,12 +26,13 @@ mod store;
 mod template_rule;
 mod templates;
 mod text;
+mod vocabulary;
 
 #[cfg(test)]
 mod pack_tests;
 
 pub use client::{Client, ClientTier, Entity};
-pub use date::Timestamp;
+pub use date::{Timestamp, instant_from_unix_ms};
 pub use directory::{ClientDirectory, DirectoryError, PgStatus};
 pub use error::AnswerError;
 pub use rendered::{Answer, Fact, NoAnswer};

@@ -1,12 +1,11 @@
 //! The select rules: how a template picks the one entity an answer is about, or says why it
 //! cannot. The rules never guess: a tie is `Ambiguous`, an unnamed choice among several is
-//! `NotMentioned`.
+//! `NotMentioned`, and "next" and "latest" are read at the time of the inquiry.
 
 use std::cmp::Ordering;
 
 use super::client::Entity;
 use super::date::Timestamp;
-use super::mention::Mention;
 use super::rendered::NoAnswer;
 
 /// How a template that reads an entity picks it.
@@ -14,11 +13,13 @@ use super::rendered::NoAnswer;
 pub(crate) enum Pick {
     /// The one the text names; if it names none, the only one there is.
     Mentioned,
-    /// The one the text names clearly, else the earliest whose field is on or after `as_of`.
+    /// The one the text names, else the earliest whose field is at or after the inquiry's time
+    /// (among those named, when the text names several).
     Next(String),
-    /// The one the text names clearly, else the greatest field value on or before `as_of`.
+    /// The one the text names, else the greatest field value at or before the inquiry's time
+    /// (among those named, when the text names several).
     Latest(String),
-    /// The only one there is.
+    /// The one the text names, else the only one there is.
     Single,
 }
 
@@ -31,43 +32,37 @@ impl Pick {
         }
     }
 
-    /// Picks among `candidates` (one client's entities the template reads, in file order) for
-    /// the inquiry `text` at time `as_of`; `what` describes the candidates for `NoData`.
+    /// Picks among `candidates` (one client's entities the template reads, in file order)
+    /// given the ones the inquiry names (`named`, none when it names none) and the inquiry's
+    /// time `at`; `what` describes the candidates for `NoData`.
     pub(crate) fn choose<'a>(
         &self,
         what: &str,
         candidates: &[&'a Entity],
-        as_of: &Timestamp,
-        text: &str,
+        named: &[&'a Entity],
+        at: jiff::Timestamp,
     ) -> Result<&'a Entity, NoAnswer> {
         if candidates.is_empty() {
             return Err(NoAnswer::NoData { kind: what.into() });
         }
         let names = |pool: &[&Entity]| pool.iter().map(|entity| entity.name.clone()).collect();
-        match self {
-            Self::Single => match candidates {
+        match (self, named) {
+            (_, [one]) => Ok(one),
+            (Self::Single | Self::Mentioned, []) => match candidates {
                 [only] => Ok(only),
-                _ => Err(NoAnswer::Ambiguous {
+                _ if *self == Self::Single => Err(NoAnswer::Ambiguous {
+                    candidates: names(candidates),
+                }),
+                _ => Err(NoAnswer::NotMentioned {
                     candidates: names(candidates),
                 }),
             },
-            Self::Mentioned => match (Mention::find(text, candidates), candidates) {
-                (Mention::One(entity), _) => Ok(entity),
-                (Mention::Several(tied), _) => Err(NoAnswer::Ambiguous {
-                    candidates: names(&tied),
-                }),
-                (Mention::Nothing, [only]) => Ok(only),
-                (Mention::Nothing, _) => Err(NoAnswer::NotMentioned {
-                    candidates: names(candidates),
-                }),
-            },
-            Self::Next(field) | Self::Latest(field) => {
+            (Self::Single | Self::Mentioned, tied) => Err(NoAnswer::Ambiguous {
+                candidates: names(tied),
+            }),
+            (Self::Next(field) | Self::Latest(field), _) => {
                 let next = matches!(self, Self::Next(_));
-                let (pool, named) = match Mention::find(text, candidates) {
-                    Mention::One(entity) => return Ok(entity),
-                    Mention::Several(tied) => (tied, true),
-                    Mention::Nothing => (candidates.to_vec(), false),
-                };
+                let pool = if named.is_empty() { candidates } else { named };
                 let wanted = if next {
                     Ordering::Greater
                 } else {
@@ -77,7 +72,7 @@ impl Pick {
                     .iter()
                     .filter_map(|entity| {
                         let value = Timestamp::parse(entity.fields.get(field)?)?;
-                        (value.cmp_loose(as_of) != wanted.reverse()).then_some((*entity, value))
+                        (value.cmp_at(at) != wanted.reverse()).then_some((*entity, value))
                     })
                     .collect();
                 let best = if next {
@@ -86,11 +81,11 @@ impl Pick {
                     in_range.iter().map(|(_, value)| *value).max()
                 };
                 let Some(best) = best else {
-                    let candidates = names(&pool);
-                    return Err(match (named, next) {
-                        (true, _) => NoAnswer::Ambiguous { candidates },
-                        (false, true) => NoAnswer::NoneUpcoming { candidates },
-                        (false, false) => NoAnswer::NonePast { candidates },
+                    let candidates = names(pool);
+                    return Err(match (named.is_empty(), next) {
+                        (false, _) => NoAnswer::Ambiguous { candidates },
+                        (true, true) => NoAnswer::NoneUpcoming { candidates },
+                        (true, false) => NoAnswer::NonePast { candidates },
                     });
                 };
                 match in_range
@@ -125,10 +120,26 @@ mod tests {
         )
     }
 
-    fn choose(pick: &Pick, entities: &[Entity], text: &str) -> Result<String, NoAnswer> {
-        let as_of = Timestamp::parse("2026-11-20T09:00:00Z").expect("date");
+    const NOW: &str = "2026-11-20T09:00:00Z";
+
+    /// Chooses among `entities` at `NOW`, the ones with ids in `named` named by the inquiry.
+    fn choose(pick: &Pick, entities: &[Entity], named: &[&str]) -> Result<String, NoAnswer> {
+        choose_at(pick, entities, named, NOW)
+    }
+
+    fn choose_at(
+        pick: &Pick,
+        entities: &[Entity],
+        named: &[&str],
+        at: &str,
+    ) -> Result<String, NoAnswer> {
         let candidates: Vec<&Entity> = entities.iter().collect();
-        pick.choose("meeting", &candidates, &as_of, text)
+        let named: Vec<&Entity> = entities
+            .iter()
+            .filter(|entity| named.contains(&entity.id.as_str()))
+            .collect();
+        let at = at.parse().expect("instant");
+        pick.choose("meeting", &candidates, &named, at)
             .map(|entity| entity.id.clone())
     }
 
@@ -146,32 +157,43 @@ mod tests {
     fn next_and_latest_follow_the_clock() {
         let next = Pick::Next("starts_at".into());
         let latest = Pick::Latest("starts_at".into());
+        assert_eq!(choose(&next, &meetings(), &[]), Ok("M-3".into()));
+        assert_eq!(choose(&latest, &meetings(), &[]), Ok("M-4".into()));
+    }
+
+    /// "Next" and "latest" are read at the inquiry's time, not the data's.
+    #[test]
+    fn the_clock_is_the_inquirys() {
+        let next = Pick::Next("starts_at".into());
+        let latest = Pick::Latest("starts_at".into());
+        let later = "2026-12-04T09:00:00Z";
+        assert_eq!(choose_at(&next, &meetings(), &[], later), Err(NoAnswer::NoneUpcoming {
+            candidates: meetings().iter().map(|m| m.name.clone()).collect()
+        }));
+        assert_eq!(choose_at(&latest, &meetings(), &[], later), Ok("M-2".into()));
         assert_eq!(
-            choose(&next, &meetings(), "when do we meet next?"),
+            choose_at(&next, &meetings(), &[], "2026-11-24T14:29:59Z"),
             Ok("M-3".into())
         );
         assert_eq!(
-            choose(&latest, &meetings(), "last meeting notes?"),
-            Ok("M-4".into())
+            choose_at(&next, &meetings(), &[], "2026-11-24T14:30:01Z"),
+            Ok("M-2".into())
         );
     }
 
-    /// A clear mention beats the clock; a tied mention narrows the pool the clock picks from.
+    /// One named entity is the answer; several named narrow the pool the clock picks from.
     #[test]
-    fn mentions_steer_next_and_latest() {
+    fn names_steer_next_and_latest() {
         let next = Pick::Next("starts_at".into());
-        assert_eq!(
-            choose(&next, &meetings(), "the October review"),
-            Ok("M-1".into())
-        );
-        assert_eq!(
-            choose(&next, &meetings(), "the next review"),
-            Ok("M-2".into())
-        );
+        assert_eq!(choose(&next, &meetings(), &["M-1"]), Ok("M-1".into()));
+        assert_eq!(choose(&next, &meetings(), &["M-1", "M-2"]), Ok("M-2".into()));
         let latest = Pick::Latest("starts_at".into());
+        assert_eq!(choose(&latest, &meetings(), &["M-1", "M-2"]), Ok("M-1".into()));
         assert_eq!(
-            choose(&latest, &meetings(), "the last review"),
-            Ok("M-1".into())
+            choose(&latest, &meetings(), &["M-2", "M-3"]),
+            Err(NoAnswer::Ambiguous {
+                candidates: vec!["Quarterly review".into(), "Launch planning".into()]
+            })
         );
     }
 
@@ -180,14 +202,14 @@ mod tests {
     fn nothing_in_range_is_not_guessed() {
         let past = &meetings()[..1];
         assert_eq!(
-            choose(&Pick::Next("starts_at".into()), past, "next meeting?"),
+            choose(&Pick::Next("starts_at".into()), past, &[]),
             Err(NoAnswer::NoneUpcoming {
                 candidates: vec!["October review".into()]
             })
         );
         let future = &meetings()[1..3];
         assert!(matches!(
-            choose(&Pick::Latest("starts_at".into()), future, "last meeting?"),
+            choose(&Pick::Latest("starts_at".into()), future, &[]),
             Err(NoAnswer::NonePast { .. })
         ));
     }
@@ -200,46 +222,42 @@ mod tests {
             meeting("M-6", "SEO sync", "2026-11-25T10:00:00Z"),
         ];
         assert_eq!(
-            choose(&Pick::Next("starts_at".into()), &twins, "next sync?"),
+            choose(&Pick::Next("starts_at".into()), &twins, &[]),
             Err(NoAnswer::Ambiguous {
                 candidates: vec!["Design sync".into(), "SEO sync".into()]
             })
         );
     }
 
-    /// Single takes the only one and refuses to choose among several; no entity is NoData.
+    /// Single takes the named or only one and refuses to choose among several; none is NoData.
     #[test]
     fn single_and_empty() {
-        assert_eq!(
-            choose(&Pick::Single, &meetings()[..1], "x"),
-            Ok("M-1".into())
-        );
+        assert_eq!(choose(&Pick::Single, &meetings()[..1], &[]), Ok("M-1".into()));
+        assert_eq!(choose(&Pick::Single, &meetings(), &["M-4"]), Ok("M-4".into()));
         assert!(matches!(
-            choose(&Pick::Single, &meetings(), "the kick-off"),
+            choose(&Pick::Single, &meetings(), &[]),
             Err(NoAnswer::Ambiguous { candidates }) if candidates.len() == 4
         ));
         assert_eq!(
-            choose(&Pick::Mentioned, &[], "x"),
+            choose(&Pick::Mentioned, &[], &[]),
             Err(NoAnswer::NoData {
                 kind: "meeting".into()
             })
         );
     }
 
-    /// Mentioned falls back to the only candidate, and otherwise asks for a name.
+    /// Mentioned takes the named one, falls back to the only one, and otherwise asks.
     #[test]
     fn mentioned_without_a_name() {
-        assert_eq!(
-            choose(&Pick::Mentioned, &meetings()[..1], "status?"),
-            Ok("M-1".into())
-        );
+        assert_eq!(choose(&Pick::Mentioned, &meetings()[..1], &[]), Ok("M-1".into()));
         assert!(matches!(
-            choose(&Pick::Mentioned, &meetings(), "status?"),
+            choose(&Pick::Mentioned, &meetings(), &[]),
             Err(NoAnswer::NotMentioned { candidates }) if candidates.len() == 4
         ));
-        assert_eq!(
-            choose(&Pick::Mentioned, &meetings(), "launch planning?"),
-            Ok("M-3".into())
-        );
+        assert_eq!(choose(&Pick::Mentioned, &meetings(), &["M-3"]), Ok("M-3".into()));
+        assert!(matches!(
+            choose(&Pick::Mentioned, &meetings(), &["M-1", "M-2"]),
+            Err(NoAnswer::Ambiguous { candidates }) if candidates.len() == 2
+        ));
     }
 }

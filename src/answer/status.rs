@@ -6,6 +6,12 @@
 //! "domains", "fields", "entities": [{"kind", "id", "name", "aliases", "fields"}]}]}`; `fields`
 //! map names to strings. Client ids are unique, entity ids unique within their client, and an
 //! email address or domain belongs to one client only.
+//!
+//! When the pack says `shift_to_today`, every date of the file (`as_of` and each field value
+//! that is a date) moves by the same whole number of days so that `as_of` falls on the day the
+//! data is loaded; times of day, and the words of names ("November SEO review"), stay as they
+//! are. Answers are read at the inquiry's receive time, within the pack's limits on the data's
+//! age (see `freshness`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,9 +20,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::client::{Client, RawClient};
-use super::date::Timestamp;
+use super::date::{Timestamp, utc_date};
 use super::error::AnswerError;
+use super::freshness::{Age, Freshness};
+use super::reads::Question;
+use super::rendered::{Answer, NoAnswer};
 use super::templates::Templates;
+use super::vocabulary::Vocabulary;
+use crate::pack::StatusSettings;
 
 /// The file holding the clients' data.
 pub const STATUS_FILE: &str = "status.json";
@@ -32,6 +43,8 @@ pub struct StatusData {
     by_email: BTreeMap<String, usize>,
     by_domain: BTreeMap<String, usize>,
     templates: Templates,
+    vocabulary: Vocabulary,
+    freshness: Freshness,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,35 +55,54 @@ struct RawStatus {
 }
 
 impl StatusData {
-    /// Loads `dir/status.json` and `dir/templates.toml`; `direct_intents` are the pack's
-    /// `(intent, status_kind)` pairs, each of which must have a template.
-    pub fn load(dir: &Path, direct_intents: &[(String, String)]) -> Result<Self, AnswerError> {
+    /// Loads `dir/status.json` and `dir/templates.toml` at `now`, under the pack's `settings`;
+    /// `direct_intents` are the pack's `(intent, status_kind)` pairs, each of which must have a
+    /// template.
+    pub fn load(
+        dir: &Path,
+        direct_intents: &[(String, String)],
+        settings: &StatusSettings,
+        now: jiff::Timestamp,
+    ) -> Result<Self, AnswerError> {
         let templates = Templates::load(&dir.join(TEMPLATES_FILE), direct_intents)?;
         let path = dir.join(STATUS_FILE);
         let source = std::fs::read_to_string(&path).map_err(|source| AnswerError::Io {
             path: path.clone(),
             source,
         })?;
-        Self::parse(&path, &source, templates)
+        Self::parse(&path, &source, templates, settings, now)
     }
 
-    /// Parses and validates `source`, the text of `path`, against `templates`.
+    /// Parses and validates `source`, the text of `path`, against `templates`, at `now`.
     pub(crate) fn parse(
         path: &Path,
         source: &str,
         templates: Templates,
+        settings: &StatusSettings,
+        now: jiff::Timestamp,
     ) -> Result<Self, AnswerError> {
-        let raw: RawStatus = serde_json::from_str(source).map_err(|error| AnswerError::Syntax {
-            path: path.to_owned(),
-            message: error.to_string(),
-        })?;
-        let as_of = Timestamp::parse(&raw.as_of).ok_or_else(|| AnswerError::BadFile {
+        let mut raw: RawStatus =
+            serde_json::from_str(source).map_err(|error| AnswerError::Syntax {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        let mut as_of = Timestamp::parse(&raw.as_of).ok_or_else(|| AnswerError::BadFile {
             path: path.to_owned(),
             message: format!(
                 "as_of {:?} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
                 raw.as_of
             ),
         })?;
+        if settings.shift_to_today {
+            let days = utc_date(now).duration_since(as_of.date()).as_hours() / 24;
+            as_of = as_of.shifted_by_days(days).ok_or_else(|| AnswerError::BadFile {
+                path: path.to_owned(),
+                message: format!("as_of {as_of} cannot be moved {days} days to today"),
+            })?;
+            for client in &mut raw.clients {
+                client.shift_dates(days);
+            }
+        }
         let clients = raw
             .clients
             .into_iter()
@@ -85,6 +117,8 @@ impl StatusData {
             by_email: BTreeMap::new(),
             by_domain: BTreeMap::new(),
             templates,
+            vocabulary: Vocabulary::new(&clients),
+            freshness: Freshness::new(settings),
         };
         for client in clients {
             data.index(path, client)?;
@@ -162,6 +196,40 @@ impl StatusData {
     pub fn templates(&self) -> &Templates {
         &self.templates
     }
+
+    /// Answers `text`, an inquiry of `intent` (of `status_kind`) received at `at`, from
+    /// `client`'s data alone (the client may come from another directory than this data, but
+    /// the templates, the pack's vocabulary and the limits on the data's age are these). An
+    /// answer that uses the data says when the data is from once it is older than the pack's
+    /// setting, and data older than its maximum age is not answered from. Deterministic: the
+    /// same inputs give the same result.
+    pub fn answer(
+        &self,
+        client: &Client,
+        intent: &str,
+        status_kind: &str,
+        text: &str,
+        at: jiff::Timestamp,
+    ) -> Result<Answer, NoAnswer> {
+        let question = Question {
+            text,
+            at,
+            vocabulary: &self.vocabulary,
+        };
+        let answered = self
+            .templates
+            .answer(client, intent, status_kind, &question);
+        match (answered, self.freshness.age(client.as_of, at)) {
+            // An answer that uses nothing of the data (a policy) does not age with it.
+            (Ok(answer), _) if answer.facts.is_empty() => Ok(answer),
+            (_, Age::Stale(stale)) => Err(stale),
+            (Ok(mut answer), Age::Dated) => {
+                self.templates.note_as_of(client, &mut answer)?;
+                Ok(answer)
+            }
+            (answered, Age::Fresh | Age::Dated) => answered,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +248,14 @@ mod tests {
         ];
         let templates =
             Templates::parse(Path::new("templates.toml"), TEMPLATES, &intents).expect("templates");
-        StatusData::parse(Path::new("status.json"), status, templates)
+        let now = "2026-11-20T09:00:00Z".parse().expect("instant");
+        StatusData::parse(
+            Path::new("status.json"),
+            status,
+            templates,
+            &StatusSettings::default(),
+            now,
+        )
     }
 
     fn status(clients: &str) -> String {

@@ -1,5 +1,7 @@
 //! The embedded status backend: a pack's status data held in memory, swapped whole on
 //! `reload()` so the data can change without a restart, and kept as it was when a reload fails.
+//! Loading and reloading take the time of day, which a pack that shifts its sample data's dates
+//! to today reads.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -7,31 +9,44 @@ use std::sync::{Arc, PoisonError, RwLock};
 use super::client::Client;
 use super::error::AnswerError;
 use super::status::StatusData;
-use crate::pack::{Pack, Target};
+use crate::pack::{Pack, StatusSettings, Target};
 
 /// Status data read from a pack folder, reloadable.
 #[derive(Debug)]
 pub struct StatusStore {
     dir: PathBuf,
     direct_intents: Vec<(String, String)>,
+    settings: StatusSettings,
     data: RwLock<Arc<StatusData>>,
 }
 
 impl StatusStore {
-    /// Loads the status data in `dir`; `direct_intents` are the pack's `(intent, status_kind)`
-    /// pairs, checked again on every reload.
-    pub fn open(dir: &Path, direct_intents: Vec<(String, String)>) -> Result<Self, AnswerError> {
-        let data = StatusData::load(dir, &direct_intents)?;
-        tracing::info!(dir = %dir.display(), clients = data.clients().len(), "status data loaded");
+    /// Loads the status data in `dir` at `now`; `direct_intents` are the pack's
+    /// `(intent, status_kind)` pairs and `settings` its `[status]` table, both used again on
+    /// every reload.
+    pub fn open(
+        dir: &Path,
+        direct_intents: Vec<(String, String)>,
+        settings: StatusSettings,
+        now: jiff::Timestamp,
+    ) -> Result<Self, AnswerError> {
+        let data = StatusData::load(dir, &direct_intents, &settings, now)?;
+        tracing::info!(
+            dir = %dir.display(),
+            clients = data.clients().len(),
+            as_of = %data.as_of(),
+            "status data loaded"
+        );
         Ok(Self {
             dir: dir.to_owned(),
             direct_intents,
+            settings,
             data: RwLock::new(Arc::new(data)),
         })
     }
 
-    /// Loads the status data of `pack` for its direct intents.
-    pub fn for_pack(pack: &Pack) -> Result<Self, AnswerError> {
+    /// Loads the status data of `pack` for its direct intents, at `now`.
+    pub fn for_pack(pack: &Pack, now: jiff::Timestamp) -> Result<Self, AnswerError> {
         let direct_intents = pack
             .intents
             .iter()
@@ -40,7 +55,7 @@ impl StatusStore {
                 Target::Queue(_) => None,
             })
             .collect();
-        Self::open(&pack.dir, direct_intents)
+        Self::open(&pack.dir, direct_intents, pack.settings.status, now)
     }
 
     /// The ids of the current data's clients, in file order.
@@ -52,15 +67,16 @@ impl StatusStore {
             .collect()
     }
 
-    /// Re-reads the files. On success later calls see the new data (calls already holding a
-    /// snapshot keep theirs); on error the old data stays and the error is returned.
-    pub fn reload(&self) -> Result<(), AnswerError> {
-        match StatusData::load(&self.dir, &self.direct_intents) {
+    /// Re-reads the files at `now`. On success later calls see the new data (calls already
+    /// holding a snapshot keep theirs); on error the old data stays and the error is returned.
+    pub fn reload(&self, now: jiff::Timestamp) -> Result<(), AnswerError> {
+        match StatusData::load(&self.dir, &self.direct_intents, &self.settings, now) {
             Ok(data) => {
                 let clients = data.clients().len();
+                let as_of = data.as_of();
                 // The lock guards a plain swap, so a poisoned lock still holds whole data.
                 *self.data.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(data);
-                tracing::info!(dir = %self.dir.display(), clients, "status data reloaded");
+                tracing::info!(dir = %self.dir.display(), clients, %as_of, "status data reloaded");
                 Ok(())
             }
             Err(error) => {

@@ -1,16 +1,21 @@
 //! One template rule, a table of `templates.toml` as written: what it reads (an entity kind, which of
-//! them, and its select rule; or the client alone), its text and its per-value cases. Validated
-//! on the way in; an intent's table may build on its status kind's.
+//! them, and its select rule; or the client alone), its text, its per-value cases, and its answer
+//! to an inquiry naming a record the client does not have. Validated on the way in; an intent's
+//! table may build on its status kind's.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::client::{Entity, is_usable_field_name};
+use super::client::{Client, Entity, is_usable_field_name};
 use super::field_values::FieldValues;
 use super::reads::Reads;
+use super::rendered::{Fact, NoAnswer};
 use super::select::Pick;
-use super::text::Text;
+use super::text::{Missing, Text};
+
+/// How `{records}` writes each record when the template gives no `item`.
+const DEFAULT_ITEM: &str = "{name}";
 
 /// One validated template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +26,16 @@ pub(crate) struct TemplateRule {
     pub(crate) reads: Option<Reads>,
     text: Text,
     cases: Vec<Case>,
+    /// The answer to an inquiry naming, by number or id, a record the client does not have;
+    /// without it a person answers such an inquiry.
+    missing: Option<MissingText>,
+}
+
+/// The `missing` text and how it lists the client's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MissingText {
+    text: Text,
+    item: Text,
 }
 
 /// A variant text used when the chosen entity's fields have the given values.
@@ -32,7 +47,7 @@ struct Case {
 
 /// A template table as written. In `[intents.*]`, a table without `select` builds on its
 /// status kind's table: it keeps that table's `entity`, `select` and `order_by`, and replaces
-/// `only` and (together) `text` and `cases` when it gives them.
+/// `only`, `missing`, `item` and (together) `text` and `cases` when it gives them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTemplateRule {
@@ -42,6 +57,8 @@ pub(crate) struct RawTemplateRule {
     only: Option<BTreeMap<String, String>>,
     text: Option<String>,
     cases: Option<Vec<RawCase>>,
+    missing: Option<String>,
+    item: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +102,8 @@ impl RawTemplateRule {
             only: self.only.or_else(|| base.only.clone()),
             text,
             cases,
+            missing: self.missing.or_else(|| base.missing.clone()),
+            item: self.item.or_else(|| base.item.clone()),
         })
     }
 
@@ -145,6 +164,15 @@ impl RawTemplateRule {
                     needs_entity(&format!("{{{}}}", placeholder.key))
                 ));
             }
+            if let Some(placeholder) = text
+                .placeholders()
+                .find(|placeholder| placeholder.source.needs_missing())
+            {
+                return Err(format!(
+                    "{label}: {{{}}} can only be used in missing",
+                    placeholder.key
+                ));
+            }
             Ok(text)
         };
         let text = check_text("text", self.text.as_deref().ok_or("text is required")?)?;
@@ -162,19 +190,73 @@ impl RawTemplateRule {
                 })
             })
             .collect::<Result<_, String>>()?;
+        let missing = match (self.missing, self.item) {
+            (None, None) => None,
+            (None, Some(_)) => return Err("item needs missing".into()),
+            (Some(_), _) if reads.is_none() => return Err(needs_entity("missing")),
+            (Some(missing), item) => {
+                let text = Text::parse(&missing).map_err(|message| format!("missing: {message}"))?;
+                if let Some(placeholder) = text
+                    .placeholders()
+                    .find(|placeholder| placeholder.source.needs_entity())
+                {
+                    return Err(format!(
+                        "missing: it is about no record, so {{{}}} cannot be used (list the \
+                         records with {{records}} and item)",
+                        placeholder.key
+                    ));
+                }
+                let item = check_text("item", item.as_deref().unwrap_or(DEFAULT_ITEM))?;
+                Some(MissingText { text, item })
+            }
+        };
         Ok(TemplateRule {
             table,
             reads,
             text,
             cases,
+            missing,
         })
     }
 }
 
 impl TemplateRule {
-    /// The texts the template may render: the main one and each case's.
+    /// The texts the template may render about a record: the main one, each case's, and the
+    /// item of its `missing` list.
     pub(crate) fn texts(&self) -> impl Iterator<Item = &Text> {
-        std::iter::once(&self.text).chain(self.cases.iter().map(|case| &case.text))
+        std::iter::once(&self.text)
+            .chain(self.cases.iter().map(|case| &case.text))
+            .chain(self.missing.iter().map(|missing| &missing.item))
+    }
+
+    /// The `missing` answer for `asked`, a reference to a record the client does not have,
+    /// listing `records` (the client's of the kind); `None` when the template has no such text.
+    pub(crate) fn render_missing(
+        &self,
+        client: &Client,
+        records: &[&Entity],
+        asked: &str,
+    ) -> Option<Result<(String, Vec<Fact>), NoAnswer>> {
+        let missing = self.missing.as_ref()?;
+        let listed = records
+            .iter()
+            .map(|record| missing.item.render(client, Some(record)).map(|(text, _)| text))
+            .collect::<Result<Vec<_>, _>>();
+        Some(listed.and_then(|listed| {
+            let records = if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            };
+            missing.text.render_with(
+                client,
+                None,
+                Some(Missing {
+                    asked,
+                    records: &records,
+                }),
+            )
+        }))
     }
 
     /// The text for `entity`: the first case whose fields all match, else the main text.

@@ -3,11 +3,14 @@
 //! client at a time.
 //!
 //! ```toml
+//! as_of_note = "These are our records as of {as_of:datetime}."  # optional, see below
 //! [status_kinds.invoice]
 //! entity = "invoice"        # the entity kind to read
 //! select = "latest"         # mentioned | next | latest | single | none
 //! order_by = "issued"       # next and latest only: the date field they order by
 //! text = "Invoice {id} is {status}; it is due on {due:date}."
+//! missing = "We have no invoice {asked} on your account; yours are {records}."  # optional
+//! item = "{id} ({status})"  # how {records} writes each record; "{name}" unless given
 //! [[status_kinds.invoice.cases]]  # optional: the first case whose fields all match wins
 //! when = { status = "paid" }
 //! text = "Invoice {id} was paid on {paid_on:date}."
@@ -16,7 +19,15 @@
 //! text = "You need to be 18 or over to open an account."
 //! [intents.overdue_invoice] # ... or, without select, its status kind's template narrowed
 //! only = { status = "overdue" }   # consider only entities with these field values
+//! [records.invoice]         # optional: when a kind's records read as overdue (`overdue`)
+//! due = "due"
+//! state = "status"
+//! closing = ["paid"]
+//! overdue = "overdue"
 //! ```
+//!
+//! `as_of_note` is added to an answer whose data is older than the pack's
+//! `status.as_of_note_after_hours`; it may use `{as_of}` and the client's values.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -24,27 +35,37 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::client::Client;
+use super::client::{Client, Entity};
 use super::date::Timestamp;
 use super::error::AnswerError;
-use super::rendered::{Answer, NoAnswer};
+use super::overdue::{OverdueRule, RawOverdueRule};
+use super::reads::Question;
+use super::rendered::{Answer, Fact, NoAnswer};
 use super::template_rule::{RawTemplateRule, TemplateRule};
 use super::text::{Format, Source, Text};
 
-/// All of a pack's templates, by status kind and by intent.
+/// The note on an answer from data older than the pack's setting, unless the file gives one.
+const DEFAULT_AS_OF_NOTE: &str = "This is what our records showed on {as_of:datetime}.";
+
+/// All of a pack's templates, by status kind and by intent, with the kinds' overdue rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Templates {
     by_kind: BTreeMap<String, TemplateRule>,
     by_intent: BTreeMap<String, TemplateRule>,
+    overdue: BTreeMap<String, OverdueRule>,
+    as_of_note: Text,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplatesFile {
+    as_of_note: Option<String>,
     #[serde(default)]
     status_kinds: BTreeMap<String, RawTemplateRule>,
     #[serde(default)]
     intents: BTreeMap<String, RawTemplateRule>,
+    #[serde(default)]
+    records: BTreeMap<String, RawOverdueRule>,
 }
 
 impl Templates {
@@ -98,7 +119,33 @@ impl Templates {
                 .map_err(|message| bad(table, message))?;
             by_intent.insert(intent, template);
         }
-        let templates = Self { by_kind, by_intent };
+        let mut overdue = BTreeMap::new();
+        for (kind, raw) in file.records {
+            let rule = raw
+                .validate()
+                .map_err(|message| bad(format!("records.{kind}"), message))?;
+            overdue.insert(kind, rule);
+        }
+        let note_source = file.as_of_note.as_deref().unwrap_or(DEFAULT_AS_OF_NOTE);
+        let as_of_note = Text::parse(note_source).and_then(|text| {
+            let misplaced = text
+                .placeholders()
+                .find(|p| p.source.needs_entity() || p.source.needs_missing())
+                .map(|placeholder| placeholder.key.clone());
+            match misplaced {
+                Some(key) => Err(format!(
+                    "it may use {{as_of}} and the client's values, not {{{key}}}"
+                )),
+                None => Ok(text),
+            }
+        });
+        let as_of_note = as_of_note.map_err(|message| bad("as_of_note".into(), message))?;
+        let templates = Self {
+            by_kind,
+            by_intent,
+            overdue,
+            as_of_note,
+        };
         templates.check_intents(path, direct_intents)?;
         Ok(templates)
     }
@@ -139,13 +186,19 @@ impl Templates {
         Ok(())
     }
 
-    /// Checks the data the templates read: every value they order by or write as a date must
-    /// be a date. `path` is the data file, for messages.
+    /// Checks the data the templates and overdue rules read: every value they order by, write
+    /// as a date or are due by must be a date. `path` is the data file, for messages.
     pub(crate) fn check_data(
         &self,
         path: &Path,
         clients: &[Arc<Client>],
     ) -> Result<(), AnswerError> {
+        let bad_entity = |client: &Client, entity: &Entity, message: String| AnswerError::BadEntity {
+            path: path.to_owned(),
+            client: client.id.clone(),
+            entity: entity.id.clone(),
+            message,
+        };
         for template in self.by_kind.values().chain(self.by_intent.values()) {
             let dated = || {
                 template
@@ -154,22 +207,13 @@ impl Templates {
                     .filter(|placeholder| placeholder.format != Format::Plain)
                     .map(|placeholder| &placeholder.source)
             };
-            let bad_date = |field: &str, value: &str| {
-                Timestamp::parse(value).is_none().then(|| {
-                    format!(
-                        "field {field:?} is {value:?}, not a date (YYYY-MM-DD or \
-                         YYYY-MM-DDTHH:MM:SSZ) as [{}] needs",
-                        template.table
-                    )
-                })
-            };
             for client in clients {
                 for source in dated() {
                     if let Source::ClientField(field) = source
                         && let Some(message) = client
                             .fields
                             .get(field)
-                            .and_then(|value| bad_date(field, value))
+                            .and_then(|value| not_a_date(field, value, &template.table))
                     {
                         return Err(AnswerError::BadClient {
                             path: path.to_owned(),
@@ -193,15 +237,24 @@ impl Templates {
                         entity
                             .fields
                             .get(*field)
-                            .and_then(|value| bad_date(field, value))
+                            .and_then(|value| not_a_date(field, value, &template.table))
                     });
                     if let Some(message) = problem {
-                        return Err(AnswerError::BadEntity {
-                            path: path.to_owned(),
-                            client: client.id.clone(),
-                            entity: entity.id.clone(),
-                            message,
-                        });
+                        return Err(bad_entity(client, entity, message));
+                    }
+                }
+            }
+        }
+        for (kind, rule) in &self.overdue {
+            let table = format!("records.{kind}");
+            for client in clients {
+                for entity in client.entities_of(kind) {
+                    let problem = entity
+                        .fields
+                        .get(&rule.due)
+                        .and_then(|value| not_a_date(&rule.due, value, &table));
+                    if let Some(message) = problem {
+                        return Err(bad_entity(client, entity, message));
                     }
                 }
             }
@@ -209,15 +262,16 @@ impl Templates {
         Ok(())
     }
 
-    /// Answers `text`, an inquiry of `intent` (of `status_kind`), from `client`'s data alone:
-    /// the intent's own template if it has one, else its status kind's. Deterministic: the same
-    /// inputs give the same result.
-    pub fn answer(
+    /// Answers `question`, an inquiry of `intent` (of `status_kind`), from `client`'s data
+    /// alone: the intent's own template if it has one, else its status kind's. An inquiry
+    /// naming by number or id a record the client does not have gets the template's `missing`
+    /// answer when it has one. Deterministic: the same inputs give the same result.
+    pub(crate) fn answer(
         &self,
         client: &Client,
         intent: &str,
         status_kind: &str,
-        text: &str,
+        question: &Question<'_>,
     ) -> Result<Answer, NoAnswer> {
         let template = self
             .by_intent
@@ -227,24 +281,75 @@ impl Templates {
                 intent: intent.into(),
                 status_kind: status_kind.into(),
             })?;
-        let entity = match &template.reads {
-            None => None,
-            Some(reads) => Some(reads.choose(client, text)?),
-        };
-        let (text, facts) = template.text_for(entity).render(client, entity)?;
-        Ok(Answer {
+        let answer = |(text, facts): (String, Vec<Fact>), entity_id: Option<String>| Answer {
             text,
             facts,
-            entity_id: entity.map(|entity| entity.id.clone()),
+            entity_id,
             as_of: client.as_of.to_string(),
-        })
+        };
+        let Some(reads) = &template.reads else {
+            return Ok(answer(template.text_for(None).render(client, None)?, None));
+        };
+        let overdue = self.overdue.get(&reads.kind);
+        let entity = match reads.choose(client, question, overdue) {
+            Ok(entity) => entity,
+            Err(no_such @ NoAnswer::NoSuchRecord { .. }) => {
+                let NoAnswer::NoSuchRecord { asked, .. } = &no_such else {
+                    return Err(no_such);
+                };
+                let records = reads.records(client, question.at, overdue);
+                let records: Vec<&Entity> = records.iter().map(AsRef::as_ref).collect();
+                return match template.render_missing(client, &records, asked) {
+                    Some(rendered) => Ok(answer(rendered?, None)),
+                    None => Err(no_such),
+                };
+            }
+            Err(other) => return Err(other),
+        };
+        let rendered = template.text_for(Some(&entity)).render(client, Some(&entity))?;
+        Ok(answer(rendered, Some(entity.id.clone())))
     }
+
+    /// The kind of record the template of `intent` (of `status_kind`) reads, if it reads one.
+    #[cfg(test)]
+    pub(crate) fn entity_kind(&self, intent: &str, status_kind: &str) -> Option<&str> {
+        self.by_intent
+            .get(intent)
+            .or_else(|| self.by_kind.get(status_kind))?
+            .reads
+            .as_ref()
+            .map(|reads| reads.kind.as_str())
+    }
+
+    /// Adds the `as_of_note` to `answer`, an answer from `client`'s data: the sentence, and the
+    /// facts it used that the answer did not already have.
+    pub(crate) fn note_as_of(&self, client: &Client, answer: &mut Answer) -> Result<(), NoAnswer> {
+        let (note, facts): (String, Vec<Fact>) = self.as_of_note.render(client, None)?;
+        answer.text = format!("{} {note}", answer.text);
+        for fact in facts {
+            if !answer.facts.iter().any(|known| known.name == fact.name) {
+                answer.facts.push(fact);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why `value` of `field` is not a date, as `[table]` needs it to be; `None` when it is one.
+fn not_a_date(field: &str, value: &str, table: &str) -> Option<String> {
+    Timestamp::parse(value).is_none().then(|| {
+        format!(
+            "field {field:?} is {value:?}, not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) as \
+             [{table}] needs"
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answer::client::ClientTier;
+    use crate::answer::vocabulary::Vocabulary;
 
     const DELIVERABLE: &str = "[status_kinds.deliverable]\nentity = \"deliverable\"\n\
                                select = \"mentioned\"\ntext = \"{name} is due on {due:date}.\"\n";
@@ -353,20 +458,27 @@ mod tests {
             entities: Vec::new(),
             as_of: Timestamp::parse("2026-11-20").expect("date"),
         };
-        let answer = templates
-            .answer(&client, "age_limit", "deliverable", "how old?")
-            .expect("policy");
+        let vocabulary = Vocabulary::default();
+        let ask = |intent: &str, kind: &str, text: &str| {
+            let question = Question {
+                text,
+                at: "2026-11-20T09:00:00Z".parse().expect("instant"),
+                vocabulary: &vocabulary,
+            };
+            templates.answer(&client, intent, kind, &question)
+        };
+        let answer = ask("age_limit", "deliverable", "how old?").expect("policy");
         assert_eq!(answer.text, "18+, Acme");
         assert_eq!(answer.entity_id, None);
         assert_eq!(answer.as_of, "2026-11-20");
         assert_eq!(
-            templates.answer(&client, "deliverable_eta", "deliverable", "report?"),
+            ask("deliverable_eta", "deliverable", "report?"),
             Err(NoAnswer::NoData {
                 kind: "deliverable".into()
             })
         );
         assert!(matches!(
-            templates.answer(&client, "mystery", "unknown_kind", "?"),
+            ask("mystery", "unknown_kind", "?"),
             Err(NoAnswer::NoTemplate { .. })
         ));
     }

@@ -3,7 +3,10 @@
 //!
 //! Placeholders: `{name}`, `{id}` and `{<field>}` of the chosen entity, `{client.name}`,
 //! `{client.<field>}`, `{as_of}`; any of them may end in `:date` ("Saturday 28 November 2026")
-//! or `:datetime` ("Tuesday 24 November 2026 at 14:30 UTC"). `{{` and `}}` are literal braces.
+//! or `:datetime` ("Tuesday 24 November 2026 at 14:30 UTC"). A template's `missing` text, the
+//! answer to an inquiry naming a record the client does not have, has two more: `{asked}`, the
+//! reference as written, and `{records}`, the client's records of the kind, each written by the
+//! template's `item` text. `{{` and `}}` are literal braces.
 
 use super::client::{Client, Entity, is_usable_field_name};
 use super::date::Timestamp;
@@ -39,6 +42,10 @@ pub(crate) enum Source {
     ClientName,
     ClientField(String),
     AsOf,
+    /// The reference to a record the client does not have, as the inquiry wrote it.
+    Asked,
+    /// The client's records of the kind, listed.
+    Records,
 }
 
 impl Source {
@@ -49,6 +56,18 @@ impl Source {
             Self::EntityName | Self::EntityId | Self::EntityField(_)
         )
     }
+
+    /// Whether the value exists only in a `missing` text.
+    pub(crate) fn needs_missing(&self) -> bool {
+        matches!(self, Self::Asked | Self::Records)
+    }
+}
+
+/// What a `missing` text fills in besides the client's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Missing<'a> {
+    pub(crate) asked: &'a str,
+    pub(crate) records: &'a str,
 }
 
 /// How a placeholder's value is written out.
@@ -111,13 +130,23 @@ impl Text {
         client: &Client,
         entity: Option<&Entity>,
     ) -> Result<(String, Vec<Fact>), NoAnswer> {
+        self.render_with(client, entity, None)
+    }
+
+    /// [`Self::render`] for a `missing` text, with its reference and records.
+    pub(crate) fn render_with(
+        &self,
+        client: &Client,
+        entity: Option<&Entity>,
+        missing: Option<Missing<'_>>,
+    ) -> Result<(String, Vec<Fact>), NoAnswer> {
         let mut text = String::new();
         let mut facts: Vec<Fact> = Vec::new();
         for segment in &self.segments {
             match segment {
                 Segment::Literal(literal) => text.push_str(literal),
                 Segment::Value(placeholder) => {
-                    let value = placeholder.value(client, entity)?;
+                    let value = placeholder.value(client, entity, missing)?;
                     text.push_str(&placeholder.format.write(&value));
                     if !facts.iter().any(|fact| fact.name == placeholder.key) {
                         facts.push(Fact {
@@ -149,6 +178,8 @@ impl Placeholder {
             "name" => Source::EntityName,
             "id" => Source::EntityId,
             "as_of" => Source::AsOf,
+            "asked" => Source::Asked,
+            "records" => Source::Records,
             "client.name" => Source::ClientName,
             _ => match key.strip_prefix("client.") {
                 Some(field) if is_usable_field_name(field) => Source::ClientField(field.to_owned()),
@@ -164,13 +195,20 @@ impl Placeholder {
     }
 
     /// The stored value for `client` and `entity`.
-    fn value(&self, client: &Client, entity: Option<&Entity>) -> Result<String, NoAnswer> {
-        let missing = |entity: Option<&Entity>| NoAnswer::MissingField {
+    fn value(
+        &self,
+        client: &Client,
+        entity: Option<&Entity>,
+        missing: Option<Missing<'_>>,
+    ) -> Result<String, NoAnswer> {
+        let lacking = |entity: Option<&Entity>| NoAnswer::MissingField {
             entity: entity.map(|entity| entity.name.clone()),
             field: self.key.clone(),
         };
         let value = match &self.source {
             Source::AsOf => Some(client.as_of.to_string()),
+            Source::Asked => missing.map(|missing| missing.asked.to_owned()),
+            Source::Records => missing.map(|missing| missing.records.to_owned()),
             Source::ClientName => Some(client.name.clone()),
             Source::ClientField(field) => client.fields.get(field).cloned(),
             Source::EntityName => entity.map(|entity| entity.name.clone()),
@@ -179,7 +217,7 @@ impl Placeholder {
                 entity.and_then(|entity| entity.fields.get(field).cloned())
             }
         };
-        value.ok_or_else(|| missing(entity.filter(|_| self.source.needs_entity())))
+        value.ok_or_else(|| lacking(entity.filter(|_| self.source.needs_entity())))
     }
 }
 
@@ -283,6 +321,28 @@ mod tests {
         );
     }
 
+    /// A `missing` text fills in the reference and the records; elsewhere they are missing.
+    #[test]
+    fn renders_a_missing_text() {
+        let text = Text::parse("No invoice {asked}; yours: {records}.").expect("valid");
+        let missing = Missing {
+            asked: "INV-1043",
+            records: "INV-1042 (open)",
+        };
+        let (rendered, facts) = text
+            .render_with(&client(), None, Some(missing))
+            .expect("renders");
+        assert_eq!(rendered, "No invoice INV-1043; yours: INV-1042 (open).");
+        assert_eq!(facts[0].value, "INV-1043");
+        assert_eq!(
+            text.render(&client(), None),
+            Err(NoAnswer::MissingField {
+                entity: None,
+                field: "asked".into()
+            })
+        );
+    }
+
     /// Malformed templates and unknown placeholders are refused at parse time.
     #[test]
     fn rejects_bad_syntax() {
@@ -293,6 +353,7 @@ mod tests {
             ("{Due}", "unknown placeholder {Due}"),
             ("{client.id}", "unknown placeholder {client.id}"),
             ("{client.}", "unknown placeholder {client.}"),
+            ("{asked:record}", "unknown format \"record\""),
             ("{due:when}", "unknown format \"when\""),
             ("{a.b}", "unknown placeholder {a.b}"),
             ("  ", "empty text"),

@@ -308,26 +308,10 @@ pub fn queue_report_to_proto(report: QueueReport) -> pb::QueueStats {
     }
 }
 
-/// The proto timestamp of an ISO-8601 date or UTC date-time (`YYYY-MM-DD[THH:MM:SSZ]`).
+/// The proto timestamp of a status-data date or UTC date-time (`YYYY-MM-DD[THH:MM:SSZ]`); a
+/// date alone is its midnight UTC.
 fn iso_to_timestamp(iso: &str) -> Option<Timestamp> {
-    let number = |range: std::ops::Range<usize>| iso.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = if iso.len() >= 19 {
-        (number(11..13)?, number(14..16)?, number(17..19)?)
-    } else {
-        (0, 0, 0)
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(Timestamp {
-        seconds: days * 86_400 + hour * 3600 + minute * 60 + second,
-        nanos: 0,
-    })
+    crate::answer::Timestamp::parse(iso).map(|time| timestamp(time.unix_ms()))
 }
 
 #[cfg(test)]

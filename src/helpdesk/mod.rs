@@ -164,6 +164,7 @@ impl Helpdesk {
 
     /// Reads the pack's status files again (answer templates, and the clients when embedded).
     pub fn reload_status(&self) -> Result<(), crate::answer::AnswerError> {
-        self.status.reload()
+        self.status
+            .reload(crate::answer::instant_from_unix_ms(self.now_ms()))
     }
 }

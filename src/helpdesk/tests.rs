@@ -22,7 +22,9 @@ fn fixture() -> Fixture {
     let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny"))
         .expect("the tiny pack loads");
     let classifier = Arc::new(train(&pack, &TrainOptions::default()).unwrap().classifier);
-    let status = Arc::new(StatusStore::for_pack(&pack).unwrap());
+    let status = Arc::new(
+        StatusStore::for_pack(&pack, crate::answer::instant_from_unix_ms(NOW_MS)).unwrap(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let queue: EmbeddedQueue<Decision> =

@@ -12,11 +12,13 @@ use crate::classify::{Part, Recommendation};
 
 use super::AnswerRecord;
 
-/// The answers of the direct `parts` that the client's data supports.
+/// The answers of the direct `parts` that the client's data supports, for an inquiry received
+/// at `received`.
 pub(super) fn prepared_answers(
     status: &StatusData,
     client: &Client,
     parts: &[Part],
+    received: jiff::Timestamp,
 ) -> Vec<AnswerRecord> {
     parts
         .iter()
@@ -25,8 +27,7 @@ pub(super) fn prepared_answers(
                 return None;
             };
             let found = status
-                .templates()
-                .answer(client, &part.intent, status_kind, &part.text)
+                .answer(client, &part.intent, status_kind, &part.text, received)
                 .ok()?;
             Some(answer_record(found, status_kind))
         })

@@ -30,7 +30,9 @@ pub use inquiry::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::answer::{ClientDirectory, ClientTier, DirectoryError, StatusStore};
+use crate::answer::{
+    ClientDirectory, ClientTier, DirectoryError, StatusStore, instant_from_unix_ms,
+};
 use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Recommendation};
 use crate::pack::Pack;
 use crate::route::{Clock, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue};
@@ -153,6 +155,7 @@ impl Intake {
         }
         let status = self.status.snapshot();
         let text = inquiry.text();
+        let received = instant_from_unix_ms(inquiry.received_ms);
         let (classification, explanation) = self.dry_run(&text)?;
         let decided_ms = self.clock.now_ms();
         let (outcome, ticket) = match (client, &classification.outcome) {
@@ -168,10 +171,13 @@ impl Intake {
                 },
             ),
             (Some(client), Recommendation::Answer { status_kind }) => {
-                match status
-                    .templates()
-                    .answer(client, &classification.intent, status_kind, &text)
-                {
+                match status.answer(
+                    client,
+                    &classification.intent,
+                    status_kind,
+                    &text,
+                    received,
+                ) {
                     Ok(found) => (
                         Disposition::Answered(answer_record(found, status_kind)),
                         None,
@@ -191,7 +197,7 @@ impl Intake {
                     self.ticket(&inquiry, priority_of(client.tier), queue, None);
                 if let Disposition::Queued(queued) = &mut outcome {
                     queued.prepared_answers =
-                        prepared_answers(&status, client, &classification.parts);
+                        prepared_answers(&status, client, &classification.parts, received);
                 }
                 (outcome, ticket)
             }

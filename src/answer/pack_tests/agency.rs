@@ -136,17 +136,15 @@ fn never_another_clients_data() {
             );
         }
     }
-    // Naming another client's invoice finds nothing of it, only the asker's own invoices.
-    match agency.ask("acme", "invoice_status", "is invoice 1043 paid?") {
-        Err(NoAnswer::NotMentioned { candidates }) => {
-            assert!(
-                candidates
-                    .iter()
-                    .all(|name| !name.contains("content and SEO"))
-            );
-        }
-        other => panic!("expected NotMentioned, got {other:?}"),
-    }
+    // Naming another client's invoice finds nothing of it: the answer says acme has no such
+    // invoice and lists acme's own.
+    let answer = agency.answered("acme", "invoice_status", "is invoice 1043 paid?");
+    assert_eq!(
+        answer.text,
+        "We have no invoice 1043 on your account. Your invoices are INV-1038 (paid), INV-1042 \
+         (open), INV-1045 (overdue)."
+    );
+    assert_eq!(answer.entity_id, None);
 }
 
 /// The next meeting is the first one after as_of; with only past meetings, none is made up.
@@ -245,4 +243,70 @@ fn account_manager_from_client_fields() {
     );
     assert_eq!(answer.entity_id, None);
     assert_eq!(answer.facts.len(), 2);
+}
+
+/// The outside probe's wrong records: a record acme does not have is never answered with one it
+/// has; ids are answered "no such invoice" with the list, names go to a person.
+#[test]
+fn records_the_client_lacks_are_never_swapped() {
+    let agency = Pack::load("agency");
+    for (intent, text, asked) in [
+        ("invoice_copy", "can you send me a copy of invoice INV-1043?", "INV-1043"),
+        ("invoice_copy", "copy of invoice 1031", "1031"),
+        ("invoice_status", "is INV-1041 paid?", "INV-1041"),
+    ] {
+        let answer = agency.answered("acme", intent, text);
+        assert_eq!(answer.entity_id, None, "{text}");
+        assert!(
+            answer
+                .text
+                .starts_with(&format!("We have no invoice {asked} on your account. Your invoices are INV-1038")),
+            "{text}: {}",
+            answer.text
+        );
+    }
+    assert!(matches!(
+        agency.ask("acme", "deliverable_eta", "the final accessibility report?"),
+        Err(NoAnswer::NoSuchName { words, .. }) if words == "final accessibility report"
+    ));
+    assert!(matches!(
+        agency.ask("acme", "project_status", "how is the clinic finder rebuild going?"),
+        Err(NoAnswer::NoSuchName { words, .. }) if words == "clinic finder rebuild"
+    ));
+    assert!(matches!(
+        agency.ask("acme", "next_meeting", "when is the quarterly business review?"),
+        Err(NoAnswer::NoSuchName { .. })
+    ));
+}
+
+/// Questions that name no record are read as before: years, amounts, dates and unknown words
+/// are not references, so the select rule answers or asks which one.
+#[test]
+fn questions_naming_no_record_are_not_refused() {
+    let agency = Pack::load("agency");
+    for text in [
+        "is the invoice from last week paid?",
+        "we paid €1,200 on 30 Nov, is that the invoice for 2026?",
+        "has my invoice been paid?",
+    ] {
+        assert!(
+            matches!(
+                agency.ask("acme", "invoice_status", text),
+                Err(NoAnswer::NotMentioned { .. })
+            ),
+            "{text}"
+        );
+    }
+    for text in [
+        "can you resend the invoice?",
+        "could I get a copy of the invoice from 2026 please",
+        "请把发票再发给我一份",
+        "Können Sie mir die Rechnung noch einmal schicken?",
+    ] {
+        assert_eq!(agency.entity("acme", "invoice_copy", text), "INV-1042", "{text}");
+    }
+    assert_eq!(
+        agency.entity("acme", "next_meeting", "когда наша следующая встреча?"),
+        "M-305"
+    );
 }

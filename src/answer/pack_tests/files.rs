@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{direct_intents, pack_dir};
+use super::{as_of, direct_intents, pack_dir, status_settings};
 use crate::answer::{STATUS_FILE, StatusData, StatusStore, TEMPLATES_FILE};
 
 /// A pack folder in a temporary directory, seeded with the agency pack's files.
@@ -12,6 +12,11 @@ fn copied_agency() -> tempfile::TempDir {
         std::fs::copy(pack_dir("agency").join(file), dir.path().join(file)).expect("copy");
     }
     dir
+}
+
+/// Loads the agency files in `dir` for `intents`, at the agency data's `as_of`.
+fn load(dir: &Path, intents: &[(String, String)]) -> Result<StatusData, crate::answer::AnswerError> {
+    StatusData::load(dir, intents, &status_settings("agency"), as_of("agency"))
 }
 
 /// Replaces the first `from` in the file at `path` with `to`.
@@ -25,8 +30,13 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 fn final_report_due(data: &StatusData) -> Option<String> {
     let client = data.client("acme")?;
     let answer = data
-        .templates()
-        .answer(client, "deliverable_eta", "deliverable", "the final report")
+        .answer(
+            client,
+            "deliverable_eta",
+            "deliverable",
+            "the final report",
+            as_of("agency"),
+        )
         .ok()?;
     answer
         .facts
@@ -39,7 +49,14 @@ fn final_report_due(data: &StatusData) -> Option<String> {
 #[test]
 fn reload_swaps_good_data_and_keeps_it_on_error() {
     let dir = copied_agency();
-    let store = StatusStore::open(dir.path(), direct_intents("agency")).expect("open");
+    let at = as_of("agency");
+    let store = StatusStore::open(
+        dir.path(),
+        direct_intents("agency"),
+        status_settings("agency"),
+        at,
+    )
+    .expect("open");
     assert_eq!(
         final_report_due(&store.snapshot()).as_deref(),
         Some("2026-11-28")
@@ -47,7 +64,7 @@ fn reload_swaps_good_data_and_keeps_it_on_error() {
     let held = store.snapshot();
     let status = dir.path().join(STATUS_FILE);
     replace_in(&status, r#""due": "2026-11-28""#, r#""due": "2026-12-01""#);
-    store.reload().expect("reload");
+    store.reload(at).expect("reload");
     assert_eq!(
         final_report_due(&store.snapshot()).as_deref(),
         Some("2026-12-01")
@@ -56,7 +73,7 @@ fn reload_swaps_good_data_and_keeps_it_on_error() {
     assert_eq!(final_report_due(&held).as_deref(), Some("2026-11-28"));
 
     std::fs::write(&status, "{ not json").expect("write");
-    let error = store.reload().expect_err("broken file").to_string();
+    let error = store.reload(at).expect_err("broken file").to_string();
     assert!(error.contains(STATUS_FILE), "{error}");
     assert_eq!(
         final_report_due(&store.snapshot()).as_deref(),
@@ -65,7 +82,7 @@ fn reload_swaps_good_data_and_keeps_it_on_error() {
 
     let templates = dir.path().join(TEMPLATES_FILE);
     replace_in(&templates, "select = \"next\"", "select = \"soonest\"");
-    let error = store.reload().expect_err("broken templates").to_string();
+    let error = store.reload(at).expect_err("broken templates").to_string();
     assert!(error.contains(TEMPLATES_FILE), "{error}");
     assert_eq!(
         final_report_due(&store.snapshot()).as_deref(),
@@ -113,7 +130,7 @@ fn bad_data_files_name_file_and_record() {
     for (from, to, expected) in cases {
         let dir = copied_agency();
         replace_in(&dir.path().join(STATUS_FILE), from, to);
-        let error = StatusData::load(dir.path(), &direct_intents("agency"))
+        let error = load(dir.path(), &direct_intents("agency"))
             .expect_err(expected)
             .to_string();
         assert!(
@@ -133,7 +150,7 @@ fn bad_templates_are_rejected() {
         "order_by = \"starts_at\"",
         "order_by = \"starts_at\"\nsort = \"asc\"",
     );
-    let error = StatusData::load(dir.path(), &direct_intents("agency"))
+    let error = load(dir.path(), &direct_intents("agency"))
         .expect_err("unknown key")
         .to_string();
     assert!(
@@ -144,7 +161,7 @@ fn bad_templates_are_rejected() {
     let dir = copied_agency();
     let mut intents = direct_intents("agency");
     intents.push(("contract_renewal".into(), "contract".into()));
-    let error = StatusData::load(dir.path(), &intents)
+    let error = load(dir.path(), &intents)
         .expect_err("no contract template")
         .to_string();
     assert!(

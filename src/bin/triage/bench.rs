@@ -115,7 +115,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 pub fn write_workload(args: WorkloadArgs) -> Result<()> {
     let pack =
         Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
-    let status = StatusStore::for_pack(&pack)?.snapshot();
+    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now())?.snapshot();
     let inquiries = workload::from_pack(&pack, &status, args.mode);
     anyhow::ensure!(
         !inquiries.is_empty(),

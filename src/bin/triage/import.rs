@@ -26,7 +26,7 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> Result<()> {
     let pack = Pack::load(&args.pack)?;
-    let status = StatusStore::for_pack(&pack)?;
+    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now())?;
     let data = status.snapshot();
     crate::runtime()?.block_on(async {
         let pg = Postgres::connect(&args.postgres, args.schema.as_deref(), 1)

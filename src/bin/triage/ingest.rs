@@ -114,7 +114,7 @@ pub struct SampleArgs {
 pub fn sample_maildir(args: SampleArgs) -> Result<()> {
     let pack =
         Pack::load(&args.pack).with_context(|| format!("cannot load {}", args.pack.display()))?;
-    let status = StatusStore::for_pack(&pack)?.snapshot();
+    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now())?.snapshot();
     let written = sample::write_maildir(&pack, &status, &args.out, args.count, args.seed)
         .with_context(|| format!("cannot write the sample Maildir {}", args.out.display()))?;
     println!("{written} mails in {}", args.out.join("new").display());

@@ -11,10 +11,12 @@ use super::load::{BenchInquiry, BenchMode};
 
 /// The workload of `mode` from `pack`'s labelled test rows and its status data. A client asks
 /// about its own projects, invoices or cards, so a direct row is sent for each client whose
-/// data answers it (read with the row's true intent, not the model's guess) and for no other;
-/// a row no client's data answers is left out. Expert rows go to the clients in turn.
+/// data answers it (read with the row's true intent, not the model's guess, at the data's
+/// `as_of`) and for no other; a row no client's data answers is left out. Expert rows go to the
+/// clients in turn.
 pub fn from_pack(pack: &Pack, status: &StatusData, mode: BenchMode) -> Vec<BenchInquiry> {
     let clients = status.clients();
+    let asked_at = status.as_of().start();
     let mut inquiries = Vec::new();
     for (row, example) in pack.test.iter().enumerate() {
         let Some(intent) = example.intent.map(|i| &pack.intents[i]) else {
@@ -30,8 +32,7 @@ pub fn from_pack(pack: &Pack, status: &StatusData, mode: BenchMode) -> Vec<Bench
                     .iter()
                     .filter(|client| {
                         status
-                            .templates()
-                            .answer(client, &intent.name, kind, &example.text)
+                            .answer(client, &intent.name, kind, &example.text, asked_at)
                             .is_ok()
                     })
                     .map(|client| inquiry(client)),
@@ -95,7 +96,9 @@ mod tests {
     fn agency() -> (Pack, std::sync::Arc<StatusData>) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency");
         let pack = Pack::load(&dir).expect("agency pack");
-        let status = StatusStore::for_pack(&pack).expect("status").snapshot();
+        let status = StatusStore::for_pack(&pack, jiff::Timestamp::now())
+            .expect("status")
+            .snapshot();
         (pack, status)
     }
 
