@@ -36,6 +36,8 @@ async fn run(writers: usize) -> (f64, u64, u64) {
                         sla_due_ms: 1_800_000_000_000,
                         created_ms: 1_795_000_000_000,
                         payload: r#"{"inquiry":{"body":"our checkout throws a 500 error"}}"#.into(),
+                        // As the service queues them: each ticket opens its thread.
+                        thread_id: Some(inquiry.clone()),
                     };
                     queue
                         .record_decision(&inquiry, &decision, ticket)

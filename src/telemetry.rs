@@ -27,6 +27,7 @@ pub struct Metrics {
     escalations: IntCounterVec,
     no_replies: IntCounterVec,
     mixed_tiers: IntCounterVec,
+    follow_ups: IntCounterVec,
     retention_removed: IntCounterVec,
     auth_failures: IntCounterVec,
     /// The sources `auth_failures` has a series for, at most [`AUTH_FAILURE_SOURCES`].
@@ -96,6 +97,11 @@ impl Metrics {
             "Inquiries holding questions of both tiers, routed whole with the direct answers prepared, by queue",
             &["queue"],
         );
+        let follow_ups = counter(
+            "triage_follow_ups_total",
+            "Follow-ups in a known thread, by how they were decided (attached, with_context, on_its_own)",
+            &["role"],
+        );
         let retention_removed = counter(
             "triage_retention_removed_total",
             "Records removed by the retention sweep, by record (audit, decision)",
@@ -142,6 +148,7 @@ impl Metrics {
             escalations,
             no_replies,
             mixed_tiers,
+            follow_ups,
             retention_removed,
             auth_failures,
             auth_failure_sources: Mutex::new(HashSet::new()),
@@ -159,6 +166,11 @@ impl Metrics {
             queue_oldest_age,
             registry,
         }
+    }
+
+    /// Counts a follow-up decided in its thread as `role`.
+    pub fn observe_follow_up(&self, role: &str) {
+        self.follow_ups.with_label_values(&[role]).inc();
     }
 
     /// Counts one finished request.

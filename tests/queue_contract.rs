@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger, NewTicket,
-    QueueSettings, Recorded, RouteError, StoredDecision, SystemClock, TicketQueue,
+    Attached, Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger,
+    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, QueueSettings, Recorded, RouteError, StoredDecision,
+    SystemClock, ThreadTicket, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -112,6 +113,44 @@ impl Harness {
         }
     }
 
+    /// Queues a ticket for a fresh inquiry of acme in `thread`; returns its id.
+    async fn enqueue_in_thread(&self, inquiry: &str, queue: &str, thread: Option<&str>) -> u64 {
+        let ticket = NewTicket {
+            thread_id: thread.map(str::to_owned),
+            ..ticket(inquiry, queue, 1)
+        };
+        match self
+            .queue
+            .record_decision(inquiry, &note(inquiry, 1), ticket)
+            .await
+            .unwrap()
+        {
+            Recorded::New { ticket_id } => ticket_id,
+            other => panic!("{inquiry}: {other:?}"),
+        }
+    }
+
+    /// Attaches the follow-up `inquiry` of `client` to ticket `ticket_id`, its decision a note
+    /// of its id, its payload its id.
+    async fn attach(&self, inquiry: &str, client: &str, ticket_id: u64) -> Attached<Note> {
+        let follow_up = NewFollowUp {
+            inquiry_id: inquiry.to_owned(),
+            client_id: client.to_owned(),
+            ticket_id,
+            payload: inquiry.to_owned(),
+        };
+        self.queue
+            .attach(&note(inquiry, 1), follow_up)
+            .await
+            .unwrap()
+    }
+
+    /// The payloads of the follow-ups ticket `id` shows.
+    async fn follow_ups_of(&self, id: u64) -> Vec<String> {
+        let ticket = self.queue.ticket(id).await.unwrap().expect("a live ticket");
+        ticket.follow_ups.into_iter().map(|f| f.payload).collect()
+    }
+
     async fn claim(&self, queue: &str, holder: &str) -> Option<triage::route::Ticket> {
         self.queue
             .claim(queue, holder, self.lease_ms)
@@ -156,6 +195,7 @@ fn ticket(inquiry: &str, queue: &str, priority: u8) -> NewTicket {
         sla_due_ms: now + 3_600_000,
         created_ms: now,
         payload: format!("{{\"inquiry\":\"{inquiry}\"}}"),
+        thread_id: Some(format!("thread-{inquiry}")),
     }
 }
 
@@ -532,6 +572,135 @@ async fn racing_claims_take_each_ticket_once(backend: Backend) {
     h.close().await;
 }
 
+/// A ticket queued in a thread is the thread's open ticket (for its client only) while it is
+/// live, ready or leased: a follow-up is attached to it with its decision, once, and shows on
+/// the ticket in order; a reroute moves it, a resolution closes it, and from then on nothing is
+/// attached. Another client, a ticket queued without a thread or no ticket at all take nothing.
+async fn follow_ups_join_the_threads_open_ticket(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let id = h.enqueue_in_thread("root-1", "seo", Some("t-1")).await;
+    let open = ThreadTicket {
+        ticket_id: id,
+        queue: "seo".into(),
+        priority: 1,
+        sla_due_ms: h.queue.ticket(id).await.unwrap().unwrap().sla_due_ms,
+    };
+    assert_eq!(
+        h.queue.thread_ticket("acme", "t-1").await.unwrap(),
+        Some(open.clone())
+    );
+    for (client, thread) in [("globex", "t-1"), ("acme", "t-2"), ("acme", "root-1")] {
+        assert_eq!(h.queue.thread_ticket(client, thread).await.unwrap(), None);
+    }
+
+    assert_eq!(h.attach("f-1", "acme", id).await, Attached::New);
+    let attached = StoredDecision {
+        decision: note("f-1", 1),
+        ticket_id: Some(id),
+    };
+    assert_eq!(h.queue.decision("f-1").await.unwrap(), Some(attached.clone()));
+    assert_eq!(h.attach("f-1", "acme", id).await, Attached::Existing(attached));
+    assert_eq!(h.attach("f-foreign", "globex", id).await, Attached::NotAttached);
+    assert_eq!(h.queue.decision("f-foreign").await.unwrap(), None);
+    assert_eq!(h.attach("f-2", "acme", id).await, Attached::New);
+    assert_eq!(h.follow_ups_of(id).await, ["f-1", "f-2"]);
+
+    let claimed = h.claim("seo", "alice").await.unwrap();
+    let follow_ups: Vec<_> = claimed.follow_ups.iter().map(|f| f.inquiry_id.as_str()).collect();
+    assert_eq!((claimed.id, follow_ups), (id, vec!["f-1", "f-2"]));
+    assert!(claimed.follow_ups.iter().all(|f| f.attached_ms > 0));
+    // Leased, the ticket still takes follow-ups; rerouted, its thread knows its new queue.
+    assert_eq!(h.attach("f-3", "acme", id).await, Attached::New);
+    assert_eq!(h.follow_ups_of(id).await, ["f-1", "f-2", "f-3"]);
+    let token = claimed.lease.unwrap().token;
+    h.queue
+        .reroute(id, token, "alice", "billing", "about an invoice")
+        .await
+        .unwrap();
+    let moved = h.queue.thread_ticket("acme", "t-1").await.unwrap().unwrap();
+    assert_eq!((moved.ticket_id, moved.queue.as_str()), (id, "billing"));
+    let again = h.claim("billing", "bob").await.unwrap();
+    assert_eq!(again.follow_ups.len(), 3);
+
+    h.queue
+        .resolve(id, again.lease.unwrap().token, "bob", "answered")
+        .await
+        .unwrap();
+    assert_eq!(h.queue.thread_ticket("acme", "t-1").await.unwrap(), None);
+    assert_eq!(h.attach("f-4", "acme", id).await, Attached::NotAttached);
+    assert_eq!(h.queue.decision("f-4").await.unwrap(), None);
+    // The thread's next ticket is its open ticket in turn.
+    let next = h.enqueue_in_thread("f-4", "seo", Some("t-1")).await;
+    let reopened = h.queue.thread_ticket("acme", "t-1").await.unwrap();
+    assert_eq!(reopened.map(|t| t.ticket_id), Some(next));
+    assert!(h.follow_ups_of(next).await.is_empty());
+
+    let unthreaded = h.enqueue_in_thread("lone", "seo", None).await;
+    assert_eq!(h.attach("f-lone", "acme", unthreaded).await, Attached::NotAttached);
+    assert_eq!(h.attach("f-none", "acme", 987_654).await, Attached::NotAttached);
+    h.close().await;
+}
+
+/// A ticket takes up to `MAX_FOLLOW_UPS` follow-ups; the next is not attached (nor recorded).
+async fn a_ticket_takes_a_bounded_number_of_follow_ups(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let id = h.enqueue_in_thread("busy", "seo", Some("t-busy")).await;
+    for n in 0..MAX_FOLLOW_UPS {
+        assert_eq!(h.attach(&format!("f-{n}"), "acme", id).await, Attached::New);
+    }
+    assert_eq!(h.attach("f-over", "acme", id).await, Attached::NotAttached);
+    assert_eq!(h.queue.decision("f-over").await.unwrap(), None);
+    let shown = h.follow_ups_of(id).await;
+    assert_eq!(shown.len(), MAX_FOLLOW_UPS);
+    assert_eq!((shown[0].as_str(), shown[49].as_str()), ("f-0", "f-49"));
+    h.close().await;
+}
+
+/// A dead-lettered ticket keeps its follow-ups in the dead letter and closes its thread.
+async fn dead_letters_keep_their_follow_ups(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 1).await;
+    let id = h.enqueue_in_thread("doomed", "seo", Some("t-doomed")).await;
+    assert_eq!(h.attach("f-doomed", "acme", id).await, Attached::New);
+    let claimed = h.claim("seo", "alice").await.unwrap();
+    h.queue
+        .release(id, claimed.lease.unwrap().token, "alice", "cannot help")
+        .await
+        .unwrap();
+    let dead = h.queue.dead_letters("seo").await.unwrap();
+    let follow_ups: Vec<_> = dead[0].follow_ups.iter().map(|f| f.payload.as_str()).collect();
+    assert_eq!((dead[0].id, follow_ups), (id, vec!["f-doomed"]));
+    assert_eq!(h.queue.thread_ticket("acme", "t-doomed").await.unwrap(), None);
+    assert_eq!(h.attach("f-late", "acme", id).await, Attached::NotAttached);
+    h.close().await;
+}
+
+/// A follow-up racing the resolution of its ticket is either attached (its decision stored
+/// with the ticket) or not attached (nothing stored, for the caller to decide afresh): never
+/// an error, never half of each; once the resolution is done, nothing is attached.
+async fn a_follow_up_racing_the_resolution_is_attached_or_not_at_all(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    for round in 0..12 {
+        let (inquiry, thread) = (format!("race-{round}"), format!("t-race-{round}"));
+        let id = h.enqueue_in_thread(&inquiry, "seo", Some(&thread)).await;
+        let token = h.claim("seo", "alice").await.unwrap().lease.unwrap().token;
+        let follow_up = format!("f-race-{round}");
+        let queue = Arc::clone(&h.queue);
+        let resolving =
+            tokio::spawn(async move { queue.resolve(id, token, "alice", "done").await });
+        let attached = h.attach(&follow_up, "acme", id).await;
+        resolving.await.unwrap().unwrap();
+        let stored = h.queue.decision(&follow_up).await.unwrap();
+        match attached {
+            Attached::New => assert_eq!(stored.unwrap().ticket_id, Some(id)),
+            Attached::NotAttached => assert_eq!(stored, None),
+            other => panic!("round {round}: {other:?}"),
+        }
+        assert_eq!(h.queue.thread_ticket("acme", &thread).await.unwrap(), None);
+        assert_eq!(h.attach(&format!("{follow_up}-late"), "acme", id).await, Attached::NotAttached);
+    }
+    h.close().await;
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -564,4 +733,8 @@ contract!(
     extend_grants_the_lease_asked_for,
     releases_count_toward_dead_letters,
     racing_claims_take_each_ticket_once,
+    follow_ups_join_the_threads_open_ticket,
+    a_ticket_takes_a_bounded_number_of_follow_ups,
+    dead_letters_keep_their_follow_ups,
+    a_follow_up_racing_the_resolution_is_attached_or_not_at_all,
 );

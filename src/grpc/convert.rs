@@ -7,7 +7,7 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 use super::ServiceError;
 use crate::classify::{Classification, Explanation, Recommendation};
 use crate::helpdesk::{ClaimedTicket, HeldTicket, QueueReport};
-use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry};
+use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry, ThreadRole};
 use crate::pack::Tier;
 use crate::proto::v1 as pb;
 use crate::route::LeaseToken;
@@ -197,6 +197,17 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
                     .iter()
                     .map(answer_to_proto)
                     .collect(),
+                attached: false,
+            }));
+        }
+        Disposition::Attached(ticket) => {
+            proto.outcome = Some(pb::decision::Outcome::Ticket(pb::Ticket {
+                ticket_id: ticket_id.unwrap_or_default(),
+                queue: ticket.queue.clone(),
+                priority: u32::from(ticket.priority),
+                sla_due: Some(timestamp(ticket.sla_due_ms)),
+                prepared_answers: Vec::new(),
+                attached: true,
             }));
         }
         Disposition::NoReply(no_reply) => {
@@ -207,6 +218,16 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
             }));
         }
     }
+    proto.thread = decision.thread.as_ref().map(|thread| pb::Thread {
+        thread_id: thread.id.clone(),
+        role: match thread.role {
+            ThreadRole::Started => pb::ThreadRole::Started,
+            ThreadRole::Attached => pb::ThreadRole::Attached,
+            ThreadRole::WithContext => pb::ThreadRole::WithContext,
+            ThreadRole::OnItsOwn => pb::ThreadRole::OnItsOwn,
+        }
+        .into(),
+    });
     proto
 }
 
@@ -266,7 +287,8 @@ pub fn held_ticket_from_proto(
     })
 }
 
-/// The proto form of a claimed ticket: the ticket, its lease, the inquiry and the decision.
+/// The proto form of a claimed ticket: the ticket, its lease, the inquiry, its follow-ups and
+/// the decision.
 pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
     let lease = claimed.lease.as_ref();
     let decision = claimed
@@ -284,12 +306,21 @@ pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
             priority: u32::from(claimed.priority),
             sla_due: Some(timestamp(claimed.sla_due_ms)),
             prepared_answers,
+            attached: false,
         }),
         lease_token: lease.map(|l| l.token.to_string()).unwrap_or_default(),
         lease_expires: lease.map(|l| timestamp(l.expires_ms)),
         deliveries: claimed.deliveries,
         inquiry: Some(inquiry_to_proto(&claimed.inquiry)),
         decision,
+        follow_ups: claimed
+            .follow_ups
+            .iter()
+            .map(|follow_up| pb::FollowUp {
+                inquiry: Some(inquiry_to_proto(&follow_up.inquiry)),
+                attached_at: Some(timestamp(follow_up.attached_ms)),
+            })
+            .collect(),
     }
 }
 

@@ -11,7 +11,7 @@ use super::app::App;
 use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
 use super::stream::{self, DecisionStream};
 use crate::helpdesk::Caller;
-use crate::intake::{Decision, Disposition, Submitted};
+use crate::intake::{Decision, Disposition, Submitted, ThreadRole};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_server::TriageService;
 
@@ -57,6 +57,7 @@ fn observe(app: &App, decision: &Decision) {
             ticket.queue.as_str(),
             ticket.escalation.as_ref().map(|e| e.kind.as_str()),
         ),
+        Disposition::Attached(ticket) => (ticket.queue.as_str(), None),
         Disposition::NoReply(_) => ("no_reply", None),
     };
     app.metrics
@@ -70,6 +71,10 @@ fn observe(app: &App, decision: &Decision) {
     if !classification.parts.is_empty() && escalation.is_none() {
         app.metrics.observe_mixed_tiers(target);
     }
+    let role = decision.thread.as_ref().map(|thread| thread.role);
+    if let Some(role) = role.filter(|role| *role != ThreadRole::Started) {
+        app.metrics.observe_follow_up(role.as_str());
+    }
     tracing::debug!(
         inquiry_id = %decision.inquiry_id,
         client_id = %decision.client_id,
@@ -78,6 +83,7 @@ fn observe(app: &App, decision: &Decision) {
         confidence = classification.tier_probability,
         target,
         escalation,
+        thread_role = role.map(ThreadRole::as_str),
         "decided inquiry"
     );
 }

@@ -20,13 +20,13 @@ mod tests;
 pub use caller::{Caller, Role};
 pub use error::{ErrorKind, HelpdeskError};
 pub use lease::LeasePolicy;
-pub use tickets::{ClaimedTicket, HeldTicket, QueueReport};
+pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 
 use std::sync::Arc;
 
 use crate::answer::{ClientDirectory, StatusStore};
 use crate::classify::{Classification, Classifier, Explanation};
-use crate::intake::{DecisionQueue, Inquiry, Intake, IntakeError, Submitted};
+use crate::intake::{DecisionQueue, Inquiry, Intake, IntakeError, Submitted, question_prose};
 use crate::pack::{Pack, Queue};
 use crate::route::Clock;
 
@@ -141,11 +141,13 @@ impl Helpdesk {
         self.intake.now_ms()
     }
 
-    /// Classifies `text` and explains it, with no side effect.
+    /// Classifies `text` (its prose, as a submission would be) and explains it, with no side
+    /// effect.
     pub fn classify(&self, caller: &Caller, text: &str) -> Result<Classified, HelpdeskError> {
         caller.check_role(&[Role::Submitter, Role::Specialist], "classify")?;
         validate::validate_text(text, self.policy.max_text_bytes)?;
-        let (classification, explanation) = self.classifier.classify_explained(text)?;
+        let (classification, explanation) =
+            self.classifier.classify_explained(&question_prose(text))?;
         Ok(Classified {
             classification,
             explanation,

@@ -1,6 +1,7 @@
-//! The specialists' side of the helpdesk: claiming a ticket (with its inquiry and the decision
-//! that queued it), extending, resolving, releasing and rerouting it, and the statistics of
-//! the queues. A specialist sees and works on its own queues only; an admin on all.
+//! The specialists' side of the helpdesk: claiming a ticket (with its inquiry, the follow-ups
+//! attached to it and the decision that queued it), extending, resolving, releasing and
+//! rerouting it, and the statistics of the queues. A specialist sees and works on its own queues
+//! only; an admin on all.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use super::validate::validate_note;
 use super::{Caller, Helpdesk, HelpdeskError, Role};
 use crate::intake::{Decision, Inquiry, TicketPayload};
 use crate::pack::Queue;
-use crate::route::{AuditRecord, Lease, LeaseToken, QueueStats, Ticket};
+use crate::route::{AuditRecord, FollowUp, Lease, LeaseToken, QueueStats, Ticket};
 
 /// A ticket a specialist holds: its id and the token of the lease on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +18,9 @@ pub struct HeldTicket {
     pub lease_token: LeaseToken,
 }
 
-/// A claimed ticket as a specialist sees it: the ticket with its lease, the inquiry, and the
-/// decision that queued it with its explanation (absent only if its record was lost).
+/// A claimed ticket as a specialist sees it: the ticket with its lease, the inquiry and its
+/// follow-ups (the whole thread), and the decision that queued it with its explanation (absent
+/// only if its record was lost).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedTicket {
     pub ticket_id: u64,
@@ -29,7 +31,17 @@ pub struct ClaimedTicket {
     /// How many times the ticket has been claimed, this claim included.
     pub deliveries: u32,
     pub inquiry: Inquiry,
+    /// The client's follow-ups attached to the ticket, oldest first.
+    pub follow_ups: Vec<AttachedFollowUp>,
     pub decision: Option<Decision>,
+}
+
+/// A follow-up attached to a claimed ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachedFollowUp {
+    pub inquiry: Inquiry,
+    /// When it was attached, Unix milliseconds.
+    pub attached_ms: i64,
 }
 
 /// One queue's statistics with what the pack says of it.
@@ -177,11 +189,25 @@ impl Helpdesk {
     }
 }
 
-/// A claimed ticket with its inquiry decoded from the payload and its decision joined.
+/// A claimed ticket with its inquiry and follow-ups decoded from their payloads and its
+/// decision joined.
 fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, HelpdeskError> {
-    let payload: TicketPayload = serde_json::from_str(&ticket.payload).map_err(|e| {
-        HelpdeskError::CorruptRecord(format!("the payload of ticket {}: {e}", ticket.id))
-    })?;
+    let payload = ticket_payload(ticket.id, "the payload", &ticket.payload)?;
+    let follow_ups = ticket
+        .follow_ups
+        .iter()
+        .map(|FollowUp {
+                 inquiry_id,
+                 attached_ms,
+                 payload,
+             }| {
+            let what = format!("the follow-up {inquiry_id}");
+            Ok(AttachedFollowUp {
+                inquiry: ticket_payload(ticket.id, &what, payload)?.inquiry,
+                attached_ms: *attached_ms,
+            })
+        })
+        .collect::<Result<_, HelpdeskError>>()?;
     Ok(ClaimedTicket {
         ticket_id: ticket.id,
         queue: ticket.queue,
@@ -190,7 +216,15 @@ fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, 
         lease: ticket.lease,
         deliveries: ticket.deliveries,
         inquiry: payload.inquiry,
+        follow_ups,
         decision,
+    })
+}
+
+/// The payload `what` of ticket `ticket_id` decoded.
+fn ticket_payload(ticket_id: u64, what: &str, json: &str) -> Result<TicketPayload, HelpdeskError> {
+    serde_json::from_str(json).map_err(|e| {
+        HelpdeskError::CorruptRecord(format!("{what} of ticket {ticket_id}: {e}"))
     })
 }
 

@@ -51,6 +51,50 @@ pub struct Decision {
     pub explanation: Explanation,
     pub decided_ms: i64,
     pub outcome: Disposition,
+    /// The thread the inquiry belongs to and how it was read in it. Absent from decisions
+    /// recorded before threads were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadRecord>,
+}
+
+/// An inquiry's place in its thread, as its decision keeps it for the follow-ups to come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRecord {
+    /// The thread's id: the inquiry id of its first inquiry, or the id the first inquiry triage
+    /// saw of it replied to.
+    pub id: String,
+    /// What the thread is about: the prose of the first inquiry triage saw of it, cut to a
+    /// kilobyte. A follow-up in the thread with no open ticket is read with it.
+    pub topic: String,
+    pub role: ThreadRole,
+}
+
+/// How an inquiry was decided in its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadRole {
+    /// It starts its thread (or replies to nothing known of its client).
+    Started,
+    /// A follow-up attached to its thread's open ticket: no ticket of its own.
+    Attached,
+    /// A follow-up in a thread with no open ticket, classified with the thread's topic before
+    /// its own text.
+    WithContext,
+    /// A follow-up in a thread with no open ticket, classified on its own text: a closing
+    /// remark, a language the pack does not cover, or a thread whose topic is not known.
+    OnItsOwn,
+}
+
+impl ThreadRole {
+    /// A short, fixed name, for metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Attached => "attached",
+            Self::WithContext => "with_context",
+            Self::OnItsOwn => "on_its_own",
+        }
+    }
 }
 
 /// What became of the inquiry: answered automatically, queued for a human, or needing no reply.
@@ -59,6 +103,9 @@ pub struct Decision {
 pub enum Disposition {
     Answered(AnswerRecord),
     Queued(QueuedTicket),
+    /// A follow-up attached to the open ticket of its thread, whose id the decision is stored
+    /// with.
+    Attached(AttachedTicket),
     /// Nothing to answer and no ticket (a closing remark).
     NoReply(NoReplyRecord),
 }
@@ -97,6 +144,14 @@ pub struct QueuedTicket {
     pub prepared_answers: Vec<AnswerRecord>,
 }
 
+/// The open ticket a follow-up was attached to, as it was when the follow-up came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedTicket {
+    pub queue: String,
+    pub priority: u8,
+    pub sla_due_ms: i64,
+}
+
 /// Why an inquiry went to a human.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
@@ -106,8 +161,9 @@ pub struct Escalation {
     pub reason: String,
 }
 
-/// What a ticket carries: the inquiry. The decision, with its explanation, is stored once
-/// under the inquiry id and joined when a specialist claims the ticket.
+/// What a ticket carries: the inquiry (and what each follow-up attached to it carries: the
+/// follow-up). The decision, with its explanation, is stored once under the inquiry id and
+/// joined when a specialist claims the ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketPayload {
     pub inquiry: Inquiry,

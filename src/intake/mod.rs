@@ -18,25 +18,36 @@
 //! client is the one with that address, else that mail domain; a sender of no client is not
 //! refused but escalated to the escalation queue with the reason "unknown sender", so a human
 //! takes it.
+//!
+//! An inquiry replying to an earlier one of its client joins its thread (`thread.rs`): attached
+//! to the thread's open ticket while there is one, else decided with the thread's topic. The
+//! classifier reads an inquiry's prose, without pasted data (`prose.rs`); the answer's record
+//! lookup and the ticket keep the whole text.
 
 mod inquiry;
 mod mixed;
+mod prose;
+mod thread;
 
 pub use inquiry::{
-    AnswerRecord, Channel, Decision, Disposition, Escalation, Inquiry, NoReplyRecord, QueuedTicket,
-    TicketPayload,
+    AnswerRecord, AttachedTicket, Channel, Decision, Disposition, Escalation, Inquiry,
+    NoReplyRecord, QueuedTicket, ThreadRecord, ThreadRole, TicketPayload,
 };
+pub use prose::question_prose;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::answer::{
-    ClientDirectory, ClientTier, DirectoryError, StatusStore, instant_from_unix_ms,
+    Client, ClientDirectory, ClientTier, DirectoryError, StatusStore, instant_from_unix_ms,
 };
-use crate::classify::{Classification, Classifier, ClassifyError, Explanation, Recommendation};
+use crate::classify::{Classifier, ClassifyError, Recommendation};
 use crate::pack::Pack;
-use crate::route::{Clock, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue};
+use crate::route::{
+    Attached, Clock, NewFollowUp, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue,
+};
 use mixed::{answer_record, prepared_answers};
+use thread::{Reading, Thread};
 
 /// Why an inquiry could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -120,11 +131,6 @@ impl Intake {
         self.clock.now_ms()
     }
 
-    /// Classifies `text` and explains it, with no side effect.
-    fn dry_run(&self, text: &str) -> Result<(Classification, Explanation), IntakeError> {
-        Ok(self.classifier.classify_explained(text)?)
-    }
-
     /// Decides on `inquiry`: the original decision if its id was seen, else a new one, recorded
     /// (durably before returning when it created a ticket).
     pub async fn submit(&self, mut inquiry: Inquiry) -> Result<Submitted, IntakeError> {
@@ -135,14 +141,24 @@ impl Intake {
         if let Some(client) = &by_sender {
             inquiry.client_id = client.id.clone();
         }
-        // Both are a round trip each when the stores are remote: made at once.
-        let (stored, client) = tokio::join!(self.queue.decision(&inquiry.inquiry_id), async {
-            match by_sender {
-                Some(client) => Ok(Some(client)),
-                None if inquiry.client_id.is_empty() => Ok(None),
-                None => self.clients.client(&inquiry.client_id).await,
+        // Each is a round trip when the stores are remote: made at once.
+        let named = (inquiry.in_reply_to.as_ref()).filter(|named| **named != inquiry.inquiry_id);
+        let (stored, client, earlier) = tokio::join!(
+            self.queue.decision(&inquiry.inquiry_id),
+            async {
+                match by_sender {
+                    Some(client) => Ok(Some(client)),
+                    None if inquiry.client_id.is_empty() => Ok(None),
+                    None => self.clients.client(&inquiry.client_id).await,
+                }
+            },
+            async {
+                match named {
+                    Some(named) => self.queue.decision(named).await,
+                    None => Ok(None),
+                }
             }
-        });
+        );
         if let Some(stored) = stored? {
             return replay(&inquiry, stored);
         }
@@ -153,11 +169,58 @@ impl Intake {
         if client.is_none() && !named_by_sender {
             return Err(IntakeError::UnknownClient(inquiry.client_id.clone()));
         }
+        let thread = self
+            .thread_of(&inquiry, client, named.map(String::as_str), earlier?)
+            .await?;
         let status = self.status.snapshot();
         let text = inquiry.text();
         let received = instant_from_unix_ms(inquiry.received_ms);
-        let (classification, explanation) = self.dry_run(&text)?;
+        let prose = question_prose(&text);
+        let Reading {
+            classification,
+            explanation,
+            role,
+        } = thread.read(&self.classifier, &prose)?;
         let decided_ms = self.clock.now_ms();
+        if let Some(open) = &thread.open_ticket {
+            let decision = Decision {
+                inquiry_id: inquiry.inquiry_id.clone(),
+                client_id: inquiry.client_id.clone(),
+                classification: classification.clone(),
+                explanation: explanation.clone(),
+                decided_ms,
+                outcome: Disposition::Attached(AttachedTicket {
+                    queue: open.queue.clone(),
+                    priority: open.priority,
+                    sla_due_ms: open.sla_due_ms,
+                }),
+                thread: Some(thread.record(&prose, ThreadRole::Attached)),
+            };
+            let follow_up = NewFollowUp {
+                inquiry_id: inquiry.inquiry_id.clone(),
+                client_id: inquiry.client_id.clone(),
+                ticket_id: open.ticket_id,
+                payload: ticket_payload(&inquiry),
+            };
+            match self.queue.attach(&decision, follow_up).await? {
+                Attached::New => {
+                    tracing::info!(
+                        inquiry_id = %inquiry.inquiry_id,
+                        ticket_id = open.ticket_id,
+                        thread_id = %thread.id,
+                        "follow-up attached to its thread's open ticket"
+                    );
+                    return Ok(Submitted {
+                        decision,
+                        ticket_id: Some(open.ticket_id),
+                        replayed: false,
+                    });
+                }
+                Attached::Existing(stored) => return replay(&inquiry, stored),
+                // The ticket closed meanwhile: decided as in a thread without one.
+                Attached::NotAttached => {}
+            }
+        }
         let (outcome, ticket) = match (client, &classification.outcome) {
             (None, _) => self.escalate(
                 &inquiry,
@@ -178,6 +241,19 @@ impl Intake {
                     &text,
                     received,
                 ) {
+                    Ok(found) if thread.repeats_answer(status_kind, found.entity_id.as_deref()) => {
+                        self.escalate(
+                            &inquiry,
+                            priority_of(client.tier),
+                            Escalation {
+                                kind: "repeated_answer".to_owned(),
+                                reason: format!(
+                                    "a reply to an automatic answer from the {status_kind} \
+                                     data would get the same answer again"
+                                ),
+                            },
+                        )
+                    }
                     Ok(found) => (
                         Disposition::Answered(answer_record(found, status_kind)),
                         None,
@@ -224,12 +300,12 @@ impl Intake {
             explanation,
             decided_ms,
             outcome,
+            thread: Some(thread.record(&prose, role)),
         };
         let new_ticket = ticket.map(|mut ticket: NewTicket| {
-            let payload = TicketPayload {
-                inquiry: inquiry.clone(),
-            };
-            ticket.payload = serde_json::to_string(&payload).expect("payloads serialize");
+            ticket.payload = ticket_payload(&inquiry);
+            // A sender of no client has no thread: its follow-ups are no one's to attach.
+            ticket.thread_id = client.map(|_| thread.id.clone());
             ticket
         });
         let Some(new_ticket) = new_ticket else {
@@ -305,9 +381,40 @@ impl Intake {
             sla_due_ms,
             created_ms: self.clock.now_ms(),
             payload: String::new(),
+            thread_id: None,
         };
         (outcome, Some(ticket))
     }
+
+    /// The thread of `inquiry`, which names `named` with the stored decision `earlier` (see
+    /// `thread.rs`); a sender of no client starts its own.
+    async fn thread_of(
+        &self,
+        inquiry: &Inquiry,
+        client: Option<&Client>,
+        named: Option<&str>,
+        earlier: Option<StoredDecision<Decision>>,
+    ) -> Result<Thread, IntakeError> {
+        let (Some(_), Some(named)) = (client, named) else {
+            return Ok(Thread::started_by(inquiry));
+        };
+        let mut thread = Thread::followed(inquiry, named, earlier.as_ref());
+        if thread.follows_up {
+            thread.open_ticket = self
+                .queue
+                .thread_ticket(&inquiry.client_id, &thread.id)
+                .await?;
+        }
+        Ok(thread)
+    }
+}
+
+/// What a ticket (or a follow-up attached to one) carries of `inquiry`.
+fn ticket_payload(inquiry: &Inquiry) -> String {
+    let payload = TicketPayload {
+        inquiry: inquiry.clone(),
+    };
+    serde_json::to_string(&payload).expect("payloads serialize")
 }
 
 /// The stored decision on a resubmitted inquiry, if the same client submitted it.

@@ -10,12 +10,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 2] = [
+const MIGRATIONS: [(&str, &str); 3] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
         include_str!("migrations/0002_random_lease_tokens.sql"),
     ),
+    ("0003_threads", include_str!("migrations/0003_threads.sql")),
 ];
 
 /// Held while migrating; any constant shared by all replicas works.

@@ -18,6 +18,12 @@
 //!   A length too long to represent runs to the last representable instant.
 //! - Stats count a ticket whose lease ran out as ready (the next claim takes it), never as
 //!   leased.
+//!
+//! # Threads
+//! A ticket queued with a thread id is its client's open ticket of that thread while it is live
+//! (`thread_ticket` finds the latest such); `attach` adds a follow-up to it atomically with the
+//! follow-up's decision, and only while it is live: a follow-up racing the ticket's resolution
+//! is either attached before it or told `NotAttached`, never attached to a closed ticket.
 
 use async_trait::async_trait;
 
@@ -26,6 +32,7 @@ use super::error::RouteError;
 use super::history::{AuditRecord, Correction};
 use super::lease_token::LeaseToken;
 use super::stats::QueueStats;
+use super::thread::{Attached, NewFollowUp, ThreadTicket};
 use super::ticket::{NewTicket, Ticket};
 
 /// Decisions (of type `D`) by inquiry id and the specialist tickets they queue.
@@ -45,11 +52,31 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// later, since a lost answer is decided again the same way. A stored decision is kept.
     async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError>;
 
-    /// The decision stored for `inquiry_id`, with the ticket it queued.
+    /// The decision stored for `inquiry_id`, with the ticket it queued (or was attached to).
     async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError>;
 
-    /// Leases the next ticket of `queue` (priority first, then SLA order) to `holder`. The
-    /// lease may differ from `lease_ms` where the engine fixes it; the ticket says its expiry.
+    /// The open ticket of `client_id`'s thread `thread_id`: the live ticket last queued with
+    /// that thread id, if any.
+    async fn thread_ticket(
+        &self,
+        client_id: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadTicket>, RouteError>;
+
+    /// Attaches `follow_up` to its open ticket and stores `decision` for its inquiry with that
+    /// ticket's id, both in one step, durably before it returns; the ticket shows it from then
+    /// on. A ticket no longer live, another client's, queued without a thread or holding
+    /// [`MAX_FOLLOW_UPS`](super::MAX_FOLLOW_UPS) takes nothing (`NotAttached`, nothing
+    /// written); an inquiry decided before gets its first decision back (`Existing`).
+    async fn attach(
+        &self,
+        decision: &D,
+        follow_up: NewFollowUp,
+    ) -> Result<Attached<D>, RouteError>;
+
+    /// Leases the next ticket of `queue` (priority first, then SLA order) to `holder`, with its
+    /// follow-ups. The lease may differ from `lease_ms` where the engine fixes it; the ticket
+    /// says its expiry.
     async fn claim(
         &self,
         queue: &str,
@@ -67,7 +94,8 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         lease_ms: i64,
     ) -> Result<Ticket, RouteError>;
 
-    /// Removes a ticket `holder` leases and keeps who resolved it, when and how.
+    /// Removes a ticket `holder` leases and keeps who resolved it, when and how; its thread has
+    /// no open ticket from then on.
     async fn resolve(
         &self,
         ticket_id: u64,
@@ -96,13 +124,13 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         reason: &str,
     ) -> Result<Ticket, RouteError>;
 
-    /// A live ticket (the service checks a specialist's queue with it).
+    /// A live ticket, with its follow-ups (the service checks a specialist's queue with it).
     async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError>;
 
     /// Stats for every queue in `queues` (also empty ones); an expired lease counts as ready.
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
 
-    /// Dead-lettered tickets of `queue`, oldest first.
+    /// Dead-lettered tickets of `queue`, oldest first, each with the follow-ups it had.
     async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError>;
 
     /// The audit record of a resolved ticket.

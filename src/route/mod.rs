@@ -1,12 +1,12 @@
 //! The specialist ticket queues of triage: the contract the service works against
 //! ([`TicketQueue`], `contract.rs`) with its types (tickets, leases and their random
-//! [`LeaseToken`]s, decisions, audit records, corrections, stats, errors) and its two backends,
-//! each in its own module:
+//! [`LeaseToken`]s, decisions, threads and their follow-ups, audit records, corrections, stats,
+//! errors) and its two backends, each in its own module:
 //! - `embedded/`: [`EmbeddedQueue`], one machine, the default: everything in one redb file
 //!   with a group-committing writer;
 //! - `jetstream/`: [`JetStreamQueue`], several replicas: tickets in NATS JetStream, and
-//!   decisions, leases, dead letters, audit records and corrections in its PostgreSQL
-//!   [`Ledger`].
+//!   decisions, leases, threads' open tickets and follow-ups, dead letters, audit records and
+//!   corrections in its PostgreSQL [`Ledger`].
 //!
 //! Both pass one contract suite (`tests/queue_contract.rs`). Decisions cross the contract as
 //! the caller's own serializable type ([`DecisionRecord`]); the queue stores them without
@@ -21,6 +21,7 @@ mod history;
 mod jetstream;
 mod lease_token;
 mod stats;
+mod thread;
 mod ticket;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -35,4 +36,5 @@ pub use history::{AuditRecord, Correction};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger};
 pub use lease_token::{LeaseToken, MalformedLeaseToken};
 pub use stats::QueueStats;
+pub use thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp, ThreadTicket};
 pub use ticket::{Lease, NewTicket, Ticket};

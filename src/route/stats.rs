@@ -126,6 +126,7 @@ mod tests {
             sla_due_ms,
             created_ms,
             payload: String::new(),
+            thread_id: None,
         };
         let mut ticket = Ticket::from_new(1, new);
         ticket.lease = leased.then(|| Lease {

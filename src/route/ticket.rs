@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RouteError;
 use super::lease_token::LeaseToken;
+use super::thread::FollowUp;
 
 /// What the service asks the queue to hold for one inquiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,11 @@ pub struct NewTicket {
     pub created_ms: i64,
     /// JSON of the inquiry and its classification; opaque to the queue.
     pub payload: String,
+    /// The client's thread the ticket belongs to: while the ticket is live, it is the thread's
+    /// open ticket, which follow-ups are attached to (`route::thread`). Absent from tickets
+    /// queued before threads were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
 }
 
 impl NewTicket {
@@ -47,6 +53,7 @@ impl NewTicket {
             sla_due_ms,
             created_ms: 9_000,
             payload: r#"{"text":"help"}"#.into(),
+            thread_id: None,
         }
     }
 }
@@ -99,9 +106,15 @@ pub struct Ticket {
     pub sla_due_ms: i64,
     pub created_ms: i64,
     pub payload: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
     /// How many times the ticket has been claimed.
     pub deliveries: u32,
     pub lease: Option<Lease>,
+    /// The follow-ups attached to the ticket, oldest first, as `claim`, `ticket` and
+    /// `dead_letters` show them (a queue stores them beside the ticket, not in it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
 }
 
 impl Ticket {
@@ -116,8 +129,10 @@ impl Ticket {
             sla_due_ms: new.sla_due_ms,
             created_ms: new.created_ms,
             payload: new.payload,
+            thread_id: new.thread_id,
             deliveries: 0,
             lease: None,
+            follow_ups: Vec::new(),
         }
     }
 

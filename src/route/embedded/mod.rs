@@ -48,14 +48,18 @@
 //! | `audit`          | ticket id `u64`                     | JSON `AuditRecord`                 |
 //! | `audit_times`    | `(resolved_ms, ticket id)`          | `()`                               |
 //! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
+//! | `threads`        | `(client id, thread id, ticket id)` | `()`                               |
+//! | `follow_ups`     | `(ticket id, position)`             | JSON `FollowUp`                    |
 //! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
 //! `dead_letters` or `audit` (with an entry in `audit_times`), until retention removes its
-//! audit record (`retention.rs`). A claim first sweeps `leases` up to now: each expired ticket
-//! goes back to `ready`, or to `dead_letters` once its deliveries reach `max_deliveries`. A
-//! lease's token is random (drawn by the claim, not counted), stored in the ticket's JSON as
-//! its 32 hex digits.
+//! audit record (`retention.rs`). A live ticket queued with a thread has an entry in `threads`,
+//! its thread's open ticket, and its follow-ups in `follow_ups`; resolving or dead-lettering it
+//! removes both (a dead letter keeps the follow-ups in its record). A claim first sweeps
+//! `leases` up to now: each expired ticket goes back to `ready`, or to `dead_letters` once its
+//! deliveries reach `max_deliveries`. A lease's token is random (drawn by the claim, not
+//! counted), stored in the ticket's JSON as its 32 hex digits.
 
 mod codec;
 mod live;
@@ -89,6 +93,7 @@ use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
+use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
 use crate::route::ticket::{NewTicket, Ticket, require_lease_ms, require_name};
 use async_trait::async_trait;
 use live::LiveStore;
@@ -242,6 +247,38 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
             .guarded(|| Snapshot::begin(&db)?.decision(inquiry_id))?
             .map(|stored| decode_decision(inquiry_id, stored))
             .transpose()
+    }
+
+    async fn thread_ticket(
+        &self,
+        client_id: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadTicket>, RouteError> {
+        let (client_id, thread_id) = (client_id.to_owned(), thread_id.to_owned());
+        self.read(move |snap, _| snap.thread_ticket(&client_id, &thread_id))
+            .await
+    }
+
+    async fn attach(
+        &self,
+        decision: &D,
+        follow_up: NewFollowUp,
+    ) -> Result<Attached<D>, RouteError> {
+        let inquiry_id = follow_up.inquiry_id.clone();
+        require_name("inquiry id", &inquiry_id)?;
+        let stored = encode_decision(&inquiry_id, decision)?.into_bytes();
+        let attached = self
+            .inner
+            .writer
+            .submit(true, move |txn| txn.attach(&stored, follow_up))
+            .await?;
+        Ok(match attached {
+            Attached::New => Attached::New,
+            Attached::NotAttached => Attached::NotAttached,
+            Attached::Existing(existing) => {
+                Attached::Existing(decode_decision(&inquiry_id, existing)?)
+            }
+        })
     }
 
     async fn claim(

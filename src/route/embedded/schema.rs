@@ -19,10 +19,15 @@ use serde::{Deserialize, Serialize};
 use super::codec::{pack_into, unpack};
 use super::rows::{DecisionRow, RawDecision, find_stored};
 use crate::route::error::RouteError;
+use crate::route::thread::FollowUp;
 use crate::route::ticket::Ticket;
 
 /// Ready-index key: queue, priority, SLA due, ticket id — claim order within a queue.
 pub(crate) type ReadyKey<'a> = (&'a str, u8, i64, u64);
+
+/// Thread-index key: client id, thread id, ticket id — a thread's live tickets in the order
+/// they were queued.
+pub(crate) type ThreadKey<'a> = (&'a str, &'a str, u64);
 
 /// Live tickets (ready or leased) by id, JSON [`Ticket`].
 pub(crate) const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("tickets");
@@ -44,6 +49,11 @@ pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audi
 pub(crate) const AUDIT_TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("audit_times");
 /// Queue corrections by correction id, JSON `Correction`.
 pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
+/// The live tickets queued with a thread, by (client id, thread id, ticket id).
+pub(crate) const THREADS: TableDefinition<ThreadKey, ()> = TableDefinition::new("threads");
+/// The follow-ups attached to live tickets by (ticket id, position from 0), JSON [`FollowUp`].
+pub(crate) const FOLLOW_UPS: TableDefinition<(u64, u32), &[u8]> =
+    TableDefinition::new("follow_ups");
 /// Next ticket id, correction id and decision row id, by name.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// What the file is: `schema_version` → [`SCHEMA_VERSION`].
@@ -52,7 +62,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The version of the file's format this build reads and writes. Version 2: records compressed
 /// against the codec's dictionary, decision rows stamped with their time, the `audit_times`
 /// table, and a lease's token as 32 hex digits of random bits (version 1 stored a number from
-/// a counter, and the counter).
+/// a counter, and the counter). The `threads` and `follow_ups` tables and a ticket's thread id
+/// came later within version 2: they only add to it, so a file written before them opens (the
+/// tables are created empty; its tickets have no thread and take no follow-ups).
 pub(crate) const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -72,6 +84,39 @@ pub(crate) fn ready_key(ticket: &Ticket) -> ReadyKey<'_> {
 /// Every ready-index key of `queue`, in claim order.
 pub(crate) fn ready_range(queue: &str) -> RangeInclusive<ReadyKey<'_>> {
     (queue, 0, i64::MIN, 0)..=(queue, u8::MAX, i64::MAX, u64::MAX)
+}
+
+/// The thread-index key of `ticket`, if it was queued with a thread.
+pub(crate) fn thread_key(ticket: &Ticket) -> Option<ThreadKey<'_>> {
+    let thread = ticket.thread_id.as_deref()?;
+    Some((&ticket.client_id, thread, ticket.id))
+}
+
+/// Every thread-index key of `client_id`'s thread `thread_id`, oldest ticket first.
+pub(crate) fn thread_range<'a>(
+    client_id: &'a str,
+    thread_id: &'a str,
+) -> RangeInclusive<ThreadKey<'a>> {
+    (client_id, thread_id, 0)..=(client_id, thread_id, u64::MAX)
+}
+
+/// Every follow-up key of ticket `id`, in the order attached.
+pub(crate) fn follow_up_range(id: u64) -> RangeInclusive<(u64, u32)> {
+    (id, 0)..=(id, u32::MAX)
+}
+
+/// The follow-ups of ticket `id`, oldest first.
+pub(crate) fn follow_ups_of(
+    table: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    id: u64,
+) -> Result<Vec<FollowUp>, RouteError> {
+    let mut follow_ups = Vec::new();
+    for entry in table.range(follow_up_range(id))? {
+        let (key, value) = entry?;
+        let what = format_args!("follow-up {} of ticket {id}", key.value().1);
+        follow_ups.push(decode(what, value.value())?);
+    }
+    Ok(follow_ups)
 }
 
 /// Every dead-letter key of `queue`.
@@ -115,6 +160,8 @@ pub(crate) fn open_tables(db: &Database, path: &Path) -> Result<(), RouteError> 
     txn.open_table(AUDIT)?;
     txn.open_table(AUDIT_TIMES)?;
     txn.open_table(CORRECTIONS)?;
+    txn.open_table(THREADS)?;
+    txn.open_table(FOLLOW_UPS)?;
     txn.open_table(COUNTERS)?;
     txn.commit()?;
     Ok(())
@@ -218,6 +265,7 @@ mod tests {
                     created_ms: 3,
                     payload: "{\"inquiry\":{\"body\":\"what should the SEO report focus on?\"}}"
                         .repeat(4),
+                    thread_id: None,
                 },
             ),
             reason: "delivered 5 times".into(),
@@ -257,6 +305,7 @@ mod tests {
                 sla_due_ms: 1_795_251_600_000,
                 created_ms: 1_795_165_200_000,
                 payload: payload.to_string(),
+                thread_id: None,
             },
         );
         let json = serde_json::to_vec(&ticket).unwrap();

@@ -6,11 +6,13 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 use super::rows::RawDecision;
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter,
-    LEASES, READY, TICKETS, dead_letter_range, decode, indexed_ticket, read_json, stored_decision,
+    FOLLOW_UPS, LEASES, READY, THREADS, TICKETS, dead_letter_range, decode, follow_ups_of,
+    indexed_ticket, read_json, stored_decision, thread_range,
 };
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::stats::{QueueStats, Tally};
+use crate::route::thread::ThreadTicket;
 use crate::route::ticket::Ticket;
 
 /// A consistent view of the committed queue.
@@ -35,9 +37,35 @@ impl Snapshot {
         )
     }
 
+    /// The live ticket `id`, with its follow-ups.
     pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, RouteError> {
         let table = self.txn.open_table(TICKETS)?;
-        read_json(&table, id, format_args!("ticket {id}"))
+        let Some(mut ticket) = read_json::<_, Ticket>(&table, id, format_args!("ticket {id}"))?
+        else {
+            return Ok(None);
+        };
+        ticket.follow_ups = follow_ups_of(&self.txn.open_table(FOLLOW_UPS)?, id)?;
+        Ok(Some(ticket))
+    }
+
+    /// The live ticket last queued in `client_id`'s thread `thread_id`.
+    pub fn thread_ticket(
+        &self,
+        client_id: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadTicket>, RouteError> {
+        let threads = self.txn.open_table(THREADS)?;
+        let Some(last) = threads.range(thread_range(client_id, thread_id))?.next_back() else {
+            return Ok(None);
+        };
+        let id = last?.0.value().2;
+        let ticket = indexed_ticket(&self.txn.open_table(TICKETS)?, id, "threads")?;
+        Ok(Some(ThreadTicket {
+            ticket_id: id,
+            queue: ticket.queue,
+            priority: ticket.priority,
+            sla_due_ms: ticket.sla_due_ms,
+        }))
     }
 
     pub fn audit(&self, id: u64) -> Result<Option<AuditRecord>, RouteError> {

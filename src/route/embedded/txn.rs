@@ -10,13 +10,15 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision, row_of, stored_entries};
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS,
-    DeadLetter, LEASES, READY, ReadyKey, TICKETS, encode, indexed_ticket, read_json, ready_key,
-    ready_range, stored_decision,
+    DeadLetter, FOLLOW_UPS, LEASES, READY, ReadyKey, THREADS, TICKETS, ThreadKey, encode,
+    follow_up_range, follow_ups_of, indexed_ticket, read_json, ready_key, ready_range,
+    stored_decision, thread_key,
 };
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::lease_token::LeaseToken;
+use crate::route::thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp};
 use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last};
 
 const NEXT_TICKET_ID: &str = "next_ticket_id";
@@ -37,6 +39,8 @@ pub(crate) struct Txn<'t> {
     audit: Table<'t, u64, &'static [u8]>,
     audit_times: Table<'t, (i64, u64), ()>,
     corrections: Table<'t, u64, &'static [u8]>,
+    threads: Table<'t, ThreadKey<'static>, ()>,
+    follow_ups: Table<'t, (u64, u32), &'static [u8]>,
     counters: Table<'t, &'static str, u64>,
     next_ticket_id: u64,
     next_correction_id: u64,
@@ -88,6 +92,8 @@ impl<'t> Txn<'t> {
             audit: txn.open_table(AUDIT)?,
             audit_times: txn.open_table(AUDIT_TIMES)?,
             corrections: txn.open_table(CORRECTIONS)?,
+            threads: txn.open_table(THREADS)?,
+            follow_ups: txn.open_table(FOLLOW_UPS)?,
             counters,
             next_ticket_id,
             next_correction_id,
@@ -108,9 +114,9 @@ impl<'t> Txn<'t> {
         Ok(())
     }
 
-    /// Stores the decision for `inquiry_id` and queues `ticket` under the next ticket id,
-    /// unless the inquiry is already recorded, in which case nothing changes and the first
-    /// decision is returned.
+    /// Stores the decision for `inquiry_id` and queues `ticket` under the next ticket id (its
+    /// thread's open ticket, when it names one), unless the inquiry is already recorded, in
+    /// which case nothing changes and the first decision is returned.
     pub fn record_decision(
         &mut self,
         inquiry_id: &str,
@@ -126,7 +132,41 @@ impl<'t> Txn<'t> {
         self.store_decision(inquiry_id, decision, Some(ticket_id))?;
         let mut ticket = Ticket::from_new(take(&mut self.next_ticket_id), ticket);
         self.make_ready(&mut ticket)?;
+        if let Some(key) = thread_key(&ticket) {
+            self.threads.insert(key, ())?;
+        }
         Ok(Recorded::New { ticket_id })
+    }
+
+    /// Attaches `follow_up` to its ticket and stores its decision with the ticket's id, if the
+    /// ticket takes it (live, the same client's, queued with a thread, not full); an inquiry
+    /// already recorded keeps its first decision.
+    pub fn attach(
+        &mut self,
+        decision: &[u8],
+        follow_up: NewFollowUp,
+    ) -> Result<Attached<Vec<u8>>, RouteError> {
+        if let Some(existing) = self.recorded(&follow_up.inquiry_id)? {
+            return Ok(Attached::Existing(existing));
+        }
+        let id = follow_up.ticket_id;
+        let ticket: Option<Ticket> = read_json(&self.tickets, id, format_args!("ticket {id}"))?;
+        let takes_it = ticket.is_some_and(|ticket| {
+            ticket.client_id == follow_up.client_id && ticket.thread_id.is_some()
+        });
+        let position = match self.follow_ups.range(follow_up_range(id))?.next_back() {
+            Some(last) => last?.0.value().1 + 1,
+            None => 0,
+        };
+        if !takes_it || position as usize >= MAX_FOLLOW_UPS {
+            return Ok(Attached::NotAttached);
+        }
+        self.store_decision(&follow_up.inquiry_id, decision, Some(id))?;
+        let attached = FollowUp::attached(follow_up, self.now_ms);
+        let what = format_args!("follow-up {position} of ticket {id}");
+        self.follow_ups
+            .insert((id, position), encode(what, &attached)?.as_slice())?;
+        Ok(Attached::New)
     }
 
     /// Stores a decision that queues no ticket, unless the inquiry is already recorded (then
@@ -200,6 +240,7 @@ impl<'t> Txn<'t> {
         self.leases.insert((lease.expires_ms, id), ())?;
         ticket.lease = Some(lease);
         self.put(&ticket)?;
+        ticket.follow_ups = follow_ups_of(&self.follow_ups, id)?;
         Ok(Some(ticket))
     }
 
@@ -222,7 +263,8 @@ impl<'t> Txn<'t> {
         Ok(ticket)
     }
 
-    /// Removes the ticket and keeps its audit record.
+    /// Removes the ticket with its follow-ups (its thread has no open ticket now) and keeps
+    /// its audit record.
     pub fn resolve(
         &mut self,
         id: u64,
@@ -232,6 +274,7 @@ impl<'t> Txn<'t> {
     ) -> Result<AuditRecord, RouteError> {
         let mut ticket = self.leased(id, token, &holder)?;
         self.unlease(&mut ticket)?;
+        self.close(&mut ticket)?;
         self.tickets.remove(id)?;
         let record = AuditRecord {
             ticket_id: id,
@@ -423,7 +466,9 @@ impl<'t> Txn<'t> {
         Ok(())
     }
 
-    fn dead_letter(&mut self, ticket: Ticket, reason: String) -> Result<(), RouteError> {
+    /// Takes the ticket out of circulation with its follow-ups, which the dead letter keeps.
+    fn dead_letter(&mut self, mut ticket: Ticket, reason: String) -> Result<(), RouteError> {
+        self.close(&mut ticket)?;
         self.tickets.remove(ticket.id)?;
         let id = ticket.id;
         let letter = DeadLetter {
@@ -434,6 +479,19 @@ impl<'t> Txn<'t> {
         let bytes = encode(format_args!("dead letter {id}"), &letter)?;
         self.dead_letters
             .insert((letter.ticket.queue.as_str(), id), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Closes a ticket leaving circulation to follow-ups: out of its thread's index, its
+    /// follow-ups moved from their table into `ticket`.
+    fn close(&mut self, ticket: &mut Ticket) -> Result<(), RouteError> {
+        if let Some(key) = thread_key(ticket) {
+            self.threads.remove(key)?;
+        }
+        ticket.follow_ups = follow_ups_of(&self.follow_ups, ticket.id)?;
+        for position in 0..ticket.follow_ups.len() {
+            self.follow_ups.remove((ticket.id, position as u32))?;
+        }
         Ok(())
     }
 

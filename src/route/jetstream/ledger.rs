@@ -1,11 +1,20 @@
 //! `Ledger`: what the JetStream queue keeps in PostgreSQL beside its messages: decisions by
 //! inquiry id (idempotency across replicas), the current lease of each claimed ticket (so any
-//! replica can extend, resolve or release it), dead letters, audit records and corrections.
+//! replica can extend, resolve or release it), the open ticket of each thread and the
+//! follow-ups attached to it, dead letters, audit records and corrections.
+//!
+//! A ticket queued with a thread has a `thread_tickets` row while it is open. Attaching a
+//! follow-up locks that row; resolving or dead-lettering the ticket deletes it in the same
+//! statement or transaction that records the audit record or the dead letter. So the two
+//! serialize on the row: a follow-up is attached before the ticket closes, or finds no row.
 
 use tokio_postgres::Row;
 
 use crate::postgres::{Postgres, PostgresError, failed};
-use crate::route::{AuditRecord, Correction, LeaseToken, NewTicket, StoredDecision};
+use crate::route::{
+    Attached, AuditRecord, Correction, FollowUp, LeaseToken, MAX_FOLLOW_UPS, NewFollowUp,
+    NewTicket, StoredDecision, ThreadTicket, Ticket,
+};
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,34 +84,161 @@ impl Ledger {
         }))
     }
 
-    /// Stores the decision (its JSON) unless one is stored for `inquiry_id`: `None` when this
-    /// call stored it, else the one stored first.
+    /// Stores the decision (its JSON) unless one is stored for `inquiry_id`, with the ticket it
+    /// queued (its id and what it was queued as), which becomes its thread's open ticket when
+    /// it names a thread: `None` when this call stored it, else the one stored first.
     pub async fn record_decision(
         &self,
         inquiry_id: &str,
         decision: &str,
-        ticket_id: Option<u64>,
+        ticket: Option<(u64, &NewTicket)>,
     ) -> Result<Option<StoredDecision<String>>, PostgresError> {
         let conn = self.pg.client().await?;
         let statement = conn
             .prepare_cached(
-                "INSERT INTO decisions (inquiry_id, ticket_id, decision) VALUES ($1, $2, $3)
-                 ON CONFLICT (inquiry_id) DO NOTHING",
+                "WITH decided AS (
+                     INSERT INTO decisions (inquiry_id, ticket_id, decision) VALUES ($1, $2, $3)
+                     ON CONFLICT (inquiry_id) DO NOTHING RETURNING ticket_id
+                 ), opened AS (
+                     INSERT INTO thread_tickets (ticket_id, client_id, thread_id, queue,
+                                                 priority, sla_due_ms)
+                     SELECT ticket_id, $4::text, $5::text, $6::text, $7::integer, $8::bigint
+                     FROM decided
+                     WHERE ticket_id IS NOT NULL AND $5::text IS NOT NULL
+                     ON CONFLICT (ticket_id) DO NOTHING
+                 )
+                 SELECT count(*) FROM decided",
             )
             .await
             .map_err(failed("preparing the decision insert"))?;
-        let inserted = conn
-            .execute(&statement, &[&inquiry_id, &ticket_id.map(id), &decision])
+        let new = ticket.map(|(_, new)| new);
+        let inserted: i64 = conn
+            .query_one(
+                &statement,
+                &[
+                    &inquiry_id,
+                    &ticket.map(|(ticket_id, _)| id(ticket_id)),
+                    &decision,
+                    &new.map(|t| t.client_id.as_str()),
+                    &new.and_then(|t| t.thread_id.as_deref()),
+                    &new.map(|t| t.queue.as_str()),
+                    &new.map(|t| i32::from(t.priority)),
+                    &new.map(|t| t.sla_due_ms),
+                ],
+            )
             .await
-            .map_err(failed("storing a decision"))?;
+            .map_err(failed("storing a decision"))?
+            .get(0);
         drop(conn);
         if inserted == 1 {
             return Ok(None);
         }
-        let existing = self.decision(inquiry_id).await?.ok_or_else(|| {
+        Ok(Some(self.existing_decision(inquiry_id).await?))
+    }
+
+    /// The decision of `inquiry_id`, which a refused insert found stored.
+    async fn existing_decision(
+        &self,
+        inquiry_id: &str,
+    ) -> Result<StoredDecision<String>, PostgresError> {
+        self.decision(inquiry_id).await?.ok_or_else(|| {
             PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished"))
-        })?;
-        Ok(Some(existing))
+        })
+    }
+
+    /// The open ticket last queued in `client_id`'s thread `thread_id`.
+    pub async fn thread_ticket(
+        &self,
+        client_id: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadTicket>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT ticket_id, queue, priority, sla_due_ms FROM thread_tickets
+                 WHERE client_id = $1 AND thread_id = $2 ORDER BY ticket_id DESC LIMIT 1",
+                &[&client_id, &thread_id],
+            )
+            .await
+            .map_err(failed("reading a thread's open ticket"))?;
+        Ok(row.map(|row| ThreadTicket {
+            ticket_id: unid(row.get(0)),
+            queue: row.get(1),
+            priority: u8::try_from(row.get::<_, i32>(2)).unwrap_or(u8::MAX),
+            sla_due_ms: row.get(3),
+        }))
+    }
+
+    /// Attaches `follow_up` to its ticket and stores its decision (JSON) with the ticket's id,
+    /// in one transaction holding the lock of the ticket's thread row, if the ticket takes it
+    /// (open, the same client's, not full); an inquiry already recorded keeps its first
+    /// decision.
+    pub async fn attach(
+        &self,
+        decision: &str,
+        follow_up: &NewFollowUp,
+        now_ms: i64,
+    ) -> Result<Attached<String>, PostgresError> {
+        let ticket_id = id(follow_up.ticket_id);
+        let inquiry_id = follow_up.inquiry_id.as_str();
+        let mut conn = self.pg.client().await?;
+        let txn = conn
+            .transaction()
+            .await
+            .map_err(failed("starting an attach"))?;
+        let open = txn
+            .query_opt(
+                "SELECT (SELECT count(*) FROM follow_ups WHERE ticket_id = $1)
+                 FROM thread_tickets WHERE ticket_id = $1 AND client_id = $2 FOR UPDATE",
+                &[&ticket_id, &follow_up.client_id],
+            )
+            .await
+            .map_err(failed("locking a thread's open ticket"))?;
+        let takes_it = open.is_some_and(|row| row.get::<_, i64>(0) < MAX_FOLLOW_UPS as i64);
+        let inserted = if takes_it {
+            txn.execute(
+                "INSERT INTO decisions (inquiry_id, ticket_id, decision) VALUES ($1, $2, $3)
+                 ON CONFLICT (inquiry_id) DO NOTHING",
+                &[&inquiry_id, &ticket_id, &decision],
+            )
+            .await
+            .map_err(failed("storing a follow-up's decision"))?
+        } else {
+            0
+        };
+        if inserted == 0 {
+            drop(txn);
+            drop(conn);
+            return Ok(match self.decision(inquiry_id).await? {
+                Some(existing) => Attached::Existing(existing),
+                None => Attached::NotAttached,
+            });
+        }
+        txn.execute(
+            "INSERT INTO follow_ups (ticket_id, inquiry_id, attached_ms, payload)
+             VALUES ($1, $2, $3, $4)",
+            &[&ticket_id, &inquiry_id, &now_ms, &follow_up.payload],
+        )
+        .await
+        .map_err(failed("storing a follow-up"))?;
+        txn.commit()
+            .await
+            .map_err(failed("committing a follow-up"))?;
+        Ok(Attached::New)
+    }
+
+    /// The follow-ups attached to `ticket_id`, oldest first.
+    pub async fn follow_ups(&self, ticket_id: u64) -> Result<Vec<FollowUp>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT inquiry_id, attached_ms, payload FROM follow_ups
+                 WHERE ticket_id = $1 ORDER BY id",
+                &[&id(ticket_id)],
+            )
+            .await
+            .map_err(failed("reading follow-ups"))?;
+        Ok(rows.iter().map(follow_up).collect())
     }
 
     /// The lease row of `ticket_id`, if it was claimed and not since resolved or released.
@@ -180,6 +316,24 @@ impl Ledger {
         Ok(())
     }
 
+    /// Forgets a resolved ticket whose message is acknowledged: its lease `token` and its
+    /// follow-ups.
+    pub async fn drop_resolved(
+        &self,
+        ticket_id: u64,
+        token: LeaseToken,
+    ) -> Result<(), PostgresError> {
+        let conn = self.pg.client().await?;
+        conn.execute(
+            "WITH forgotten AS (DELETE FROM follow_ups WHERE ticket_id = $1)
+             DELETE FROM leases WHERE ticket_id = $1 AND token = $2",
+            &[&id(ticket_id), &token.to_string()],
+        )
+        .await
+        .map_err(failed("dropping a resolved ticket"))?;
+        Ok(())
+    }
+
     /// The leases of `queue` as of `now_ms`: how many are live, and the creation time of the
     /// oldest ticket among those that ran out.
     pub async fn lease_summary(
@@ -203,11 +357,13 @@ impl Ledger {
         })
     }
 
-    /// Keeps the audit record of a resolved ticket (a repeat keeps the first).
+    /// Keeps the audit record of a resolved ticket (a repeat keeps the first) and closes its
+    /// thread to follow-ups, in one statement.
     pub async fn record_audit(&self, record: &AuditRecord) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
-            "INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
+            "WITH closed AS (DELETE FROM thread_tickets WHERE ticket_id = $1)
+             INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
                                 deliveries)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id) DO NOTHING",
             &[
@@ -247,7 +403,8 @@ impl Ledger {
         }))
     }
 
-    /// Records a reroute; returns the correction with its id.
+    /// Records a reroute, and the ticket's new queue as its thread knows it; returns the
+    /// correction with its id.
     pub async fn record_correction(
         &self,
         mut correction: Correction,
@@ -255,7 +412,8 @@ impl Ledger {
         let conn = self.pg.client().await?;
         let row = conn
             .query_one(
-                "INSERT INTO corrections (ticket_id, inquiry_id, from_queue, to_queue, holder,
+                "WITH moved AS (UPDATE thread_tickets SET queue = $4 WHERE ticket_id = $1)
+                 INSERT INTO corrections (ticket_id, inquiry_id, from_queue, to_queue, holder,
                                           reason, corrected_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 &[
@@ -301,24 +459,55 @@ impl Ledger {
             .collect())
     }
 
-    /// Keeps a ticket that ran out of deliveries, with why.
+    /// Keeps a ticket that ran out of deliveries, with why and with its follow-ups, which
+    /// leave their table for the dead letter; its thread has no open ticket from then on. One
+    /// transaction, which first waits for an attach holding the thread row.
     pub async fn record_dead_letter(
         &self,
-        ticket_id: u64,
-        queue: &str,
-        ticket_json: &str,
+        ticket: &Ticket,
         reason: &str,
         dead_ms: i64,
     ) -> Result<(), PostgresError> {
-        let conn = self.pg.client().await?;
-        conn.execute(
+        let ticket_id = id(ticket.id);
+        let mut conn = self.pg.client().await?;
+        let txn = conn
+            .transaction()
+            .await
+            .map_err(failed("starting a dead letter"))?;
+        txn.execute(
+            "DELETE FROM thread_tickets WHERE ticket_id = $1",
+            &[&ticket_id],
+        )
+        .await
+        .map_err(failed("closing a dead letter's thread"))?;
+        let follow_ups = txn
+            .query(
+                "DELETE FROM follow_ups WHERE ticket_id = $1
+                 RETURNING inquiry_id, attached_ms, payload, id",
+                &[&ticket_id],
+            )
+            .await
+            .map_err(failed("taking a dead letter's follow-ups"))?;
+        let mut letter = ticket.clone();
+        let mut follow_ups: Vec<(i64, FollowUp)> = follow_ups
+            .iter()
+            .map(|row| (row.get(3), follow_up(row)))
+            .collect();
+        follow_ups.sort_by_key(|(position, _)| *position);
+        letter.follow_ups = follow_ups.into_iter().map(|(_, f)| f).collect();
+        let json = serde_json::to_string(&letter).map_err(|err| {
+            PostgresError::Unavailable(format!("encoding dead letter {}: {err}", ticket.id))
+        })?;
+        txn.execute(
             "INSERT INTO dead_letters (ticket_id, queue, ticket, reason, dead_ms)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id) DO NOTHING",
-            &[&id(ticket_id), &queue, &ticket_json, &reason, &dead_ms],
+            &[&ticket_id, &ticket.queue, &json, &reason, &dead_ms],
         )
         .await
         .map_err(failed("storing a dead letter"))?;
-        Ok(())
+        txn.commit()
+            .await
+            .map_err(failed("committing a dead letter"))
     }
 
     /// The dead letters of `queue` as (ticket id, ticket JSON), oldest first.
@@ -346,6 +535,15 @@ impl Ledger {
             .await
             .map_err(failed("counting dead letters"))?;
         Ok(unid(row.get(0)))
+    }
+}
+
+/// A follow-up of a row holding its inquiry id, attach time and payload, in that order.
+fn follow_up(row: &Row) -> FollowUp {
+    FollowUp {
+        inquiry_id: row.get(0),
+        attached_ms: row.get(1),
+        payload: row.get(2),
     }
 }
 

@@ -8,7 +8,9 @@
 //! Publishing is deduplicated by inquiry id and
 //! a ticket id is the stream sequence of its first publish, so replicas racing on one inquiry
 //! make one ticket. Decisions, leases, dead letters, audit records and corrections live in
-//! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call.
+//! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call. So do the threads'
+//! open tickets and the follow-ups attached to them: a message cannot change once published,
+//! so a claim joins its ticket's follow-ups from the ledger.
 //!
 //! A ticket whose lease expired with `max_deliveries` deliveries is moved to the dead letters
 //! at the next claim that meets it, as in the embedded queue. The ledger's lease rows decide
@@ -38,6 +40,7 @@ use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
+use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
 use crate::route::ticket::{
     Lease, NewTicket, Ticket, lease_expiry, released_last, require_lease_ms, require_name,
 };
@@ -318,11 +321,9 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
         reason: String,
     ) -> Result<(), RouteError> {
         let ticket_id = previous.ticket_id;
-        let json = serde_json::to_string(&Ticket::from_new(ticket_id, ticket.clone()))
-            .map_err(|err| RouteError::storage("encoding a dead letter", err))?;
         let now = self.clock.now_ms();
         self.ledger
-            .record_dead_letter(ticket_id, &ticket.queue, &json, &reason, now)
+            .record_dead_letter(&Ticket::from_new(ticket_id, ticket.clone()), &reason, now)
             .await?;
         self.ack(ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, previous.token).await?;
@@ -392,7 +393,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         let ticket_id = self.publish(&ticket, inquiry_id, None).await?;
         match self
             .ledger
-            .record_decision(inquiry_id, &stored, Some(ticket_id))
+            .record_decision(inquiry_id, &stored, Some((ticket_id, &ticket)))
             .await?
         {
             None => Ok(Recorded::New { ticket_id }),
@@ -415,6 +416,34 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             .await?
             .map(|stored| decode_decision(inquiry_id, stored))
             .transpose()
+    }
+
+    async fn thread_ticket(
+        &self,
+        client_id: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadTicket>, RouteError> {
+        Ok(self.ledger.thread_ticket(client_id, thread_id).await?)
+    }
+
+    async fn attach(
+        &self,
+        decision: &D,
+        follow_up: NewFollowUp,
+    ) -> Result<Attached<D>, RouteError> {
+        let inquiry_id = follow_up.inquiry_id.as_str();
+        require_name("inquiry id", inquiry_id)?;
+        let stored = encode_decision(inquiry_id, decision)?;
+        let now_ms = self.clock.now_ms();
+        Ok(
+            match self.ledger.attach(&stored, &follow_up, now_ms).await? {
+                Attached::New => Attached::New,
+                Attached::NotAttached => Attached::NotAttached,
+                Attached::Existing(existing) => {
+                    Attached::Existing(decode_decision(inquiry_id, existing)?)
+                }
+            },
+        )
     }
 
     async fn claim(
@@ -471,7 +500,9 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                     ticket,
                 };
                 self.ledger.put_lease(&lease).await?;
-                return Ok(Some(as_ticket(&lease)));
+                let mut claimed = as_ticket(&lease);
+                claimed.follow_ups = self.ledger.follow_ups(ticket_id).await?;
+                return Ok(Some(claimed));
             }
         }
         Ok(None)
@@ -516,11 +547,11 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             resolved_ms: self.clock.now_ms(),
             deliveries: lease.deliveries,
         };
-        // Audit first: a failed ack leaves the ticket to be resolved again, never a resolved
-        // ticket without its record.
+        // Audit first: a failed ack leaves the ticket to be resolved again (with its
+        // follow-ups), never a resolved ticket without its record.
         self.ledger.record_audit(&record).await?;
         self.ack(&lease.ack_subject, AckKind::Ack).await?;
-        self.ledger.drop_lease(ticket_id, lease_token).await?;
+        self.ledger.drop_resolved(ticket_id, lease_token).await?;
         Ok(self.ledger.audit(ticket_id).await?.unwrap_or(record))
     }
 
@@ -585,19 +616,24 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     }
 
     async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
-        if let Some(lease) = self.ledger.lease(ticket_id).await? {
-            return Ok(Some(as_ticket(&lease)));
-        }
-        // A ready ticket that was never rerouted is the message at its own sequence.
-        let Ok(message) = self.stream.direct_get(ticket_id).await else {
-            return Ok(None);
+        let mut ticket = match self.ledger.lease(ticket_id).await? {
+            Some(lease) => as_ticket(&lease),
+            // A ready ticket that was never rerouted is the message at its own sequence.
+            None => {
+                let Ok(message) = self.stream.direct_get(ticket_id).await else {
+                    return Ok(None);
+                };
+                if ticket_id_of(Some(&message.headers), message.sequence) != ticket_id {
+                    return Ok(None);
+                }
+                let Ok(new) = serde_json::from_slice::<NewTicket>(&message.payload) else {
+                    return Ok(None);
+                };
+                Ticket::from_new(ticket_id, new)
+            }
         };
-        if ticket_id_of(Some(&message.headers), message.sequence) != ticket_id {
-            return Ok(None);
-        }
-        Ok(serde_json::from_slice::<NewTicket>(&message.payload)
-            .ok()
-            .map(|new| Ticket::from_new(ticket_id, new)))
+        ticket.follow_ups = self.ledger.follow_ups(ticket_id).await?;
+        Ok(Some(ticket))
     }
 
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError> {

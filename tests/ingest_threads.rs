@@ -1,0 +1,148 @@
+//! Follow-up mails through the email worker against a real server (the `thread-*.eml` mails of
+//! `tests/fixtures/mail/`): a reply in a thread whose ticket is open joins that ticket, also as a
+//! reply to a reply; a reply in a thread whose ticket was resolved is routed with the thread's
+//! topic; a reply from another client naming the thread opens nothing on it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{TestServer, agency_config};
+use triage::mail::{Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions};
+use triage::proto::v1 as pb;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
+}
+
+fn worker(server: &TestServer, root: &Path) -> Worker {
+    let options = WorkerOptions {
+        endpoint: tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
+            .unwrap(),
+        authorization: None,
+        window: 8,
+        from_address: "helpdesk@agency.example".into(),
+        max_backoff: Duration::from_secs(1),
+    };
+    Worker::new(options, Sink::open(Spool::under(root)).unwrap())
+}
+
+/// Delivers `names` into the Maildir's new/ and has the worker take them all.
+async fn deliver(server: &TestServer, root: &Path, names: &[&str]) {
+    let maildir = Maildir::open(root).unwrap();
+    for name in names {
+        std::fs::copy(fixtures().join(name), root.join("new").join(name)).unwrap();
+    }
+    let summary = worker(server, root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(summary.processed, names.len() as u64, "{summary:?}");
+}
+
+/// The journal's records by the file name of their source.
+fn records(root: &Path) -> BTreeMap<String, MailRecord> {
+    let journal = Journal::open(&Spool::under(root).journal).unwrap();
+    journal
+        .records()
+        .map(|record| {
+            let name = Path::new(&record.source).file_name().unwrap();
+            (name.to_string_lossy().into_owned(), record.clone())
+        })
+        .collect()
+}
+
+/// The routed record of `name`: its queue and ticket.
+fn routed(records: &BTreeMap<String, MailRecord>, name: &str) -> (String, u64) {
+    let record = &records[name];
+    assert_eq!(record.outcome, MailOutcome::Routed, "{name}: {record:?}");
+    (record.queue.clone().unwrap(), record.ticket_id.unwrap())
+}
+
+async fn claim(server: &TestServer, queue: &str) -> pb::ClaimedTicket {
+    let request = pb::ClaimRequest {
+        queue: queue.into(),
+        lease: None,
+    };
+    let response = server.specialist().await.claim(request).await.unwrap();
+    response.into_inner().ticket.expect("a ready ticket")
+}
+
+/// Follow-up mails join an open thread's ticket (the claim shows the thread's texts, quoted
+/// history cut), are routed with their thread's topic once its ticket is resolved, and another
+/// client's reply naming the thread opens its own ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_up_mails_join_their_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+
+    deliver(
+        &server,
+        &root,
+        &["thread-open-root.eml", "thread-closed-root.eml"],
+    )
+    .await;
+    let first = records(&root);
+    let (open_queue, open_ticket) = routed(&first, "thread-open-root.eml");
+    let (closed_queue, closed_ticket) = routed(&first, "thread-closed-root.eml");
+    assert_eq!((open_queue.as_str(), closed_queue.as_str()), ("seo", "webdev"));
+    let done = claim(&server, "webdev").await;
+    assert_eq!(done.ticket.as_ref().unwrap().ticket_id, closed_ticket);
+    server
+        .specialist()
+        .await
+        .resolve(pb::ResolveRequest {
+            ticket_id: closed_ticket,
+            lease_token: done.lease_token,
+            outcome: "sent the estimate".into(),
+        })
+        .await
+        .unwrap();
+
+    deliver(
+        &server,
+        &root,
+        &[
+            "thread-open-followup.eml",
+            "thread-closed-followup.eml",
+            "thread-foreign-followup.eml",
+        ],
+    )
+    .await;
+    // A reply to the reply, delivered after it.
+    deliver(&server, &root, &["thread-open-followup-2.eml"]).await;
+    let all = records(&root);
+    for name in ["thread-open-followup.eml", "thread-open-followup-2.eml"] {
+        assert_eq!(routed(&all, name), ("seo".to_owned(), open_ticket), "{name}");
+    }
+    let (queue, ticket) = routed(&all, "thread-closed-followup.eml");
+    assert_eq!(queue, "webdev");
+    assert_ne!(ticket, closed_ticket);
+    let foreign = &all["thread-foreign-followup.eml"];
+    assert_eq!(foreign.client_id.as_deref(), Some("lumen"));
+    assert_ne!(foreign.ticket_id, Some(open_ticket));
+
+    let claimed = loop {
+        let claimed = claim(&server, "seo").await;
+        if claimed.ticket.as_ref().unwrap().ticket_id == open_ticket {
+            break claimed;
+        }
+    };
+    assert!(claimed.inquiry.unwrap().body.starts_with("What should the SEO report"));
+    let bodies: Vec<String> = claimed
+        .follow_ups
+        .into_iter()
+        .map(|f| f.inquiry.unwrap().body)
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "When can we expect it?",
+            "Could you also look at the blog pages?"
+        ]
+    );
+    server.stop().await;
+}
