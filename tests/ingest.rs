@@ -7,25 +7,19 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::ingest::{fixtures, names_in, no_guard, options, records_by_file};
 use common::{TestServer, agency_config};
 use serde_json::Value;
 use triage::mail::parse::parse_mail_to;
 use triage::mail::reply::reply_file_name;
 use triage::mail::suppression::SuppressionList;
-use triage::mail::{
-    Journal, MailKind, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions,
-    read_files,
-};
+use triage::mail::{Incoming, Journal, MailKind, MailOutcome, Maildir, Spool, Worker};
 
 /// The helpdesk's address, the From of its replies.
 const HELPDESK: &str = "helpdesk@agency.example";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
-}
 
 /// The expected outcome of each fixture mail, by file name.
 fn expected() -> BTreeMap<String, Value> {
@@ -33,49 +27,18 @@ fn expected() -> BTreeMap<String, Value> {
     serde_json::from_str(&text).unwrap()
 }
 
+/// A worker for the corpus. Several fixtures ask one address the same question (in other
+/// charsets and structures), which the reply guard would hand to a person after the first
+/// answer; the guard has its own tests (`ingest_guard.rs`), so it is off here.
 fn worker(server: &TestServer, root: &Path) -> Worker {
     worker_with_token(server, root, None)
 }
 
 fn worker_with_token(server: &TestServer, root: &Path, token: Option<&str>) -> Worker {
-    let options = WorkerOptions {
-        endpoint: tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
-            .unwrap(),
-        authorization: token.map(|token| format!("Bearer {token}").parse().unwrap()),
-        window: 8,
-        from_address: HELPDESK.into(),
-        max_backoff: Duration::from_secs(1),
-    };
-    let sink = Sink::open(Spool::under(root)).unwrap();
-    Worker::new(options, sink)
-}
-
-/// The journal's records by the file name of their source.
-fn records_by_file(root: &Path) -> BTreeMap<String, MailRecord> {
-    let journal = Journal::open(&Spool::under(root).journal).unwrap();
-    journal
-        .records()
-        .map(|record| {
-            let name = Path::new(&record.source)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (name, record.clone())
-        })
-        .collect()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    let mut options = options(server.addr);
+    options.authorization = token.map(|token| format!("Bearer {token}").parse().unwrap());
+    options.guard = no_guard();
+    common::ingest::worker(options, root)
 }
 
 /// The kind a fixture's expectation names ("human" unless it says otherwise).
@@ -313,6 +276,12 @@ async fn maildir_corpus_reaches_its_outcomes() {
         Some("helpdesk@agency.example")
     );
     assert!(reply.body_text(0).unwrap().contains("INV-1042"));
+    for (header, value) in [
+        ("Auto-Submitted", "auto-replied"),
+        ("X-Auto-Response-Suppress", "All"),
+    ] {
+        assert_eq!(reply.header_raw(header).map(str::trim), Some(value));
+    }
     let thread_reply = std::fs::read(root.join("outbox/zh-reply-1@acme.example.eml")).unwrap();
     let thread_reply = mail_parser::MessageParser::default()
         .parse(&thread_reply)
@@ -359,7 +328,7 @@ async fn mbox_and_eml_files_are_read_in_place() {
         fixtures().join("unknown-sender.eml"),
     ];
     let mut worker = worker(&server, &state);
-    let first = worker.run(read_files(&files).unwrap()).await.unwrap();
+    let first = worker.run(Incoming::files(&files, 1 << 20)).await.unwrap();
     assert_eq!(
         (first.processed, first.answered, first.routed),
         (3, 1, 2),
@@ -371,7 +340,7 @@ async fn mbox_and_eml_files_are_read_in_place() {
         sources.iter().any(|s| s.ends_with("thread.mbox:1")),
         "{sources:?}"
     );
-    let second = worker.run(read_files(&files).unwrap()).await.unwrap();
+    let second = worker.run(Incoming::files(&files, 1 << 20)).await.unwrap();
     assert_eq!((second.processed, second.duplicates), (3, 3));
     assert!(fixtures().join("thread.mbox").exists());
     server.stop().await;
@@ -460,5 +429,91 @@ async fn refusals_stop_the_worker_or_quarantine_the_mail() {
             .contains("may not submit"),
         "{reason:?}"
     );
+    server.stop().await;
+}
+
+/// A mail over --max-mail-bytes is not read: it goes to the quarantine with a reason naming
+/// the limit, and the mails beside it are handled as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_mails_are_quarantined_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    let small = common::ingest::mail(
+        Some("small@acme.example"),
+        "ops@acme.example",
+        "Invoice",
+        "Is invoice 1042 paid?",
+    );
+    let big = common::ingest::mail(
+        Some("big@acme.example"),
+        "ops@acme.example",
+        "Logs",
+        &"our checkout page throws a 500 error\n".repeat(200),
+    );
+    common::ingest::deliver(&root, "1.small", &small);
+    common::ingest::deliver(&root, "2.big", &big);
+    let mut options = options(server.addr);
+    options.max_mail_bytes = 4096;
+    let summary = common::ingest::worker(options, &root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((summary.answered, summary.quarantined), (1, 1));
+    assert_eq!(
+        names_in(&root.join("quarantine")),
+        ["2.big", "2.big.reason"]
+    );
+    let reason = std::fs::read_to_string(root.join("quarantine/2.big.reason")).unwrap();
+    assert_eq!(
+        reason.trim(),
+        format!(
+            "the mail is {} bytes, over the limit of 4096 bytes",
+            big.len()
+        )
+    );
+    server.stop().await;
+}
+
+/// A specialist who claims the ticket of an unknown sender's mail sees who wrote it, why a
+/// person answers, and the names of the attached files, which are not part of the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sender_tickets_show_the_sender_and_attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    let attachment = std::fs::read_to_string(fixtures().join("attachment.eml")).unwrap();
+    let from_a_stranger = attachment
+        .replace(
+            "From: ops@acme.example",
+            "From: Stranger <stranger@nowhere.example>",
+        )
+        .replace("attach-1@acme.example", "stranger-2@nowhere.example");
+    common::ingest::deliver(&root, "1.stranger", &from_a_stranger);
+    let summary = worker(&server, &root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(summary.routed, 1);
+
+    let addr = format!("http://{}", server.addr);
+    let output = common::triage(
+        &root,
+        &["queue", "--addr", &addr, "claim", "account_management"],
+    );
+    let claimed = common::stdout_of_success(&output);
+    for line in [
+        "no known client, from stranger@nowhere.example: Integration Can you integrate our \
+         HubSpot forms with the new website? The brief is attached.",
+        "attachments: brief.pdf",
+        "why a human: unknown sender stranger@nowhere.example",
+    ] {
+        assert!(
+            claimed.contains(&format!("{line}\n")),
+            "{line:?} not in\n{claimed}"
+        );
+    }
     server.stop().await;
 }

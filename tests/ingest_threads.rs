@@ -6,27 +6,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
+use common::ingest::{fixtures, options, records_by_file};
 use common::{TestServer, agency_config};
-use triage::mail::{Journal, MailOutcome, MailRecord, Maildir, Sink, Spool, Worker, WorkerOptions};
+use triage::mail::{MailOutcome, MailRecord, Maildir, Worker};
 use triage::proto::v1 as pb;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail")
-}
-
 fn worker(server: &TestServer, root: &Path) -> Worker {
-    let options = WorkerOptions {
-        endpoint: tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
-            .unwrap(),
-        authorization: None,
-        window: 8,
-        from_address: "helpdesk@agency.example".into(),
-        max_backoff: Duration::from_secs(1),
-    };
-    Worker::new(options, Sink::open(Spool::under(root)).unwrap())
+    common::ingest::worker(options(server.addr), root)
 }
 
 /// Delivers `names` into the Maildir's new/ and has the worker take them all.
@@ -40,18 +28,6 @@ async fn deliver(server: &TestServer, root: &Path, names: &[&str]) {
         .await
         .unwrap();
     assert_eq!(summary.processed, names.len() as u64, "{summary:?}");
-}
-
-/// The journal's records by the file name of their source.
-fn records(root: &Path) -> BTreeMap<String, MailRecord> {
-    let journal = Journal::open(&Spool::under(root).journal).unwrap();
-    journal
-        .records()
-        .map(|record| {
-            let name = Path::new(&record.source).file_name().unwrap();
-            (name.to_string_lossy().into_owned(), record.clone())
-        })
-        .collect()
 }
 
 /// The routed record of `name`: its queue and ticket.
@@ -85,10 +61,13 @@ async fn follow_up_mails_join_their_threads() {
         &["thread-open-root.eml", "thread-closed-root.eml"],
     )
     .await;
-    let first = records(&root);
+    let first = records_by_file(&root);
     let (open_queue, open_ticket) = routed(&first, "thread-open-root.eml");
     let (closed_queue, closed_ticket) = routed(&first, "thread-closed-root.eml");
-    assert_eq!((open_queue.as_str(), closed_queue.as_str()), ("seo", "webdev"));
+    assert_eq!(
+        (open_queue.as_str(), closed_queue.as_str()),
+        ("seo", "webdev")
+    );
     let done = claim(&server, "webdev").await;
     assert_eq!(done.ticket.as_ref().unwrap().ticket_id, closed_ticket);
     server
@@ -114,9 +93,13 @@ async fn follow_up_mails_join_their_threads() {
     .await;
     // A reply to the reply, delivered after it.
     deliver(&server, &root, &["thread-open-followup-2.eml"]).await;
-    let all = records(&root);
+    let all = records_by_file(&root);
     for name in ["thread-open-followup.eml", "thread-open-followup-2.eml"] {
-        assert_eq!(routed(&all, name), ("seo".to_owned(), open_ticket), "{name}");
+        assert_eq!(
+            routed(&all, name),
+            ("seo".to_owned(), open_ticket),
+            "{name}"
+        );
     }
     let (queue, ticket) = routed(&all, "thread-closed-followup.eml");
     assert_eq!(queue, "webdev");
@@ -131,7 +114,13 @@ async fn follow_up_mails_join_their_threads() {
             break claimed;
         }
     };
-    assert!(claimed.inquiry.unwrap().body.starts_with("What should the SEO report"));
+    assert!(
+        claimed
+            .inquiry
+            .unwrap()
+            .body
+            .starts_with("What should the SEO report")
+    );
     let bodies: Vec<String> = claimed
         .follow_ups
         .into_iter()

@@ -46,6 +46,8 @@ pub fn inquiry_from_proto(
         received_ms,
         in_reply_to: Some(inquiry.in_reply_to).filter(|id| !id.is_empty()),
         sender: Some(inquiry.sender).filter(|sender| !sender.is_empty()),
+        attachments: inquiry.attachments,
+        handoff_reason: Some(inquiry.handoff_reason).filter(|reason| !reason.is_empty()),
     })
 }
 
@@ -67,6 +69,8 @@ pub fn inquiry_to_proto(inquiry: &Inquiry) -> pb::Inquiry {
         received_at: Some(timestamp(inquiry.received_ms)),
         in_reply_to: inquiry.in_reply_to.clone().unwrap_or_default(),
         sender: inquiry.sender.clone().unwrap_or_default(),
+        attachments: inquiry.attachments.clone(),
+        handoff_reason: inquiry.handoff_reason.clone().unwrap_or_default(),
     }
 }
 
@@ -359,6 +363,8 @@ mod tests {
             received_at: Some(timestamp(1_700_000_000_123)),
             in_reply_to: String::new(),
             sender: "ops@acme.example".into(),
+            attachments: vec!["brief.pdf".into()],
+            handoff_reason: "held".into(),
         }
     }
 

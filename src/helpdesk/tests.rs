@@ -73,6 +73,8 @@ fn unknown_sender_inquiry(id: &str) -> Inquiry {
         received_ms: NOW_MS,
         in_reply_to: None,
         sender: Some("someone@nowhere.example".into()),
+        attachments: vec!["brief.pdf".into()],
+        handoff_reason: None,
     }
 }
 
@@ -147,6 +149,51 @@ async fn a_claim_holds_the_lease_policy_and_joins_the_decision() {
             .unwrap()
             .is_none()
     );
+}
+
+/// An inquiry its caller hands to a person is queued on the escalation queue with the
+/// caller's reason, though the classifier would answer it; its attachments reach the ticket.
+#[tokio::test]
+async fn a_handed_off_inquiry_goes_to_a_person() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let question = |id: &str| Inquiry {
+        client_id: "acme".into(),
+        subject: String::new(),
+        body: "when will the final report be ready".into(),
+        sender: Some("ops@acme.example".into()),
+        ..unknown_sender_inquiry(id)
+    };
+    let answered = helpdesk
+        .submit(&submitter(), question("<h1@mail.example>"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(answered.decision.outcome, Disposition::Answered(_)),
+        "{:?}",
+        answered.decision.outcome
+    );
+    let held = Inquiry {
+        handoff_reason: Some("the same automatic reply was sent to this address".into()),
+        ..question("<h2@mail.example>")
+    };
+    let submitted = helpdesk.submit(&submitter(), held.clone()).await.unwrap();
+    let Disposition::Queued(queued) = &submitted.decision.outcome else {
+        panic!("a hand-off is queued: {:?}", submitted.decision.outcome);
+    };
+    assert_eq!(queued.queue, "account_management");
+    let escalation = queued.escalation.as_ref().expect("the reason");
+    assert_eq!(escalation.kind, "handed_off");
+    assert_eq!(
+        escalation.reason,
+        "handed to a person: the same automatic reply was sent to this address"
+    );
+    let claimed = helpdesk
+        .claim(&admin(), "account_management", None)
+        .await
+        .unwrap()
+        .expect("the hand-off's ticket");
+    assert_eq!(claimed.inquiry, held);
+    assert_eq!(claimed.inquiry.attachments, ["brief.pdf"]);
 }
 
 /// A receive time before 2000 or more than a day ahead is replaced by the server's clock, so it

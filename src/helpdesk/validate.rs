@@ -13,6 +13,13 @@ const MAX_SENDER_LEN: usize = 254;
 /// The longest free text a specialist writes (a resolution, a reason).
 const MAX_NOTE_BYTES: usize = 4096;
 
+/// The most attachment names an inquiry carries, and the longest name.
+const MAX_ATTACHMENTS: usize = 100;
+const MAX_ATTACHMENT_NAME_BYTES: usize = 255;
+
+/// The longest reason a caller gives for handing an inquiry to a person.
+const MAX_HANDOFF_REASON_BYTES: usize = 1000;
+
 /// Validates an id: 1 to 200 visible ASCII characters.
 pub fn validate_id(field: &'static str, id: &str) -> Result<(), HelpdeskError> {
     if id.is_empty() {
@@ -52,6 +59,35 @@ fn validate_sender(sender: &str) -> Result<(), HelpdeskError> {
     Ok(())
 }
 
+/// Validates attachment names: at most 100, each 1 to 255 bytes without control characters.
+fn validate_attachments(names: &[String]) -> Result<(), HelpdeskError> {
+    const FIELD: &str = "inquiry.attachments";
+    if names.len() > MAX_ATTACHMENTS {
+        return Err(HelpdeskError::invalid(
+            FIELD,
+            format!("has {} names, over {MAX_ATTACHMENTS}", names.len()),
+        ));
+    }
+    for name in names {
+        if name.is_empty() || name.len() > MAX_ATTACHMENT_NAME_BYTES {
+            return Err(HelpdeskError::invalid(
+                FIELD,
+                format!(
+                    "a name is {} bytes, not 1 to {MAX_ATTACHMENT_NAME_BYTES}",
+                    name.len()
+                ),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(HelpdeskError::invalid(
+                FIELD,
+                "a name has a control character",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Validates an inquiry: its ids, its sender, and a text of at most `max_text_bytes` that is
 /// not blank. An inquiry without a client id must name its sender.
 pub fn validate_inquiry(inquiry: &Inquiry, max_text_bytes: usize) -> Result<(), HelpdeskError> {
@@ -65,6 +101,15 @@ pub fn validate_inquiry(inquiry: &Inquiry, max_text_bytes: usize) -> Result<(), 
     }
     if let Some(in_reply_to) = &inquiry.in_reply_to {
         validate_id("inquiry.in_reply_to", in_reply_to)?;
+    }
+    validate_attachments(&inquiry.attachments)?;
+    if let Some(reason) = &inquiry.handoff_reason
+        && reason.len() > MAX_HANDOFF_REASON_BYTES
+    {
+        return Err(HelpdeskError::invalid(
+            "inquiry.handoff_reason",
+            format!("is {} bytes, over {MAX_HANDOFF_REASON_BYTES}", reason.len()),
+        ));
     }
     let text_bytes = inquiry.subject.len() + inquiry.body.len();
     if text_bytes > max_text_bytes {
@@ -140,6 +185,8 @@ mod tests {
             received_ms: 1_700_000_000_123,
             in_reply_to: None,
             sender: Some("ops@acme.example".into()),
+            attachments: vec!["brief.pdf".into()],
+            handoff_reason: None,
         }
     }
 
@@ -205,6 +252,22 @@ mod tests {
             (
                 Box::new(|i| i.body = "x".repeat(101)),
                 "over the limit of 100",
+            ),
+            (
+                Box::new(|i| i.attachments = vec!["a.pdf".into(); 101]),
+                "inquiry.attachments: has 101 names, over 100",
+            ),
+            (
+                Box::new(|i| i.attachments = vec!["x".repeat(256)]),
+                "inquiry.attachments: a name is 256 bytes",
+            ),
+            (
+                Box::new(|i| i.attachments = vec!["a\u{0}.pdf".into()]),
+                "inquiry.attachments: a name has a control character",
+            ),
+            (
+                Box::new(|i| i.handoff_reason = Some("x".repeat(1001))),
+                "inquiry.handoff_reason: is 1001 bytes, over 1000",
             ),
         ];
         for (change, expected) in cases {

@@ -29,6 +29,13 @@ pub struct Inquiry {
     /// records written before senders were kept.
     #[serde(default)]
     pub sender: Option<String>,
+    /// The names of the files attached (email): for the specialist, never classified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// Why the caller hands the inquiry to a person instead of letting it be answered
+    /// automatically (the email worker's reply guard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_reason: Option<String>,
 }
 
 impl Inquiry {
@@ -185,6 +192,8 @@ mod tests {
             received_ms: 0,
             in_reply_to: None,
             sender: None,
+            attachments: Vec::new(),
+            handoff_reason: None,
         };
         assert_eq!(inquiry.text(), "Report\nwhen is it due?");
         inquiry.subject.clear();

@@ -17,7 +17,9 @@
 //! An inquiry may name its client by the sender's address instead of its id (email intake): the
 //! client is the one with that address, else that mail domain; a sender of no client is not
 //! refused but escalated to the escalation queue with the reason "unknown sender", so a human
-//! takes it.
+//! takes it. A caller that will not send an automatic answer (the email worker's reply guard)
+//! hands the inquiry to a person with its reason: escalated the same way, whatever the
+//! classifier says.
 //!
 //! An inquiry replying to an earlier one of its client joins its thread (`thread.rs`): attached
 //! to the thread's open ticket while there is one, else decided with the thread's topic. The
@@ -233,14 +235,19 @@ impl Intake {
                     ),
                 },
             ),
+            (Some(client), _) if inquiry.handoff_reason.is_some() => self.escalate(
+                &inquiry,
+                priority_of(client.tier),
+                Escalation {
+                    kind: "handed_off".to_owned(),
+                    reason: format!(
+                        "handed to a person: {}",
+                        inquiry.handoff_reason.as_deref().unwrap_or_default()
+                    ),
+                },
+            ),
             (Some(client), Recommendation::Answer { status_kind }) => {
-                match status.answer(
-                    client,
-                    &classification.intent,
-                    status_kind,
-                    &text,
-                    received,
-                ) {
+                match status.answer(client, &classification.intent, status_kind, &text, received) {
                     Ok(found) if thread.repeats_answer(status_kind, found.entity_id.as_deref()) => {
                         self.escalate(
                             &inquiry,

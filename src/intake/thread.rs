@@ -180,6 +180,8 @@ mod tests {
             received_ms: 0,
             in_reply_to: None,
             sender: None,
+            attachments: Vec::new(),
+            handoff_reason: None,
         }
     }
 

@@ -1,14 +1,17 @@
 //! One mail's way through the worker: read into an inquiry (or set aside as a machine's
 //! mail), and the server's answer to it turned into what becomes of the mail (answered with a
-//! reply, routed with a ticket, quarantined with a reason, or tried again).
+//! reply, routed with a ticket, quarantined with a reason, handed to a person when the reply
+//! guard holds its answer, or tried again).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost_types::Timestamp;
+use sha2::{Digest, Sha256};
 use tonic::{Code, Status};
 
-use super::journal::{MailOutcome, MailRecord};
-use super::mailbox::RawMail;
+use super::guard::{Hold, ReplyGuard, reply_digest};
+use super::journal::{MailOutcome, MailRecord, Submission};
+use super::mailbox::{Origin, RawMail};
 use super::parse::{ParseError, ParsedMail, parse_mail_to, raw_id};
 use super::reply::{reply_eml, reply_file_name};
 use super::sink::Handled;
@@ -19,20 +22,46 @@ use crate::proto::v1::submit_stream_response::Result as StreamResult;
 /// (a server that is down or overloaded is waited for without limit).
 const MAX_INTERNAL_RETRIES: u32 = 5;
 
-/// A mail ready to be submitted. It names no client: the server maps the sender's address to
-/// one (and hands a sender of no client to a person).
+/// The most attachment names an inquiry carries, and the longest name, in bytes.
+const MAX_ATTACHMENTS: usize = 100;
+const MAX_ATTACHMENT_NAME_BYTES: usize = 255;
+
+/// A mail ready to be submitted, parsed (its raw bytes are not kept, but for an mbox entry).
+/// It names no client: the server maps the sender's address to one (and hands a sender of no
+/// client to a person).
 pub struct Pending {
-    pub raw: RawMail,
+    pub origin: Origin,
+    received_ms: Option<i64>,
+    mbox_bytes: Option<Vec<u8>>,
     pub mail: ParsedMail,
     internal_failures: u32,
+    /// How often this spool submitted the mail, a submission journaled by an earlier run
+    /// included: a replayed answer to the first of them was decided for another spool.
+    submissions: u32,
+    /// Set when the reply guard held the mail's answer: the mail is submitted again under
+    /// [`handoff_id`], for a person to answer.
+    handoff: Option<Hold>,
+    /// The outbox holds a reply to the mail, written by a run killed before it journaled the
+    /// mail: the reply may have been sent, so it stands whatever the guard would say now.
+    reply_written: bool,
 }
 
 /// What becomes of a mail after the server's response.
 pub enum Verdict {
     Handled(Box<Handled>),
     Retry(Box<Pending>, Status),
+    /// The reply guard held the answer: submit the mail again, for a person.
+    HandOff(Box<Pending>),
     /// The worker may not submit at all (no valid token): stop.
     Fatal(Status),
+}
+
+/// The inquiry id a mail handed to a person is submitted under: derived from its own, so a
+/// retry or a restart submits the same one and the server makes one ticket.
+pub fn handoff_id(inquiry_id: &str) -> String {
+    let digest = Sha256::digest(inquiry_id.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("handoff-{hex}")
 }
 
 /// The inquiry id of raw mail bytes sent to `helpdesk`, and the mail, or why they are no
@@ -44,7 +73,8 @@ pub fn read_mail(bytes: &[u8], helpdesk: &str) -> (String, Result<ParsedMail, Pa
     }
 }
 
-fn now_ms() -> i64 {
+/// The worker's clock, in Unix milliseconds.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -63,14 +93,14 @@ fn unix_ms(timestamp: &Timestamp) -> Option<i64> {
 
 /// The journal record of a mail with `outcome`; the caller fills in the rest.
 fn record_of(
-    raw: &RawMail,
+    origin: &Origin,
     inquiry_id: String,
     mail: Option<&ParsedMail>,
     client_id: Option<String>,
     outcome: MailOutcome,
 ) -> MailRecord {
     MailRecord {
-        source: raw.origin.describe(),
+        source: origin.describe(),
         message_id: mail.and_then(|mail| mail.message_id.clone()),
         inquiry_id,
         sender: mail.map(|mail| mail.sender.clone()),
@@ -89,6 +119,9 @@ fn record_of(
         handled_ms: now_ms(),
         kind: mail.map(|mail| mail.sorting.kind).unwrap_or_default(),
         bounce: mail.and_then(|mail| mail.sorting.bounce.clone()),
+        reply_digest: None,
+        held: None,
+        submitted_as: None,
     }
 }
 
@@ -106,7 +139,7 @@ pub fn automatic(raw: RawMail, mail: &ParsedMail) -> Handled {
         "not submitting a machine's mail"
     );
     let mut record = record_of(
-        &raw,
+        &raw.origin,
         mail.inquiry_id.clone(),
         Some(mail),
         None,
@@ -115,43 +148,114 @@ pub fn automatic(raw: RawMail, mail: &ParsedMail) -> Handled {
     record.reason = Some(reason);
     Handled {
         origin: raw.origin,
-        bytes: raw.bytes,
+        mbox_bytes: None,
         record,
         reply: None,
     }
+}
+
+/// The raw bytes of a mail worth keeping for the quarantine: an mbox entry's only.
+fn kept_for_quarantine(raw: RawMail) -> (Origin, Option<Vec<u8>>) {
+    let bytes = (!raw.origin.has_own_file()).then_some(raw.bytes);
+    (raw.origin, bytes)
 }
 
 /// A mail for the quarantine, with the reason.
 pub fn quarantined(
-    raw: RawMail,
+    origin: Origin,
+    mbox_bytes: Option<Vec<u8>>,
     inquiry_id: String,
     mail: Option<&ParsedMail>,
     reason: String,
 ) -> Handled {
-    tracing::warn!(source = %raw.origin.describe(), %reason, "quarantining a mail");
-    let mut record = record_of(&raw, inquiry_id, mail, None, MailOutcome::Quarantined);
+    tracing::warn!(source = %origin.describe(), %reason, "quarantining a mail");
+    let mut record = record_of(&origin, inquiry_id, mail, None, MailOutcome::Quarantined);
     record.reason = Some(reason);
     Handled {
-        origin: raw.origin,
-        bytes: raw.bytes,
+        origin,
+        mbox_bytes,
         record,
         reply: None,
     }
 }
 
+/// A mail that cannot be an inquiry, for the quarantine.
+pub fn unreadable(raw: RawMail, inquiry_id: String, reason: String) -> Handled {
+    let (origin, mbox_bytes) = kept_for_quarantine(raw);
+    quarantined(origin, mbox_bytes, inquiry_id, None, reason)
+}
+
+/// Attachment names as the server takes them: at most [`MAX_ATTACHMENTS`], each cut to
+/// [`MAX_ATTACHMENT_NAME_BYTES`] and without control characters.
+fn attachment_names(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .take(MAX_ATTACHMENTS)
+        .map(|name| {
+            let clean: String = name.chars().filter(|c| !c.is_control()).collect();
+            let mut end = clean.len().min(MAX_ATTACHMENT_NAME_BYTES);
+            while !clean.is_char_boundary(end) {
+                end -= 1;
+            }
+            clean[..end].to_owned()
+        })
+        .collect()
+}
+
 impl Pending {
-    pub fn new(raw: RawMail, mail: ParsedMail) -> Self {
+    /// A parsed mail; `earlier` is the journal's submission of it by an earlier run.
+    pub fn new(raw: RawMail, mail: ParsedMail, earlier: Option<&Submission>) -> Self {
         if mail.truncated {
             tracing::warn!(inquiry_id = %mail.inquiry_id, "mail text truncated to the server's limit");
         }
         for damage in &mail.damage {
             tracing::warn!(inquiry_id = %mail.inquiry_id, %damage, "a damaged part is left out of the mail's text");
         }
+        let received_ms = raw.received_ms;
+        let (origin, mbox_bytes) = kept_for_quarantine(raw);
         Self {
-            raw,
+            origin,
+            received_ms,
+            mbox_bytes,
             mail,
             internal_failures: 0,
+            submissions: u32::from(earlier.is_some()),
+            handoff: earlier.and_then(|submission| submission.handoff.clone()),
+            reply_written: false,
         }
+    }
+
+    /// Notes that the outbox holds a reply to the mail already.
+    pub fn mark_reply_written(&mut self) {
+        self.reply_written = true;
+    }
+
+    /// The id the mail is submitted under: its own, or the hand-off's.
+    pub fn submitted_id(&self) -> String {
+        match self.handoff {
+            Some(_) => handoff_id(&self.mail.inquiry_id),
+            None => self.mail.inquiry_id.clone(),
+        }
+    }
+
+    /// What the journal must hold before the mail is sent, if it does not hold it yet
+    /// (`journaled`): a first submission, or a hand-off.
+    pub fn submission(&self, journaled: Option<&Submission>) -> Option<Submission> {
+        let submission = Submission {
+            submitted: self.mail.inquiry_id.clone(),
+            handoff: self.handoff.clone(),
+        };
+        (journaled != Some(&submission)).then_some(submission)
+    }
+
+    /// The raw mail, kept only for an mbox entry.
+    pub fn mbox_bytes(&self) -> Option<&[u8]> {
+        self.mbox_bytes.as_deref()
+    }
+
+    /// Counts a submission about to be sent.
+    pub fn count_submission(&mut self) {
+        self.submissions += 1;
     }
 
     /// The SubmitStream request of the mail, named by its sender.
@@ -159,30 +263,52 @@ impl Pending {
         let mail = &self.mail;
         pb::SubmitRequest {
             inquiry: Some(pb::Inquiry {
-                inquiry_id: mail.inquiry_id.clone(),
+                inquiry_id: self.submitted_id(),
                 // None: the server names the client by the sender.
                 client_id: String::new(),
                 channel: pb::Channel::Email.into(),
                 subject: mail.subject.clone(),
                 body: mail.body.clone(),
-                received_at: self.raw.received_ms.map(timestamp),
+                received_at: self.received_ms.map(timestamp),
                 in_reply_to: mail.thread_id.clone().unwrap_or_default(),
                 sender: mail.sender.clone(),
+                attachments: attachment_names(&mail.attachments),
+                handoff_reason: self
+                    .handoff
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             }),
         }
     }
 
+    /// The thread the mail belongs to, for the reply guard: its first reference, else itself.
+    fn thread(&self) -> &str {
+        self.mail
+            .thread_id
+            .as_deref()
+            .unwrap_or(&self.mail.inquiry_id)
+    }
+
     fn into_quarantined(self, reason: String) -> Handled {
         let inquiry_id = self.mail.inquiry_id.clone();
-        quarantined(self.raw, inquiry_id, Some(&self.mail), reason)
+        quarantined(
+            self.origin,
+            self.mbox_bytes,
+            inquiry_id,
+            Some(&self.mail),
+            reason,
+        )
     }
 }
 
-/// What to do with `pending` after the server's `result`; `from_address` signs replies.
+/// What to do with `pending` after the server's `result`: `from_address` signs replies, and
+/// `guard` admits each automatic one.
 pub fn handle_response(
     mut pending: Pending,
     result: Option<StreamResult>,
     from_address: &str,
+    guard: &mut ReplyGuard,
 ) -> Verdict {
     let response = match result {
         Some(StreamResult::Response(response)) => response,
@@ -231,19 +357,61 @@ pub fn handle_response(
     let inquiry_id = pending.mail.inquiry_id.clone();
     let client_id = Some(decision.client_id).filter(|id| !id.is_empty());
     let mut record = record_of(
-        &pending.raw,
+        &pending.origin,
         inquiry_id.clone(),
         Some(&pending.mail),
         client_id,
         MailOutcome::Routed,
     );
     record.replayed = response.replayed;
+    if let Some(hold) = pending.handoff.take() {
+        return match decision.outcome {
+            Some(pb::decision::Outcome::Ticket(ticket)) => {
+                record.queue = Some(ticket.queue);
+                record.ticket_id = Some(ticket.ticket_id);
+                record.reason = Some(decision.escalation_reason).filter(|r| !r.is_empty());
+                record.held = Some(hold);
+                record.submitted_as = Some(handoff_id(&inquiry_id));
+                Verdict::Handled(Box::new(Handled {
+                    origin: pending.origin,
+                    mbox_bytes: pending.mbox_bytes,
+                    record,
+                    reply: None,
+                }))
+            }
+            _ => Verdict::Handled(Box::new(pending.into_quarantined(format!(
+                "its automatic reply was held ({hold}), and the server made no ticket of it"
+            )))),
+        };
+    }
     let reply = match decision.outcome {
+        // The first submission of this spool, answered before: for another spool.
+        Some(pb::decision::Outcome::Answer(_)) if response.replayed && pending.submissions <= 1 => {
+            record.outcome = MailOutcome::AnsweredBefore;
+            record.reason = Some("answered before for another spool: not sent again".to_owned());
+            None
+        }
         Some(pb::decision::Outcome::Answer(answer)) => {
+            let digest = reply_digest(&answer.text);
+            let (sender, thread) = (&pending.mail.sender, pending.thread());
+            // The record's time: what the guard remembers after a restart.
+            let at_ms = record.handled_ms;
+            let admitted = if pending.reply_written {
+                guard.count_sent(sender, thread, &digest, at_ms);
+                Ok(())
+            } else {
+                guard.admit(sender, thread, &digest, at_ms)
+            };
+            if let Err(hold) = admitted {
+                tracing::warn!(inquiry_id = %inquiry_id, sender = %pending.mail.sender, %hold, "automatic reply held; handing the mail to a person");
+                pending.handoff = Some(hold);
+                return Verdict::HandOff(Box::new(pending));
+            }
             match reply_eml(&pending.mail, &answer.text, from_address, decided_ms) {
                 Ok(eml) => {
                     record.outcome = MailOutcome::Answered;
                     record.reply = Some(reply_file_name(&inquiry_id));
+                    record.reply_digest = Some(digest);
                     Some(eml)
                 }
                 Err(error) => {
@@ -271,8 +439,8 @@ pub fn handle_response(
         }
     };
     Verdict::Handled(Box::new(Handled {
-        origin: pending.raw.origin,
-        bytes: pending.raw.bytes,
+        origin: pending.origin,
+        mbox_bytes: pending.mbox_bytes,
         record,
         reply,
     }))

@@ -1,9 +1,13 @@
-//! The worker's state: one JSON line per mail handled (`.triage/journal.jsonl`), appended and
-//! synced before the mail leaves `new/`, so a restart knows what is done.
+//! The worker's state (`.triage/journal.jsonl`): one JSON line per mail handled, appended and
+//! synced before the mail leaves `new/`, so a restart knows what is done; and before a mail is
+//! first submitted, a line saying so ([`Submission`]), synced with the same write.
 //!
 //! A mail whose inquiry id is in the journal is not submitted again: it is only moved where
-//! its record says (a kill between the journal and the move leaves exactly that to do). A line
-//! torn by a crash at the end of the file is cut off when the journal is opened.
+//! its record says (a kill between the journal and the move leaves exactly that to do). The
+//! submissions tell a decision this spool asked for (replayed after a crash: its reply is
+//! still to be written) from one another spool asked for (a fresh copy of the mailbox against
+//! the same server: the reply went out from there). A line torn by a crash at the end of the
+//! file is cut off when the journal is opened.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -13,6 +17,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::bounce::Bounce;
+use super::guard::Hold;
 use super::kind::MailKind;
 
 /// What became of a mail.
@@ -29,6 +34,9 @@ pub enum MailOutcome {
     NoReply,
     /// Sent by a machine (see `kind`): not submitted, no reply, no ticket; moved to `cur/`.
     Automatic,
+    /// The server had answered it for another spool (a copy of this mailbox, or another
+    /// worker): that answer was sent from there, and none is written here.
+    AnsweredBefore,
 }
 
 /// One handled mail.
@@ -61,12 +69,44 @@ pub struct MailRecord {
     /// What a bounce reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bounce: Option<Bounce>,
+    /// Of an answered mail: the digest of the answer text, which the reply guard compares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_digest: Option<String>,
+    /// Why the reply guard held the answer and handed the mail to a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Hold>,
+    /// The inquiry id the mail was submitted under when it is not its own: a mail handed to a
+    /// person is submitted again under a derived id, and its ticket carries that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_as: Option<String>,
+}
+
+/// A mail about to be submitted for the first time (or to be handed to a person), journaled
+/// before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The mail's inquiry id.
+    pub submitted: String,
+    /// Set when the mail is handed to a person: why the guard held its answer. A restart
+    /// hands it over again instead of asking the guard a second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Hold>,
+}
+
+/// One line of the journal file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Record(Box<MailRecord>),
+    Submission(Submission),
 }
 
 /// The journal file and the records in it, by inquiry id.
 pub struct Journal {
     file: File,
     records: HashMap<String, MailRecord>,
+    /// The submissions of mails without a record yet, by inquiry id.
+    submissions: HashMap<String, Submission>,
 }
 
 impl Journal {
@@ -90,10 +130,14 @@ impl Journal {
         }
         file.seek(SeekFrom::End(0))?;
         let mut records = HashMap::new();
+        let mut submissions = HashMap::new();
         for (number, line) in text[..complete].lines().enumerate() {
-            match serde_json::from_str::<MailRecord>(line) {
-                Ok(record) => {
-                    records.insert(record.inquiry_id.clone(), record);
+            match serde_json::from_str::<Line>(line) {
+                Ok(Line::Record(record)) => {
+                    records.insert(record.inquiry_id.clone(), *record);
+                }
+                Ok(Line::Submission(submission)) => {
+                    submissions.insert(submission.submitted.clone(), submission);
                 }
                 Err(error) => tracing::warn!(
                     path = %path.display(),
@@ -103,7 +147,12 @@ impl Journal {
                 ),
             }
         }
-        Ok(Self { file, records })
+        submissions.retain(|id, _| !records.contains_key(id));
+        Ok(Self {
+            file,
+            records,
+            submissions,
+        })
     }
 
     /// The record of an inquiry id, if it was handled.
@@ -116,25 +165,44 @@ impl Journal {
         self.records.values()
     }
 
-    /// Appends `records` in one write and syncs the file: they are durable when this returns.
-    pub fn append(&mut self, records: &[MailRecord]) -> io::Result<()> {
-        if records.is_empty() {
+    /// The submission of an inquiry id without a record yet, if this spool made one.
+    pub fn submission(&self, inquiry_id: &str) -> Option<&Submission> {
+        self.submissions.get(inquiry_id)
+    }
+
+    /// Appends `records` and `submissions` in one write and syncs the file: they are durable
+    /// when this returns.
+    pub fn append(&mut self, records: &[MailRecord], submissions: &[Submission]) -> io::Result<()> {
+        if records.is_empty() && submissions.is_empty() {
             return Ok(());
         }
         let mut lines = String::new();
         for record in records {
-            let line = serde_json::to_string(record).map_err(io::Error::other)?;
-            lines.push_str(&line);
-            lines.push('\n');
+            push_line(&mut lines, record)?;
+        }
+        for submission in submissions {
+            push_line(&mut lines, submission)?;
         }
         self.file.write_all(lines.as_bytes())?;
         self.file.sync_data()?;
+        for submission in submissions {
+            self.submissions
+                .insert(submission.submitted.clone(), submission.clone());
+        }
         for record in records {
+            self.submissions.remove(&record.inquiry_id);
             self.records
                 .insert(record.inquiry_id.clone(), record.clone());
         }
         Ok(())
     }
+}
+
+/// Appends `value` to `lines` as one JSON line.
+fn push_line(lines: &mut String, value: &impl Serialize) -> io::Result<()> {
+    lines.push_str(&serde_json::to_string(value).map_err(io::Error::other)?);
+    lines.push('\n');
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,6 +228,9 @@ mod tests {
             handled_ms: 1,
             kind: MailKind::Human,
             bounce: None,
+            reply_digest: None,
+            held: None,
+            submitted_as: None,
         }
     }
 
@@ -182,13 +253,48 @@ mod tests {
         assert_eq!(serde_json::from_str::<MailRecord>(&line).unwrap(), bounce);
     }
 
+    /// A journal as the worker wrote it before mails had a kind, replies a digest and spools
+    /// their submissions reads whole, each record as the person's mail it was.
+    #[test]
+    fn a_journal_of_an_earlier_version_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".triage/journal.jsonl");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let line = |id: &str, outcome: &str, reply: &str| {
+            format!(
+                "{{\"source\":\"new/{id}\",\"message_id\":\"{id}\",\"inquiry_id\":\"{id}\",\
+                 \"sender\":\"ops@acme.example\",\"client_id\":\"acme\",\"outcome\":\"{outcome}\",\
+                 \"queue\":null,\"ticket_id\":null,\"reason\":null,\"reply\":{reply},\
+                 \"thread_id\":null,\"attachments\":[],\"truncated\":false,\"replayed\":false,\
+                 \"handled_ms\":5}}\n"
+            )
+        };
+        let old = line("a@acme.example", "answered", "\"a@acme.example.eml\"")
+            + &line("b@acme.example", "no_reply", "null");
+        std::fs::write(&path, old).unwrap();
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.records().count(), 2);
+        let answered = journal
+            .get("a@acme.example")
+            .expect("the answered mail's record");
+        assert_eq!(answered.outcome, MailOutcome::Answered);
+        assert_eq!(answered.kind, MailKind::Human);
+        assert_eq!(answered.reply.as_deref(), Some("a@acme.example.eml"));
+        assert_eq!((&answered.reply_digest, &answered.held), (&None, &None));
+        assert_eq!(
+            journal.get("b@acme.example").unwrap().outcome,
+            MailOutcome::NoReply
+        );
+        assert_eq!(journal.submission("a@acme.example"), None);
+    }
+
     /// Records survive reopening; a torn last line is cut and later appends stay readable.
     #[test]
     fn records_survive_and_torn_lines_are_cut() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".triage/journal.jsonl");
         let mut journal = Journal::open(&path).unwrap();
-        journal.append(&[record("a"), record("b")]).unwrap();
+        journal.append(&[record("a"), record("b")], &[]).unwrap();
         drop(journal);
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(b"{\"source\":\"c.eml\",\"mess").unwrap();
@@ -196,9 +302,35 @@ mod tests {
         let mut journal = Journal::open(&path).unwrap();
         assert_eq!(journal.get("a"), Some(&record("a")));
         assert!(journal.get("c").is_none());
-        journal.append(&[record("c")]).unwrap();
+        journal.append(&[record("c")], &[]).unwrap();
         drop(journal);
         let journal = Journal::open(&path).unwrap();
         assert_eq!(journal.records().count(), 3);
+    }
+
+    /// A submission is known after reopening until its mail's record is written; the last
+    /// submission of an id (a hand-off) is the one kept.
+    #[test]
+    fn submissions_last_until_their_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".triage/journal.jsonl");
+        let mut journal = Journal::open(&path).unwrap();
+        let submitted = |id: &str, handoff: Option<Hold>| Submission {
+            submitted: id.to_owned(),
+            handoff,
+        };
+        let hold = Hold::Paused { until_ms: 9 };
+        journal
+            .append(&[], &[submitted("a", None), submitted("b", None)])
+            .unwrap();
+        journal
+            .append(&[record("a")], &[submitted("b", Some(hold.clone()))])
+            .unwrap();
+        drop(journal);
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.submission("a"), None);
+        assert_eq!(journal.submission("b"), Some(&submitted("b", Some(hold))));
+        assert_eq!(journal.get("a"), Some(&record("a")));
+        assert_eq!(journal.records().count(), 1);
     }
 }

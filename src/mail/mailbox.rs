@@ -2,12 +2,21 @@
 //! suffix) or `.eml` and mbox files named on the command line; the outbox, the quarantine and
 //! the journal beside them (the [`Spool`]).
 //!
+//! Mail is read one at a time, when the worker has room for it ([`Incoming`]): a Maildir's
+//! `new/` is listed by name and each file read when its turn comes, an mbox is read mail by
+//! mail, and a mail over the size limit is not read at all. A backlog of any size is handled
+//! in the memory of the worker's window.
+//!
 //! Files of a Maildir are moved by `rename`, so a mail is in exactly one folder at any moment.
 //! Files named on the command line are never moved or changed: the journal says which of their
 //! mails are done, and a quarantined one is copied into the quarantine.
 
-use std::io;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
+
+use mail_parser::mailbox::mbox::MessageIterator;
 
 /// One mail as read, and where it came from.
 #[derive(Debug, Clone)]
@@ -20,8 +29,8 @@ pub struct RawMail {
 }
 
 /// A file's modification time in Unix milliseconds, if it can be read.
-fn modified_ms(path: &Path) -> Option<i64> {
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+fn modified_ms(metadata: &std::fs::Metadata) -> Option<i64> {
+    let modified = metadata.modified().ok()?;
     let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
     i64::try_from(since_epoch.as_millis()).ok()
 }
@@ -59,6 +68,169 @@ impl Origin {
             Self::Mbox(path, index) => format!("{}.{index}.eml", name(path)),
         }
     }
+
+    /// Whether the mail has a file of its own, which the quarantine can move or copy; an
+    /// mbox entry has not, so its bytes are kept for the quarantine.
+    pub fn has_own_file(&self) -> bool {
+        !matches!(self, Self::Mbox(..))
+    }
+}
+
+/// What the worker reads next.
+#[derive(Debug)]
+pub enum Arrival {
+    Mail(RawMail),
+    /// A mail over the size limit: not read, it goes to the quarantine.
+    TooLarge {
+        origin: Origin,
+        bytes: u64,
+    },
+}
+
+/// A mail still to be read.
+#[derive(Debug)]
+enum Listed {
+    Maildir(PathBuf),
+    File(PathBuf),
+}
+
+/// An mbox file being read, mail by mail.
+struct OpenMbox {
+    path: PathBuf,
+    next_index: usize,
+    messages: MessageIterator<BufReader<File>>,
+}
+
+/// The mails of one run, read one at a time as the worker takes them: the names of a
+/// Maildir's `new/`, or the files named on the command line.
+pub struct Incoming {
+    listed: VecDeque<Listed>,
+    mbox: Option<OpenMbox>,
+    max_bytes: u64,
+    /// How many mails there are, when that is known before reading (a Maildir).
+    count: Option<u64>,
+}
+
+/// Adds the path to an I/O error's message.
+fn at_path(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |error| io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
+/// Reads the mail in `file` unless it is over `max_bytes`.
+fn read_capped(mut file: File, origin: Origin, max_bytes: u64) -> io::Result<Arrival> {
+    let metadata = file.metadata()?;
+    if metadata.len() > max_bytes {
+        let bytes = metadata.len();
+        return Ok(Arrival::TooLarge { origin, bytes });
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // One byte over the limit tells a file that grew meanwhile.
+    (&mut file).take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        let bytes = bytes.len() as u64;
+        return Ok(Arrival::TooLarge { origin, bytes });
+    }
+    Ok(Arrival::Mail(RawMail {
+        origin,
+        bytes,
+        received_ms: modified_ms(&metadata),
+    }))
+}
+
+impl Incoming {
+    /// The mails of `paths`: `.eml` files, and mbox files (those starting with a "From " line).
+    pub fn files(paths: &[PathBuf], max_bytes: u64) -> Self {
+        Self {
+            listed: paths.iter().cloned().map(Listed::File).collect(),
+            mbox: None,
+            max_bytes,
+            count: None,
+        }
+    }
+
+    /// How many mails there are, when known before reading them.
+    pub fn known_count(&self) -> Option<u64> {
+        self.count
+    }
+
+    /// Whether every mail was read.
+    pub fn is_done(&self) -> bool {
+        self.listed.is_empty() && self.mbox.is_none()
+    }
+
+    /// The next mail of the open mbox, if one is open and has one more.
+    fn next_of_mbox(&mut self) -> Option<io::Result<Arrival>> {
+        let mbox = self.mbox.as_mut()?;
+        let message = match mbox.messages.next() {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => return Some(Err(at_path(&mbox.path)(error))),
+            None => {
+                self.mbox = None;
+                return None;
+            }
+        };
+        let origin = Origin::Mbox(mbox.path.clone(), mbox.next_index);
+        mbox.next_index += 1;
+        let date = i64::try_from(message.internal_date())
+            .ok()
+            .filter(|&seconds| seconds > 0);
+        let bytes = message.unwrap_contents();
+        if bytes.len() as u64 > self.max_bytes {
+            let bytes = bytes.len() as u64;
+            return Some(Ok(Arrival::TooLarge { origin, bytes }));
+        }
+        Some(Ok(Arrival::Mail(RawMail {
+            origin,
+            received_ms: date.map(|seconds| seconds * 1000),
+            bytes,
+        })))
+    }
+
+    /// Opens a file named on the command line: an mbox starts being read mail by mail, an
+    /// `.eml` file is read whole.
+    fn open_file(&mut self, path: PathBuf) -> io::Result<Option<Arrival>> {
+        let mut file = File::open(&path)?;
+        let mut head = Vec::with_capacity(5);
+        (&mut file).take(5).read_to_end(&mut head)?;
+        file.rewind()?;
+        if head == b"From " {
+            self.mbox = Some(OpenMbox {
+                path,
+                next_index: 0,
+                messages: MessageIterator::new(BufReader::new(file)),
+            });
+            return Ok(None);
+        }
+        read_capped(file, Origin::File(path), self.max_bytes).map(Some)
+    }
+}
+
+impl Iterator for Incoming {
+    type Item = io::Result<Arrival>;
+
+    /// The next mail; a Maildir file gone meanwhile (another worker took it) is skipped.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(next) = self.next_of_mbox() {
+                return Some(next);
+            }
+            let read = match self.listed.pop_front()? {
+                Listed::Maildir(path) => match File::open(&path) {
+                    Ok(file) => read_capped(file, Origin::Maildir(path.clone()), self.max_bytes)
+                        .map(Some)
+                        .map_err(at_path(&path)),
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(error) => Err(at_path(&path)(error)),
+                },
+                Listed::File(path) => self.open_file(path.clone()).map_err(at_path(&path)),
+            };
+            match read {
+                Ok(Some(arrival)) => return Some(Ok(arrival)),
+                Ok(None) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
 }
 
 /// A Maildir: `new/` holds unread mail, `cur/` the handled mail.
@@ -92,21 +264,16 @@ impl Maildir {
         Ok(paths)
     }
 
-    /// Reads the mails of `new/`; a file gone meanwhile (another worker took it) is skipped.
-    pub fn read_pending(&self) -> io::Result<Vec<RawMail>> {
-        let mut mails = Vec::new();
-        for path in self.pending()? {
-            match std::fs::read(&path) {
-                Ok(bytes) => mails.push(RawMail {
-                    received_ms: modified_ms(&path),
-                    origin: Origin::Maildir(path),
-                    bytes,
-                }),
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(mails)
+    /// The mails of `new/` as they are now, to be read one at a time; each mail over
+    /// `max_bytes` is not read.
+    pub fn incoming(&self, max_bytes: u64) -> io::Result<Incoming> {
+        let listed: VecDeque<Listed> = self.pending()?.into_iter().map(Listed::Maildir).collect();
+        Ok(Incoming {
+            count: Some(listed.len() as u64),
+            listed,
+            mbox: None,
+            max_bytes,
+        })
     }
 }
 
@@ -132,38 +299,6 @@ pub fn mark_seen(path: &Path) -> io::Result<()> {
     std::fs::rename(path, cur)
 }
 
-/// Reads `.eml` and mbox files (an mbox starts with a "From " line) into mails.
-pub fn read_files(paths: &[PathBuf]) -> io::Result<Vec<RawMail>> {
-    let mut mails = Vec::new();
-    for path in paths {
-        let bytes = std::fs::read(path).map_err(|error| {
-            io::Error::new(error.kind(), format!("{}: {error}", path.display()))
-        })?;
-        if !bytes.starts_with(b"From ") {
-            mails.push(RawMail {
-                origin: Origin::File(path.clone()),
-                bytes,
-                received_ms: modified_ms(path),
-            });
-            continue;
-        }
-        for (index, message) in
-            mail_parser::mailbox::mbox::MessageIterator::new(bytes.as_slice()).enumerate()
-        {
-            let message = message?;
-            let date = i64::try_from(message.internal_date())
-                .ok()
-                .filter(|&seconds| seconds > 0);
-            mails.push(RawMail {
-                origin: Origin::Mbox(path.clone(), index),
-                received_ms: date.map(|seconds| seconds * 1000),
-                bytes: message.unwrap_contents(),
-            });
-        }
-    }
-    Ok(mails)
-}
-
 /// The worker's folders: `outbox/`, `quarantine/` and `.triage/journal.jsonl` under one root
 /// (the Maildir itself, or a state folder for files).
 #[derive(Debug, Clone)]
@@ -183,20 +318,27 @@ impl Spool {
         }
     }
 
-    /// Puts `mail` into the quarantine with a `<name>.reason` file: a Maildir file is moved,
-    /// any other is copied. Written again after a restart, it gives the same files.
-    pub fn quarantine(&self, origin: &Origin, bytes: &[u8], reason: &str) -> io::Result<()> {
+    /// Puts a mail into the quarantine with a `<name>.reason` file: a Maildir file is moved,
+    /// a file named on the command line copied, an mbox entry written from `mbox_bytes` (when
+    /// they were read). Written again after a restart, it gives the same files.
+    pub fn quarantine(
+        &self,
+        origin: &Origin,
+        mbox_bytes: Option<&[u8]>,
+        reason: &str,
+    ) -> io::Result<()> {
         std::fs::create_dir_all(&self.quarantine)?;
         let name = origin.quarantine_name();
         std::fs::write(
             self.quarantine.join(format!("{name}.reason")),
             format!("{reason}\n"),
         )?;
-        match origin {
-            Origin::Maildir(path) => std::fs::rename(path, self.quarantine.join(&name)),
-            Origin::File(_) | Origin::Mbox(..) => {
-                std::fs::write(self.quarantine.join(&name), bytes)
-            }
+        let target = self.quarantine.join(&name);
+        match (origin, mbox_bytes) {
+            (Origin::Maildir(path), _) => std::fs::rename(path, target),
+            (Origin::File(path), _) => std::fs::copy(path, target).map(drop),
+            (Origin::Mbox(..), Some(bytes)) => std::fs::write(target, bytes),
+            (Origin::Mbox(..), None) => Ok(()),
         }
     }
 }
@@ -204,6 +346,15 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mails(incoming: Incoming) -> Vec<RawMail> {
+        incoming
+            .map(|arrival| match arrival.unwrap() {
+                Arrival::Mail(mail) => mail,
+                Arrival::TooLarge { origin, .. } => panic!("{origin:?} is not too large"),
+            })
+            .collect()
+    }
 
     /// Handled mail moves to cur/ with the Seen flag, keeping flags it had.
     #[test]
@@ -215,7 +366,9 @@ mod tests {
         }
         let pending = maildir.pending().unwrap();
         assert_eq!(pending.len(), 2);
-        let delivered = maildir.read_pending().unwrap();
+        let incoming = maildir.incoming(1024).unwrap();
+        assert_eq!(incoming.known_count(), Some(2));
+        let delivered = mails(incoming);
         assert!(
             delivered
                 .iter()
@@ -230,10 +383,34 @@ mod tests {
             .collect();
         cur.sort();
         assert_eq!(cur, ["1.a.host:2,S", "2.b.host:2,FS"]);
-        assert!(maildir.read_pending().unwrap().is_empty());
+        assert_eq!(maildir.incoming(1024).unwrap().known_count(), Some(0));
     }
 
-    /// An mbox yields each of its mails; an .eml file is one mail.
+    /// Mails are read when taken: a file gone before its turn is skipped, one over the limit
+    /// is not read but reported with its size.
+    #[test]
+    fn maildir_files_are_read_when_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path()).unwrap();
+        let new = dir.path().join("new");
+        std::fs::write(new.join("1.a"), "From: a@b\r\n\r\nx").unwrap();
+        std::fs::write(new.join("2.b"), "From: a@b\r\n\r\ny").unwrap();
+        std::fs::write(new.join("3.c"), vec![b'z'; 2000]).unwrap();
+        let mut incoming = maildir.incoming(1000).unwrap();
+        let Some(Ok(Arrival::Mail(first))) = incoming.next() else {
+            panic!("the first mail is read");
+        };
+        assert_eq!(first.origin, Origin::Maildir(new.join("1.a")));
+        std::fs::remove_file(new.join("2.b")).unwrap();
+        let Some(Ok(Arrival::TooLarge { origin, bytes })) = incoming.next() else {
+            panic!("the large mail is reported");
+        };
+        assert_eq!((origin, bytes), (Origin::Maildir(new.join("3.c")), 2000));
+        assert!(incoming.next().is_none() && incoming.is_done());
+    }
+
+    /// An mbox yields each of its mails; an .eml file is one mail; the quarantine copies an
+    /// mbox entry from its bytes and an .eml file from the file.
     #[test]
     fn files_and_mboxes_are_read() {
         let dir = tempfile::tempdir().unwrap();
@@ -245,23 +422,34 @@ mod tests {
         .unwrap();
         let eml = dir.path().join("one.eml");
         std::fs::write(&eml, "From: e@f\r\n\r\nthree").unwrap();
-        let mails = read_files(&[mbox.clone(), eml.clone()]).unwrap();
+        let mails = mails(Incoming::files(&[mbox.clone(), eml.clone()], 1024));
         let origins: Vec<Origin> = mails.iter().map(|m| m.origin.clone()).collect();
         assert_eq!(
             origins,
             [
                 Origin::Mbox(mbox.clone(), 0),
                 Origin::Mbox(mbox, 1),
-                Origin::File(eml)
+                Origin::File(eml.clone())
             ]
         );
-        let spool = Spool::under(dir.path());
+        assert!(mails[0].received_ms.is_some_and(|ms| ms > 0));
+        let spool = Spool::under(&dir.path().join("spool"));
         spool
-            .quarantine(&mails[1].origin, &mails[1].bytes, "no text")
+            .quarantine(&mails[1].origin, Some(&mails[1].bytes), "no text")
             .unwrap();
         assert_eq!(
             std::fs::read_to_string(spool.quarantine.join("box.mbox.1.eml.reason")).unwrap(),
             "no text\n"
         );
+        assert_eq!(
+            std::fs::read(spool.quarantine.join("box.mbox.1.eml")).unwrap(),
+            mails[1].bytes
+        );
+        spool.quarantine(&mails[2].origin, None, "no text").unwrap();
+        assert_eq!(
+            std::fs::read(spool.quarantine.join("one.eml")).unwrap(),
+            std::fs::read(&eml).unwrap()
+        );
+        assert!(eml.exists());
     }
 }

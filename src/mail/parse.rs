@@ -64,11 +64,55 @@ pub enum ParseError {
     BrokenMime(String),
 }
 
-/// The id a mail gets from its raw bytes alone: for a mail without a Message-ID, and for one
-/// that cannot be parsed at all.
+/// The id a mail gets without a Message-ID (`raw-` and a digest): of the headers it was written
+/// with (whitespace folded) and its body (line ends unified, trailing space cut). Headers that
+/// servers add or change in transit (Received, Delivered-To, Return-Path, DKIM and ARC
+/// signatures, X-…) do not count, so a re-delivered copy keeps its id. Bytes without any such
+/// header are digested whole.
 pub fn raw_id(raw: &[u8]) -> String {
-    let digest = Sha256::digest(raw);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    const STABLE_HEADERS: [&str; 12] = [
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "date",
+        "subject",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    ];
+    let message = MessageParser::new().parse(raw);
+    let root = message.as_ref().and_then(|message| message.parts.first());
+    let mut stable = String::new();
+    for header in root.map(|root| root.headers.as_slice()).unwrap_or_default() {
+        let name = header.name.as_str().to_ascii_lowercase();
+        if STABLE_HEADERS.contains(&name.as_str()) {
+            let value = raw
+                .get(header.offset_start as usize..header.offset_end as usize)
+                .unwrap_or_default();
+            let value = String::from_utf8_lossy(value);
+            let words: Vec<&str> = value.split_whitespace().collect();
+            stable.push_str(&format!("{name}: {}\n", words.join(" ")));
+        }
+    }
+    let mut digest = Sha256::new();
+    match root {
+        Some(root) if !stable.is_empty() => {
+            let body = raw.get(root.offset_body as usize..).unwrap_or_default();
+            let body = String::from_utf8_lossy(body).replace("\r\n", "\n");
+            digest.update(stable);
+            digest.update(b"\n");
+            digest.update(body.trim_end());
+        }
+        _ => digest.update(raw),
+    }
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("raw-{hex}")
 }
 
@@ -209,7 +253,7 @@ mod tests {
         assert!(!mail.truncated && mail.attachments.is_empty());
     }
 
-    /// Without a Message-ID the id is a digest of the bytes: stable, and distinct per mail.
+    /// Without a Message-ID the id is a digest of the mail: stable, and distinct per mail.
     #[test]
     fn ids_without_message_id_are_stable() {
         let raw = b"From: jo@acme.example\r\nSubject: report\r\n\r\nwhen is it due?\r\n";
@@ -218,6 +262,38 @@ mod tests {
         assert_eq!(parse_mail(raw).unwrap().inquiry_id, first);
         let other = b"From: jo@acme.example\r\nSubject: report\r\n\r\nwhen is it due??\r\n";
         assert_ne!(parse_mail(other).unwrap().inquiry_id, first);
+    }
+
+    /// A mail without a Message-ID keeps its id when delivered again with more trace headers,
+    /// other line ends or refolded headers; a change of sender, date, subject or body is
+    /// another mail.
+    #[test]
+    fn raw_ids_ignore_trace_headers() {
+        let mail = "From: Jo <jo@acme.example>\r\nTo: help@agency.example\r\n\
+                    Date: Fri, 20 Nov 2026 09:00:00 +0000\r\nSubject: report due\r\n\r\n\
+                    When is the final report due?\r\n";
+        let id = raw_id(mail.as_bytes());
+        let relayed = format!(
+            "Received: from mx2.example by mx.agency.example; Fri, 20 Nov 2026 09:00:05 +0000\r\n\
+             Return-Path: <jo@acme.example>\r\nDelivered-To: help@agency.example\r\n\
+             DKIM-Signature: v=1; a=rsa-sha256; d=acme.example; b=abc\r\n\
+             X-Spam-Score: 0.1\r\n{mail}"
+        );
+        assert_eq!(raw_id(relayed.as_bytes()), id);
+        let unix = mail
+            .replace("\r\n", "\n")
+            .replace("Subject: report due", "Subject: report\n due");
+        assert_eq!(raw_id(unix.as_bytes()), id);
+        for (from, to) in [
+            ("jo@acme.example", "al@acme.example"),
+            ("09:00:00", "09:01:00"),
+            ("report due", "report late"),
+            ("final report", "final invoice"),
+        ] {
+            assert_ne!(raw_id(mail.replace(from, to).as_bytes()), id, "{to}");
+        }
+        assert_eq!(raw_id(b"\x00\x01"), raw_id(b"\x00\x01"));
+        assert_ne!(raw_id(b"\x00\x01"), raw_id(b"\x00\x02"));
     }
 
     /// Long text is cut at a character boundary and noted, never refused.

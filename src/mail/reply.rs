@@ -7,11 +7,19 @@
 //! after the inquiry id and written through a synced temporary file and a rename: writing it again
 //! after a restart gives the same file, never a second one. `mail-builder` encodes the
 //! headers (RFC 2047) and the UTF-8 body (quoted-printable or base64, as the text needs).
+//!
+//! Every reply says it is automatic, so that the other side's responders stay silent:
+//! `Auto-Submitted: auto-replied` (RFC 3834, which vacation programs and helpdesks check) and
+//! `X-Auto-Response-Suppress: All` (what Exchange and Outlook check). No `Precedence` header:
+//! it is no standard field (RFC 3834 names `Auto-Submitted` as the one to use; RFC 2076 advises
+//! against `Precedence`), and its common value `bulk` files the answer as bulk mail at some
+//! providers; the [`guard`](super::guard) stops the loops headers cannot.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
 use sha2::{Digest, Sha256};
 
 use super::parse::ParsedMail;
@@ -77,6 +85,8 @@ pub fn reply_eml(
         .subject(reply_subject(&mail.subject))
         .message_id(format!("reply-{hex}@{domain}"))
         .date(decided_ms.div_euclid(1000))
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
         .text_body(format!("{answer}\n"));
     if let Some(message_id) = &mail.message_id {
         builder = builder
@@ -184,11 +194,17 @@ mod tests {
             "References: <m1@acme.example> <m2@acme.example>",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=\"utf-8\"",
+            "Auto-Submitted: auto-replied",
+            "X-Auto-Response-Suppress: All",
         ] {
             assert!(text.contains(header), "{header} missing in\n{text}");
         }
         let reply = mail_parser::MessageParser::default().parse(&eml).unwrap();
         assert_eq!(reply.subject(), Some("Re: 报告"));
+        assert_eq!(
+            reply.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-replied")
+        );
         assert_eq!(
             reply.body_text(0).as_deref().map(str::trim),
             Some("最终报告在审核中。")

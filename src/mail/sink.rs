@@ -1,9 +1,11 @@
 //! Handled mails, committed in groups: permanent bounces paused in the suppression list, replies
 //! written to the outbox (except to a paused address: that reply is withheld and the record
-//! says why), then their records appended to the journal and synced, then the mails moved out
-//! of `new/`. Each step can be repeated after a crash with the same result, which is what
-//! makes a restart safe: a mail still in `new/` is either unknown to the journal (submitted
-//! again; the server replays its decision) or known (only moved, as its record says).
+//! says why), then their records appended to the journal with the submissions of the mails
+//! about to be sent, and synced, then the mails moved out of `new/`. Each step can be repeated
+//! after a crash with the same result, which is what makes a restart safe: a mail still in
+//! `new/` is either unknown to the journal's records (submitted again; the server replays its
+//! decision, and the journal's submission says the decision is this spool's) or known (only
+//! moved, as its record says).
 
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::IngestError;
-use super::journal::{Journal, MailOutcome, MailRecord};
+use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, Spool, mark_seen};
 use super::reply::write_replies;
 use super::suppression::SuppressionList;
@@ -19,7 +21,9 @@ use super::suppression::SuppressionList;
 /// A handled mail waiting for its group's commit.
 pub struct Handled {
     pub origin: Origin,
-    pub bytes: Vec<u8>,
+    /// The raw mail, kept only for an mbox entry, which the quarantine cannot copy from a
+    /// file of its own.
+    pub mbox_bytes: Option<Vec<u8>>,
     pub record: MailRecord,
     /// The reply to put into the outbox, for an answered mail.
     pub reply: Option<Vec<u8>>,
@@ -42,6 +46,10 @@ pub struct Summary {
     /// Mails whose inquiry id the journal already had: re-delivered copies, and mails a
     /// killed run had finished but not yet moved. They are moved, not submitted again.
     pub duplicates: u64,
+    /// Mails the server had answered for another spool: no second reply written.
+    pub answered_before: u64,
+    /// Mails whose answer the reply guard held: handed to a person (counted as routed too).
+    pub handed_off: u64,
 }
 
 impl Summary {
@@ -55,16 +63,22 @@ impl Summary {
         self.automatic += other.automatic;
         self.withheld += other.withheld;
         self.duplicates += other.duplicates;
+        self.answered_before += other.answered_before;
+        self.handed_off += other.handed_off;
     }
 
-    fn count(&mut self, outcome: MailOutcome) {
+    fn count(&mut self, record: &MailRecord) {
         self.processed += 1;
-        match outcome {
+        match record.outcome {
             MailOutcome::Answered => self.answered += 1,
             MailOutcome::Routed => self.routed += 1,
             MailOutcome::Quarantined => self.quarantined += 1,
             MailOutcome::NoReply => self.no_reply += 1,
             MailOutcome::Automatic => self.automatic += 1,
+            MailOutcome::AnsweredBefore => self.answered_before += 1,
+        }
+        if record.held.is_some() && record.outcome == MailOutcome::Routed {
+            self.handed_off += 1;
         }
     }
 }
@@ -112,13 +126,15 @@ impl Sink {
         self
     }
 
-    /// Commits a group of handled mails: outbox, then journal (synced), then the moves.
+    /// Commits a group of handled mails and the submissions of the mails about to be sent:
+    /// outbox, then journal (synced), then the moves.
     pub fn commit(
         &mut self,
         group: Vec<Handled>,
+        submissions: &[Submission],
         summary: &mut Summary,
     ) -> Result<(), IngestError> {
-        if group.is_empty() {
+        if group.is_empty() && submissions.is_empty() {
             return Ok(());
         }
         self.pause_bounced(&group)?;
@@ -138,11 +154,15 @@ impl Sink {
         )))?;
         let records: Vec<MailRecord> = group.iter().map(|h| h.record.clone()).collect();
         self.journal
-            .append(&records)
+            .append(&records, submissions)
             .map_err(failed("cannot append to the journal".to_owned()))?;
         for handled in group {
-            self.finish(&handled.origin, &handled.bytes, &handled.record)?;
-            summary.count(handled.record.outcome);
+            self.finish(
+                &handled.origin,
+                handled.mbox_bytes.as_deref(),
+                &handled.record,
+            )?;
+            summary.count(&handled.record);
             tracing::debug!(
                 source = %handled.record.source,
                 inquiry_id = %handled.record.inquiry_id,
@@ -198,14 +218,14 @@ impl Sink {
     pub fn finish_known(
         &self,
         origin: &Origin,
-        bytes: &[u8],
+        mbox_bytes: Option<&[u8]>,
         inquiry_id: &str,
         summary: &mut Summary,
     ) -> Result<bool, IngestError> {
         let Some(record) = self.journal.get(inquiry_id) else {
             return Ok(false);
         };
-        self.finish(origin, bytes, record)?;
+        self.finish(origin, mbox_bytes, record)?;
         summary.processed += 1;
         summary.duplicates += 1;
         Ok(true)
@@ -215,13 +235,13 @@ impl Sink {
     fn finish(
         &self,
         origin: &Origin,
-        bytes: &[u8],
+        mbox_bytes: Option<&[u8]>,
         record: &MailRecord,
     ) -> Result<(), IngestError> {
         let result = match (record.outcome, origin) {
             (MailOutcome::Quarantined, _) => self.spool.quarantine(
                 origin,
-                bytes,
+                mbox_bytes,
                 record.reason.as_deref().unwrap_or("quarantined"),
             ),
             (_, Origin::Maildir(path)) => mark_seen(path),

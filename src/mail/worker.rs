@@ -1,20 +1,29 @@
 //! The ingest loop: mails in, `SubmitStream` to the server with a window of inquiries in
 //! flight, decisions out, nothing dropped.
 //!
-//! A mail is parsed (or quarantined with the reason, or journaled with its kind when a machine
-//! sent it) and submitted with its inquiry id and its sender's address, which the server maps
-//! to a client; the server's decision is acted on
-//! (reply into the outbox, ticket id into the journal) and only then is the mail moved out of
-//! `new/`. When the server
-//! is down, restarting or shedding load, the stream is opened again after an exponential
-//! backoff (capped) and every mail without a decision is submitted again; the server returns
-//! the original decision for an id it has seen, so no mail ever makes two tickets.
+//! Mails are read one at a time as the window has room ([`Incoming`]): the worker holds at most
+//! a window's worth of parsed mails (in flight, waiting for a retry, or waiting for a copy of
+//! theirs in flight), never a backlog. A mail is parsed (or quarantined with the reason, or
+//! journaled with its kind when a machine sent it) and submitted with its inquiry id and its
+//! sender's address, which the server maps to a client. Before a mail is first sent, its
+//! submission is journaled (with the records of the mails just handled, in one synced write),
+//! so that a decision the server replays is known to be this spool's own (its reply is still to
+//! be written) or another's (sent from there already). The server's decision is acted on (a
+//! reply into the outbox, if the reply guard admits it, else a hand-off to a person; a ticket
+//! id into the journal) and only then is the mail moved out of `new/`.
+//!
+//! When the server is down, restarting, shedding load or silent, the stream is opened again
+//! after an exponential backoff (capped) and every mail without a decision is submitted again;
+//! the server returns the original decision for an id it has seen, so no mail ever makes two
+//! tickets. Every wait on the server is bounded: connecting, the stream's first response and
+//! each later one.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::timeout;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Endpoint;
@@ -22,13 +31,29 @@ use tonic::{Code, Request, Status};
 
 use super::IngestError;
 use super::backoff::Backoff;
-use super::handle::{Pending, Verdict, automatic, handle_response, quarantined, read_mail};
+use super::guard::{GuardLimits, ReplyGuard};
+use super::handle::{
+    Pending, Verdict, automatic, handle_response, handoff_id, now_ms, quarantined, read_mail,
+    unreadable,
+};
+use super::journal::{Journal, MailOutcome, Submission};
 use super::kind::MailKind;
-use super::mailbox::{Maildir, RawMail};
-use super::sink::{Sink, Summary};
+use super::mailbox::{Arrival, Incoming, Maildir, Origin};
+use super::parse::raw_id;
+use super::reply::reply_file_name;
+use super::sink::{Handled, Sink, Summary};
 use crate::progress::Stage;
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_client::TriageServiceClient;
+
+/// Inquiries in flight at once, by default.
+pub const DEFAULT_WINDOW: usize = 256;
+/// The largest mail read, by default: 25 MiB, what common mail servers accept.
+pub const DEFAULT_MAX_MAIL_BYTES: u64 = 25 << 20;
+/// The longest wait to connect to the server, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest wait for the server's next response while inquiries are in flight, by default.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a worker reaches the server and what it answers with.
 #[derive(Clone)]
@@ -36,12 +61,38 @@ pub struct WorkerOptions {
     pub endpoint: Endpoint,
     /// The `authorization` metadata (`Bearer …`), if the server wants a token.
     pub authorization: Option<MetadataValue<Ascii>>,
-    /// Inquiries in flight at once.
+    /// Inquiries in flight at once, and the most mails the worker holds.
     pub window: usize,
     /// The helpdesk's address: the From of the replies.
     pub from_address: String,
     /// The longest wait between two attempts to reach the server.
     pub max_backoff: Duration,
+    /// The largest mail read; a larger one goes to the quarantine unread.
+    pub max_mail_bytes: u64,
+    /// When automatic replies are held for a person.
+    pub guard: GuardLimits,
+    /// The longest wait to connect to the server.
+    pub connect_timeout: Duration,
+    /// The longest wait for the server's next response (the stream's opening included) while
+    /// inquiries are in flight; past it the stream is given up and opened again.
+    pub response_timeout: Duration,
+}
+
+impl WorkerOptions {
+    /// The defaults, for a server at `endpoint`.
+    pub fn new(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            authorization: None,
+            window: DEFAULT_WINDOW,
+            from_address: "helpdesk@localhost".to_owned(),
+            max_backoff: Duration::from_secs(10),
+            max_mail_bytes: DEFAULT_MAX_MAIL_BYTES,
+            guard: GuardLimits::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
 }
 
 /// The ingest worker over one spool.
@@ -49,11 +100,12 @@ pub struct Worker {
     options: WorkerOptions,
     sink: Sink,
     backoff: Backoff,
+    guard: ReplyGuard,
 }
 
 /// Why a stream ended before its work was done.
 enum Interrupted {
-    /// The server went away or refused for now: wait and open a new stream.
+    /// The server went away, refused for now or fell silent: wait and open a new stream.
     Transient(Status),
     /// Nothing will change by waiting (a wrong token, a full disk).
     Fatal(IngestError),
@@ -70,15 +122,45 @@ fn is_fatal(code: Code) -> bool {
     matches!(code, Code::Unauthenticated | Code::PermissionDenied)
 }
 
+/// The reply guard with what the journal remembers: the answers sent and the pauses started.
+fn restored_guard(limits: GuardLimits, journal: &Journal) -> ReplyGuard {
+    let now = now_ms();
+    let mut guard = ReplyGuard::new(limits);
+    for record in journal.records() {
+        let Some(sender) = &record.sender else {
+            continue;
+        };
+        if let (MailOutcome::Answered, Some(digest)) = (record.outcome, &record.reply_digest) {
+            let thread = record.thread_id.as_deref().unwrap_or(&record.inquiry_id);
+            guard.remember_reply(sender, thread, digest, record.handled_ms, now);
+        }
+        if let Some(hold) = &record.held {
+            guard.remember_hold(sender, hold, now);
+        }
+    }
+    guard
+}
+
+/// The journal id of a mail too large to read: from where it is and its size.
+fn oversized_id(origin: &Origin, bytes: u64) -> String {
+    raw_id(format!("{}\n{bytes}", origin.describe()).as_bytes())
+}
+
 impl Worker {
     /// A worker keeping its state in `sink`.
     pub fn new(options: WorkerOptions, sink: Sink) -> Self {
         let backoff = Backoff::new(Duration::from_millis(100), options.max_backoff);
+        let guard = restored_guard(options.guard, &sink.journal);
         Self {
             options,
             sink,
             backoff,
+            guard,
         }
+    }
+
+    fn window(&self) -> usize {
+        self.options.window.max(1)
     }
 
     /// Handles the mails of `maildir`'s `new/`; with `watch`, polls it at that interval until
@@ -92,12 +174,14 @@ impl Worker {
         let mut total = Summary::default();
         tokio::pin!(stop);
         loop {
-            let mails = maildir.read_pending().map_err(|source| IngestError::Io {
-                what: "cannot read the Maildir".to_owned(),
-                source,
-            })?;
-            if !mails.is_empty() {
-                total.add(self.run(mails).await?);
+            let incoming = maildir
+                .incoming(self.options.max_mail_bytes)
+                .map_err(|source| IngestError::Io {
+                    what: "cannot read the Maildir".to_owned(),
+                    source,
+                })?;
+            if incoming.known_count() != Some(0) {
+                total.add(self.run(incoming).await?);
             }
             let Some(interval) = watch else {
                 return Ok(total);
@@ -109,35 +193,19 @@ impl Worker {
         }
     }
 
-    /// Handles `mails` until each is answered, routed or quarantined.
-    pub async fn run(&mut self, mails: Vec<RawMail>) -> Result<Summary, IngestError> {
-        let stage = Stage::counted("ingest", mails.len() as u64);
+    /// Handles the mails of `incoming` until each is answered, routed or quarantined.
+    pub async fn run(&mut self, mut incoming: Incoming) -> Result<Summary, IngestError> {
+        let stage = match incoming.known_count() {
+            Some(count) => Stage::counted("ingest", count),
+            None => Stage::spinner("ingest"),
+        };
         let mut summary = Summary::default();
         let mut work = Work::default();
-        // Mails settled without the server: unreadable ones and those a machine sent.
-        let mut settled = Vec::new();
-        for raw in mails {
-            let (inquiry_id, parsed) = read_mail(&raw.bytes, &self.options.from_address);
-            if self
-                .sink
-                .finish_known(&raw.origin, &raw.bytes, &inquiry_id, &mut summary)?
+        while !(work.is_empty() && incoming.is_done()) {
+            match self
+                .stream(&mut work, &mut incoming, &mut summary, &stage)
+                .await
             {
-                stage.advance(1);
-                continue;
-            }
-            match parsed {
-                Ok(mail) if mail.sorting.kind != MailKind::Human => {
-                    settled.push(automatic(raw, &mail))
-                }
-                Ok(mail) => work.queue.push_back(Pending::new(raw, mail)),
-                Err(error) => settled.push(quarantined(raw, inquiry_id, None, error.to_string())),
-            }
-        }
-        let before = summary.processed;
-        self.sink.commit(settled, &mut summary)?;
-        stage.advance(summary.processed - before);
-        while !work.queue.is_empty() {
-            match self.stream(&mut work, &mut summary, &stage).await {
                 Ok(()) => {}
                 Err(Interrupted::Transient(status)) => {
                     let wait = self.backoff.next_wait();
@@ -145,7 +213,7 @@ impl Worker {
                         code = ?status.code(),
                         message = status.message(),
                         retry_in_ms = wait.as_millis() as u64,
-                        pending = work.queue.len(),
+                        pending = work.held(),
                         "the server is unavailable; retrying"
                     );
                     tokio::time::sleep(wait).await;
@@ -163,63 +231,29 @@ impl Worker {
             automatic = summary.automatic,
             withheld = summary.withheld,
             duplicates = summary.duplicates,
+            answered_before = summary.answered_before,
+            handed_off = summary.handed_off,
             "ingest run done"
         );
         Ok(summary)
     }
 
-    /// One stream: submits the queued mails with the window full until none is left; mails
-    /// without a decision when it ends go back to the queue's front.
+    /// One stream: takes mails with the window full until none is left; mails without a
+    /// decision when it ends go back to the queue's front. No stream is opened when there is
+    /// nothing to submit.
     async fn stream(
         &mut self,
         work: &mut Work,
+        incoming: &mut Incoming,
         summary: &mut Summary,
         stage: &Stage,
     ) -> Result<(), Interrupted> {
-        let window = self.options.window.max(1);
-        let channel = self
-            .options
-            .endpoint
-            .connect()
-            .await
-            .map_err(|error| Interrupted::Transient(Status::unavailable(error.to_string())))?;
-        let (requests, outbound) = mpsc::channel(window);
-        self.fill(work, &requests, summary)?;
-        let mut request = Request::new(ReceiverStream::new(outbound));
-        if let Some(authorization) = &self.options.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", authorization.clone());
+        let ready = self.advance(work, incoming, Vec::new(), summary, stage)?;
+        if ready.is_empty() {
+            work.requeue();
+            return Ok(());
         }
-        let opened = TriageServiceClient::new(channel)
-            .submit_stream(request)
-            .await
-            .map(tonic::Response::into_inner);
-        let result = match opened {
-            Ok(mut responses) => {
-                // A reader task, so that every response already there joins one group commit.
-                let (events_in, mut events) = mpsc::channel(window);
-                let reader = tokio::spawn(async move {
-                    loop {
-                        let event = match responses.message().await {
-                            Ok(Some(message)) => Ok(message),
-                            Ok(None) => Err(Status::unavailable("the server closed the stream")),
-                            Err(status) => Err(status),
-                        };
-                        let ended = event.is_err();
-                        if events_in.send(event).await.is_err() || ended {
-                            break;
-                        }
-                    }
-                });
-                let result = self
-                    .receive(work, &requests, &mut events, summary, stage)
-                    .await;
-                reader.abort();
-                result
-            }
-            Err(status) => Err(Interrupted::Transient(status)),
-        };
+        let result = self.submit(work, incoming, ready, summary, stage).await;
         work.requeue();
         match result {
             Err(Interrupted::Transient(status)) if is_fatal(status.code()) => Err(
@@ -229,21 +263,97 @@ impl Worker {
         }
     }
 
+    /// Connects, sends `ready` and the mails after them on one stream, and takes its
+    /// responses until nothing is in flight.
+    async fn submit(
+        &mut self,
+        work: &mut Work,
+        incoming: &mut Incoming,
+        ready: Vec<Pending>,
+        summary: &mut Summary,
+        stage: &Stage,
+    ) -> Result<(), Interrupted> {
+        let connect_timeout = self.options.connect_timeout;
+        let response_timeout = self.options.response_timeout;
+        let endpoint = self
+            .options
+            .endpoint
+            .clone()
+            .connect_timeout(connect_timeout);
+        let channel = match timeout(connect_timeout, endpoint.connect()).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(error)) => {
+                work.put_back(ready);
+                return Err(Interrupted::Transient(Status::unavailable(
+                    error.to_string(),
+                )));
+            }
+            Err(_) => {
+                work.put_back(ready);
+                return Err(Interrupted::Transient(Status::deadline_exceeded(format!(
+                    "no connection to the server within {} ms",
+                    connect_timeout.as_millis()
+                ))));
+            }
+        };
+        let (requests, outbound) = mpsc::channel(self.window());
+        work.send(&requests, ready);
+        let mut request = Request::new(ReceiverStream::new(outbound));
+        if let Some(authorization) = &self.options.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
+        let mut client = TriageServiceClient::new(channel);
+        let opening = client.submit_stream(request);
+        let mut responses = match timeout(response_timeout, opening).await {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) => return Err(Interrupted::Transient(status)),
+            Err(_) => return Err(Interrupted::Transient(silent(response_timeout))),
+        };
+        // A reader task, so that every response already there joins one group commit.
+        let (events_in, mut events) = mpsc::channel(self.window());
+        let reader = tokio::spawn(async move {
+            loop {
+                let event = match responses.message().await {
+                    Ok(Some(message)) => Ok(message),
+                    Ok(None) => Err(Status::unavailable("the server closed the stream")),
+                    Err(status) => Err(status),
+                };
+                let ended = event.is_err();
+                if events_in.send(event).await.is_err() || ended {
+                    break;
+                }
+            }
+        });
+        let result = self
+            .receive(work, incoming, &requests, &mut events, summary, stage)
+            .await;
+        reader.abort();
+        result
+    }
+
     /// Takes the stream's responses until nothing is in flight, committing each group of
     /// responses that arrived together and refilling the window after it.
     async fn receive(
         &mut self,
         work: &mut Work,
+        incoming: &mut Incoming,
         requests: &mpsc::Sender<pb::SubmitRequest>,
         events: &mut mpsc::Receiver<Result<pb::SubmitStreamResponse, Status>>,
         summary: &mut Summary,
         stage: &Stage,
     ) -> Result<(), Interrupted> {
+        let response_timeout = self.options.response_timeout;
         while !work.in_flight.is_empty() {
-            let Some(first) = events.recv().await else {
-                return Err(Interrupted::Transient(Status::unavailable(
-                    "the stream ended",
-                )));
+            let first = match timeout(response_timeout, events.recv()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    return Err(Interrupted::Transient(Status::unavailable(
+                        "the stream ended",
+                    )));
+                }
+                Err(_) => return Err(Interrupted::Transient(silent(response_timeout))),
             };
             let mut arrived = vec![first];
             while let Ok(event) = events.try_recv() {
@@ -262,19 +372,26 @@ impl Worker {
                     tracing::warn!(inquiry_id = %message.inquiry_id, "a response to no inquiry in flight");
                     continue;
                 };
-                match handle_response(pending, message.result, &self.options.from_address) {
+                let verdict = handle_response(
+                    pending,
+                    message.result,
+                    &self.options.from_address,
+                    &mut self.guard,
+                );
+                match verdict {
                     Verdict::Handled(handled) => group.push(*handled),
                     Verdict::Retry(pending, status) => {
                         tracing::debug!(code = ?status.code(), message = status.message(), "retrying an inquiry");
                         work.queue.push_back(*pending);
                         retry = true;
                     }
+                    Verdict::HandOff(pending) => work.queue.push_front(*pending),
                     Verdict::Fatal(status) => fatal = Some(status),
                 }
             }
-            let before = summary.processed;
-            self.sink.commit(group, summary)?;
-            stage.advance(summary.processed - before);
+            if fatal.is_some() || broken.is_some() || retry {
+                self.commit(std::mem::take(&mut group), &[], summary, stage)?;
+            }
             if let Some(status) = fatal {
                 return Err(Interrupted::Fatal(IngestError::Refused(
                     status.message().to_owned(),
@@ -288,45 +405,152 @@ impl Worker {
             } else {
                 self.backoff.reset();
             }
-            self.fill(work, requests, summary)?;
+            let ready = self.advance(work, incoming, group, summary, stage)?;
+            work.send(requests, ready);
         }
         Ok(())
     }
 
-    /// Sends queued mails until the window is full; a mail whose id is already in flight waits
-    /// for the next stream, and one the journal knows (a re-delivery) is only moved.
-    fn fill(
+    /// Takes mails for the window (waiting ones first, then new ones read from `incoming`),
+    /// commits `group` with the submissions of the mails taken, and returns them to be sent.
+    ///
+    /// A mail the journal knows (a re-delivery) is only moved; a mail whose inquiry id is in
+    /// flight or being committed waits for the next call; a mail that cannot be read is
+    /// quarantined. New mail is read only while the worker holds fewer mails than the window.
+    fn advance(
         &mut self,
         work: &mut Work,
-        requests: &mpsc::Sender<pb::SubmitRequest>,
+        incoming: &mut Incoming,
+        mut group: Vec<Handled>,
         summary: &mut Summary,
-    ) -> Result<(), IngestError> {
-        while work.in_flight.len() < self.options.window.max(1) {
-            let Some(pending) = work.queue.pop_front() else {
-                break;
+        stage: &Stage,
+    ) -> Result<Vec<Pending>, IngestError> {
+        let window = self.window();
+        let committing: HashSet<String> =
+            group.iter().map(|h| h.record.inquiry_id.clone()).collect();
+        work.retry_deferred();
+        let (mut ready, mut ready_ids, mut submissions) = (Vec::new(), HashSet::new(), Vec::new());
+        while work.in_flight.len() + ready.len() < window {
+            let pending = match work.queue.pop_front() {
+                Some(pending) => pending,
+                None if work.held() + ready.len() < window => match self.read_next(incoming)? {
+                    Some(Ok(pending)) => pending,
+                    Some(Err(handled)) => {
+                        // A mail settled before and delivered again is only moved.
+                        let record = &handled.record;
+                        let mbox_bytes = handled.mbox_bytes.as_deref();
+                        if self.sink.finish_known(
+                            &handled.origin,
+                            mbox_bytes,
+                            &record.inquiry_id,
+                            summary,
+                        )? {
+                            stage.advance(1);
+                            continue;
+                        }
+                        group.push(handled);
+                        if group.len() >= window {
+                            self.commit(std::mem::take(&mut group), &submissions, summary, stage)?;
+                            submissions.clear();
+                        }
+                        continue;
+                    }
+                    None => break,
+                },
+                None => break,
             };
-            let id = pending.mail.inquiry_id.clone();
+            let id = &pending.mail.inquiry_id;
             if self
                 .sink
-                .finish_known(&pending.raw.origin, &pending.raw.bytes, &id, summary)?
+                .finish_known(&pending.origin, pending.mbox_bytes(), id, summary)?
             {
+                stage.advance(1);
                 continue;
             }
-            if work.in_flight.contains_key(&id) {
+            if committing.contains(id) || ready_ids.contains(id) || work.is_in_flight(id) {
                 work.deferred.push(pending);
                 continue;
             }
-            if requests.try_send(pending.request()).is_err() {
-                work.queue.push_front(pending);
-                break;
-            }
-            work.in_flight.insert(id, pending);
+            submissions.extend(pending.submission(self.sink.journal.submission(id)));
+            ready_ids.insert(id.clone());
+            ready.push(pending);
         }
+        self.commit(group, &submissions, summary, stage)?;
+        Ok(ready)
+    }
+
+    /// Reads the next mail of `incoming`: a mail to submit, or one settled without the server
+    /// (for the quarantine, or a machine's mail to journal); `None` when every mail was read.
+    fn read_next(
+        &mut self,
+        incoming: &mut Incoming,
+    ) -> Result<Option<Result<Pending, Handled>>, IngestError> {
+        let Some(arrival) = incoming.next() else {
+            return Ok(None);
+        };
+        let arrival = arrival.map_err(|source| IngestError::Io {
+            what: "cannot read a mail".to_owned(),
+            source,
+        })?;
+        let settled = match arrival {
+            Arrival::TooLarge { origin, bytes } => {
+                let reason = format!(
+                    "the mail is {bytes} bytes, over the limit of {} bytes",
+                    self.options.max_mail_bytes
+                );
+                quarantined(
+                    origin.clone(),
+                    None,
+                    oversized_id(&origin, bytes),
+                    None,
+                    reason,
+                )
+            }
+            Arrival::Mail(raw) => {
+                let (inquiry_id, parsed) = read_mail(&raw.bytes, &self.options.from_address);
+                match parsed {
+                    Ok(mail) if mail.sorting.kind != MailKind::Human => automatic(raw, &mail),
+                    Ok(mail) => {
+                        let earlier = self.sink.journal.submission(&inquiry_id);
+                        let mut pending = Pending::new(raw, mail, earlier);
+                        let outbox = &self.sink.spool.outbox;
+                        if earlier.is_some() && outbox.join(reply_file_name(&inquiry_id)).exists() {
+                            pending.mark_reply_written();
+                        }
+                        return Ok(Some(Ok(pending)));
+                    }
+                    Err(error) => unreadable(raw, inquiry_id, error.to_string()),
+                }
+            }
+        };
+        Ok(Some(Err(settled)))
+    }
+
+    /// Commits a group of handled mails and submissions, advancing the progress.
+    fn commit(
+        &mut self,
+        group: Vec<Handled>,
+        submissions: &[Submission],
+        summary: &mut Summary,
+        stage: &Stage,
+    ) -> Result<(), IngestError> {
+        let before = summary.processed;
+        self.sink.commit(group, submissions, summary)?;
+        stage.advance(summary.processed - before);
         Ok(())
     }
 }
 
-/// The mails of a run not handled yet: queued, in flight on the open stream, or deferred
+/// The status of a server that did not answer in time.
+fn silent(waited: Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "no response from the server within {} ms",
+        waited.as_millis()
+    ))
+}
+
+/// The parsed mails of a run not handled yet: queued (waiting for room, a retry or a
+/// hand-off), in flight on the open stream by the id they were submitted under, or deferred
 /// (a copy of a mail whose inquiry id is in flight).
 #[derive(Default)]
 struct Work {
@@ -336,6 +560,47 @@ struct Work {
 }
 
 impl Work {
+    /// How many mails are held.
+    fn held(&self) -> usize {
+        self.queue.len() + self.in_flight.len() + self.deferred.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held() == 0
+    }
+
+    /// Whether the mail with `inquiry_id` is in flight, under its own id or its hand-off's.
+    fn is_in_flight(&self, inquiry_id: &str) -> bool {
+        self.in_flight.contains_key(inquiry_id)
+            || self.in_flight.contains_key(&handoff_id(inquiry_id))
+    }
+
+    /// Sends `ready` on the stream; a mail the stream does not take waits in the queue.
+    fn send(&mut self, requests: &mpsc::Sender<pb::SubmitRequest>, ready: Vec<Pending>) {
+        for mut pending in ready {
+            if requests.try_send(pending.request()).is_err() {
+                self.queue.push_front(pending);
+                continue;
+            }
+            pending.count_submission();
+            self.in_flight.insert(pending.submitted_id(), pending);
+        }
+    }
+
+    /// Puts mails taken but not sent back at the queue's front, in their order.
+    fn put_back(&mut self, taken: Vec<Pending>) {
+        for pending in taken.into_iter().rev() {
+            self.queue.push_front(pending);
+        }
+    }
+
+    /// Gives the deferred mails another look.
+    fn retry_deferred(&mut self) {
+        for pending in self.deferred.drain(..).rev() {
+            self.queue.push_front(pending);
+        }
+    }
+
     /// After a stream: what is in flight or deferred goes back to the queue's front.
     fn requeue(&mut self) {
         let in_flight = self.in_flight.drain().map(|(_, pending)| pending);

@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod engines;
+pub mod ingest;
 pub mod load;
 pub mod process;
 

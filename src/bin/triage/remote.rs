@@ -285,17 +285,30 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                             "ticket {} (lease token {}, delivery {})",
                             ticket.ticket_id, claimed.lease_token, claimed.deliveries
                         );
+                        let client = match inquiry.client_id.as_str() {
+                            "" => "no known client".to_owned(),
+                            id => format!("client {id}"),
+                        };
+                        let from = match inquiry.sender.as_str() {
+                            "" => String::new(),
+                            sender => format!(", from {sender}"),
+                        };
                         println!(
-                            "client {}: {}",
-                            inquiry.client_id,
+                            "{client}{from}: {}",
                             [inquiry.subject, inquiry.body].join(" ").trim()
                         );
+                        if !inquiry.attachments.is_empty() {
+                            println!("attachments: {}", inquiry.attachments.join(", "));
+                        }
                         if let Some(decision) = claimed.decision {
                             println!(
                                 "classified {} ({:.1} %)",
                                 decision.intent,
                                 100.0 * decision.intent_confidence
                             );
+                            if !decision.escalation_reason.is_empty() {
+                                println!("why a human: {}", decision.escalation_reason);
+                            }
                         }
                     }
                 }

@@ -1,8 +1,9 @@
 //! A seeded Maildir of real-shaped mails for tests and measurements (`triage sample-maildir`):
 //! the pack's test texts from its clients' addresses and domains, some from unknown senders,
 //! some replies with quoted history and a signature, some base64 or quoted-printable encoded,
-//! some multipart/alternative, and a few without a sender (for the quarantine). The same seed
-//! gives the same mails.
+//! some multipart/alternative, and a few without a sender (for the quarantine); optionally each
+//! with an attachment of a given size (for memory measurements). The same seed gives the same
+//! mails.
 
 use std::fmt::Write as _;
 use std::io;
@@ -136,14 +137,32 @@ fn sample_mail(rng: &mut Rng, index: usize, seed: u64, text: &str, senders: &[St
     }
 }
 
+/// `mail` as the text part of a multipart/mixed mail with an attachment of `bytes` bytes
+/// (seeded by `index`).
+fn with_attachment(mail: &str, index: usize, bytes: usize) -> String {
+    let split = mail.find("Content-Type:").unwrap_or(mail.len());
+    let (head, content) = mail.split_at(split);
+    let mut rng = Rng::new(index as u64 + 1);
+    let data: Vec<u8> = (0..bytes).map(|_| rng.below(256) as u8).collect();
+    format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"m{index}\"\r\n\r\n--m{index}\r\n{content}\r\n\
+         --m{index}\r\nContent-Type: application/octet-stream; name=\"data{index}.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"data{index}.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--m{index}--\r\n",
+        base64(&data)
+    )
+}
+
 /// Writes `count` sample mails into the Maildir at `out` (through `tmp/`, as a delivery
-/// agent does), from `pack`'s test texts and `status`' clients; returns how many.
+/// agent does), from `pack`'s test texts and `status`' clients, each with an attachment of
+/// `attachment_bytes` when that is not 0; returns how many.
 pub fn write_maildir(
     pack: &Pack,
     status: &StatusData,
     out: &Path,
     count: usize,
     seed: u64,
+    attachment_bytes: usize,
 ) -> io::Result<usize> {
     let senders = senders(status);
     if pack.test.is_empty() || senders.is_empty() {
@@ -157,7 +176,10 @@ pub fn write_maildir(
     let mut rng = Rng::new(seed);
     for index in 0..count {
         let text = &pack.test[rng.below(pack.test.len())].text;
-        let mail = sample_mail(&mut rng, index, seed, text, &senders);
+        let mut mail = sample_mail(&mut rng, index, seed, text, &senders);
+        if attachment_bytes > 0 {
+            mail = with_attachment(&mail, index, attachment_bytes);
+        }
         let name = format!("{}.M{index:06}P{seed}.sample", 1_795_165_200 + index);
         let temporary = out.join("tmp").join(&name);
         std::fs::write(&temporary, mail)?;
@@ -170,6 +192,22 @@ pub fn write_maildir(
 mod tests {
     use super::*;
     use triage::mail::parse::parse_mail;
+
+    /// A mail with an attachment keeps its text and names the attachment.
+    #[test]
+    fn attachments_wrap_the_text() {
+        let mut rng = Rng::new(3);
+        let senders = ["ops@acme.example".to_owned()];
+        for index in 0..20 {
+            let plain = sample_mail(&mut rng, index, 3, "is invoice 1042 paid?", &senders);
+            let Ok(expected) = parse_mail(plain.as_bytes()) else {
+                continue;
+            };
+            let mail = parse_mail(with_attachment(&plain, index, 1000).as_bytes()).unwrap();
+            assert_eq!(mail.body, expected.body, "{plain}");
+            assert_eq!(mail.attachments, [format!("data{index}.bin")]);
+        }
+    }
 
     /// The hand-made encodings decode to the text they encode.
     #[test]
