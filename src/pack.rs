@@ -621,7 +621,10 @@ mod tests {
         let dir = write_pack(&[
             ("intents.csv", INTENTS),
             ("train.csv", TRAIN),
-            ("pack.toml", "[status]\nmax_age_hours = 48\nshift_to_today = true\n"),
+            (
+                "pack.toml",
+                "[status]\nmax_age_hours = 48\nshift_to_today = true\n",
+            ),
         ]);
         let status = Pack::load(dir.path()).unwrap().settings.status;
         assert_eq!(
@@ -633,7 +636,10 @@ mod tests {
             }
         );
         for (setting, expected) in [
-            ("max_age_hours = 0", "status.max_age_hours (0) must be above 0"),
+            (
+                "max_age_hours = 0",
+                "status.max_age_hours (0) must be above 0",
+            ),
             (
                 "max_age_hours = 12",
                 "must be above 0 and at least status.as_of_note_after_hours (24)",

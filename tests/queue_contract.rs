@@ -598,15 +598,28 @@ async fn follow_ups_join_the_threads_open_ticket(backend: Backend) {
         decision: note("f-1", 1),
         ticket_id: Some(id),
     };
-    assert_eq!(h.queue.decision("f-1").await.unwrap(), Some(attached.clone()));
-    assert_eq!(h.attach("f-1", "acme", id).await, Attached::Existing(attached));
-    assert_eq!(h.attach("f-foreign", "globex", id).await, Attached::NotAttached);
+    assert_eq!(
+        h.queue.decision("f-1").await.unwrap(),
+        Some(attached.clone())
+    );
+    assert_eq!(
+        h.attach("f-1", "acme", id).await,
+        Attached::Existing(attached)
+    );
+    assert_eq!(
+        h.attach("f-foreign", "globex", id).await,
+        Attached::NotAttached
+    );
     assert_eq!(h.queue.decision("f-foreign").await.unwrap(), None);
     assert_eq!(h.attach("f-2", "acme", id).await, Attached::New);
     assert_eq!(h.follow_ups_of(id).await, ["f-1", "f-2"]);
 
     let claimed = h.claim("seo", "alice").await.unwrap();
-    let follow_ups: Vec<_> = claimed.follow_ups.iter().map(|f| f.inquiry_id.as_str()).collect();
+    let follow_ups: Vec<_> = claimed
+        .follow_ups
+        .iter()
+        .map(|f| f.inquiry_id.as_str())
+        .collect();
     assert_eq!((claimed.id, follow_ups), (id, vec!["f-1", "f-2"]));
     assert!(claimed.follow_ups.iter().all(|f| f.attached_ms > 0));
     // Leased, the ticket still takes follow-ups; rerouted, its thread knows its new queue.
@@ -636,8 +649,14 @@ async fn follow_ups_join_the_threads_open_ticket(backend: Backend) {
     assert!(h.follow_ups_of(next).await.is_empty());
 
     let unthreaded = h.enqueue_in_thread("lone", "seo", None).await;
-    assert_eq!(h.attach("f-lone", "acme", unthreaded).await, Attached::NotAttached);
-    assert_eq!(h.attach("f-none", "acme", 987_654).await, Attached::NotAttached);
+    assert_eq!(
+        h.attach("f-lone", "acme", unthreaded).await,
+        Attached::NotAttached
+    );
+    assert_eq!(
+        h.attach("f-none", "acme", 987_654).await,
+        Attached::NotAttached
+    );
     h.close().await;
 }
 
@@ -667,9 +686,16 @@ async fn dead_letters_keep_their_follow_ups(backend: Backend) {
         .await
         .unwrap();
     let dead = h.queue.dead_letters("seo").await.unwrap();
-    let follow_ups: Vec<_> = dead[0].follow_ups.iter().map(|f| f.payload.as_str()).collect();
+    let follow_ups: Vec<_> = dead[0]
+        .follow_ups
+        .iter()
+        .map(|f| f.payload.as_str())
+        .collect();
     assert_eq!((dead[0].id, follow_ups), (id, vec!["f-doomed"]));
-    assert_eq!(h.queue.thread_ticket("acme", "t-doomed").await.unwrap(), None);
+    assert_eq!(
+        h.queue.thread_ticket("acme", "t-doomed").await.unwrap(),
+        None
+    );
     assert_eq!(h.attach("f-late", "acme", id).await, Attached::NotAttached);
     h.close().await;
 }
@@ -696,7 +722,10 @@ async fn a_follow_up_racing_the_resolution_is_attached_or_not_at_all(backend: Ba
             other => panic!("round {round}: {other:?}"),
         }
         assert_eq!(h.queue.thread_ticket("acme", &thread).await.unwrap(), None);
-        assert_eq!(h.attach(&format!("{follow_up}-late"), "acme", id).await, Attached::NotAttached);
+        assert_eq!(
+            h.attach(&format!("{follow_up}-late"), "acme", id).await,
+            Attached::NotAttached
+        );
     }
     h.close().await;
 }

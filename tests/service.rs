@@ -110,7 +110,10 @@ fn agency_for_a_month() -> tempfile::TempDir {
     }
     let settings = copy.path().join("pack.toml");
     let text = std::fs::read_to_string(&settings).unwrap();
-    assert!(text.trim_end().ends_with("shift_to_today = true"), "[status] comes last");
+    assert!(
+        text.trim_end().ends_with("shift_to_today = true"),
+        "[status] comes last"
+    );
     std::fs::write(&settings, format!("{text}max_age_hours = 720\n")).unwrap();
     copy
 }
@@ -135,14 +138,19 @@ async fn answers_read_dates_at_the_receive_time() {
     let answer = answer_of(&later);
     assert_eq!(answer.entity_id, "M-309");
     assert!(
-        answer.text.starts_with("December SEO review is on Thursday 3 December 2026")
-            && answer
-                .text
-                .ends_with("This is what our records showed on Friday 20 November 2026 at 09:00 UTC."),
+        answer
+            .text
+            .starts_with("December SEO review is on Thursday 3 December 2026")
+            && answer.text.ends_with(
+                "This is what our records showed on Friday 20 November 2026 at 09:00 UTC."
+            ),
         "{}",
         answer.text
     );
-    assert_eq!(answer.as_of.as_ref().map(|t| t.seconds), Some(ms("2026-11-20T09:00:00Z") / 1000));
+    assert_eq!(
+        answer.as_of.as_ref().map(|t| t.seconds),
+        Some(ms("2026-11-20T09:00:00Z") / 1000)
+    );
 
     // The inquiry's own receive time counts, not the moment it is decided.
     let mut earlier = inquiry("d-next-earlier", "acme", next_meeting);
@@ -212,7 +220,10 @@ async fn stale_status_data_goes_to_a_person() {
         "Invoice INV-1042 (October SEO retainer) for 4,800.00 GBP was issued on Saturday 14 \
          November 2026 and is open; payment is due on Monday 14 December 2026."
     );
-    assert_eq!(answer.as_of.as_ref().map(|t| t.seconds), Some(ms("2026-12-04T09:00:00Z") / 1000));
+    assert_eq!(
+        answer.as_of.as_ref().map(|t| t.seconds),
+        Some(ms("2026-12-04T09:00:00Z") / 1000)
+    );
     server.stop().await;
 }
 

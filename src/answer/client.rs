@@ -171,7 +171,9 @@ impl RawClient {
     pub(crate) fn shift_dates(&mut self, days: i64) {
         let shift = |fields: &mut BTreeMap<String, String>| {
             for value in fields.values_mut() {
-                if let Some(moved) = Timestamp::parse(value).and_then(|date| date.shifted_by_days(days)) {
+                if let Some(moved) =
+                    Timestamp::parse(value).and_then(|date| date.shifted_by_days(days))
+                {
                     *value = moved.to_string();
                 }
             }

@@ -72,7 +72,10 @@ impl Timestamp {
     /// day; `None` past the supported range of years.
     pub fn shifted_by_days(&self, days: i64) -> Option<Self> {
         match self {
-            Self::Date(date) => date.checked_add(Span::new().try_days(days).ok()?).ok().map(Self::Date),
+            Self::Date(date) => date
+                .checked_add(Span::new().try_days(days).ok()?)
+                .ok()
+                .map(Self::Date),
             Self::Instant(instant) => {
                 let hours = days.checked_mul(24)?;
                 instant
@@ -273,10 +276,7 @@ mod tests {
         assert_eq!(ts("2026-11-20T09:00:00Z").unix_ms(), 1_795_165_200_000);
         assert_eq!(ts("2026-11-20").unix_ms(), 1_795_132_800_000);
         assert_eq!(ts("1970-01-01").unix_ms(), 0);
-        assert_eq!(
-            ts("2026-11-20T23:30:00Z").date(),
-            ts("2026-11-20").date()
-        );
+        assert_eq!(ts("2026-11-20T23:30:00Z").date(), ts("2026-11-20").date());
     }
 
     /// Unix milliseconds convert both ways, clamped beyond the supported years.
@@ -297,7 +297,10 @@ mod tests {
         assert_eq!(readable_age(SignedDuration::from_mins(150)), "2 hours");
         assert_eq!(readable_age(SignedDuration::from_hours(47)), "47 hours");
         assert_eq!(readable_age(SignedDuration::from_hours(48)), "2 days");
-        assert_eq!(readable_age(SignedDuration::from_hours(24 * 14 + 5)), "14 days");
+        assert_eq!(
+            readable_age(SignedDuration::from_hours(24 * 14 + 5)),
+            "14 days"
+        );
         assert_eq!(readable_age(SignedDuration::from_hours(-3)), "0 hours");
     }
 }

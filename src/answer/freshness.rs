@@ -29,7 +29,9 @@ pub(crate) enum Age {
 
 impl Freshness {
     pub(crate) fn new(settings: &StatusSettings) -> Self {
-        let hours = |hours: u64| SignedDuration::from_hours(i64::try_from(hours).unwrap_or(i64::MAX / 3600));
+        let hours = |hours: u64| {
+            SignedDuration::from_hours(i64::try_from(hours).unwrap_or(i64::MAX / 3600))
+        };
         Self {
             note_after: hours(settings.as_of_note_after_hours),
             max_age: hours(settings.max_age_hours),

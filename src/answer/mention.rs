@@ -17,8 +17,8 @@
 //!    text names a record the client does not have ("the final accessibility report" when
 //!    acme's only final report is the SEO one). A word the pack's names never use names
 //!    nothing, so "is the invoice from last week paid?" names no invoice; a number names only
-//!    beside another word of a name it occurs in ("sunflower oil 1 L" is not "5 L", but the "1"
-//!    of "€1,200" is no "phase 1").
+//!    next to another word or number of a name it occurs in ("sunflower oil 1 L" is not "5 L",
+//!    "the 2+1" is "Sunny Day 2+1", but the "1" of "€1,200 for oil" names nothing).
 //!
 //! Words are the normalizer's tokens with a plural "s" dropped; unspaced scripts (Chinese) are
 //! compared as character pairs, so "最终报告" needs "最终" and "报告", not just "报".
@@ -36,23 +36,143 @@ use super::vocabulary::{KindVocabulary, is_number};
 /// compared after normalizing (`STOPS`), so they are written as people write them.
 const STOP_WORDS: &[&str] = &[
     // English
-    "a", "about", "all", "an", "and", "any", "are", "at", "be", "by", "can", "current", "did",
-    "do", "does", "for", "from", "has", "have", "how", "i", "in", "is", "it", "last", "latest",
-    "me", "my", "new", "news", "next", "of", "old", "on", "or", "our", "previous", "recent",
-    "the", "this", "to", "upcoming", "us", "was", "we", "what", "when", "where", "which",
-    "will", "with", "you", "your",
+    "a",
+    "about",
+    "all",
+    "an",
+    "and",
+    "any",
+    "are",
+    "at",
+    "be",
+    "by",
+    "can",
+    "current",
+    "did",
+    "do",
+    "does",
+    "for",
+    "from",
+    "has",
+    "have",
+    "how",
+    "i",
+    "in",
+    "is",
+    "it",
+    "last",
+    "latest",
+    "me",
+    "my",
+    "new",
+    "news",
+    "next",
+    "of",
+    "old",
+    "on",
+    "or",
+    "our",
+    "previous",
+    "recent",
+    "the",
+    "this",
+    "to",
+    "upcoming",
+    "us",
+    "was",
+    "we",
+    "what",
+    "when",
+    "where",
+    "which",
+    "will",
+    "with",
+    "you",
+    "your",
     // German
-    "am", "an", "auf", "das", "dem", "den", "der", "des", "die", "ein", "eine", "einen", "für",
-    "im", "ist", "mit", "nächste", "unser", "unsere", "von", "wann", "was", "wie", "wo", "zu",
-    "zum", "zur",
+    "am",
+    "an",
+    "auf",
+    "das",
+    "dem",
+    "den",
+    "der",
+    "des",
+    "die",
+    "ein",
+    "eine",
+    "einen",
+    "für",
+    "im",
+    "ist",
+    "mit",
+    "nächste",
+    "unser",
+    "unsere",
+    "von",
+    "wann",
+    "was",
+    "wie",
+    "wo",
+    "zu",
+    "zum",
+    "zur",
     // Russian
-    "в", "во", "где", "для", "и", "из", "как", "когда", "к", "ли", "мой", "моя", "мы", "на",
-    "наш", "наша", "не", "о", "от", "по", "с", "следующий", "у", "что", "это",
+    "в",
+    "во",
+    "где",
+    "для",
+    "и",
+    "из",
+    "как",
+    "когда",
+    "к",
+    "ли",
+    "мой",
+    "моя",
+    "мы",
+    "на",
+    "наш",
+    "наша",
+    "не",
+    "о",
+    "от",
+    "по",
+    "с",
+    "следующий",
+    "у",
+    "что",
+    "это",
     // Belarusian
-    "дзе", "з", "і", "калі", "мой", "на", "наш", "не", "па", "пра", "ці", "у", "ў", "што",
-    "гэта", "наступны", "ад", "да",
+    "дзе",
+    "з",
+    "і",
+    "калі",
+    "мой",
+    "на",
+    "наш",
+    "не",
+    "па",
+    "пра",
+    "ці",
+    "у",
+    "ў",
+    "што",
+    "гэта",
+    "наступны",
+    "ад",
+    "да",
     // Chinese, as single characters of an unspaced run
-    "的", "了", "吗", "呢", "我", "们", "是", "在", "有", "和",
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "我",
+    "们",
+    "是",
+    "在",
+    "有",
+    "和",
 ];
 
 /// The stop words as the normalizer writes them (accents and case folded).
@@ -100,21 +220,15 @@ impl<'a> Mention<'a> {
                     .collect(),
             );
         }
-        let (numbers, mut naming): (Vec<String>, Vec<String>) = words(text)
+        let mut naming: Vec<String> = words(text)
             .into_iter()
-            .filter(|word| vocabulary.words.contains(word) && !vocabulary.generic.contains(word))
-            .partition(|word| is_number(word));
-        // A number names a record only beside a word of the same name ("oil 1 L", not the
-        // "1" of "€1,200").
-        let beside_a_word: Vec<String> = numbers
-            .into_iter()
-            .filter(|number| {
-                vocabulary
-                    .numbers
-                    .get(number)
-                    .is_some_and(|with| naming.iter().any(|word| with.contains(word)))
+            .filter(|word| {
+                vocabulary.words.contains(word)
+                    && !vocabulary.generic.contains(word)
+                    && !is_number(word)
             })
             .collect();
+        let beside_a_word = numbers_beside_their_words(text, vocabulary);
         naming.extend(beside_a_word);
         if naming.is_empty() {
             return Self::Nothing;
@@ -122,7 +236,11 @@ impl<'a> Mention<'a> {
         let fitting: Vec<&Entity> = candidates
             .iter()
             .copied()
-            .filter(|entity| naming.iter().all(|word| entity.terms().words.contains(word)))
+            .filter(|entity| {
+                naming
+                    .iter()
+                    .all(|word| entity.terms().words.contains(word))
+            })
             .collect();
         if fitting.is_empty() {
             return Self::UnknownName(naming.join(" "));
@@ -139,6 +257,32 @@ impl<'a> Mention<'a> {
     }
 }
 
+/// The numbers of `text` that stand next to a word (or number) of a name they occur in: "oil 1
+/// L", "the 2+1"; not the "1" of "€1,200 for oil" or the "5" of "oil on 5 May".
+fn numbers_beside_their_words(text: &str, vocabulary: &KindVocabulary) -> Vec<String> {
+    let normalized = NormalizedText::new(text);
+    let tokens: Vec<&str> = normalized
+        .runs()
+        .iter()
+        .map(|run| singular(&run.text))
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    for (at, token) in tokens.iter().enumerate() {
+        let Some(companions) = vocabulary.numbers.get(*token) else {
+            continue;
+        };
+        let beside = [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|next| tokens.get(next))
+            .any(|next| companions.contains(*next));
+        if beside && !found.iter().any(|number| number == token) {
+            found.push((*token).to_owned());
+        }
+    }
+    found
+}
+
 /// What names a record: its identifiers and the words of its name and aliases, read once per
 /// entity (see `Entity::terms`) rather than on every inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +293,9 @@ pub(crate) struct EntityTerms {
 
 impl EntityTerms {
     pub(crate) fn new(entity: &Entity) -> Self {
-        let names = || std::iter::once(entity.name.as_str()).chain(entity.aliases.iter().map(String::as_str));
+        let names = || {
+            std::iter::once(entity.name.as_str()).chain(entity.aliases.iter().map(String::as_str))
+        };
         Self {
             identifiers: Identifiers::new(&entity.id, entity.fields.values(), names()),
             words: names().flat_map(words).collect(),
@@ -231,8 +377,18 @@ mod tests {
             client(
                 "acme",
                 vec![
-                    entity("deliverable", "D-114", "Final SEO report", &["seo audit report", "最终报告"]),
-                    entity("deliverable", "D-117", "Monthly analytics report", &["月度分析报告"]),
+                    entity(
+                        "deliverable",
+                        "D-114",
+                        "Final SEO report",
+                        &["seo audit report", "最终报告"],
+                    ),
+                    entity(
+                        "deliverable",
+                        "D-117",
+                        "Monthly analytics report",
+                        &["月度分析报告"],
+                    ),
                     entity("deliverable", "D-120", "Homepage wireframes", &[]),
                 ],
             ),
@@ -253,7 +409,11 @@ mod tests {
         match Mention::find(text, &candidates, &vocabulary.kind("deliverable")) {
             Mention::Nothing => "nothing".into(),
             Mention::One(entity) => entity.id.clone(),
-            Mention::Several(tied) => tied.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(","),
+            Mention::Several(tied) => tied
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             Mention::UnknownRecord(asked) => format!("no record {asked}"),
             Mention::UnknownName(words) => format!("no name {words}"),
         }
@@ -263,7 +423,10 @@ mod tests {
     #[test]
     fn every_naming_word_must_fit() {
         let pack = pack();
-        assert_eq!(find(&pack, 0, "when will the final report be ready?"), "D-114");
+        assert_eq!(
+            find(&pack, 0, "when will the final report be ready?"),
+            "D-114"
+        );
         assert_eq!(find(&pack, 0, "the final SEO audit?"), "D-114");
         assert_eq!(
             find(&pack, 0, "the final accessibility report"),
@@ -271,9 +434,15 @@ mod tests {
         );
         assert_eq!(find(&pack, 0, "is the report done?"), "D-114,D-117");
         assert_eq!(find(&pack, 0, "monthly reports please"), "D-117");
-        assert_eq!(find(&pack, 1, "when will the final report be ready?"), "D-220,D-226");
+        assert_eq!(
+            find(&pack, 1, "when will the final report be ready?"),
+            "D-220,D-226"
+        );
         assert_eq!(find(&pack, 1, "the final SEO report?"), "D-220");
-        assert_eq!(find(&pack, 1, "the homepage wireframes?"), "no name homepage wireframe");
+        assert_eq!(
+            find(&pack, 1, "the homepage wireframes?"),
+            "no name homepage wireframe"
+        );
     }
 
     /// Words the pack's names never use, function words and the kind's name name nothing.
@@ -315,8 +484,14 @@ mod tests {
     #[test]
     fn a_single_record_and_its_own_words() {
         let pack = vec![
-            client("northwind", vec![entity("deliverable", "D-301", "Spring landing page", &[])]),
-            client("acme", vec![entity("deliverable", "D-114", "Final SEO report", &[])]),
+            client(
+                "northwind",
+                vec![entity("deliverable", "D-301", "Spring landing page", &[])],
+            ),
+            client(
+                "acme",
+                vec![entity("deliverable", "D-114", "Final SEO report", &[])],
+            ),
         ];
         assert_eq!(find(&pack, 0, "is the landing page ready?"), "D-301");
         assert_eq!(find(&pack, 0, "is it ready?"), "nothing");
@@ -329,8 +504,20 @@ mod tests {
     fn numbers_name_beside_their_words() {
         let product = |id: &str, name: &str| entity("product", id, name, &[]);
         let pack = vec![
-            client("a", vec![product("SKU-1", "Sunflower oil 1 L"), product("SKU-2", "Oats 500 g")]),
-            client("b", vec![product("SKU-5", "Sunflower oil 5 L"), product("SKU-6", "Crackers phase 1")]),
+            client(
+                "a",
+                vec![
+                    product("SKU-1", "Sunflower oil 1 L"),
+                    product("SKU-2", "Oats 500 g"),
+                ],
+            ),
+            client(
+                "b",
+                vec![
+                    product("SKU-5", "Sunflower oil 5 L"),
+                    product("SKU-6", "Crackers phase 1"),
+                ],
+            ),
         ];
         let find_product = |client: usize, text: &str| {
             let vocabulary = Vocabulary::new(&pack);
@@ -341,7 +528,10 @@ mod tests {
                 other => format!("{other:?}"),
             }
         };
-        assert_eq!(find_product(1, "any sunflower oil 1 L left?"), "no name sunflower oil l 1");
+        assert_eq!(
+            find_product(1, "any sunflower oil 1 L left?"),
+            "no name sunflower oil l 1"
+        );
         assert_eq!(find_product(1, "any sunflower oil 5 L left?"), "SKU-5");
         assert_eq!(find_product(0, "we paid €1,200 for oil on 5 May"), "SKU-1");
     }

@@ -74,7 +74,8 @@ impl OverdueRule {
     /// before `at` and not closed (a due date alone is past once its day is over), else as
     /// stored. A record without a due date or a state is never overdue.
     pub(crate) fn apply<'a>(&self, entity: &'a Entity, at: jiff::Timestamp) -> Cow<'a, Entity> {
-        let (Some(due), Some(state)) = (entity.fields.get(&self.due), entity.fields.get(&self.state))
+        let (Some(due), Some(state)) =
+            (entity.fields.get(&self.due), entity.fields.get(&self.state))
         else {
             return Cow::Borrowed(entity);
         };
@@ -110,10 +111,7 @@ mod tests {
             "INV-1".into(),
             "Invoice 1".into(),
             Vec::new(),
-            BTreeMap::from([
-                ("status".into(), status.into()),
-                ("due".into(), due.into()),
-            ]),
+            BTreeMap::from([("status".into(), status.into()), ("due".into(), due.into())]),
         )
     }
 
@@ -128,19 +126,27 @@ mod tests {
             "due = \"due\"\nstate = \"status\"\nclosing = [\"paid\", \"cancelled\"]\noverdue = \"overdue\"",
         )
         .expect("valid");
-        let status = |entity: &Entity, when: &str| {
-            rule.apply(entity, at(when)).fields["status"].clone()
-        };
+        let status =
+            |entity: &Entity, when: &str| rule.apply(entity, at(when)).fields["status"].clone();
         let open = invoice("open", "2026-11-30");
         assert_eq!(status(&open, "2026-12-04T09:00:00Z"), "overdue");
         assert_eq!(status(&open, "2026-11-30T23:59:59Z"), "open");
         assert_eq!(status(&open, "2026-11-20T09:00:00Z"), "open");
-        assert_eq!(status(&invoice("paid", "2026-11-30"), "2026-12-04T09:00:00Z"), "paid");
         assert_eq!(
-            status(&invoice("partially paid", "2026-11-30"), "2026-12-04T09:00:00Z"),
+            status(&invoice("paid", "2026-11-30"), "2026-12-04T09:00:00Z"),
+            "paid"
+        );
+        assert_eq!(
+            status(
+                &invoice("partially paid", "2026-11-30"),
+                "2026-12-04T09:00:00Z"
+            ),
             "overdue"
         );
-        assert!(matches!(rule.apply(&open, at("2026-11-20T09:00:00Z")), Cow::Borrowed(_)));
+        assert!(matches!(
+            rule.apply(&open, at("2026-11-20T09:00:00Z")),
+            Cow::Borrowed(_)
+        ));
         let undated = Entity::new(
             "invoice".into(),
             "INV-2".into(),
@@ -155,14 +161,26 @@ mod tests {
     #[test]
     fn bad_rules_are_refused() {
         for (source, expected) in [
-            ("due = \"Due\"\nstate = \"status\"\noverdue = \"x\"", "due \"Due\" is not a field name"),
-            ("due = \"due\"\nstate = \"due\"\noverdue = \"x\"", "different fields"),
-            ("due = \"due\"\nstate = \"status\"\noverdue = \" \"", "overdue is empty"),
+            (
+                "due = \"Due\"\nstate = \"status\"\noverdue = \"x\"",
+                "due \"Due\" is not a field name",
+            ),
+            (
+                "due = \"due\"\nstate = \"due\"\noverdue = \"x\"",
+                "different fields",
+            ),
+            (
+                "due = \"due\"\nstate = \"status\"\noverdue = \" \"",
+                "overdue is empty",
+            ),
             (
                 "due = \"due\"\nstate = \"status\"\nclosing = [\"x\"]\noverdue = \"x\"",
                 "also a closing state",
             ),
-            ("due = \"due\"\nstate = \"status\"", "missing field `overdue`"),
+            (
+                "due = \"due\"\nstate = \"status\"",
+                "missing field `overdue`",
+            ),
         ] {
             let error = rule(source).expect_err(source);
             assert!(error.contains(expected), "{error} lacks {expected}");

@@ -88,7 +88,8 @@ impl Reads {
             Mention::One(entity) => vec![entity],
             Mention::Several(entities) => entities,
         };
-        let considered = |entity: &&Entity| self.only.as_ref().is_none_or(|only| only.hold_for(entity));
+        let considered =
+            |entity: &&Entity| self.only.as_ref().is_none_or(|only| only.hold_for(entity));
         let candidates: Vec<&Entity> = all.iter().copied().filter(considered).collect();
         let named_considered: Vec<&Entity> = named.iter().copied().filter(considered).collect();
         if !named.is_empty() && named_considered.is_empty() {
@@ -100,7 +101,12 @@ impl Reads {
         }
         let chosen = self
             .pick
-            .choose(&self.describe(), &candidates, &named_considered, question.at)?
+            .choose(
+                &self.describe(),
+                &candidates,
+                &named_considered,
+                question.at,
+            )?
             .id
             .clone();
         records
@@ -201,7 +207,10 @@ mod tests {
     #[test]
     fn a_named_record_left_out_is_not_replaced() {
         assert_eq!(
-            choose(&reads("declined"), "why was my transfer to Daniel declined?"),
+            choose(
+                &reads("declined"),
+                "why was my transfer to Daniel declined?"
+            ),
             Err(NoAnswer::NotApplicable {
                 name: "Transfer to Daniel".into(),
                 kind: "transfer with state \"declined\"".into()

@@ -110,7 +110,8 @@ impl Identifiers {
                 self.numbers.insert(without_leading_zeros(run).to_owned());
             }
         }
-        self.compacts.insert(shape.compact[shape.prefix.len()..].to_owned());
+        self.compacts
+            .insert(shape.compact[shape.prefix.len()..].to_owned());
         self.compacts.insert(shape.compact);
         self.compacts.remove("");
     }
@@ -367,7 +368,9 @@ impl Shape {
 
     /// Digits only.
     fn is_number(&self) -> bool {
-        !self.compact.is_empty() && self.prefix.is_empty() && self.runs.len() == 1
+        !self.compact.is_empty()
+            && self.prefix.is_empty()
+            && self.runs.len() == 1
             && self.runs[0].len() == self.compact.len()
     }
 
@@ -499,8 +502,16 @@ mod tests {
 
     fn invoices() -> Vec<Identifiers> {
         vec![
-            ids("INV-1038", &["4,800.00", "GBP", "2026-10-30"], &["September SEO retainer"]),
-            ids("INV-1042", &["https://billing.example/INV-1042.pdf"], &["October SEO retainer"]),
+            ids(
+                "INV-1038",
+                &["4,800.00", "GBP", "2026-10-30"],
+                &["September SEO retainer"],
+            ),
+            ids(
+                "INV-1042",
+                &["https://billing.example/INV-1042.pdf"],
+                &["October SEO retainer"],
+            ),
             ids("INV-1045", &[], &["Website redesign, milestone 2"]),
         ]
     }
@@ -536,7 +547,11 @@ mod tests {
             "发票1042付了吗",
             "счёт INV 1042 оплачен?",
         ] {
-            assert_eq!(read(text, &invoices(), &invoice_shape()), (vec![1], vec![]), "{text}");
+            assert_eq!(
+                read(text, &invoices(), &invoice_shape()),
+                (vec![1], vec![]),
+                "{text}"
+            );
         }
         assert_eq!(
             read("1042 and 1045", &invoices(), &invoice_shape()),
@@ -584,7 +599,11 @@ mod tests {
             "deliverable D-114 invoice",
             "a 20% discount",
         ] {
-            assert_eq!(read(text, &invoices(), &invoice_shape()), (vec![], vec![]), "{text}");
+            assert_eq!(
+                read(text, &invoices(), &invoice_shape()),
+                (vec![], vec![]),
+                "{text}"
+            );
         }
     }
 
@@ -595,7 +614,10 @@ mod tests {
             numbered: false,
             ..invoice_shape()
         };
-        assert_eq!(read("we used 120 hours", &invoices(), &shape), (vec![], vec![]));
+        assert_eq!(
+            read("we used 120 hours", &invoices(), &shape),
+            (vec![], vec![])
+        );
         assert_eq!(
             read("#120", &invoices(), &shape),
             (vec![], vec!["#120".to_owned()])
@@ -606,10 +628,22 @@ mod tests {
     #[test]
     fn identifiers_of_a_distributor_invoice() {
         let freshmart = [
-            ids("INV-0412", &["INV-2026-0412", "2026-12-15", "open"], &["November deliveries, weeks 45-46"]),
+            ids(
+                "INV-0412",
+                &["INV-2026-0412", "2026-12-15", "open"],
+                &["November deliveries, weeks 45-46"],
+            ),
             ids("INV-0431", &["INV-2026-0431"], &["Order ORD-58290"]),
-            ids("PAY-FM-1188", &["FM-PAY-1188", "INV-2026-0398"], &["Payment of 52,118.40 GBP", "0398"]),
-            ids("PAY-FM-1203", &["FM-PAY-1203"], &["Payment of 4,850.00 GBP"]),
+            ids(
+                "PAY-FM-1188",
+                &["FM-PAY-1188", "INV-2026-0398"],
+                &["Payment of 52,118.40 GBP", "0398"],
+            ),
+            ids(
+                "PAY-FM-1203",
+                &["FM-PAY-1203"],
+                &["Payment of 4,850.00 GBP"],
+            ),
         ];
         let shape = KindShape {
             prefixes: ["inv", "ord", "payfm", "fmpay"].map(str::to_owned).into(),
@@ -625,9 +659,16 @@ mod tests {
             ("payment for 0398", 2),
             ("FM-PAY-1188", 2),
         ] {
-            assert_eq!(read(text, &freshmart, &shape), (vec![named], vec![]), "{text}");
+            assert_eq!(
+                read(text, &freshmart, &shape),
+                (vec![named], vec![]),
+                "{text}"
+            );
         }
-        assert!(!freshmart[0].numbers.contains("2026"), "a year beside a number");
+        assert!(
+            !freshmart[0].numbers.contains("2026"),
+            "a year beside a number"
+        );
         assert!(!freshmart[2].numbers.contains("118"), "an amount in a name");
         assert!(!freshmart[0].numbers.contains("45"));
         assert!(freshmart[0].is_numbered());

@@ -47,7 +47,10 @@ pub enum NoAnswer {
     NonePast { candidates: Vec<String> },
     /// The inquiry names a record by a number or id the client has none of (its own records of
     /// the kind are listed, never used).
-    #[error("the inquiry names {kind} {asked:?}, which the client does not have; the client's: {}", listed(candidates))]
+    #[error(
+        "the inquiry names {kind} {asked:?}, which the client does not have; the client's: {}",
+        listed(candidates)
+    )]
     NoSuchRecord {
         kind: String,
         asked: String,
@@ -55,7 +58,10 @@ pub enum NoAnswer {
     },
     /// The inquiry names a record by words of the kind's names that none of the client's records
     /// has all of.
-    #[error("the inquiry names a {kind} by {words:?}, which none of the client's has; the client's: {}", listed(candidates))]
+    #[error(
+        "the inquiry names a {kind} by {words:?}, which none of the client's has; the client's: {}",
+        listed(candidates)
+    )]
     NoSuchName {
         kind: String,
         words: String,
@@ -66,7 +72,9 @@ pub enum NoAnswer {
     #[error("the inquiry names {name:?}, which is not a {kind}")]
     NotApplicable { name: String, kind: String },
     /// The status data is older than the pack allows answers to be given from.
-    #[error("the status data is as of {as_of}, {age} before the inquiry; answers may use data up to {max_age} old")]
+    #[error(
+        "the status data is as of {as_of}, {age} before the inquiry; answers may use data up to {max_age} old"
+    )]
     StaleData {
         as_of: String,
         age: String,

@@ -167,10 +167,16 @@ mod tests {
         let next = Pick::Next("starts_at".into());
         let latest = Pick::Latest("starts_at".into());
         let later = "2026-12-04T09:00:00Z";
-        assert_eq!(choose_at(&next, &meetings(), &[], later), Err(NoAnswer::NoneUpcoming {
-            candidates: meetings().iter().map(|m| m.name.clone()).collect()
-        }));
-        assert_eq!(choose_at(&latest, &meetings(), &[], later), Ok("M-2".into()));
+        assert_eq!(
+            choose_at(&next, &meetings(), &[], later),
+            Err(NoAnswer::NoneUpcoming {
+                candidates: meetings().iter().map(|m| m.name.clone()).collect()
+            })
+        );
+        assert_eq!(
+            choose_at(&latest, &meetings(), &[], later),
+            Ok("M-2".into())
+        );
         assert_eq!(
             choose_at(&next, &meetings(), &[], "2026-11-24T14:29:59Z"),
             Ok("M-3".into())
@@ -186,9 +192,15 @@ mod tests {
     fn names_steer_next_and_latest() {
         let next = Pick::Next("starts_at".into());
         assert_eq!(choose(&next, &meetings(), &["M-1"]), Ok("M-1".into()));
-        assert_eq!(choose(&next, &meetings(), &["M-1", "M-2"]), Ok("M-2".into()));
+        assert_eq!(
+            choose(&next, &meetings(), &["M-1", "M-2"]),
+            Ok("M-2".into())
+        );
         let latest = Pick::Latest("starts_at".into());
-        assert_eq!(choose(&latest, &meetings(), &["M-1", "M-2"]), Ok("M-1".into()));
+        assert_eq!(
+            choose(&latest, &meetings(), &["M-1", "M-2"]),
+            Ok("M-1".into())
+        );
         assert_eq!(
             choose(&latest, &meetings(), &["M-2", "M-3"]),
             Err(NoAnswer::Ambiguous {
@@ -232,8 +244,14 @@ mod tests {
     /// Single takes the named or only one and refuses to choose among several; none is NoData.
     #[test]
     fn single_and_empty() {
-        assert_eq!(choose(&Pick::Single, &meetings()[..1], &[]), Ok("M-1".into()));
-        assert_eq!(choose(&Pick::Single, &meetings(), &["M-4"]), Ok("M-4".into()));
+        assert_eq!(
+            choose(&Pick::Single, &meetings()[..1], &[]),
+            Ok("M-1".into())
+        );
+        assert_eq!(
+            choose(&Pick::Single, &meetings(), &["M-4"]),
+            Ok("M-4".into())
+        );
         assert!(matches!(
             choose(&Pick::Single, &meetings(), &[]),
             Err(NoAnswer::Ambiguous { candidates }) if candidates.len() == 4
@@ -249,12 +267,18 @@ mod tests {
     /// Mentioned takes the named one, falls back to the only one, and otherwise asks.
     #[test]
     fn mentioned_without_a_name() {
-        assert_eq!(choose(&Pick::Mentioned, &meetings()[..1], &[]), Ok("M-1".into()));
+        assert_eq!(
+            choose(&Pick::Mentioned, &meetings()[..1], &[]),
+            Ok("M-1".into())
+        );
         assert!(matches!(
             choose(&Pick::Mentioned, &meetings(), &[]),
             Err(NoAnswer::NotMentioned { candidates }) if candidates.len() == 4
         ));
-        assert_eq!(choose(&Pick::Mentioned, &meetings(), &["M-3"]), Ok("M-3".into()));
+        assert_eq!(
+            choose(&Pick::Mentioned, &meetings(), &["M-3"]),
+            Ok("M-3".into())
+        );
         assert!(matches!(
             choose(&Pick::Mentioned, &meetings(), &["M-1", "M-2"]),
             Err(NoAnswer::Ambiguous { candidates }) if candidates.len() == 2

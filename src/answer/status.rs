@@ -95,10 +95,12 @@ impl StatusData {
         })?;
         if settings.shift_to_today {
             let days = utc_date(now).duration_since(as_of.date()).as_hours() / 24;
-            as_of = as_of.shifted_by_days(days).ok_or_else(|| AnswerError::BadFile {
-                path: path.to_owned(),
-                message: format!("as_of {as_of} cannot be moved {days} days to today"),
-            })?;
+            as_of = as_of
+                .shifted_by_days(days)
+                .ok_or_else(|| AnswerError::BadFile {
+                    path: path.to_owned(),
+                    message: format!("as_of {as_of} cannot be moved {days} days to today"),
+                })?;
             for client in &mut raw.clients {
                 client.shift_dates(days);
             }

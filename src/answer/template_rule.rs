@@ -195,7 +195,8 @@ impl RawTemplateRule {
             (None, Some(_)) => return Err("item needs missing".into()),
             (Some(_), _) if reads.is_none() => return Err(needs_entity("missing")),
             (Some(missing), item) => {
-                let text = Text::parse(&missing).map_err(|message| format!("missing: {message}"))?;
+                let text =
+                    Text::parse(&missing).map_err(|message| format!("missing: {message}"))?;
                 if let Some(placeholder) = text
                     .placeholders()
                     .find(|placeholder| placeholder.source.needs_entity())
@@ -240,7 +241,12 @@ impl TemplateRule {
         let missing = self.missing.as_ref()?;
         let listed = records
             .iter()
-            .map(|record| missing.item.render(client, Some(record)).map(|(text, _)| text))
+            .map(|record| {
+                missing
+                    .item
+                    .render(client, Some(record))
+                    .map(|(text, _)| text)
+            })
             .collect::<Result<Vec<_>, _>>();
         Some(listed.and_then(|listed| {
             let records = if listed.is_empty() {

@@ -193,12 +193,13 @@ impl Templates {
         path: &Path,
         clients: &[Arc<Client>],
     ) -> Result<(), AnswerError> {
-        let bad_entity = |client: &Client, entity: &Entity, message: String| AnswerError::BadEntity {
-            path: path.to_owned(),
-            client: client.id.clone(),
-            entity: entity.id.clone(),
-            message,
-        };
+        let bad_entity =
+            |client: &Client, entity: &Entity, message: String| AnswerError::BadEntity {
+                path: path.to_owned(),
+                client: client.id.clone(),
+                entity: entity.id.clone(),
+                message,
+            };
         for template in self.by_kind.values().chain(self.by_intent.values()) {
             let dated = || {
                 template
@@ -306,7 +307,9 @@ impl Templates {
             }
             Err(other) => return Err(other),
         };
-        let rendered = template.text_for(Some(&entity)).render(client, Some(&entity))?;
+        let rendered = template
+            .text_for(Some(&entity))
+            .render(client, Some(&entity))?;
         Ok(answer(rendered, Some(entity.id.clone())))
     }
 

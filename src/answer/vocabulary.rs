@@ -23,8 +23,8 @@ pub(crate) struct KindVocabulary {
     pub(crate) words: BTreeSet<String>,
     /// The words of the kind's own name ("invoice"), which name no record in particular.
     pub(crate) generic: BTreeSet<String>,
-    /// For each number among the words ("1" of "sunflower oil 1 L"), the other words of the
-    /// names it occurs in: a number names a record only beside one of them.
+    /// For each number among the words ("1" of "sunflower oil 1 L"), the other words and
+    /// numbers of the records it occurs in: a number names a record only next to one of them.
     pub(crate) numbers: BTreeMap<String, BTreeSet<String>>,
     pub(crate) shape: KindShape,
 }
@@ -39,14 +39,13 @@ impl Vocabulary {
                 .or_insert_with(|| KindVocabulary::named(&entity.kind));
             let terms = entity.terms();
             vocabulary.words.extend(terms.words.iter().cloned());
-            let (numbers, others): (Vec<&String>, Vec<&String>) =
-                terms.words.iter().partition(|word| is_number(word));
-            for number in numbers {
+            for number in terms.words.iter().filter(|word| is_number(word)) {
+                let companions = terms.words.iter().filter(|word| *word != number);
                 vocabulary
                     .numbers
                     .entry(number.clone())
                     .or_default()
-                    .extend(others.iter().map(|word| (*word).clone()));
+                    .extend(companions.cloned());
             }
             vocabulary.shape.prefixes.extend(
                 terms
@@ -142,15 +141,30 @@ mod tests {
     #[test]
     fn gathers_words_and_id_shapes_across_clients() {
         let vocabulary = Vocabulary::new(&[
-            client("a", &[("invoice", "INV-1042", "October retainer"), ("deliverable", "D-114", "Final SEO report")]),
-            client("b", &[("deliverable", "D-226", "Final accessibility report"), ("campaign", "C-B-2026-10", "October search")]),
+            client(
+                "a",
+                &[
+                    ("invoice", "INV-1042", "October retainer"),
+                    ("deliverable", "D-114", "Final SEO report"),
+                ],
+            ),
+            client(
+                "b",
+                &[
+                    ("deliverable", "D-226", "Final accessibility report"),
+                    ("campaign", "C-B-2026-10", "October search"),
+                ],
+            ),
         ]);
         let deliverable = vocabulary.kind("deliverable");
         for word in ["final", "seo", "accessibility", "report"] {
             assert!(deliverable.words.contains(word), "{word}");
         }
         assert!(!deliverable.words.contains("retainer"));
-        assert_eq!(deliverable.generic, BTreeSet::from(["deliverable".to_owned()]));
+        assert_eq!(
+            deliverable.generic,
+            BTreeSet::from(["deliverable".to_owned()])
+        );
         assert!(deliverable.shape.numbered);
         assert!(deliverable.shape.prefixes.contains("d"));
         assert!(deliverable.shape.foreign_prefixes.contains("inv"));
@@ -161,7 +175,10 @@ mod tests {
             None,
             "numbers of ids are not words of names"
         );
-        assert!(!vocabulary.kind("campaign").shape.numbered, "a year and a month number nothing");
+        assert!(
+            !vocabulary.kind("campaign").shape.numbered,
+            "a year and a month number nothing"
+        );
         let unknown = vocabulary.kind("card_payment");
         assert!(unknown.words.is_empty());
         assert_eq!(

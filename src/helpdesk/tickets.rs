@@ -196,17 +196,19 @@ fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, 
     let follow_ups = ticket
         .follow_ups
         .iter()
-        .map(|FollowUp {
+        .map(
+            |FollowUp {
                  inquiry_id,
                  attached_ms,
                  payload,
              }| {
-            let what = format!("the follow-up {inquiry_id}");
-            Ok(AttachedFollowUp {
-                inquiry: ticket_payload(ticket.id, &what, payload)?.inquiry,
-                attached_ms: *attached_ms,
-            })
-        })
+                let what = format!("the follow-up {inquiry_id}");
+                Ok(AttachedFollowUp {
+                    inquiry: ticket_payload(ticket.id, &what, payload)?.inquiry,
+                    attached_ms: *attached_ms,
+                })
+            },
+        )
         .collect::<Result<_, HelpdeskError>>()?;
     Ok(ClaimedTicket {
         ticket_id: ticket.id,
@@ -223,9 +225,8 @@ fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, 
 
 /// The payload `what` of ticket `ticket_id` decoded.
 fn ticket_payload(ticket_id: u64, what: &str, json: &str) -> Result<TicketPayload, HelpdeskError> {
-    serde_json::from_str(json).map_err(|e| {
-        HelpdeskError::CorruptRecord(format!("{what} of ticket {ticket_id}: {e}"))
-    })
+    serde_json::from_str(json)
+        .map_err(|e| HelpdeskError::CorruptRecord(format!("{what} of ticket {ticket_id}: {e}")))
 }
 
 /// Queue statistics joined with the pack's description and SLA of each queue, keeping those

@@ -33,12 +33,14 @@ pub fn question_prose(text: &str) -> Cow<'_, str> {
     if !data.contains(&true) {
         return Cow::Borrowed(text);
     }
-    let prose: Vec<&str> = lines
-        .iter()
-        .zip(&data)
-        .filter(|(_, is_data)| !**is_data)
-        .map(|(line, _)| *line)
-        .collect();
+    let mut prose: Vec<&str> = Vec::with_capacity(lines.len());
+    for (line, _) in lines.iter().zip(&data).filter(|(_, is_data)| !**is_data) {
+        // The blank lines around a block of data left out become one.
+        let blank = line.trim().is_empty();
+        if !(blank && prose.last().is_some_and(|last| last.trim().is_empty())) {
+            prose.push(line);
+        }
+    }
     let prose = prose.join("\n");
     if prose.chars().any(char::is_alphabetic) {
         Cow::Owned(prose)
@@ -178,7 +180,14 @@ mod tests {
         let numbers = "1042.50\n1043.00\n  17\n";
         let code = "```\nfunction track() {\n  gtag('event', 'purchase');\n}\n```";
         let trace = "at shop.Checkout.pay(Checkout.java:42)\nat shop.Checkout.run(Checkout.java:17)\nat shop.Main.main(Main.java:9)";
-        for data in [csv(300), log, tsv.into(), numbers.into(), code.into(), trace.into()] {
+        for data in [
+            csv(300),
+            log,
+            tsv.into(),
+            numbers.into(),
+            code.into(),
+            trace.into(),
+        ] {
             let text = format!("{question}\n\n{data}\nThanks, Jo");
             assert_eq!(question_prose(&text), format!("{question}\n\nThanks, Jo"));
         }

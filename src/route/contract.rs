@@ -68,11 +68,8 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// on. A ticket no longer live, another client's, queued without a thread or holding
     /// [`MAX_FOLLOW_UPS`](super::MAX_FOLLOW_UPS) takes nothing (`NotAttached`, nothing
     /// written); an inquiry decided before gets its first decision back (`Existing`).
-    async fn attach(
-        &self,
-        decision: &D,
-        follow_up: NewFollowUp,
-    ) -> Result<Attached<D>, RouteError>;
+    async fn attach(&self, decision: &D, follow_up: NewFollowUp)
+    -> Result<Attached<D>, RouteError>;
 
     /// Leases the next ticket of `queue` (priority first, then SLA order) to `holder`, with its
     /// follow-ups. The lease may differ from `lease_ms` where the engine fixes it; the ticket

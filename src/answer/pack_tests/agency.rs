@@ -251,16 +251,20 @@ fn account_manager_from_client_fields() {
 fn records_the_client_lacks_are_never_swapped() {
     let agency = Pack::load("agency");
     for (intent, text, asked) in [
-        ("invoice_copy", "can you send me a copy of invoice INV-1043?", "INV-1043"),
+        (
+            "invoice_copy",
+            "can you send me a copy of invoice INV-1043?",
+            "INV-1043",
+        ),
         ("invoice_copy", "copy of invoice 1031", "1031"),
         ("invoice_status", "is INV-1041 paid?", "INV-1041"),
     ] {
         let answer = agency.answered("acme", intent, text);
         assert_eq!(answer.entity_id, None, "{text}");
         assert!(
-            answer
-                .text
-                .starts_with(&format!("We have no invoice {asked} on your account. Your invoices are INV-1038")),
+            answer.text.starts_with(&format!(
+                "We have no invoice {asked} on your account. Your invoices are INV-1038"
+            )),
             "{text}: {}",
             answer.text
         );
@@ -274,7 +278,11 @@ fn records_the_client_lacks_are_never_swapped() {
         Err(NoAnswer::NoSuchName { words, .. }) if words == "clinic finder rebuild"
     ));
     assert!(matches!(
-        agency.ask("acme", "next_meeting", "when is the quarterly business review?"),
+        agency.ask(
+            "acme",
+            "next_meeting",
+            "when is the quarterly business review?"
+        ),
         Err(NoAnswer::NoSuchName { .. })
     ));
 }
@@ -303,7 +311,11 @@ fn questions_naming_no_record_are_not_refused() {
         "请把发票再发给我一份",
         "Können Sie mir die Rechnung noch einmal schicken?",
     ] {
-        assert_eq!(agency.entity("acme", "invoice_copy", text), "INV-1042", "{text}");
+        assert_eq!(
+            agency.entity("acme", "invoice_copy", text),
+            "INV-1042",
+            "{text}"
+        );
     }
     assert_eq!(
         agency.entity("acme", "next_meeting", "когда наша следующая встреча?"),

@@ -32,7 +32,12 @@ fn next_meeting_after_the_inquiry() {
     assert_eq!(next("2026-11-24T14:29:00Z"), Ok("M-305".into()));
     assert_eq!(next("2026-11-25T09:00:00Z"), Ok("M-309".into()));
     let answer = agency
-        .ask_at("acme", "next_meeting", "when's our next meeting?", at("2026-11-25T09:00:00Z"))
+        .ask_at(
+            "acme",
+            "next_meeting",
+            "when's our next meeting?",
+            at("2026-11-25T09:00:00Z"),
+        )
         .expect("answered");
     assert_eq!(
         answer.text,
@@ -79,22 +84,43 @@ fn unpaid_invoices_past_due_are_overdue() {
         ask("2026-12-04T09:00:00Z")
     );
     let paid = agency
-        .ask_at("acme", "invoice_status", "invoice 1038?", at("2026-12-04T09:00:00Z"))
+        .ask_at(
+            "acme",
+            "invoice_status",
+            "invoice 1038?",
+            at("2026-12-04T09:00:00Z"),
+        )
         .expect("answered");
     assert!(paid.text.contains("was paid on"), "{}", paid.text);
     // The missing answer lists the invoices as they stand at the time of the inquiry.
     let missing = agency
-        .ask_at("acme", "invoice_copy", "copy of INV-1043 please", at("2026-12-04T09:00:00Z"))
+        .ask_at(
+            "acme",
+            "invoice_copy",
+            "copy of INV-1043 please",
+            at("2026-12-04T09:00:00Z"),
+        )
         .expect("answered");
     assert!(
-        missing.text.starts_with("We have no invoice INV-1043 on your account."),
+        missing
+            .text
+            .starts_with("We have no invoice INV-1043 on your account."),
         "{}",
         missing.text
     );
     let status = agency
-        .ask_at("acme", "invoice_status", "INV-1043?", at("2026-12-04T09:00:00Z"))
+        .ask_at(
+            "acme",
+            "invoice_status",
+            "INV-1043?",
+            at("2026-12-04T09:00:00Z"),
+        )
         .expect("answered");
-    assert!(status.text.contains("INV-1042 (overdue)"), "{}", status.text);
+    assert!(
+        status.text.contains("INV-1042 (overdue)"),
+        "{}",
+        status.text
+    );
 }
 
 /// The distributor's partly paid and open invoices turn overdue the day after they are due.
@@ -108,7 +134,10 @@ fn distributor_invoices_turn_overdue() {
             .text
     };
     assert!(ask("2026-12-07T12:00:00Z").contains("is open; payment is due on Monday 7 December"));
-    assert!(ask("2026-12-08T00:00:01Z").contains("was due on Monday 7 December 2026 and is now overdue"));
+    assert!(
+        ask("2026-12-08T00:00:01Z")
+            .contains("was due on Monday 7 December 2026 and is now overdue")
+    );
 }
 
 /// Data older than the pack's maximum age is not answered from; the reason says how old.
@@ -129,7 +158,11 @@ fn stale_data_is_not_answered_from() {
         })
     );
     // Fresh data says nothing of its age; a day and a bit later it says when it is from.
-    let fresh = agency.answered("acme", "deliverable_eta", "when will the final report be ready?");
+    let fresh = agency.answered(
+        "acme",
+        "deliverable_eta",
+        "when will the final report be ready?",
+    );
     assert!(!fresh.text.contains("records showed"), "{}", fresh.text);
     let dated = agency
         .ask_at(
@@ -140,7 +173,9 @@ fn stale_data_is_not_answered_from() {
         )
         .expect("answered");
     assert!(
-        dated.text.ends_with("This is what our records showed on Friday 20 November 2026 at 09:00 UTC."),
+        dated
+            .text
+            .ends_with("This is what our records showed on Friday 20 November 2026 at 09:00 UTC."),
         "{}",
         dated.text
     );
@@ -171,14 +206,19 @@ fn sample_data_moves_to_the_day_of_loading() {
         .expect("answered");
     assert_eq!(next.entity_id.as_deref(), Some("M-305"));
     assert!(
-        next.text.starts_with("Website design review is on Sunday 14 March 2027 at 14:30 UTC."),
+        next.text
+            .starts_with("Website design review is on Sunday 14 March 2027 at 14:30 UTC."),
         "{}",
         next.text
     );
     let report = shifted
         .ask_at("acme", "deliverable_eta", "the final report?", later)
         .expect("answered");
-    let due = report.facts.iter().find(|fact| fact.name == "due").expect("due");
+    let due = report
+        .facts
+        .iter()
+        .find(|fact| fact.name == "due")
+        .expect("due");
     assert_eq!(due.value, "2027-03-18");
     // A pack that does not shift keeps its dates whatever the day.
     let settings = StatusSettings {

@@ -15,7 +15,10 @@ fn copied_agency() -> tempfile::TempDir {
 }
 
 /// Loads the agency files in `dir` for `intents`, at the agency data's `as_of`.
-fn load(dir: &Path, intents: &[(String, String)]) -> Result<StatusData, crate::answer::AnswerError> {
+fn load(
+    dir: &Path,
+    intents: &[(String, String)],
+) -> Result<StatusData, crate::answer::AnswerError> {
     StatusData::load(dir, intents, &status_settings("agency"), as_of("agency"))
 }
 

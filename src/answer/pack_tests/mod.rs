@@ -188,10 +188,7 @@ fn answers_only_ever_use_the_askers_entities() {
                             assert!(foreign.is_none(), "{context}: {foreign:?}");
                         }
                         Err(NoAnswer::NotApplicable { name, .. }) => {
-                            assert!(
-                                name.split("; ").all(own),
-                                "{context}: {name}"
-                            );
+                            assert!(name.split("; ").all(own), "{context}: {name}");
                         }
                         Err(NoAnswer::NoData { .. }) => {}
                         Err(other) => panic!("{context}: {other}"),

@@ -24,11 +24,7 @@ const ID_FRAMES: [&str; 6] = [
 ];
 
 /// Frames for a record named by its name or an alias.
-const NAME_FRAMES: [&str; 3] = [
-    "any news about the {}?",
-    "Как дела с {}?",
-    "{}怎么样了",
-];
+const NAME_FRAMES: [&str; 3] = ["any news about the {}?", "Как дела с {}?", "{}怎么样了"];
 
 /// What an inquiry must get.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +133,13 @@ fn id_forms(entity: &Entity, same_kind: &[&Entity]) -> Vec<String> {
             forms.push(number.to_owned());
         }
     }
-    forms.extend(entity.fields.values().filter(|value| is_code(value)).cloned());
+    forms.extend(
+        entity
+            .fields
+            .values()
+            .filter(|value| is_code(value))
+            .cloned(),
+    );
     forms
 }
 
@@ -153,7 +155,10 @@ fn own_cases(client: &Client, entity: &Entity, intents: &[&str], out: &mut Vec<C
                 expect,
             });
         };
-        for (form, frame) in id_forms(entity, &same_kind).iter().zip(ID_FRAMES.iter().cycle()) {
+        for (form, frame) in id_forms(entity, &same_kind)
+            .iter()
+            .zip(ID_FRAMES.iter().cycle())
+        {
             push(frame.replace("{}", form), Expect::Record(entity.id.clone()));
         }
         let names = std::iter::once(&entity.name).chain(&entity.aliases);
@@ -281,9 +286,13 @@ fn judge(pack: &Pack, case: &Case, outcome: &Result<Answer, NoAnswer>) -> Option
         (Expect::Fitting(_), Ok(answer), None) => {
             Some(format!("an answer about no record: {}", answer.text))
         }
-        (Expect::Fitting(_), Err(NoAnswer::NoSuchRecord { .. } | NoAnswer::NoSuchName { .. }), _) => {
-            Some(format!("one of the client's records taken for missing: {outcome:?}"))
-        }
+        (
+            Expect::Fitting(_),
+            Err(NoAnswer::NoSuchRecord { .. } | NoAnswer::NoSuchName { .. }),
+            _,
+        ) => Some(format!(
+            "one of the client's records taken for missing: {outcome:?}"
+        )),
         (Expect::Fitting(_), Err(_), None) => None,
         (Expect::NoRecord, _, Some(named)) => Some(format!("named {named}")),
         (Expect::NoRecord, Ok(answer), None) => answer
@@ -293,7 +302,11 @@ fn judge(pack: &Pack, case: &Case, outcome: &Result<Answer, NoAnswer>) -> Option
             .then(|| format!("not a no-such-record answer: {}", answer.text)),
         (
             Expect::NoRecord,
-            Err(NoAnswer::NoSuchRecord { .. } | NoAnswer::NoSuchName { .. } | NoAnswer::NoData { .. }),
+            Err(
+                NoAnswer::NoSuchRecord { .. }
+                | NoAnswer::NoSuchName { .. }
+                | NoAnswer::NoData { .. },
+            ),
             None,
         ) => None,
         (Expect::NoRecord, Err(other), None) => Some(format!("not seen as missing: {other}")),
@@ -306,7 +319,10 @@ fn check_pack(name: &str) -> (Vec<String>, usize) {
     let mut intents_by_kind: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (intent, status_kind) in &pack.kinds {
         if let Some(kind) = pack.data.templates().entity_kind(intent, status_kind) {
-            intents_by_kind.entry(kind.to_owned()).or_default().push(intent);
+            intents_by_kind
+                .entry(kind.to_owned())
+                .or_default()
+                .push(intent);
         }
     }
     let mut cases = Vec::new();
@@ -329,7 +345,10 @@ fn check_pack(name: &str) -> (Vec<String>, usize) {
         .filter_map(|case| {
             let outcome = pack.ask(&case.client, &case.intent, &case.text);
             judge(&pack, case, &outcome).map(|problem| {
-                format!("{name}/{} {} {:?}: {problem}", case.client, case.intent, case.text)
+                format!(
+                    "{name}/{} {} {:?}: {problem}",
+                    case.client, case.intent, case.text
+                )
             })
         })
         .collect();
@@ -347,8 +366,12 @@ fn answers_name_only_the_record_asked_about() {
             failures.is_empty(),
             "{} of {asked} inquiries went wrong, e.g.:\n{}",
             failures.len(),
-            failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+            failures
+                .iter()
+                .take(40)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
-

@@ -55,7 +55,10 @@ impl Snapshot {
         thread_id: &str,
     ) -> Result<Option<ThreadTicket>, RouteError> {
         let threads = self.txn.open_table(THREADS)?;
-        let Some(last) = threads.range(thread_range(client_id, thread_id))?.next_back() else {
+        let Some(last) = threads
+            .range(thread_range(client_id, thread_id))?
+            .next_back()
+        else {
             return Ok(None);
         };
         let id = last?.0.value().2;

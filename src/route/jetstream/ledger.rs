@@ -141,9 +141,9 @@ impl Ledger {
         &self,
         inquiry_id: &str,
     ) -> Result<StoredDecision<String>, PostgresError> {
-        self.decision(inquiry_id).await?.ok_or_else(|| {
-            PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished"))
-        })
+        self.decision(inquiry_id)
+            .await?
+            .ok_or_else(|| PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished")))
     }
 
     /// The open ticket last queued in `client_id`'s thread `thread_id`.

@@ -131,9 +131,12 @@ mod tests {
                 .get(text)
                 .is_some_and(|clients| clients.contains(&client))
         };
-        // Kettle's data has no wireframe to tell about; Acme's has.
-        let wireframe = "when's the wireframe for the careers page gonna be ready";
-        assert!(asks(wireframe, "acme") && !asks(wireframe, "kettle"));
+        // Acme's data has a homepage design to tell about; Kettle's has none.
+        let homepage = "is the new homepage design ready yet?";
+        assert!(asks(homepage, "acme") && !asks(homepage, "kettle"));
+        // Acme's wireframes are the homepage's: a careers page's are a record it does not have.
+        let careers = "when's the wireframe for the careers page gonna be ready";
+        assert!(!asks(careers, "acme"));
 
         let expert = from_pack(&pack, &status, BenchMode::Expert);
         assert!(!expert.is_empty());
