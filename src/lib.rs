@@ -76,6 +76,7 @@ pub mod proto;
 pub mod route;
 pub mod server;
 pub mod telemetry;
+pub mod text;
 pub mod tls;
 
 pub use error::{Error, Result};

@@ -142,7 +142,7 @@ impl Thread {
     pub fn record(&self, prose: &str, role: ThreadRole) -> ThreadRecord {
         let topic = match &self.topic {
             Some(topic) => topic.clone(),
-            None => prose[..prose.floor_char_boundary(MAX_TOPIC_BYTES)].to_owned(),
+            None => crate::text::truncated(prose, MAX_TOPIC_BYTES).to_owned(),
         };
         ThreadRecord {
             id: self.id.clone(),

@@ -137,7 +137,7 @@ pub fn is_undecoded_base64(text: &str) -> bool {
 /// HTML as plain text: block elements on their own lines, quotes as "> " lines, links as
 /// their text, scripts and styles dropped.
 pub fn html_to_text(html: &str) -> String {
-    let html = &html[..floor_char_boundary(html, MAX_HTML_BYTES)];
+    let html = crate::text::truncated(html, MAX_HTML_BYTES);
     if nesting_depth(html) > MAX_HTML_DEPTH {
         return mail_parser::decoders::html::html_to_text(html);
     }
@@ -146,17 +146,6 @@ pub fn html_to_text(html: &str) -> String {
         .link_footnotes(false)
         .string_from_read(html.as_bytes(), HTML_WIDTH)
         .unwrap_or_else(|_| mail_parser::decoders::html::html_to_text(html))
-}
-
-/// The largest index at most `max` that is a character boundary of `text`.
-fn floor_char_boundary(text: &str, max: usize) -> usize {
-    if text.len() <= max {
-        return text.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&end| text.is_char_boundary(end))
-        .unwrap_or(0)
 }
 
 /// Elements a parser closes by itself or that hold nothing: they do not nest.

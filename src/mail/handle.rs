@@ -193,11 +193,7 @@ fn attachment_names(names: &[String]) -> Vec<String> {
         .take(MAX_ATTACHMENTS)
         .map(|name| {
             let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-            let mut end = clean.len().min(MAX_ATTACHMENT_NAME_BYTES);
-            while !clean.is_char_boundary(end) {
-                end -= 1;
-            }
-            clean[..end].to_owned()
+            crate::text::truncated(&clean, MAX_ATTACHMENT_NAME_BYTES).to_owned()
         })
         .collect()
 }

@@ -216,14 +216,8 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 
 /// `text` cut to at most `max` bytes at a character boundary, and whether it was cut.
 fn cap(text: &str, max: usize) -> (String, bool) {
-    if text.len() <= max {
-        return (text.to_owned(), false);
-    }
-    let end = (0..=max)
-        .rev()
-        .find(|&end| text.is_char_boundary(end))
-        .unwrap_or(0);
-    (text[..end].to_owned(), true)
+    let kept = crate::text::truncated(text, max);
+    (kept.to_owned(), kept.len() < text.len())
 }
 
 #[cfg(test)]
