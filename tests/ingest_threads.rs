@@ -135,3 +135,36 @@ async fn follow_up_mails_join_their_threads() {
     );
     server.stop().await;
 }
+
+/// A thread's first mail and its follow-ups delivered together (a backlog after downtime) make
+/// one ticket: the follow-ups wait for the first mail's decision and join its ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_delivered_at_once_makes_one_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    // Named as delivery agents name them: in the order they arrived.
+    for (name, fixture) in [
+        ("1.root", "thread-open-root.eml"),
+        ("2.reply", "thread-open-followup.eml"),
+        ("3.reply", "thread-open-followup-2.eml"),
+    ] {
+        std::fs::copy(fixtures().join(fixture), root.join("new").join(name)).unwrap();
+    }
+    let summary = worker(&server, &root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(summary.routed, 3, "{summary:?}");
+    let records = records_by_file(&root);
+    let (queue, ticket) = routed(&records, "1.root");
+    assert_eq!(queue, "seo");
+    for name in ["2.reply", "3.reply"] {
+        assert_eq!(routed(&records, name), (queue.clone(), ticket), "{name}");
+    }
+    let claimed = claim(&server, "seo").await;
+    assert_eq!(claimed.ticket.unwrap().ticket_id, ticket);
+    assert_eq!(claimed.follow_ups.len(), 2);
+    server.stop().await;
+}

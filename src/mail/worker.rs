@@ -415,8 +415,8 @@ impl Worker {
     /// commits `group` with the submissions of the mails taken, and returns them to be sent.
     ///
     /// A mail the journal knows (a re-delivery) is only moved; a mail whose inquiry id is in
-    /// flight or being committed waits for the next call; a mail that cannot be read is
-    /// quarantined. New mail is read only while the worker holds fewer mails than the window.
+    /// flight or being committed, or which follows up a mail in flight, waits for the next
+    /// call; a mail that cannot be read is quarantined. New mail is read only while the worker holds fewer mails than the window.
     fn advance(
         &mut self,
         work: &mut Work,
@@ -467,7 +467,11 @@ impl Worker {
                 stage.advance(1);
                 continue;
             }
-            if committing.contains(id) || ready_ids.contains(id) || work.is_in_flight(id) {
+            // A follow-up waits for the mail starting its thread when that one is on its way,
+            // so that the server knows the thread (and its ticket) when the follow-up comes.
+            let undecided = |id: &str| ready_ids.contains(id) || work.is_in_flight(id);
+            let follows_undecided = pending.mail.thread_id.as_deref().is_some_and(undecided);
+            if committing.contains(id) || undecided(id) || follows_undecided {
                 work.deferred.push(pending);
                 continue;
             }
@@ -551,7 +555,7 @@ fn silent(waited: Duration) -> Status {
 
 /// The parsed mails of a run not handled yet: queued (waiting for room, a retry or a
 /// hand-off), in flight on the open stream by the id they were submitted under, or deferred
-/// (a copy of a mail whose inquiry id is in flight).
+/// (a copy of a mail whose inquiry id is in flight, or a follow-up of one).
 #[derive(Default)]
 struct Work {
     queue: VecDeque<Pending>,
