@@ -10,7 +10,6 @@ use std::path::Path;
 use common::ingest::{deliver, mail, names_in, options, records_by_file, worker};
 use common::{TestServer, agency_config};
 use triage::mail::{GuardLimits, Hold, MailOutcome, Maildir, Summary, WorkerOptions};
-use triage::proto::v1 as pb;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -79,16 +78,8 @@ async fn repeats_go_to_a_person_and_distinct_questions_are_answered() {
     );
 
     let claimed = server
-        .specialist()
+        .claim("account_management")
         .await
-        .claim(pb::ClaimRequest {
-            queue: "account_management".into(),
-            lease: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .ticket
         .expect("the hand-off's ticket");
     let inquiry = claimed.inquiry.unwrap();
     assert_eq!(Some(&inquiry.inquiry_id), repeat.submitted_as.as_ref());

@@ -37,15 +37,6 @@ fn routed(records: &BTreeMap<String, MailRecord>, name: &str) -> (String, u64) {
     (record.queue.clone().unwrap(), record.ticket_id.unwrap())
 }
 
-async fn claim(server: &TestServer, queue: &str) -> pb::ClaimedTicket {
-    let request = pb::ClaimRequest {
-        queue: queue.into(),
-        lease: None,
-    };
-    let response = server.specialist().await.claim(request).await.unwrap();
-    response.into_inner().ticket.expect("a ready ticket")
-}
-
 /// Follow-up mails join an open thread's ticket (the claim shows the thread's texts, quoted
 /// history cut), are routed with their thread's topic once its ticket is resolved, and another
 /// client's reply naming the thread opens its own ticket.
@@ -68,7 +59,7 @@ async fn follow_up_mails_join_their_threads() {
         (open_queue.as_str(), closed_queue.as_str()),
         ("seo", "webdev")
     );
-    let done = claim(&server, "webdev").await;
+    let done = server.claim("webdev").await.expect("a ready ticket");
     assert_eq!(done.ticket.as_ref().unwrap().ticket_id, closed_ticket);
     server
         .specialist()
@@ -109,7 +100,7 @@ async fn follow_up_mails_join_their_threads() {
     assert_ne!(foreign.ticket_id, Some(open_ticket));
 
     let claimed = loop {
-        let claimed = claim(&server, "seo").await;
+        let claimed = server.claim("seo").await.expect("a ready ticket");
         if claimed.ticket.as_ref().unwrap().ticket_id == open_ticket {
             break claimed;
         }
@@ -163,7 +154,7 @@ async fn a_thread_delivered_at_once_makes_one_ticket() {
     for name in ["2.reply", "3.reply"] {
         assert_eq!(routed(&records, name), (queue.clone(), ticket), "{name}");
     }
-    let claimed = claim(&server, "seo").await;
+    let claimed = server.claim("seo").await.expect("a ready ticket");
     assert_eq!(claimed.ticket.unwrap().ticket_id, ticket);
     assert_eq!(claimed.follow_ups.len(), 2);
     server.stop().await;

@@ -298,18 +298,7 @@ async fn senders_name_the_client_and_unknown_ones_reach_a_human() {
     assert!(replay.replayed);
     assert_eq!(ticket_of(&replay).ticket_id, ticket.ticket_id);
 
-    let claimed = server
-        .specialist()
-        .await
-        .claim(pb::ClaimRequest {
-            queue: "account_management".into(),
-            lease: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .ticket
-        .unwrap();
+    let claimed = server.claim("account_management").await.unwrap();
     assert_eq!(claimed.inquiry.unwrap().sender, "stranger@nowhere.example");
     server.stop().await;
 }
@@ -362,14 +351,7 @@ async fn resubmission_is_idempotent_across_restarts() {
         .into_inner();
     assert!(after.replayed);
     assert_eq!(ticket_of(&after).ticket_id, ticket_of(&first).ticket_id);
-    let queues = server
-        .specialist()
-        .await
-        .list_queues(pb::ListQueuesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .queues;
+    let queues = server.queues().await;
     let open: u64 = queues.iter().map(|q| q.ready + q.leased).sum();
     assert_eq!(open, 1, "{queues:?}");
     server.stop().await;
@@ -793,14 +775,7 @@ async fn classify_has_no_side_effects() {
         .await
         .unwrap_err();
     assert_eq!(empty.code(), Code::InvalidArgument);
-    let queues = server
-        .specialist()
-        .await
-        .list_queues(pb::ListQueuesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .queues;
+    let queues = server.queues().await;
     assert_eq!(queues.iter().map(|q| q.ready).sum::<u64>(), 0);
     server.stop().await;
 }

@@ -37,6 +37,11 @@ async fn submit_answered(server: &TestServer, request: pb::SubmitRequest) -> pb:
     response
 }
 
+/// Ready tickets on `queue`.
+fn ready(queues: &[pb::QueueStats], queue: &str) -> u64 {
+    queues.iter().find(|q| q.queue == queue).unwrap().ready
+}
+
 fn decision(response: &pb::SubmitResponse) -> &pb::Decision {
     response.decision.as_ref().unwrap()
 }
@@ -59,28 +64,6 @@ fn answer_of(response: &pb::SubmitResponse) -> &pb::Answer {
 fn thread_of(response: &pb::SubmitResponse) -> (String, pb::ThreadRole) {
     let thread = decision(response).thread.as_ref().expect("a thread");
     (thread.thread_id.clone(), thread.role())
-}
-
-/// Ready tickets on `queue`.
-async fn ready(server: &TestServer, queue: &str) -> u64 {
-    let queues = server
-        .specialist()
-        .await
-        .list_queues(pb::ListQueuesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .queues;
-    queues.iter().find(|q| q.queue == queue).unwrap().ready
-}
-
-async fn claim(server: &TestServer, queue: &str) -> pb::ClaimedTicket {
-    let request = pb::ClaimRequest {
-        queue: queue.into(),
-        lease: None,
-    };
-    let response = server.specialist().await.claim(request).await.unwrap();
-    response.into_inner().ticket.expect("a ready ticket")
 }
 
 async fn resolve(server: &TestServer, claimed: &pb::ClaimedTicket) {
@@ -137,7 +120,7 @@ async fn a_follow_up_in_an_open_thread_is_attached_to_its_ticket() {
     .await;
     assert_eq!(ticket_of(&second).ticket_id, opened.ticket_id);
     assert_eq!(thread_of(&second).0, "th-root");
-    assert_eq!(ready(&server, "seo").await, 1);
+    assert_eq!(ready(&server.queues().await, "seo"), 1);
 
     let replayed = submit(
         &server,
@@ -147,7 +130,7 @@ async fn a_follow_up_in_an_open_thread_is_attached_to_its_ticket() {
     assert!(replayed.replayed);
     assert_eq!(replayed.decision, first.decision);
 
-    let claimed = claim(&server, "seo").await;
+    let claimed = server.claim("seo").await.expect("a ready ticket");
     assert_eq!(claimed.ticket.as_ref().unwrap().ticket_id, opened.ticket_id);
     assert_eq!(claimed.inquiry.as_ref().unwrap().body, SEO_QUESTION);
     let thread: Vec<(&str, &str)> = claimed
@@ -181,7 +164,7 @@ async fn a_follow_up_in_a_closed_thread_is_read_with_its_topic() {
     let server = TestServer::start(agency_config(dir.path())).await;
     let root = submit(&server, inquiry("cl-root", "acme", SEO_QUESTION)).await;
     let first_ticket = ticket_of(&root).ticket_id;
-    resolve(&server, &claim(&server, "seo").await).await;
+    resolve(&server, &server.claim("seo").await.expect("a ready ticket")).await;
 
     let alone = server
         .triage()
@@ -320,7 +303,7 @@ async fn another_clients_thread_is_no_thread() {
         ("fx-lumen-3".to_owned(), pb::ThreadRole::Started)
     );
     let claimed = loop {
-        let claimed = claim(&server, "seo").await;
+        let claimed = server.claim("seo").await.expect("a ready ticket");
         if claimed.ticket.as_ref().unwrap().ticket_id == acme_ticket {
             break claimed;
         }
@@ -360,8 +343,14 @@ async fn pasted_data_under_a_question_does_not_change_its_route() {
     assert_eq!(decision(&alone).intent, "tracking_issue");
     assert_eq!(decision(&with_data).intent, decision(&alone).intent);
     assert_eq!(ticket_of(&with_data).queue, ticket_of(&alone).queue);
-    let claimed = claim(&server, &ticket_of(&alone).queue).await;
-    let claimed_again = claim(&server, &ticket_of(&alone).queue).await;
+    let claimed = server
+        .claim(&ticket_of(&alone).queue)
+        .await
+        .expect("a ready ticket");
+    let claimed_again = server
+        .claim(&ticket_of(&alone).queue)
+        .await
+        .expect("a ready ticket");
     let pasted = [claimed, claimed_again]
         .into_iter()
         .find(|c| c.inquiry.as_ref().unwrap().inquiry_id == "csv-pasted")

@@ -68,6 +68,22 @@ pub struct Client {
 }
 
 impl Client {
+    /// A standard-tier client `id` (also its name) with `entities` and no contacts or fields,
+    /// its data as of 20 November 2026: for tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: &str, entities: Vec<Entity>) -> Self {
+        Self {
+            id: id.into(),
+            name: id.into(),
+            tier: ClientTier::Standard,
+            emails: Vec::new(),
+            domains: Vec::new(),
+            fields: BTreeMap::new(),
+            entities,
+            as_of: Timestamp::parse("2026-11-20").expect("date"),
+        }
+    }
+
     /// The client's entities of `kind`, in file order.
     pub fn entities_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a Entity> {
         self.entities

@@ -342,8 +342,7 @@ fn singular(word: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::client::{Client, ClientTier};
-    use crate::answer::date::Timestamp;
+    use crate::answer::client::Client;
     use crate::answer::vocabulary::Vocabulary;
     use std::collections::BTreeMap;
     use std::sync::Arc;
@@ -359,16 +358,7 @@ mod tests {
     }
 
     fn client(id: &str, entities: Vec<Entity>) -> Arc<Client> {
-        Arc::new(Client {
-            id: id.into(),
-            name: id.into(),
-            tier: ClientTier::Standard,
-            emails: Vec::new(),
-            domains: Vec::new(),
-            fields: BTreeMap::new(),
-            entities,
-            as_of: Timestamp::parse("2026-11-20").expect("date"),
-        })
+        Arc::new(Client::for_tests(id, entities))
     }
 
     /// Two clients' deliverables, as the pack's vocabulary sees them.

@@ -129,8 +129,6 @@ impl Reads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::client::ClientTier;
-    use crate::answer::date::Timestamp;
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -145,14 +143,9 @@ mod tests {
     }
 
     fn client() -> Arc<Client> {
-        Arc::new(Client {
-            id: "c".into(),
-            name: "C".into(),
-            tier: ClientTier::Standard,
-            emails: Vec::new(),
-            domains: Vec::new(),
-            fields: BTreeMap::new(),
-            entities: vec![
+        Arc::new(Client::for_tests(
+            "c",
+            vec![
                 transfer("T-101", "Transfer to Daniel", "pending"),
                 Entity::new(
                     "card".into(),
@@ -163,8 +156,7 @@ mod tests {
                 ),
                 transfer("T-102", "Transfer to Camille", "declined"),
             ],
-            as_of: Timestamp::parse("2026-11-20").expect("date"),
-        })
+        ))
     }
 
     fn reads(state: &str) -> Reads {

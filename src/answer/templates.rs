@@ -452,14 +452,8 @@ mod tests {
         )
         .expect("valid");
         let client = Client {
-            id: "acme".into(),
-            name: "Acme".into(),
             tier: ClientTier::Gold,
-            emails: Vec::new(),
-            domains: Vec::new(),
-            fields: BTreeMap::new(),
-            entities: Vec::new(),
-            as_of: Timestamp::parse("2026-11-20").expect("date"),
+            ..Client::for_tests("acme", Vec::new())
         };
         let vocabulary = Vocabulary::default();
         let ask = |intent: &str, kind: &str, text: &str| {

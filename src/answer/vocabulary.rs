@@ -110,31 +110,22 @@ pub(crate) fn is_number(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::client::{ClientTier, Entity};
-    use crate::answer::date::Timestamp;
+    use crate::answer::client::Entity;
 
     fn client(id: &str, entities: &[(&str, &str, &str)]) -> Arc<Client> {
-        Arc::new(Client {
-            id: id.into(),
-            name: id.into(),
-            tier: ClientTier::Standard,
-            emails: Vec::new(),
-            domains: Vec::new(),
-            fields: BTreeMap::new(),
-            entities: entities
-                .iter()
-                .map(|(kind, id, name)| {
-                    Entity::new(
-                        (*kind).into(),
-                        (*id).into(),
-                        (*name).into(),
-                        Vec::new(),
-                        BTreeMap::new(),
-                    )
-                })
-                .collect(),
-            as_of: Timestamp::parse("2026-11-20").expect("date"),
-        })
+        let entities = entities
+            .iter()
+            .map(|(kind, id, name)| {
+                Entity::new(
+                    (*kind).into(),
+                    (*id).into(),
+                    (*name).into(),
+                    Vec::new(),
+                    BTreeMap::new(),
+                )
+            })
+            .collect();
+        Arc::new(Client::for_tests(id, entities))
     }
 
     /// Words and prefixes gather across clients; other kinds' prefixes are foreign.

@@ -154,6 +154,29 @@ impl TestServer {
         )
     }
 
+    /// Claims the next ticket of `queue` without a token (a loopback admin); `None` when the
+    /// queue has none ready.
+    pub async fn claim(&self, queue: &str) -> Option<triage::proto::v1::ClaimedTicket> {
+        let request = triage::proto::v1::ClaimRequest {
+            queue: queue.into(),
+            lease: None,
+        };
+        let response = self.specialist().await.claim(request).await.expect("claim");
+        response.into_inner().ticket
+    }
+
+    /// Every queue's statistics.
+    pub async fn queues(&self) -> Vec<triage::proto::v1::QueueStats> {
+        let request = triage::proto::v1::ListQueuesRequest {};
+        let response = self
+            .specialist()
+            .await
+            .list_queues(request)
+            .await
+            .expect("list queues");
+        response.into_inner().queues
+    }
+
     /// Signals shutdown and waits for the server to finish it.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
