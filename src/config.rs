@@ -422,21 +422,14 @@ impl Config {
                 self.default_lease_seconds, self.max_lease_seconds
             ));
         }
-        for (key, address) in [
-            ("listen", Some(self.listen)),
-            ("metrics_listen", self.metrics_listen),
-        ] {
-            if let Some(address) = address
-                && !address.ip().is_loopback()
-                && self.tls.is_none()
-                && !self.insecure
-            {
-                return invalid(format!(
-                    "{key} = {address} is not a loopback address and [tls] is not set: tokens and \
-                     client mail would travel in the clear; configure [tls], or set \
-                     insecure = true to serve plaintext all the same"
-                ));
-            }
+        if let Some((key, address)) = self.plaintext_listeners().next()
+            && !self.insecure
+        {
+            return invalid(format!(
+                "{key} = {address} is not a loopback address and [tls] is not set: tokens and \
+                 client mail would travel in the clear; configure [tls], or set \
+                 insecure = true to serve plaintext all the same"
+            ));
         }
         if self.tokens.is_empty() && !self.listen.ip().is_loopback() {
             return invalid(format!(
@@ -498,24 +491,31 @@ impl Config {
         }
     }
 
+    /// The listeners, by key, that would serve plaintext beyond loopback: a non-loopback
+    /// address without `[tls]`.
+    fn plaintext_listeners(&self) -> impl Iterator<Item = (&'static str, SocketAddr)> {
+        let plaintext = self.tls.is_none();
+        [
+            ("listen", Some(self.listen)),
+            ("metrics_listen", self.metrics_listen),
+        ]
+        .into_iter()
+        .filter_map(|(key, address)| Some((key, address?)))
+        .filter(move |(_, address)| plaintext && !address.ip().is_loopback())
+    }
+
     /// What the server warns about when it starts or reloads: plaintext on a non-loopback
     /// address, and tokens kept in plain text.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        for (key, address) in [
-            ("listen", Some(self.listen)),
-            ("metrics_listen", self.metrics_listen),
-        ] {
-            if let Some(address) = address
-                && !address.ip().is_loopback()
-                && self.tls.is_none()
-            {
-                warnings.push(format!(
+        let mut warnings: Vec<String> = self
+            .plaintext_listeners()
+            .map(|(key, address)| {
+                format!(
                     "insecure = true: {key} = {address} serves plaintext; tokens and client mail \
                      travel in the clear"
-                ));
-            }
-        }
+                )
+            })
+            .collect();
         for token in self.tokens.iter().filter(|token| token.plain_text) {
             warnings.push(format!(
                 "token {:?} is kept in plain text, which is deprecated: replace its `token = …` \
