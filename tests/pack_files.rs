@@ -80,7 +80,11 @@ fn bad_pack_files_are_refused_saying_where() {
         ),
         (
             "templates.toml",
-            [&b"\xEF\xBB\xBF# \xE9t\xE9\n"[..], &fixture("templates.toml")].concat(),
+            [
+                &b"\xEF\xBB\xBF# \xE9t\xE9\n"[..],
+                &fixture("templates.toml"),
+            ]
+            .concat(),
             vec!["templates.toml: line 1: invalid UTF-8 at byte 5"],
         ),
         ("intents.csv", utf16, vec!["intents.csv: is UTF-16"]),
@@ -107,11 +111,18 @@ fn bad_pack_files_are_refused_saying_where() {
         (
             "intents.csv",
             changed("intents.csv", b"expert,seo,", b"expert,sales,"),
-            vec!["intents.csv:4:", "routes to queue \"sales\", which queues.csv"],
+            vec![
+                "intents.csv:4:",
+                "routes to queue \"sales\", which queues.csv",
+            ],
         ),
         (
             "intents.csv",
-            changed("intents.csv", b"invoice_status,direct", b"invoice_status,dir\0ect"),
+            changed(
+                "intents.csv",
+                b"invoice_status,direct",
+                b"invoice_status,dir\0ect",
+            ),
             vec!["intents.csv:3:", "unknown tier \"dir\\0ect\""],
         ),
         (
@@ -126,7 +137,11 @@ fn bad_pack_files_are_refused_saying_where() {
         ),
         (
             "pack.toml",
-            changed("pack.toml", b"name = \"tiny\"", b"name = \"tiny\"\n\"\\u0007bell\" = 1"),
+            changed(
+                "pack.toml",
+                b"name = \"tiny\"",
+                b"name = \"tiny\"\n\"\\u0007bell\" = 1",
+            ),
             vec!["pack.toml:", "\\u{7}bell"],
         ),
     ];
@@ -150,7 +165,13 @@ const BYTE_ORDER_MARKS: [&[u8]; 3] = [b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"]
 
 /// Sequences that are not UTF-8 (a stray byte, a cut character, a surrogate, a code point past
 /// U+10FFFF), and a NUL, which is.
-const INVALID_UTF8: [&[u8]; 5] = [b"\xFF", b"\xC3", b"\xED\xA0\x80", b"\xF4\x90\x80\x80", b"\0"];
+const INVALID_UTF8: [&[u8]; 5] = [
+    b"\xFF",
+    b"\xC3",
+    b"\xED\xA0\x80",
+    b"\xF4\x90\x80\x80",
+    b"\0",
+];
 
 /// One random change to `bytes`: a byte flipped, the file cut, a byte order mark (UTF-8 or
 /// UTF-16) put first, an invalid UTF-8 sequence or a NUL put anywhere, or a line doubled.
@@ -173,7 +194,10 @@ fn mutate(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
         }
         3 | 4 => rng.choice(INVALID_UTF8).expect("sequences").to_vec(),
         _ => {
-            let line = bytes[at..].split(|&byte| byte == b'\n').next().unwrap_or(&[]);
+            let line = bytes[at..]
+                .split(|&byte| byte == b'\n')
+                .next()
+                .unwrap_or(&[]);
             [line, b"\n"].concat()
         }
     };
@@ -199,7 +223,11 @@ fn mutated_packs_load_or_are_refused_naming_a_file() {
             mutate(&mut rng, &mut bytes);
         }
         for (file, original) in FILES.iter().zip(&originals) {
-            let content = if *file == FILES[target] { &bytes } else { original };
+            let content = if *file == FILES[target] {
+                &bytes
+            } else {
+                original
+            };
             std::fs::write(dir.path().join(file), content).expect("write the file");
         }
         let outcome = std::panic::catch_unwind(|| load(dir.path()))

@@ -238,10 +238,7 @@ impl RawClient {
                 message,
             })?;
             if !ids.insert(entity.id.clone()) {
-                return Err(bad(format!(
-                    "duplicate entity id {}",
-                    quoted(&entity.id)
-                )));
+                return Err(bad(format!("duplicate entity id {}", quoted(&entity.id))));
             }
             entities.push(entity);
         }

@@ -459,8 +459,16 @@ mod tests {
         let earliest = timestamp(EARLIEST_TIMESTAMP_MS);
         let latest = timestamp(LATEST_TIMESTAMP_MS);
         assert_eq!((earliest.seconds, earliest.nanos), (-62_135_596_800, 0));
-        assert_eq!((latest.seconds, latest.nanos), (253_402_300_799, 999_000_000));
-        for ms in [i64::MIN, -62_167_219_200_000, 1_000_000_000_000_000_000, i64::MAX] {
+        assert_eq!(
+            (latest.seconds, latest.nanos),
+            (253_402_300_799, 999_000_000)
+        );
+        for ms in [
+            i64::MIN,
+            -62_167_219_200_000,
+            1_000_000_000_000_000_000,
+            i64::MAX,
+        ] {
             let time = timestamp(ms);
             assert!(
                 (earliest.seconds..=latest.seconds).contains(&time.seconds),

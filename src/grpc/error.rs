@@ -108,7 +108,10 @@ impl From<ServiceError> for Status {
             retry_after,
         } = error
         {
-            return limited(truncated(&message, MAX_MESSAGE_BYTES).to_owned(), retry_after);
+            return limited(
+                truncated(&message, MAX_MESSAGE_BYTES).to_owned(),
+                retry_after,
+            );
         }
         Status::new(code, truncated(&error.message(), MAX_MESSAGE_BYTES))
     }

@@ -117,12 +117,10 @@ impl From<ClassifyError> for HelpdeskError {
 impl From<IntakeError> for HelpdeskError {
     fn from(error: IntakeError) -> Self {
         match error {
-            IntakeError::UnknownClient(client) => {
-                Self::not_found(
-                    "inquiry.client_id",
-                    format!("client {} is unknown", quoted(&client)),
-                )
-            }
+            IntakeError::UnknownClient(client) => Self::not_found(
+                "inquiry.client_id",
+                format!("client {} is unknown", quoted(&client)),
+            ),
             IntakeError::InquiryIdTaken(inquiry_id) => Self::InquiryIdTaken(inquiry_id),
             IntakeError::Classify(ClassifyError::EmptyText) => {
                 Self::invalid("inquiry.body", "has no words to classify")

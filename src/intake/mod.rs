@@ -45,10 +45,10 @@ use crate::answer::{
 };
 use crate::classify::{Classifier, ClassifyError, Recommendation};
 use crate::pack::Pack;
-use crate::text::quoted;
 use crate::route::{
     Attached, Clock, NewFollowUp, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue,
 };
+use crate::text::quoted;
 use mixed::{answer_record, prepared_answers};
 use thread::{Reading, Thread};
 
