@@ -6,7 +6,9 @@
 //! the label `oos` marks an out-of-scope row: in `train.csv`, an example of what the pack does not
 //! serve, which the model learns as a class of its own), an optional `queues.csv`
 //! (`queue,description,sla_hours`) and an optional `pack.toml` with the pack's settings.
-//! Every error names the file and, for a bad row, its line.
+//! Every error names the file and, for a bad row, its line; a file that is not UTF-8 is refused
+//! with the line and byte of its first bad sequence, and a UTF-8 byte order mark is skipped.
+//! Values from the files are quoted in messages cut short with control characters escaped.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+use crate::text::{EncodingError, printable, quoted, utf8_text};
 
 /// The label of an out-of-scope row.
 pub const OUT_OF_SCOPE_LABEL: &str = "oos";
@@ -34,7 +38,18 @@ pub enum PackError {
     },
     #[error("{path}: {message}")]
     BadFile { path: PathBuf, message: String },
+    /// The file is not UTF-8 text; the error says where it stops being it.
+    #[error("{path}: {source}")]
+    Encoding {
+        path: PathBuf,
+        source: EncodingError,
+    },
 }
+
+/// The longest service-level target a queue may have, in hours (ten years): a longer one
+/// means no target, and a deadline that far out would leave the range of times a ticket's
+/// due date is written in.
+pub const MAX_SLA_HOURS: f64 = 10.0 * 365.0 * 24.0;
 
 /// Whether an intent is answered from status data or needs a specialist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
@@ -260,8 +275,13 @@ impl Pack {
     /// Loads the pack in `dir` and validates it.
     pub fn load(dir: &Path) -> Result<Self, PackError> {
         let settings = load_settings(&dir.join("pack.toml"))?;
-        let intents = load_intents(&dir.join("intents.csv"))?;
-        let queues = load_queues(&dir.join("queues.csv"), &intents)?;
+        let intents_path = dir.join("intents.csv");
+        let (intents, intent_lines) = load_intents(&intents_path)?;
+        let queues = load_queues(&dir.join("queues.csv"))?;
+        if let Some(queues) = &queues {
+            check_intent_queues(&intents_path, &intents, &intent_lines, queues)?;
+        }
+        let queues = queues.unwrap_or_default();
         let by_name: HashMap<&str, usize> = intents
             .iter()
             .enumerate()
@@ -320,8 +340,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The text of a pack file: UTF-8 without a byte order mark, or an error saying where it is
+/// not.
 fn read_file(path: &Path) -> Result<String, PackError> {
-    std::fs::read_to_string(path).map_err(|source| PackError::Io {
+    let bytes = std::fs::read(path).map_err(|source| PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    utf8_text(bytes).map_err(|source| PackError::Encoding {
         path: path.to_path_buf(),
         source,
     })
@@ -334,7 +360,7 @@ fn load_settings(path: &Path) -> Result<PackSettings, PackError> {
     let settings: PackSettings =
         toml::from_str(&read_file(path)?).map_err(|error| PackError::BadFile {
             path: path.to_path_buf(),
-            message: error.message().to_owned(),
+            message: printable(error.message()),
         })?;
     let shares = [
         ("max_expert_sent_direct", settings.max_expert_sent_direct),
@@ -391,9 +417,9 @@ fn for_each_record(
         .map_err(|error| bad_file(error.to_string()))?;
     if found.iter().map(str::trim).ne(header.iter().copied()) {
         return Err(bad_file(format!(
-            "expected the header `{}`, found `{}`",
+            "expected the header `{}`, found {}",
             header.join(","),
-            found.iter().collect::<Vec<_>>().join(",")
+            quoted(&found.iter().collect::<Vec<_>>().join(","))
         )));
     }
     for record in reader.records() {
@@ -402,7 +428,7 @@ fn for_each_record(
             PackError::BadRow {
                 path: path.to_path_buf(),
                 line,
-                message: error.to_string(),
+                message: printable(&error.to_string()),
             }
         })?;
         let line = record.position().map_or(0, |p| p.line());
@@ -415,18 +441,20 @@ fn for_each_record(
     Ok(())
 }
 
-fn load_intents(path: &Path) -> Result<Vec<Intent>, PackError> {
+/// The intents of `path`, with the line each is on.
+fn load_intents(path: &Path) -> Result<(Vec<Intent>, Vec<u64>), PackError> {
     let mut intents: Vec<Intent> = Vec::new();
+    let mut lines = Vec::new();
     for_each_record(
         path,
         &["intent", "tier", "queue", "status_kind"],
-        |_, record| {
+        |line, record| {
             let [name, tier, queue, status_kind] = [0, 1, 2, 3].map(|i| record[i].trim());
             if name.is_empty() || name == OUT_OF_SCOPE_LABEL {
-                return Err(format!("`{name}` is not a valid intent name"));
+                return Err(format!("{} is not a valid intent name", quoted(name)));
             }
             if intents.iter().any(|intent| intent.name == name) {
-                return Err(format!("intent `{name}` is listed twice"));
+                return Err(format!("intent {} is listed twice", quoted(name)));
             }
             let (tier, target) = match tier {
                 "direct" if !status_kind.is_empty() && queue.is_empty() => {
@@ -437,17 +465,20 @@ fn load_intents(path: &Path) -> Result<Vec<Intent>, PackError> {
                 }
                 "direct" => {
                     return Err(format!(
-                        "direct intent `{name}` needs a status_kind and no queue"
+                        "direct intent {} needs a status_kind and no queue",
+                        quoted(name)
                     ));
                 }
                 "expert" => {
                     return Err(format!(
-                        "expert intent `{name}` needs a queue and no status_kind"
+                        "expert intent {} needs a queue and no status_kind",
+                        quoted(name)
                     ));
                 }
                 other => {
                     return Err(format!(
-                        "unknown tier `{other}` (expected `direct` or `expert`)"
+                        "unknown tier {} (expected `direct` or `expert`)",
+                        quoted(other)
                     ));
                 }
             };
@@ -456,6 +487,7 @@ fn load_intents(path: &Path) -> Result<Vec<Intent>, PackError> {
                 tier,
                 target,
             });
+            lines.push(line);
             Ok(())
         },
     )?;
@@ -465,25 +497,38 @@ fn load_intents(path: &Path) -> Result<Vec<Intent>, PackError> {
             message: format!("a pack needs at least 2 intents, found {}", intents.len()),
         });
     }
-    Ok(intents)
+    Ok((intents, lines))
 }
 
-fn load_queues(path: &Path, intents: &[Intent]) -> Result<Vec<Queue>, PackError> {
+/// The queues of `path`, or `None` when the pack has no `queues.csv`.
+fn load_queues(path: &Path) -> Result<Option<Vec<Queue>>, PackError> {
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut queues: Vec<Queue> = Vec::new();
     for_each_record(path, &["queue", "description", "sla_hours"], |_, record| {
         let name = record[0].trim();
-        let sla_hours: f64 = record[2]
-            .trim()
-            .parse()
-            .map_err(|_| format!("sla_hours `{}` is not a number", &record[2]))?;
         if name.is_empty() || queues.iter().any(|queue| queue.name == name) {
-            return Err(format!("queue `{name}` is empty or listed twice"));
+            return Err(format!("queue {} is empty or listed twice", quoted(name)));
         }
-        if !(sla_hours > 0.0 && sla_hours.is_finite()) {
-            return Err(format!("sla_hours of `{name}` must be positive"));
+        let written = record[2].trim();
+        let sla_hours: f64 = written
+            .parse()
+            .map_err(|_| format!("sla_hours {} is not a number", quoted(written)))?;
+        // `inf`, `NaN` and `1e400` (which parses as infinity) are numbers to Rust, not hours.
+        if !sla_hours.is_finite() {
+            return Err(format!(
+                "sla_hours {} of queue {} is not a finite number of hours",
+                quoted(written),
+                quoted(name)
+            ));
+        }
+        if !(sla_hours > 0.0 && sla_hours <= MAX_SLA_HOURS) {
+            return Err(format!(
+                "sla_hours {} of queue {} must be above 0 and at most {MAX_SLA_HOURS} (ten years)",
+                quoted(written),
+                quoted(name)
+            ));
         }
         queues.push(Queue {
             name: name.to_owned(),
@@ -492,20 +537,33 @@ fn load_queues(path: &Path, intents: &[Intent]) -> Result<Vec<Queue>, PackError>
         });
         Ok(())
     })?;
-    for intent in intents {
+    Ok(Some(queues))
+}
+
+/// Every expert intent's queue must be among the listed `queues`; an intent whose queue is not
+/// is reported at its line of `intents.csv` (`path`).
+fn check_intent_queues(
+    path: &Path,
+    intents: &[Intent],
+    lines: &[u64],
+    queues: &[Queue],
+) -> Result<(), PackError> {
+    for (intent, &line) in intents.iter().zip(lines) {
         if let Target::Queue(queue) = &intent.target
             && !queues.iter().any(|q| &q.name == queue)
         {
-            return Err(PackError::BadFile {
+            return Err(PackError::BadRow {
                 path: path.to_path_buf(),
+                line,
                 message: format!(
-                    "intent `{}` routes to queue `{queue}`, which is not listed",
-                    intent.name
+                    "intent {} routes to queue {}, which queues.csv does not list",
+                    quoted(&intent.name),
+                    quoted(queue)
                 ),
             });
         }
     }
-    Ok(queues)
+    Ok(())
 }
 
 fn load_examples(path: &Path, intents: &HashMap<&str, usize>) -> Result<Vec<Example>, PackError> {
@@ -519,7 +577,10 @@ fn load_examples(path: &Path, intents: &HashMap<&str, usize>) -> Result<Vec<Exam
             Some(&index) => Some(index),
             None if label == OUT_OF_SCOPE_LABEL => None,
             None => {
-                return Err(format!("label `{label}` is not an intent of intents.csv"));
+                return Err(format!(
+                    "label {} is not an intent of intents.csv",
+                    quoted(label)
+                ));
             }
         };
         examples.push(Example {
@@ -541,11 +602,11 @@ fn check_every_intent_has_examples(
     for intent in train.iter().filter_map(|example| example.intent) {
         counts[intent] += 1;
     }
-    let missing: Vec<&str> = intents
+    let missing: Vec<String> = intents
         .iter()
         .zip(&counts)
         .filter(|(_, count)| **count == 0)
-        .map(|(intent, _)| intent.name.as_str())
+        .map(|(intent, _)| quoted(&intent.name).to_string())
         .collect();
     if missing.is_empty() {
         Ok(())
@@ -684,7 +745,7 @@ mod tests {
         ]);
         assert!(unknown_tier.contains("intents.csv:3"), "{unknown_tier}");
         assert!(
-            unknown_tier.contains("unknown tier `urgent`"),
+            unknown_tier.contains("unknown tier \"urgent\""),
             "{unknown_tier}"
         );
 
@@ -694,14 +755,15 @@ mod tests {
             ("test.csv", "text,label\nfine,eta\nhm,refund\n"),
         ]);
         assert!(unknown_label.contains("test.csv:3"), "{unknown_label}");
-        assert!(unknown_label.contains("`refund`"), "{unknown_label}");
+        assert!(unknown_label.contains("\"refund\""), "{unknown_label}");
 
         let only_oos_in_train = load_error(&[
             ("intents.csv", INTENTS),
             ("train.csv", "text,label\nhello,oos\n"),
         ]);
         assert!(
-            only_oos_in_train.contains("train.csv: no training example for intent(s) eta, advice"),
+            only_oos_in_train
+                .contains("train.csv: no training example for intent(s) \"eta\", \"advice\""),
             "{only_oos_in_train}"
         );
 
@@ -743,7 +805,7 @@ mod tests {
             ("train.csv", "text,label\nwhen,eta\n"),
         ]);
         assert!(
-            no_examples.contains("no training example for intent(s) advice"),
+            no_examples.contains("no training example for intent(s) \"advice\""),
             "{no_examples}"
         );
 
@@ -780,7 +842,7 @@ mod tests {
             ("queues.csv", "queue,description,sla_hours\nseo,SEO,24\n"),
         ]);
         assert!(
-            unlisted_queue.contains("queue `content`"),
+            unlisted_queue.contains("intents.csv:3: intent \"advice\" routes to queue \"content\""),
             "{unlisted_queue}"
         );
     }

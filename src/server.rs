@@ -48,7 +48,7 @@ pub enum ServerError {
     Postgres(#[from] PostgresError),
     #[error("jetstream queue: {0}")]
     JetStream(crate::route::RouteError),
-    #[error("escalation queue `{0}` is not listed in the pack's queues.csv")]
+    #[error("escalation queue {} is not listed in the pack's queues.csv", crate::text::quoted(.0))]
     EscalationQueue(String),
     #[error("gRPC: {0}")]
     Transport(#[from] tonic::transport::Error),

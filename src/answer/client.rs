@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::date::Timestamp;
 use super::error::AnswerError;
 use super::mention::EntityTerms;
+use crate::text::quoted;
 
 /// Field names that would be shadowed by a built-in placeholder (`{name}`, `{id}`, `{as_of}`).
 const RESERVED_FIELDS: [&str; 3] = ["name", "id", "as_of"];
@@ -225,17 +226,17 @@ impl RawClient {
         }
         let tier = ClientTier::parse(&self.tier).ok_or_else(|| {
             bad(format!(
-                "unknown tier {:?} (expected platinum, gold, silver or standard)",
-                self.tier
+                "unknown tier {} (expected platinum, gold, silver or standard)",
+                quoted(&self.tier)
             ))
         })?;
         let emails = lowercase_all(self.emails);
         if let Some(email) = emails.iter().find(|email| !is_email(email)) {
-            return Err(bad(format!("bad email {email:?}")));
+            return Err(bad(format!("bad email {}", quoted(email))));
         }
         let domains = lowercase_all(self.domains);
         if let Some(domain) = domains.iter().find(|domain| !is_domain(domain)) {
-            return Err(bad(format!("bad domain {domain:?}")));
+            return Err(bad(format!("bad domain {}", quoted(domain))));
         }
         check_fields(&self.fields).map_err(|message| bad(format!("fields: {message}")))?;
         let mut ids = BTreeSet::new();
@@ -253,7 +254,7 @@ impl RawClient {
                 message,
             })?;
             if !ids.insert(entity.id.clone()) {
-                return Err(bad(format!("duplicate entity id {:?}", entity.id)));
+                return Err(bad(format!("duplicate entity id {}", quoted(&entity.id))));
             }
             entities.push(entity);
         }
@@ -314,7 +315,8 @@ fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
     for name in fields.keys() {
         if !is_field_name(name) {
             return Err(format!(
-                "field name {name:?} must be lower-case letters, digits and '_'"
+                "field name {} must be lower-case letters, digits and '_'",
+                quoted(name)
             ));
         }
         if RESERVED_FIELDS.contains(&name.as_str()) {

@@ -21,13 +21,14 @@ use serde::Deserialize;
 
 use super::client::{Client, RawClient};
 use super::date::{Timestamp, utc_date};
-use super::error::AnswerError;
+use super::error::{AnswerError, read_text};
 use super::freshness::{Age, Freshness};
 use super::reads::Question;
 use super::rendered::{Answer, NoAnswer};
 use super::templates::Templates;
 use super::vocabulary::Vocabulary;
 use crate::pack::StatusSettings;
+use crate::text::{printable, quoted};
 
 /// The file holding the clients' data.
 pub const STATUS_FILE: &str = "status.json";
@@ -66,10 +67,7 @@ impl StatusData {
     ) -> Result<Self, AnswerError> {
         let templates = Templates::load(&dir.join(TEMPLATES_FILE), direct_intents)?;
         let path = dir.join(STATUS_FILE);
-        let source = std::fs::read_to_string(&path).map_err(|source| AnswerError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let source = read_text(&path)?;
         Self::parse(&path, &source, templates, settings, now)
     }
 
@@ -84,13 +82,13 @@ impl StatusData {
         let mut raw: RawStatus =
             serde_json::from_str(source).map_err(|error| AnswerError::Syntax {
                 path: path.to_owned(),
-                message: error.to_string(),
+                message: printable(&error.to_string()),
             })?;
         let mut as_of = Timestamp::parse(&raw.as_of).ok_or_else(|| AnswerError::BadFile {
             path: path.to_owned(),
             message: format!(
-                "as_of {:?} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
-                raw.as_of
+                "as_of {} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
+                quoted(&raw.as_of)
             ),
         })?;
         if settings.shift_to_today {
@@ -135,10 +133,13 @@ impl StatusData {
             path: path.to_owned(),
             client: client.id.clone(),
             message: format!(
-                "{what} {value:?} already belongs to client {:?}",
-                self.clients
-                    .get(other)
-                    .map_or("", |other| other.id.as_str())
+                "{what} {} already belongs to client {}",
+                quoted(value),
+                quoted(
+                    self.clients
+                        .get(other)
+                        .map_or("", |other| other.id.as_str())
+                )
             ),
         };
         if let Some(&other) = self.by_id.get(&client.id) {

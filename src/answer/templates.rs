@@ -37,12 +37,13 @@ use serde::Deserialize;
 
 use super::client::{Client, Entity};
 use super::date::Timestamp;
-use super::error::AnswerError;
+use super::error::{AnswerError, read_text};
 use super::overdue::{OverdueRule, RawOverdueRule};
 use super::reads::Question;
 use super::rendered::{Answer, Fact, NoAnswer};
 use super::template_rule::{RawTemplateRule, TemplateRule};
 use super::text::{Format, Source, Text};
+use crate::text::{printable, quoted};
 
 /// The note on an answer from data older than the pack's setting, unless the file gives one.
 const DEFAULT_AS_OF_NOTE: &str = "This is what our records showed on {as_of:datetime}.";
@@ -72,10 +73,7 @@ impl Templates {
     /// Reads and validates `path`; `direct_intents` are the pack's `(intent, status_kind)`
     /// pairs, each of which must get a template (its own or its status kind's).
     pub fn load(path: &Path, direct_intents: &[(String, String)]) -> Result<Self, AnswerError> {
-        let source = std::fs::read_to_string(path).map_err(|source| AnswerError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let source = read_text(path)?;
         Self::parse(path, &source, direct_intents)
     }
 
@@ -87,7 +85,7 @@ impl Templates {
     ) -> Result<Self, AnswerError> {
         let file: TemplatesFile = toml::from_str(source).map_err(|error| AnswerError::Syntax {
             path: path.to_owned(),
-            message: error.to_string().trim_end().to_owned(),
+            message: printable(error.to_string().trim_end()),
         })?;
         let bad = |table: String, message: String| AnswerError::BadTemplate {
             path: path.to_owned(),
@@ -342,8 +340,9 @@ impl Templates {
 fn not_a_date(field: &str, value: &str, table: &str) -> Option<String> {
     Timestamp::parse(value).is_none().then(|| {
         format!(
-            "field {field:?} is {value:?}, not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) as \
-             [{table}] needs"
+            "field {field:?} is {}, not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) as \
+             [{table}] needs",
+            quoted(value)
         )
     })
 }

@@ -235,8 +235,17 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
     proto
 }
 
-/// A proto timestamp of Unix milliseconds.
+/// The earliest instant a proto timestamp may hold, 0001-01-01T00:00:00Z, in Unix milliseconds.
+const EARLIEST_TIMESTAMP_MS: i64 = -62_135_596_800_000;
+/// The last instant a proto timestamp may hold, 9999-12-31T23:59:59.999Z, in Unix milliseconds.
+const LATEST_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
+/// A proto timestamp of Unix milliseconds, moved into the range the format allows (years 1 to
+/// 9999): a strict client refuses to decode a response holding a timestamp outside it, and an
+/// instant past year 9999 (a due date of a record from year 0, a sum that ran over) means
+/// "never" as well as that year's end does.
 pub fn timestamp(ms: i64) -> Timestamp {
+    let ms = ms.clamp(EARLIEST_TIMESTAMP_MS, LATEST_TIMESTAMP_MS);
     Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
@@ -441,6 +450,33 @@ mod tests {
                 "lease_token: must be 32 lowercase hexadecimal digits"
             );
         }
+    }
+
+    /// Every instant, however far out, becomes a timestamp within the format's range (years 1
+    /// to 9999), which strict clients decode.
+    #[test]
+    fn timestamps_stay_within_the_format_range() {
+        let earliest = timestamp(EARLIEST_TIMESTAMP_MS);
+        let latest = timestamp(LATEST_TIMESTAMP_MS);
+        assert_eq!((earliest.seconds, earliest.nanos), (-62_135_596_800, 0));
+        assert_eq!(
+            (latest.seconds, latest.nanos),
+            (253_402_300_799, 999_000_000)
+        );
+        for ms in [
+            i64::MIN,
+            -62_167_219_200_000,
+            1_000_000_000_000_000_000,
+            i64::MAX,
+        ] {
+            let time = timestamp(ms);
+            assert!(
+                (earliest.seconds..=latest.seconds).contains(&time.seconds),
+                "{ms} ms became {time:?}"
+            );
+            assert!((0..1_000_000_000).contains(&time.nanos), "{time:?}");
+        }
+        assert_eq!(timestamp(1_700_000_000_123).seconds, 1_700_000_000);
     }
 
     /// ISO dates convert to the right instant.

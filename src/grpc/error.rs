@@ -13,6 +13,13 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::helpdesk::{ErrorKind, HelpdeskError};
 use crate::proto::codec::ItemError;
+use crate::text::truncated;
+
+/// The longest status message sent, in bytes. Messages quote a caller's values cut short
+/// (`crate::text::quoted`); this cap keeps any message, however it was built, far below the
+/// 16 KiB of metadata a gRPC client accepts, past which it sees "Stream removed" instead of
+/// the status.
+const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// An error a request ends with.
 #[derive(Debug, thiserror::Error)]
@@ -101,9 +108,12 @@ impl From<ServiceError> for Status {
             retry_after,
         } = error
         {
-            return limited(message, retry_after);
+            return limited(
+                truncated(&message, MAX_MESSAGE_BYTES).to_owned(),
+                retry_after,
+            );
         }
-        Status::new(code, error.message())
+        Status::new(code, truncated(&error.message(), MAX_MESSAGE_BYTES))
     }
 }
 

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::HelpdeskError;
+use crate::text::quoted;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -58,8 +59,9 @@ impl Caller {
             Ok(())
         } else {
             Err(HelpdeskError::PermissionDenied(format!(
-                "{} may not submit for client `{client}`",
-                self.name
+                "{} may not submit for client {}",
+                self.name,
+                quoted(client)
             )))
         }
     }
@@ -70,8 +72,9 @@ impl Caller {
             Ok(())
         } else {
             Err(HelpdeskError::PermissionDenied(format!(
-                "{} may not work on queue `{queue}`",
-                self.name
+                "{} may not work on queue {}",
+                self.name,
+                quoted(queue)
             )))
         }
     }

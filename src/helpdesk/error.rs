@@ -8,6 +8,7 @@ use crate::answer::DirectoryError;
 use crate::classify::ClassifyError;
 use crate::intake::IntakeError;
 use crate::route::RouteError;
+use crate::text::quoted;
 
 /// Why an operation of the helpdesk failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,7 @@ pub enum HelpdeskError {
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(String),
-    #[error("inquiry `{0}` was already submitted by another client")]
+    #[error("inquiry {} was already submitted by another client", quoted(.0))]
     InquiryIdTaken(String),
     /// The ticket queues refused or failed the operation.
     #[error(transparent)]
@@ -116,9 +117,10 @@ impl From<ClassifyError> for HelpdeskError {
 impl From<IntakeError> for HelpdeskError {
     fn from(error: IntakeError) -> Self {
         match error {
-            IntakeError::UnknownClient(client) => {
-                Self::not_found("inquiry.client_id", format!("client `{client}` is unknown"))
-            }
+            IntakeError::UnknownClient(client) => Self::not_found(
+                "inquiry.client_id",
+                format!("client {} is unknown", quoted(&client)),
+            ),
             IntakeError::InquiryIdTaken(inquiry_id) => Self::InquiryIdTaken(inquiry_id),
             IntakeError::Classify(ClassifyError::EmptyText) => {
                 Self::invalid("inquiry.body", "has no words to classify")

@@ -266,7 +266,7 @@ async fn specialists_claim_from_their_own_queues_only() {
     assert_eq!(unknown.kind(), ErrorKind::NotFound);
     assert_eq!(
         unknown.to_string(),
-        "queue: `billing` is not a queue of this pack"
+        "queue: \"billing\" is not a queue of this pack"
     );
     assert!(helpdesk.claim(&alice, "seo", None).await.unwrap().is_none());
 }

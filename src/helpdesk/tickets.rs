@@ -10,6 +10,7 @@ use super::{Caller, Helpdesk, HelpdeskError, Role};
 use crate::intake::{Decision, Inquiry, TicketPayload};
 use crate::pack::Queue;
 use crate::route::{AuditRecord, FollowUp, Lease, LeaseToken, QueueStats, Ticket};
+use crate::text::quoted;
 
 /// A ticket a specialist holds: its id and the token of the lease on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +175,10 @@ impl Helpdesk {
     /// The queue of the pack named `name`, or NOT_FOUND naming `field`.
     fn pack_queue(&self, field: &'static str, name: &str) -> Result<&Queue, HelpdeskError> {
         self.queues.iter().find(|q| q.name == name).ok_or_else(|| {
-            HelpdeskError::not_found(field, format!("`{name}` is not a queue of this pack"))
+            HelpdeskError::not_found(
+                field,
+                format!("{} is not a queue of this pack", quoted(name)),
+            )
         })
     }
 

@@ -48,15 +48,16 @@ use crate::pack::Pack;
 use crate::route::{
     Attached, Clock, NewFollowUp, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue,
 };
+use crate::text::quoted;
 use mixed::{answer_record, prepared_answers};
 use thread::{Reading, Thread};
 
 /// Why an inquiry could not be decided.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    #[error("client `{0}` is unknown")]
+    #[error("client {} is unknown", quoted(.0))]
     UnknownClient(String),
-    #[error("inquiry `{0}` was already submitted by another client")]
+    #[error("inquiry {} was already submitted by another client", quoted(.0))]
     InquiryIdTaken(String),
     #[error(transparent)]
     Classify(#[from] ClassifyError),
@@ -367,12 +368,12 @@ impl Intake {
         queue: &str,
         escalation: Option<Escalation>,
     ) -> (Disposition, Option<NewTicket>) {
-        let sla_due_ms = inquiry.received_ms
-            + self
-                .sla_ms_by_queue
+        let sla_due_ms = inquiry.received_ms.saturating_add(
+            self.sla_ms_by_queue
                 .get(queue)
                 .copied()
-                .unwrap_or(DEFAULT_SLA_MS);
+                .unwrap_or(DEFAULT_SLA_MS),
+        );
         let outcome = Disposition::Queued(QueuedTicket {
             queue: queue.to_owned(),
             priority,
