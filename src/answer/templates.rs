@@ -451,6 +451,7 @@ mod tests {
         )
         .expect("valid");
         let client = Client {
+            name: "Acme".into(),
             tier: ClientTier::Gold,
             ..Client::for_tests("acme", Vec::new())
         };
