@@ -12,9 +12,11 @@ use tonic::{Code, Status};
 use super::guard::{Hold, ReplyGuard, reply_digest};
 use super::journal::{MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, RawMail};
-use super::parse::{ParseError, ParsedMail, parse_mail_to, raw_id};
+use super::parse::{MAX_TEXT_BYTES, ParseError, ParsedMail, parse_mail_to, raw_id};
 use super::reply::{reply_eml, reply_file_name};
 use super::sink::Handled;
+use crate::grpc::convert::inquiry_from_proto;
+use crate::helpdesk::validate_inquiry;
 use crate::proto::v1 as pb;
 use crate::proto::v1::submit_stream_response::Result as StreamResult;
 
@@ -186,14 +188,16 @@ pub fn unreadable(raw: RawMail, inquiry_id: String, reason: String) -> Handled {
 }
 
 /// Attachment names as the server takes them: at most [`MAX_ATTACHMENTS`], each cut to
-/// [`MAX_ATTACHMENT_NAME_BYTES`] and without control characters.
+/// [`MAX_ATTACHMENT_NAME_BYTES`] and without control characters ("unnamed" when nothing is
+/// left).
 fn attachment_names(names: &[String]) -> Vec<String> {
     names
         .iter()
         .take(MAX_ATTACHMENTS)
         .map(|name| {
             let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-            crate::text::truncated(&clean, MAX_ATTACHMENT_NAME_BYTES).to_owned()
+            let kept = crate::text::truncated(&clean, MAX_ATTACHMENT_NAME_BYTES);
+            if kept.is_empty() { "unnamed" } else { kept }.to_owned()
         })
         .collect()
 }
@@ -278,6 +282,22 @@ impl Pending {
         }
     }
 
+    /// Why the server would refuse the mail's request, by the server's own rules (its field
+    /// limits), checked before it is sent: a field over a limit (a sender address of a
+    /// megabyte) is this mail's fault, and sent anyway it could break the stream that the
+    /// other mails in flight share. `None` when the request is one the server takes.
+    pub fn unsendable(&self) -> Option<String> {
+        let request = self.request().inquiry;
+        let checked = inquiry_from_proto(request, now_ms())
+            .map_err(|error| error.to_string())
+            .and_then(|inquiry| {
+                validate_inquiry(&inquiry, MAX_TEXT_BYTES).map_err(|error| error.to_string())
+            });
+        checked
+            .err()
+            .map(|error| format!("not sent, the server would refuse it: {error}"))
+    }
+
     /// The thread the mail belongs to, for the reply guard: its first reference, else itself.
     fn thread(&self) -> &str {
         self.mail
@@ -286,7 +306,8 @@ impl Pending {
             .unwrap_or(&self.mail.inquiry_id)
     }
 
-    fn into_quarantined(self, reason: String) -> Handled {
+    /// The mail for the quarantine, with `reason`.
+    pub fn into_quarantined(self, reason: String) -> Handled {
         let inquiry_id = self.mail.inquiry_id.clone();
         quarantined(
             self.origin,

@@ -517,6 +517,9 @@ impl Worker {
                     Ok(mail) => {
                         let earlier = self.sink.journal.submission(&inquiry_id);
                         let mut pending = Pending::new(raw, mail, earlier);
+                        if let Some(reason) = pending.unsendable() {
+                            return Ok(Some(Err(pending.into_quarantined(reason))));
+                        }
                         let outbox = &self.sink.spool.outbox;
                         if earlier.is_some() && outbox.join(reply_file_name(&inquiry_id)).exists() {
                             pending.mark_reply_written();
