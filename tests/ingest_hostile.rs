@@ -102,3 +102,92 @@ async fn one_hostile_mail_never_holds_back_the_batch() {
     assert!(names_in(&root.join("new")).is_empty());
     server.stop().await;
 }
+
+/// Mails sharing one Message-ID each get their own record and outcome: the first is answered
+/// under it, a copy from another file (same sender, same content) is recorded as a duplicate
+/// of it, and another client's mail or the same sender's other question reusing it is an
+/// inquiry of its own under a derived id, with its own reply; so is another client's mail
+/// reusing it in a later run (not quarantined as "already submitted by another client").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mails_sharing_a_message_id_each_get_their_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    const SHARED: &str = "shared@acme.example";
+    let first = common::ingest::mail(
+        Some(SHARED),
+        "ops@acme.example",
+        "Invoice",
+        "Is invoice 1042 paid?",
+    );
+    deliver(&root, "1.first", &first);
+    deliver(&root, "2.copy", &first);
+    let other_client = common::ingest::mail(
+        Some(SHARED),
+        "marketing@lumenlegal.example",
+        "Report",
+        "When will the final report be ready?",
+    );
+    deliver(&root, "3.other-client", &other_client);
+    let other_question = common::ingest::mail(
+        Some(SHARED),
+        "ops@acme.example",
+        "Report",
+        "When will the final report be ready?",
+    );
+    deliver(&root, "4.other-question", &other_question);
+    let mut options = options(server.addr);
+    options.guard = no_guard();
+    let mut worker = common::ingest::worker(options, &root);
+    let summary = worker
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((summary.processed, summary.duplicates), (4, 1));
+
+    let later = common::ingest::mail(
+        Some(SHARED),
+        "j.okonkwo@lumenlegal.example",
+        "Invoice",
+        "Is invoice 1042 paid?",
+    );
+    deliver(&root, "5.later", &later);
+    let again = worker
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((again.processed, again.quarantined), (1, 0));
+
+    let records = records_by_file(&root);
+    assert_eq!(records.len(), 5, "{records:?}");
+    assert_eq!(records["1.first"].inquiry_id, SHARED);
+    assert_eq!(records["1.first"].outcome, MailOutcome::Answered);
+    let copy = &records["2.copy"];
+    assert_eq!(copy.outcome, MailOutcome::Duplicate);
+    assert_eq!(copy.duplicate_of.as_deref(), Some(SHARED));
+    let mut ids = std::collections::BTreeSet::new();
+    for (name, client) in [
+        ("3.other-client", "lumen"),
+        ("4.other-question", "acme"),
+        ("5.later", "lumen"),
+    ] {
+        let record = &records[name];
+        assert!(record.inquiry_id.starts_with("reused-"), "{name}: {record:?}");
+        assert_eq!(record.message_id.as_deref(), Some(SHARED), "{name}");
+        assert_eq!(record.client_id.as_deref(), Some(client), "{name}");
+        assert!(
+            matches!(record.outcome, MailOutcome::Answered | MailOutcome::Routed),
+            "{name}: {record:?}"
+        );
+        if let Some(reply) = &record.reply {
+            assert!(root.join("outbox").join(reply).exists(), "{name}");
+        }
+        ids.insert(record.inquiry_id.clone());
+    }
+    assert_eq!(ids.len(), 3);
+    assert!(names_in(&root.join("new")).is_empty());
+    assert!(names_in(&root.join("quarantine")).is_empty());
+    assert_eq!(names_in(&root.join("cur")).len(), 5);
+    server.stop().await;
+}

@@ -61,9 +61,26 @@ pub enum Verdict {
 /// The inquiry id a mail handed to a person is submitted under: derived from its own, so a
 /// retry or a restart submits the same one and the server makes one ticket.
 pub fn handoff_id(inquiry_id: &str) -> String {
-    let digest = Sha256::digest(inquiry_id.as_bytes());
+    digest_id("handoff-", inquiry_id)
+}
+
+/// The inquiry id of a mail reusing `inquiry_id` (another sender's, or other content): derived
+/// from the id and the mail's `fingerprint`, so that a restart derives the same one and each
+/// such mail is an inquiry of its own.
+pub fn reused_id(inquiry_id: &str, fingerprint: &str) -> String {
+    digest_id("reused-", &format!("{inquiry_id}\n{fingerprint}"))
+}
+
+/// The journal key of a copy of the mail `inquiry_id` read from `source`: one per copy.
+fn copy_id(inquiry_id: &str, source: &str) -> String {
+    digest_id("copy-", &format!("{inquiry_id}\n{source}"))
+}
+
+/// `prefix` and 128 bits of the SHA-256 of `text`, in hex: an id within the server's limits.
+fn digest_id(prefix: &str, text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("handoff-{hex}")
+    format!("{prefix}{hex}")
 }
 
 /// The inquiry id of raw mail bytes sent to `helpdesk`, and the mail, or why they are no
@@ -124,6 +141,24 @@ fn record_of(
         reply_digest: None,
         held: None,
         submitted_as: None,
+        fingerprint: mail.map(|mail| mail.fingerprint.clone()),
+        duplicate_of: None,
+    }
+}
+
+/// A copy of the mail `original` (its sender, its content, from another file), journaled as
+/// such under a key of its own, never submitted.
+pub fn duplicate(raw: RawMail, mail: &ParsedMail, original: &str) -> Handled {
+    tracing::info!(source = %raw.origin.describe(), inquiry_id = %original, "a copy of a mail handled before");
+    let key = copy_id(original, &raw.origin.describe());
+    let mut record = record_of(&raw.origin, key, Some(mail), None, MailOutcome::Duplicate);
+    record.duplicate_of = Some(original.to_owned());
+    record.reason = Some(format!("a copy of {original}: not submitted again"));
+    Handled {
+        origin: raw.origin,
+        mbox_bytes: None,
+        record,
+        reply: None,
     }
 }
 
