@@ -589,7 +589,9 @@ mod tests {
         for name in ["x", "x.reason", "y.reason", "y"] {
             std::fs::write(new.join(name), format!("mail {name}")).unwrap();
             let origin = Origin::Maildir(new.join(name));
-            spool.quarantine(&origin, None, &format!("why {name}")).unwrap();
+            spool
+                .quarantine(&origin, None, &format!("why {name}"))
+                .unwrap();
         }
         let eml = dir.path().join("x");
         std::fs::write(&eml, "mail x from a file").unwrap();
@@ -608,7 +610,11 @@ mod tests {
         ];
         for (name, mail, reason) in kept {
             assert_eq!(read(name), mail, "{name}");
-            assert_eq!(read(&format!("{name}.reason")), format!("{reason}\n"), "{name}");
+            assert_eq!(
+                read(&format!("{name}.reason")),
+                format!("{reason}\n"),
+                "{name}"
+            );
         }
         assert_eq!(std::fs::read_dir(&spool.quarantine).unwrap().count(), 10);
         assert_eq!(std::fs::read_dir(&new).unwrap().count(), 0);

@@ -7,13 +7,13 @@
 //! journaled with its kind when a machine sent it, or as a duplicate when it copies a mail
 //! handled before; another mail reusing a Message-ID gets an id of its own), checked against
 //! the server's limits (a request the server would refuse is quarantined, never sent) and
-//! submitted with its inquiry id and its
-//! sender's address, which the server maps to a client. Before a mail is first sent, its
-//! submission is journaled (with the records of the mails just handled, in one synced write),
-//! so that a decision the server replays is known to be this spool's own (its reply is still to
-//! be written) or another's (sent from there already). The server's decision is acted on (a
-//! reply into the outbox, if the reply guard admits it, else a hand-off to a person; a ticket
-//! id into the journal) and only then is the mail moved out of `new/`.
+//! submitted with its inquiry id and its sender's address, which the server maps to a client.
+//! Before a mail is first sent, its submission is journaled (with the records of the mails just
+//! handled, in one synced write), so that a decision the server replays is known to be this
+//! spool's own (its reply is still to be written) or another's (sent from there already). The
+//! server's decision is acted on (a reply into the outbox, if the reply guard admits it, else a
+//! hand-off to a person; a ticket id into the journal) and only then is the mail moved out of
+//! `new/`.
 //!
 //! When the server is down, restarting, shedding load or silent, the stream is opened again
 //! after an exponential backoff (capped) and every mail without a decision is submitted again;
