@@ -9,7 +9,8 @@ use std::path::Path;
 
 use common::ingest::{deliver, fixtures, names_in, no_guard, options, records_by_file};
 use common::{TestServer, agency_config};
-use triage::mail::{MailOutcome, Maildir, Worker};
+use triage::mail::parse::{MAX_TEXT_BYTES, parse_mail_to};
+use triage::mail::{MailOutcome, Maildir, Worker, read_mail};
 
 /// The token of a worker that may submit acme's mail only: another client's mail is refused.
 const ACME_TOKEN: &str = "acme-mail-secret-0123456789";
@@ -17,11 +18,8 @@ const ACME_TOKEN: &str = "acme-mail-secret-0123456789";
 /// A server whose only token submits for acme.
 async fn acme_only_server(dir: &Path) -> TestServer {
     let mut config = agency_config(&dir.join("var"));
-    let mut token = triage::config::TokenConfig::new(
-        "acme-mail",
-        ACME_TOKEN,
-        triage::config::Role::Submitter,
-    );
+    let mut token =
+        triage::config::TokenConfig::new("acme-mail", ACME_TOKEN, triage::config::Role::Submitter);
     token.clients = vec!["acme".into()];
     config.tokens = vec![token];
     TestServer::start(config).await
@@ -173,7 +171,10 @@ async fn mails_sharing_a_message_id_each_get_their_own_outcome() {
         ("5.later", "lumen"),
     ] {
         let record = &records[name];
-        assert!(record.inquiry_id.starts_with("reused-"), "{name}: {record:?}");
+        assert!(
+            record.inquiry_id.starts_with("reused-"),
+            "{name}: {record:?}"
+        );
         assert_eq!(record.message_id.as_deref(), Some(SHARED), "{name}");
         assert_eq!(record.client_id.as_deref(), Some(client), "{name}");
         assert!(
@@ -189,5 +190,180 @@ async fn mails_sharing_a_message_id_each_get_their_own_outcome() {
     assert!(names_in(&root.join("new")).is_empty());
     assert!(names_in(&root.join("quarantine")).is_empty());
     assert_eq!(names_in(&root.join("cur")).len(), 5);
+    server.stop().await;
+}
+
+/// Rounds of seeded mutations per fixture mail and kind of mutation.
+const MUTATION_ROUNDS: usize = 6;
+
+/// The kinds of mutation: byte flips, a cut, a header line repeated, a header of megabytes,
+/// and flips after a repeated header.
+const MUTATION_KINDS: usize = 5;
+
+/// Where the header block of `raw` ends (its blank line), or its end.
+fn header_end(raw: &[u8]) -> usize {
+    let find = |needle: &[u8]| raw.windows(needle.len()).position(|w| w == needle);
+    find(b"\r\n\r\n")
+        .or_else(|| find(b"\n\n"))
+        .unwrap_or(raw.len())
+}
+
+/// `raw` mutated by the `kind`-th mutation, with `rng` choosing where and how.
+fn mutate(rng: &mut fastrand::Rng, raw: &[u8], kind: usize) -> Vec<u8> {
+    let mut bytes = raw.to_vec();
+    let flip = |rng: &mut fastrand::Rng, bytes: &mut Vec<u8>| {
+        for _ in 0..rng.usize(1..=16) {
+            if !bytes.is_empty() {
+                let at = rng.usize(..bytes.len());
+                bytes[at] = rng.u8(..);
+            }
+        }
+    };
+    let repeat_header = |rng: &mut fastrand::Rng, bytes: &mut Vec<u8>| {
+        let head = &bytes[..header_end(bytes)];
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                head.iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .filter(|&start| start < head.len())
+            .collect();
+        let start = starts[rng.usize(..starts.len())];
+        let end = head[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(head.len(), |n| start + n + 1);
+        let line = head[start..end].to_vec();
+        for _ in 0..rng.usize(1..=50) {
+            bytes.splice(start..start, line.iter().copied());
+        }
+    };
+    match kind {
+        0 => flip(rng, &mut bytes),
+        1 => bytes.truncate(rng.usize(..=bytes.len())),
+        2 => repeat_header(rng, &mut bytes),
+        3 => {
+            let names = [
+                "From",
+                "Subject",
+                "Message-ID",
+                "References",
+                "Content-Type",
+                "To",
+            ];
+            let name = names[rng.usize(..names.len())];
+            let size = rng.usize(256 << 10..=2 << 20);
+            let fill = [b'a', b'@', b'<', b' ', b'=', 0xff][rng.usize(..6)];
+            let mut header = format!("{name}: ").into_bytes();
+            header.extend(std::iter::repeat_n(fill, size));
+            header.extend_from_slice(b"\r\n");
+            bytes.splice(0..0, header);
+        }
+        _ => {
+            repeat_header(rng, &mut bytes);
+            flip(rng, &mut bytes);
+        }
+    }
+    bytes
+}
+
+/// Seeded mutations of every fixture mail (byte flips, cuts, a header line repeated up to 50
+/// times, a From, Subject, Message-ID, References, Content-Type or To header of up to 2 MiB)
+/// through the parser and `read_mail`: none panics, and each yields a mail (a usable id, a
+/// sender address, subject and text within the server's limit) or a reason.
+#[test]
+fn mutated_fixture_mails_yield_a_mail_or_a_reason() {
+    let mut corpus: Vec<_> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    corpus.sort();
+    let mut rng = fastrand::Rng::with_seed(28);
+    let (mut cases, mut mails) = (0, 0);
+    for path in &corpus {
+        let raw = std::fs::read(path).unwrap();
+        for kind in 0..MUTATION_KINDS {
+            for _ in 0..MUTATION_ROUNDS {
+                let mutated = mutate(&mut rng, &raw, kind);
+                let (inquiry_id, read) = read_mail(&mutated, "helpdesk@agency.example");
+                let parsed = parse_mail_to(&mutated, "helpdesk@agency.example");
+                let usable = |id: &str| id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic());
+                assert!(!inquiry_id.is_empty() && usable(&inquiry_id), "{path:?}");
+                match read {
+                    Ok(mail) => {
+                        assert_eq!(mail.inquiry_id, inquiry_id, "{path:?}");
+                        assert!(mail.sender.contains('@'), "{path:?}");
+                        assert!(mail.subject.len() + mail.body.len() <= MAX_TEXT_BYTES);
+                        assert!(mail.thread_id.as_deref().is_none_or(usable), "{path:?}");
+                        assert_eq!(parsed.as_ref().ok(), Some(&mail), "{path:?}");
+                        mails += 1;
+                    }
+                    Err(reason) => {
+                        assert!(!reason.to_string().is_empty(), "{path:?}");
+                        assert_eq!(parsed.err(), Some(reason), "{path:?}");
+                    }
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, corpus.len() * MUTATION_KINDS * MUTATION_ROUNDS);
+    assert!(
+        mails > 0 && mails < cases,
+        "{mails} of {cases} read as mails"
+    );
+    println!("{cases} mutated mails, {mails} read as mails");
+}
+
+/// Through the worker, `mail1` and `mail1:2,S` both in `new/` (two mails) end in `cur/` as two
+/// files with their own bytes, each journaled; a mail named `x.reason` and a quarantined `x`
+/// keep their own files and reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_move_of_the_worker_replaces_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(&dir.path().join("var"))).await;
+    let root = dir.path().join("Maildir");
+    let maildir = Maildir::open(&root).unwrap();
+    let ask = |id: &str, question: &str| {
+        common::ingest::mail(Some(id), "ops@acme.example", "Question", question)
+    };
+    let first = ask("m1@acme.example", "Is invoice 1042 paid?");
+    let second = ask("m2@acme.example", "When will the final report be ready?");
+    deliver(&root, "mail1", &first);
+    deliver(&root, "mail1:2,S", &second);
+    let empty = ask("x@acme.example", "");
+    let empty = empty.replace("Subject: Question", "Subject: ");
+    deliver(&root, "x", &empty);
+    deliver(&root, "x.reason", &empty.replace("ops@acme", "jo@acme"));
+    let mut options = options(server.addr);
+    options.guard = no_guard();
+    let summary = common::ingest::worker(options, &root)
+        .run_maildir(&maildir, None, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!((summary.processed, summary.quarantined), (4, 2));
+    assert_eq!(records_by_file(&root).len(), 4);
+    let cur = root.join("cur");
+    assert_eq!(names_in(&cur), ["mail1.1:2,S", "mail1:2,S"]);
+    let mut kept: Vec<String> = names_in(&cur)
+        .iter()
+        .map(|name| std::fs::read_to_string(cur.join(name)).unwrap())
+        .collect();
+    kept.sort();
+    let mut sent = vec![first, second];
+    sent.sort();
+    assert_eq!(kept, sent);
+    let quarantine = root.join("quarantine");
+    assert_eq!(
+        names_in(&quarantine),
+        ["x", "x.reason", "x.reason.1", "x.reason.1.reason"]
+    );
+    let reason = std::fs::read_to_string(quarantine.join("x.reason")).unwrap();
+    assert!(reason.contains("no text"), "{reason}");
+    let mail = std::fs::read_to_string(quarantine.join("x.reason.1")).unwrap();
+    assert!(mail.contains("jo@acme.example"), "{mail}");
     server.stop().await;
 }
