@@ -137,7 +137,7 @@ fn cut_off_mails_never_panic() {
 /// (with its reason) or, sent by a machine, journaled with its kind and moved to cur/ without a
 /// ticket or a reply, as expected; a permanent bounce pauses mail to its address (the answer to
 /// it is withheld), a transient one does not; replies in the outbox, nothing left in new/; mail
-/// delivered again is moved as a duplicate without a second record or ticket.
+/// delivered again is moved as a duplicate, with a record of its own and no second ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maildir_corpus_reaches_its_outcomes() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,7 +160,9 @@ async fn maildir_corpus_reaches_its_outcomes() {
         let outcome = expect["outcome"].as_str().unwrap();
         *counts.entry(outcome).or_default() += 1;
         if outcome == "duplicate" {
-            assert!(!records.contains_key(name), "{name} was recorded twice");
+            let record = &records[name];
+            assert_eq!(record.outcome, MailOutcome::Duplicate, "{name}");
+            assert_eq!(record.duplicate_of.as_deref(), Some("dup-1@acme.example"));
             continue;
         }
         let record = &records[name];
@@ -288,7 +290,7 @@ async fn maildir_corpus_reaches_its_outcomes() {
         .unwrap();
     assert_eq!(thread_reply.subject(), Some("Re: 会议"));
 
-    // Delivered again: moved as a duplicate, no new record, no second ticket.
+    // Delivered again: moved as a duplicate with its own record, no second ticket.
     std::fs::copy(
         fixtures().join("unknown-sender.eml"),
         root.join("new/redelivered.eml"),
@@ -299,7 +301,14 @@ async fn maildir_corpus_reaches_its_outcomes() {
         .await
         .unwrap();
     assert_eq!((again.processed, again.duplicates), (1, 1));
-    assert_eq!(records_by_file(&root).len(), records.len());
+    let after = records_by_file(&root);
+    assert_eq!(after.len(), records.len() + 1);
+    let copy = &after["redelivered.eml"];
+    assert_eq!(copy.outcome, MailOutcome::Duplicate);
+    assert_eq!(
+        copy.duplicate_of.as_ref(),
+        Some(&records["unknown-sender.eml"].inquiry_id)
+    );
     let queues = server
         .specialist()
         .await

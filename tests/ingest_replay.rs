@@ -96,7 +96,8 @@ async fn a_fresh_spool_sends_no_second_answer_but_a_restart_does() {
 }
 
 /// A mail without a Message-ID delivered again with another Received header (and the other
-/// headers servers add on the way) keeps its inquiry id: moved as a duplicate, no second reply.
+/// headers servers add on the way) keeps its inquiry id: journaled and moved as a duplicate of
+/// the first, no second reply.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_with_one_more_received_header_keeps_its_id() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,8 +130,14 @@ async fn a_redelivery_with_one_more_received_header_keeps_its_id() {
         "{summary:?}"
     );
     let records = records_by_file(&root);
-    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records.len(), 2, "{records:?}");
     assert!(records["1.first"].inquiry_id.starts_with("raw-"));
+    let copy = &records["2.again"];
+    assert_eq!(copy.outcome, MailOutcome::Duplicate);
+    assert_eq!(
+        copy.duplicate_of,
+        Some(records["1.first"].inquiry_id.clone())
+    );
     assert_eq!(names_in(&root.join("outbox")).len(), 1);
     server.stop().await;
 }

@@ -21,6 +21,7 @@ pub use caller::{Caller, Role};
 pub use error::{ErrorKind, HelpdeskError};
 pub use lease::LeasePolicy;
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
+pub use validate::validate_inquiry;
 
 use std::sync::Arc;
 

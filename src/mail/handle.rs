@@ -12,9 +12,11 @@ use tonic::{Code, Status};
 use super::guard::{Hold, ReplyGuard, reply_digest};
 use super::journal::{MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, RawMail};
-use super::parse::{ParseError, ParsedMail, parse_mail_to, raw_id};
+use super::parse::{MAX_TEXT_BYTES, ParseError, ParsedMail, parse_mail_to, raw_id};
 use super::reply::{reply_eml, reply_file_name};
 use super::sink::Handled;
+use crate::grpc::convert::inquiry_from_proto;
+use crate::helpdesk::validate_inquiry;
 use crate::proto::v1 as pb;
 use crate::proto::v1::submit_stream_response::Result as StreamResult;
 
@@ -59,9 +61,26 @@ pub enum Verdict {
 /// The inquiry id a mail handed to a person is submitted under: derived from its own, so a
 /// retry or a restart submits the same one and the server makes one ticket.
 pub fn handoff_id(inquiry_id: &str) -> String {
-    let digest = Sha256::digest(inquiry_id.as_bytes());
+    digest_id("handoff-", inquiry_id)
+}
+
+/// The inquiry id of a mail reusing `inquiry_id` (another sender's, or other content): derived
+/// from the id and the mail's `fingerprint`, so that a restart derives the same one and each
+/// such mail is an inquiry of its own.
+pub fn reused_id(inquiry_id: &str, fingerprint: &str) -> String {
+    digest_id("reused-", &format!("{inquiry_id}\n{fingerprint}"))
+}
+
+/// The journal key of a copy of the mail `inquiry_id` read from `source`: one per copy.
+fn copy_id(inquiry_id: &str, source: &str) -> String {
+    digest_id("copy-", &format!("{inquiry_id}\n{source}"))
+}
+
+/// `prefix` and 128 bits of the SHA-256 of `text`, in hex: an id within the server's limits.
+fn digest_id(prefix: &str, text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("handoff-{hex}")
+    format!("{prefix}{hex}")
 }
 
 /// The inquiry id of raw mail bytes sent to `helpdesk`, and the mail, or why they are no
@@ -122,6 +141,24 @@ fn record_of(
         reply_digest: None,
         held: None,
         submitted_as: None,
+        fingerprint: mail.map(|mail| mail.fingerprint.clone()),
+        duplicate_of: None,
+    }
+}
+
+/// A copy of the mail `original` (its sender, its content, from another file), journaled as
+/// such under a key of its own, never submitted.
+pub fn duplicate(raw: RawMail, mail: &ParsedMail, original: &str) -> Handled {
+    tracing::info!(source = %raw.origin.describe(), inquiry_id = %original, "a copy of a mail handled before");
+    let key = copy_id(original, &raw.origin.describe());
+    let mut record = record_of(&raw.origin, key, Some(mail), None, MailOutcome::Duplicate);
+    record.duplicate_of = Some(original.to_owned());
+    record.reason = Some(format!("a copy of {original}: not submitted again"));
+    Handled {
+        origin: raw.origin,
+        mbox_bytes: None,
+        record,
+        reply: None,
     }
 }
 
@@ -186,14 +223,16 @@ pub fn unreadable(raw: RawMail, inquiry_id: String, reason: String) -> Handled {
 }
 
 /// Attachment names as the server takes them: at most [`MAX_ATTACHMENTS`], each cut to
-/// [`MAX_ATTACHMENT_NAME_BYTES`] and without control characters.
+/// [`MAX_ATTACHMENT_NAME_BYTES`] and without control characters ("unnamed" when nothing is
+/// left).
 fn attachment_names(names: &[String]) -> Vec<String> {
     names
         .iter()
         .take(MAX_ATTACHMENTS)
         .map(|name| {
             let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-            crate::text::truncated(&clean, MAX_ATTACHMENT_NAME_BYTES).to_owned()
+            let kept = crate::text::truncated(&clean, MAX_ATTACHMENT_NAME_BYTES);
+            if kept.is_empty() { "unnamed" } else { kept }.to_owned()
         })
         .collect()
 }
@@ -278,6 +317,22 @@ impl Pending {
         }
     }
 
+    /// Why the server would refuse the mail's request, by the server's own rules (its field
+    /// limits), checked before it is sent: a field over a limit (a sender address of a
+    /// megabyte) is this mail's fault, and sent anyway it could break the stream that the
+    /// other mails in flight share. `None` when the request is one the server takes.
+    pub fn unsendable(&self) -> Option<String> {
+        let request = self.request().inquiry;
+        let checked = inquiry_from_proto(request, now_ms())
+            .map_err(|error| error.to_string())
+            .and_then(|inquiry| {
+                validate_inquiry(&inquiry, MAX_TEXT_BYTES).map_err(|error| error.to_string())
+            });
+        checked
+            .err()
+            .map(|error| format!("not sent, the server would refuse it: {error}"))
+    }
+
     /// The thread the mail belongs to, for the reply guard: its first reference, else itself.
     fn thread(&self) -> &str {
         self.mail
@@ -286,7 +341,8 @@ impl Pending {
             .unwrap_or(&self.mail.inquiry_id)
     }
 
-    fn into_quarantined(self, reason: String) -> Handled {
+    /// The mail for the quarantine, with `reason`.
+    pub fn into_quarantined(self, reason: String) -> Handled {
         let inquiry_id = self.mail.inquiry_id.clone();
         quarantined(
             self.origin,

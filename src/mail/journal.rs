@@ -3,7 +3,11 @@
 //! first submitted, a line saying so ([`Submission`]), synced with the same write.
 //!
 //! A mail whose inquiry id is in the journal is not submitted again: it is only moved where
-//! its record says (a kill between the journal and the move leaves exactly that to do). The
+//! its record says (a kill between the journal and the move leaves exactly that to do). Each
+//! mail has a record of its own: a copy of a mail from another file is recorded as a
+//! duplicate under a key derived from its source, another mail reusing a Message-ID under a
+//! derived inquiry id; a record's `fingerprint` tells the two apart. Lines written by earlier
+//! versions (without the newer fields) still read. The
 //! submissions tell a decision this spool asked for (replayed after a crash: its reply is
 //! still to be written) from one another spool asked for (a fresh copy of the mailbox against
 //! the same server: the reply went out from there). A line torn by a crash at the end of the
@@ -37,6 +41,9 @@ pub enum MailOutcome {
     /// The server had answered it for another spool (a copy of this mailbox, or another
     /// worker): that answer was sent from there, and none is written here.
     AnsweredBefore,
+    /// A copy of a mail handled before (one Message-ID, one sender, one content), from
+    /// another file: not submitted; `duplicate_of` names the mail it copies.
+    Duplicate,
 }
 
 /// One handled mail.
@@ -79,6 +86,16 @@ pub struct MailRecord {
     /// person is submitted again under a derived id, and its ticket carries that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_as: Option<String>,
+    /// What the mail says, as a digest ([`ParsedMail::fingerprint`]): tells a copy of the
+    /// mail from another mail reusing its Message-ID. Records of earlier versions have none.
+    ///
+    /// [`ParsedMail::fingerprint`]: super::parse::ParsedMail::fingerprint
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Of a duplicate: the inquiry id of the mail it copies (its own record's key is derived
+    /// from that id and its source, so that each copy has a line of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 /// A mail about to be submitted for the first time (or to be handed to a person), journaled
@@ -231,6 +248,8 @@ mod tests {
             reply_digest: None,
             held: None,
             submitted_as: None,
+            fingerprint: None,
+            duplicate_of: None,
         }
     }
 

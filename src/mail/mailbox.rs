@@ -7,7 +7,9 @@
 //! mail, and a mail over the size limit is not read at all. A backlog of any size is handled
 //! in the memory of the worker's window.
 //!
-//! Files of a Maildir are moved by `rename`, so a mail is in exactly one folder at any moment.
+//! Files of a Maildir are moved by a hard link and the old name's removal, which (unlike
+//! `rename`) never replaces a file already at the new name: a mail whose name is taken gets a
+//! numbered one, so no mail's bytes are ever overwritten.
 //! Files named on the command line are never moved or changed: the journal says which of their
 //! mails are done, and a quarantined one is copied into the quarantine.
 
@@ -277,7 +279,9 @@ impl Maildir {
     }
 }
 
-/// Moves a handled Maildir mail from `new/` to `cur/`, adding the Seen flag (`:2,S`).
+/// Moves a handled Maildir mail from `new/` to `cur/`, adding the Seen flag (`:2,S`). A name
+/// taken in `cur/` by another mail (`1.a` and `1.a:2,S` both delivered) is never replaced: the
+/// mail gets the first free name of `1.a.1:2,S`, `1.a.2:2,S` …
 pub fn mark_seen(path: &Path) -> io::Result<()> {
     let (Some(name), Some(new)) = (path.file_name(), path.parent()) else {
         return Err(io::Error::other(format!(
@@ -295,8 +299,60 @@ pub fn mark_seen(path: &Path) -> io::Result<()> {
         }
         None => format!("{name}:2,S"),
     };
-    let cur = new.with_file_name("cur").join(seen);
-    std::fs::rename(path, cur)
+    let cur = new.with_file_name("cur");
+    let mut attempt = 0;
+    loop {
+        match move_without_replacing(path, &cur.join(candidate_name(&seen, attempt))) {
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => attempt += 1,
+            moved => return moved,
+        }
+    }
+}
+
+/// The `attempt`-th name tried for a file whose own name is `name`: `name`, then `name.1`,
+/// `name.2` …, the number going before a Maildir info suffix (`base.1:2,S`) so that the name
+/// stays a Maildir name.
+fn candidate_name(name: &str, attempt: usize) -> String {
+    if attempt == 0 {
+        return name.to_owned();
+    }
+    match name.split_once(":2,") {
+        Some((base, flags)) => format!("{base}.{attempt}:2,{flags}"),
+        None => format!("{name}.{attempt}"),
+    }
+}
+
+/// Moves `from` to `to` unless another file is there (`AlreadyExists`): a hard link, then the
+/// old name removed, since `rename` replaces what it finds. A link left by a move that a kill
+/// interrupted (`to` is `from` already) is finished.
+fn move_without_replacing(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => {}
+        Err(error)
+            if error.kind() == io::ErrorKind::AlreadyExists
+                && same_file::is_same_file(from, to)? => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::remove_file(from)
+}
+
+/// Writes `bytes` into a new file at `path`; `AlreadyExists` when there is one.
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+/// Whether the file at `path` holds exactly `bytes` (false when there is none).
+fn holds(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    match std::fs::read(path) {
+        Ok(held) => Ok(held == bytes),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// The worker's folders: `outbox/`, `quarantine/` and `.triage/journal.jsonl` under one root
@@ -320,7 +376,9 @@ impl Spool {
 
     /// Puts a mail into the quarantine with a `<name>.reason` file: a Maildir file is moved,
     /// a file named on the command line copied, an mbox entry written from `mbox_bytes` (when
-    /// they were read). Written again after a restart, it gives the same files.
+    /// they were read). Nothing there is replaced: when the name or its `.reason` is another
+    /// mail's (a mail named `x.reason` beside `x`), the first free name of `name.1`, `name.2`
+    /// … is used. Done again after a restart, it finds its own files and finishes the move.
     pub fn quarantine(
         &self,
         origin: &Origin,
@@ -329,17 +387,54 @@ impl Spool {
     ) -> io::Result<()> {
         std::fs::create_dir_all(&self.quarantine)?;
         let name = origin.quarantine_name();
-        std::fs::write(
-            self.quarantine.join(format!("{name}.reason")),
-            format!("{reason}\n"),
-        )?;
-        let target = self.quarantine.join(&name);
-        match (origin, mbox_bytes) {
-            (Origin::Maildir(path), _) => std::fs::rename(path, target),
-            (Origin::File(path), _) => std::fs::copy(path, target).map(drop),
-            (Origin::Mbox(..), Some(bytes)) => std::fs::write(target, bytes),
-            (Origin::Mbox(..), None) => Ok(()),
+        let reason = format!("{reason}\n");
+        let mut attempt = 0;
+        loop {
+            let candidate = candidate_name(&name, attempt);
+            attempt += 1;
+            let target = self.quarantine.join(&candidate);
+            let reason_file = self.quarantine.join(format!("{candidate}.reason"));
+            let own_reason = holds(&reason_file, reason.as_bytes())?;
+            let free = |path: &Path| path.try_exists().map(|exists| !exists);
+            let mail_is_here = match (origin, mbox_bytes) {
+                (Origin::Maildir(path), _) => {
+                    target.exists() && same_file::is_same_file(path, &target)?
+                }
+                (Origin::File(path), _) => holds(&target, &std::fs::read(path)?)?,
+                (Origin::Mbox(..), Some(bytes)) => holds(&target, bytes)?,
+                (Origin::Mbox(..), None) => false,
+            };
+            if !(own_reason || free(&reason_file)?) || !(mail_is_here || free(&target)?) {
+                continue;
+            }
+            if !own_reason && !created(write_new(&reason_file, reason.as_bytes()))? {
+                continue;
+            }
+            if mail_is_here {
+                return match origin {
+                    Origin::Maildir(path) => move_without_replacing(path, &target),
+                    Origin::File(_) | Origin::Mbox(..) => Ok(()),
+                };
+            }
+            let placed = match (origin, mbox_bytes) {
+                (Origin::Maildir(path), _) => move_without_replacing(path, &target),
+                (Origin::File(path), _) => write_new(&target, &std::fs::read(path)?),
+                (Origin::Mbox(..), Some(bytes)) => write_new(&target, bytes),
+                (Origin::Mbox(..), None) => Ok(()),
+            };
+            if created(placed)? {
+                return Ok(());
+            }
         }
+    }
+}
+
+/// Whether a file was created: false when another one took the name first.
+fn created(result: io::Result<()>) -> io::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -451,5 +546,77 @@ mod tests {
             std::fs::read(&eml).unwrap()
         );
         assert!(eml.exists());
+    }
+
+    /// `1.a` and `1.a:2,S` both in `new/` both reach `cur/`, the second under a numbered
+    /// name: neither mail's bytes are lost; a move a kill interrupted (both names linked) is
+    /// finished, not doubled.
+    #[test]
+    fn seen_mail_never_replaces_a_mail_in_cur() {
+        let dir = tempfile::tempdir().unwrap();
+        Maildir::open(dir.path()).unwrap();
+        let (new, cur) = (dir.path().join("new"), dir.path().join("cur"));
+        std::fs::write(new.join("1.a"), "first").unwrap();
+        std::fs::write(new.join("1.a:2,S"), "second").unwrap();
+        std::fs::write(new.join("2.b"), "third").unwrap();
+        std::fs::hard_link(new.join("2.b"), cur.join("2.b:2,S")).unwrap();
+        for name in ["1.a", "1.a:2,S", "2.b"] {
+            mark_seen(&new.join(name)).unwrap();
+        }
+        let read = |name: &str| std::fs::read_to_string(cur.join(name)).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&cur)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["1.a.1:2,S", "1.a:2,S", "2.b:2,S"]);
+        assert_eq!(
+            (read("1.a:2,S"), read("1.a.1:2,S"), read("2.b:2,S")),
+            ("first".to_owned(), "second".to_owned(), "third".to_owned())
+        );
+        assert_eq!(std::fs::read_dir(&new).unwrap().count(), 0);
+    }
+
+    /// A mail named `x.reason` never overwrites the reason of a quarantined `x`, nor `x` the
+    /// mail `x.reason`; each mail and each reason is kept whole, and quarantining a mail again
+    /// (after a restart) makes no second copy.
+    #[test]
+    fn quarantine_never_replaces_a_mail_or_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        Maildir::open(dir.path()).unwrap();
+        let new = dir.path().join("new");
+        let spool = Spool::under(dir.path());
+        for name in ["x", "x.reason", "y.reason", "y"] {
+            std::fs::write(new.join(name), format!("mail {name}")).unwrap();
+            let origin = Origin::Maildir(new.join(name));
+            spool
+                .quarantine(&origin, None, &format!("why {name}"))
+                .unwrap();
+        }
+        let eml = dir.path().join("x");
+        std::fs::write(&eml, "mail x from a file").unwrap();
+        for _ in 0..2 {
+            spool
+                .quarantine(&Origin::File(eml.clone()), None, "why the file")
+                .unwrap();
+        }
+        let read = |name: &str| std::fs::read_to_string(spool.quarantine.join(name)).unwrap();
+        let kept = [
+            ("x", "mail x", "why x"),
+            ("x.reason.1", "mail x.reason", "why x.reason"),
+            ("y.reason", "mail y.reason", "why y.reason"),
+            ("y.1", "mail y", "why y"),
+            ("x.1", "mail x from a file", "why the file"),
+        ];
+        for (name, mail, reason) in kept {
+            assert_eq!(read(name), mail, "{name}");
+            assert_eq!(
+                read(&format!("{name}.reason")),
+                format!("{reason}\n"),
+                "{name}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(&spool.quarantine).unwrap().count(), 10);
+        assert_eq!(std::fs::read_dir(&new).unwrap().count(), 0);
     }
 }

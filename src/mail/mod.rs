@@ -43,6 +43,7 @@ pub mod worker;
 use std::io;
 
 pub use guard::{GuardLimits, Hold};
+pub use handle::read_mail;
 pub use journal::{Journal, MailOutcome, MailRecord};
 pub use kind::MailKind;
 pub use mailbox::{Incoming, Maildir, Origin, RawMail, Spool};

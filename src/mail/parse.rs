@@ -29,6 +29,9 @@ pub struct ParsedMail {
     pub message_id: Option<String>,
     /// The Message-ID, or `raw-` and a digest of the raw bytes for a mail without one.
     pub inquiry_id: String,
+    /// What the mail says, as a digest (its `raw-` id, whatever its Message-ID): two mails
+    /// with one Message-ID are copies of one mail only when this matches too.
+    pub fingerprint: String,
     /// The sender's address, lowercased.
     pub sender: String,
     pub subject: String,
@@ -70,6 +73,11 @@ pub enum ParseError {
 /// signatures, X-…) do not count, so a re-delivered copy keeps its id. Bytes without any such
 /// header are digested whole.
 pub fn raw_id(raw: &[u8]) -> String {
+    content_id(MessageParser::new().parse(raw).as_ref(), raw)
+}
+
+/// [`raw_id`] of `raw` parsed as `message`.
+fn content_id(message: Option<&Message<'_>>, raw: &[u8]) -> String {
     const STABLE_HEADERS: [&str; 12] = [
         "from",
         "sender",
@@ -84,8 +92,7 @@ pub fn raw_id(raw: &[u8]) -> String {
         "content-type",
         "content-transfer-encoding",
     ];
-    let message = MessageParser::new().parse(raw);
-    let root = message.as_ref().and_then(|message| message.parts.first());
+    let root = message.and_then(|message| message.parts.first());
     let mut stable = String::new();
     for header in root.map(|root| root.headers.as_slice()).unwrap_or_default() {
         let name = header.name.as_str().to_ascii_lowercase();
@@ -130,11 +137,6 @@ pub fn normalise_message_id(id: &str) -> Option<String> {
     usable.then_some(id)
 }
 
-/// The inquiry id of a mail: what the id of a reply's thread must match.
-fn inquiry_id_of(message_id: Option<&String>, raw: &[u8]) -> String {
-    message_id.cloned().unwrap_or_else(|| raw_id(raw))
-}
-
 /// Reads `raw` as a mail to a helpdesk whose own address is unknown (so its own mail coming
 /// back is not recognised as such).
 pub fn parse_mail(raw: &[u8]) -> Result<ParsedMail, ParseError> {
@@ -149,7 +151,9 @@ pub fn parse_mail_to(raw: &[u8], helpdesk: &str) -> Result<ParsedMail, ParseErro
         .ok_or(ParseError::NotAMail)?;
     let sender = sender_of(&message).ok_or(ParseError::NoSender)?;
     let message_id = message.message_id().and_then(normalise_message_id);
-    let inquiry_id = inquiry_id_of(message_id.as_ref(), raw);
+    let fingerprint = content_id(Some(&message), raw);
+    // What the id of a reply's thread must match.
+    let inquiry_id = message_id.clone().unwrap_or_else(|| fingerprint.clone());
     let mut references = id_list(message.references());
     let thread_id = references
         .first()
@@ -179,6 +183,7 @@ pub fn parse_mail_to(raw: &[u8], helpdesk: &str) -> Result<ParsedMail, ParseErro
     Ok(ParsedMail {
         message_id,
         inquiry_id,
+        fingerprint,
         sender,
         subject,
         body,

@@ -43,8 +43,9 @@ pub struct Summary {
     pub automatic: u64,
     /// Answers not written because automatic mail to the address is paused (it bounced).
     pub withheld: u64,
-    /// Mails whose inquiry id the journal already had: re-delivered copies, and mails a
-    /// killed run had finished but not yet moved. They are moved, not submitted again.
+    /// Copies of a mail handled before (re-delivered: one Message-ID, sender and content),
+    /// each journaled as such, and mails a killed run had finished but not yet moved. They are
+    /// moved, not submitted again.
     pub duplicates: u64,
     /// Mails the server had answered for another spool: no second reply written.
     pub answered_before: u64,
@@ -76,6 +77,7 @@ impl Summary {
             MailOutcome::NoReply => self.no_reply += 1,
             MailOutcome::Automatic => self.automatic += 1,
             MailOutcome::AnsweredBefore => self.answered_before += 1,
+            MailOutcome::Duplicate => self.duplicates += 1,
         }
         if record.held.is_some() && record.outcome == MailOutcome::Routed {
             self.handed_off += 1;

@@ -4,13 +4,16 @@
 //! Mails are read one at a time as the window has room ([`Incoming`]): the worker holds at most
 //! a window's worth of parsed mails (in flight, waiting for a retry, or waiting for a copy of
 //! theirs in flight), never a backlog. A mail is parsed (or quarantined with the reason, or
-//! journaled with its kind when a machine sent it) and submitted with its inquiry id and its
-//! sender's address, which the server maps to a client. Before a mail is first sent, its
-//! submission is journaled (with the records of the mails just handled, in one synced write),
-//! so that a decision the server replays is known to be this spool's own (its reply is still to
-//! be written) or another's (sent from there already). The server's decision is acted on (a
-//! reply into the outbox, if the reply guard admits it, else a hand-off to a person; a ticket
-//! id into the journal) and only then is the mail moved out of `new/`.
+//! journaled with its kind when a machine sent it, or as a duplicate when it copies a mail
+//! handled before; another mail reusing a Message-ID gets an id of its own), checked against
+//! the server's limits (a request the server would refuse is quarantined, never sent) and
+//! submitted with its inquiry id and its sender's address, which the server maps to a client.
+//! Before a mail is first sent, its submission is journaled (with the records of the mails just
+//! handled, in one synced write), so that a decision the server replays is known to be this
+//! spool's own (its reply is still to be written) or another's (sent from there already). The
+//! server's decision is acted on (a reply into the outbox, if the reply guard admits it, else a
+//! hand-off to a person; a ticket id into the journal) and only then is the mail moved out of
+//! `new/`.
 //!
 //! When the server is down, restarting, shedding load or silent, the stream is opened again
 //! after an exponential backoff (capped) and every mail without a decision is submitted again;
@@ -33,13 +36,13 @@ use super::IngestError;
 use super::backoff::Backoff;
 use super::guard::{GuardLimits, ReplyGuard};
 use super::handle::{
-    Pending, Verdict, automatic, handle_response, handoff_id, now_ms, quarantined, read_mail,
-    unreadable,
+    Pending, Verdict, automatic, duplicate, handle_response, handoff_id, now_ms, quarantined,
+    read_mail, reused_id, unreadable,
 };
-use super::journal::{Journal, MailOutcome, Submission};
+use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::kind::MailKind;
 use super::mailbox::{Arrival, Incoming, Maildir, Origin};
-use super::parse::raw_id;
+use super::parse::{ParsedMail, raw_id};
 use super::reply::reply_file_name;
 use super::sink::{Handled, Sink, Summary};
 use crate::progress::Stage;
@@ -101,6 +104,8 @@ pub struct Worker {
     sink: Sink,
     backoff: Backoff,
     guard: ReplyGuard,
+    /// The mail holding each inquiry id read in this run (the journal knows earlier runs').
+    claims: HashMap<String, Claim>,
 }
 
 /// Why a stream ended before its work was done.
@@ -156,6 +161,7 @@ impl Worker {
             sink,
             backoff,
             guard,
+            claims: HashMap::new(),
         }
     }
 
@@ -512,11 +518,22 @@ impl Worker {
             }
             Arrival::Mail(raw) => {
                 let (inquiry_id, parsed) = read_mail(&raw.bytes, &self.options.from_address);
+                let parsed = parsed.map(|mut mail| {
+                    let copied = self.identify(&mut mail, &raw.origin);
+                    (mail, copied)
+                });
                 match parsed {
-                    Ok(mail) if mail.sorting.kind != MailKind::Human => automatic(raw, &mail),
-                    Ok(mail) => {
+                    Ok((mail, Some(original))) => duplicate(raw, &mail, &original),
+                    Ok((mail, None)) if mail.sorting.kind != MailKind::Human => {
+                        automatic(raw, &mail)
+                    }
+                    Ok((mail, None)) => {
+                        let inquiry_id = mail.inquiry_id.clone();
                         let earlier = self.sink.journal.submission(&inquiry_id);
                         let mut pending = Pending::new(raw, mail, earlier);
+                        if let Some(reason) = pending.unsendable() {
+                            return Ok(Some(Err(pending.into_quarantined(reason))));
+                        }
                         let outbox = &self.sink.spool.outbox;
                         if earlier.is_some() && outbox.join(reply_file_name(&inquiry_id)).exists() {
                             pending.mark_reply_written();
@@ -528,6 +545,40 @@ impl Worker {
             }
         };
         Ok(Some(Err(settled)))
+    }
+
+    /// Settles which mail `mail` (read from `origin`) is, by its inquiry id: the first mail
+    /// of an id claims it, and the same file read again (after a restart) keeps it; a copy
+    /// from another file (the same sender and content) is a duplicate: its original's id is
+    /// returned. Another mail reusing the id (another sender, other content) gets an id
+    /// derived from it and its content ([`reused_id`]), which is settled the same way.
+    fn identify(&mut self, mail: &mut ParsedMail, origin: &Origin) -> Option<String> {
+        let source = origin.describe();
+        loop {
+            let id = &mail.inquiry_id;
+            let claim = match self.claims.get(id) {
+                Some(claim) => Some(claim.clone()),
+                None => self.sink.journal.get(id).map(Claim::of_record),
+            };
+            let Some(claim) = claim else {
+                let claim = Claim::of_mail(mail, source);
+                self.claims.insert(id.clone(), claim);
+                return None;
+            };
+            if claim.source == source {
+                return None;
+            }
+            // A record of an earlier version has no fingerprint: its sender decides.
+            let same_content = claim
+                .fingerprint
+                .as_ref()
+                .is_none_or(|fingerprint| *fingerprint == mail.fingerprint);
+            if claim.sender.as_deref() == Some(mail.sender.as_str()) && same_content {
+                return Some(id.clone());
+            }
+            tracing::info!(inquiry_id = %id, source = %source, "another mail reuses a Message-ID: submitting it under an id of its own");
+            mail.inquiry_id = reused_id(id, &mail.fingerprint);
+        }
     }
 
     /// Commits a group of handled mails and submissions, advancing the progress.
@@ -542,6 +593,32 @@ impl Worker {
         self.sink.commit(group, submissions, summary)?;
         stage.advance(summary.processed - before);
         Ok(())
+    }
+}
+
+/// Which mail holds an inquiry id: what tells a copy of it from another mail reusing the id.
+#[derive(Clone)]
+struct Claim {
+    sender: Option<String>,
+    fingerprint: Option<String>,
+    source: String,
+}
+
+impl Claim {
+    fn of_mail(mail: &ParsedMail, source: String) -> Self {
+        Self {
+            sender: Some(mail.sender.clone()),
+            fingerprint: Some(mail.fingerprint.clone()),
+            source,
+        }
+    }
+
+    fn of_record(record: &MailRecord) -> Self {
+        Self {
+            sender: record.sender.clone(),
+            fingerprint: record.fingerprint.clone(),
+            source: record.source.clone(),
+        }
     }
 }
 
