@@ -1,7 +1,7 @@
 //! The server's configuration: embedded defaults that run with no file at all, or a TOML file
 //! in which every key is optional and an unknown key is an error. Bearer tokens may also come
-//! from a tokens file and the `TRIAGE_TOKENS` variable ([`tokens`]); the server's edges (TLS,
-//! per-token limits, health and reflection) are configured as [`edges`] says.
+//! from a tokens file and the `TRIAGE_TOKENS` variable (`config/tokens.rs`); the server's edges
+//! (TLS, per-token limits, health and reflection) are configured as `config/edges.rs` says.
 
 mod edges;
 mod tokens;

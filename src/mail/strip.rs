@@ -6,7 +6,7 @@
 //! - attributions: a line ending in a colon with a verb of writing ("On … wrote:", "Am … schrieb
 //!   …:", "Le … a écrit :", "… написал(а):", "Вы писали:", "在 … 写道：", "於 … 寫道："),
 //!   possibly wrapped onto a second line, and dated or addressed (a digit or an "@") unless a
-//!   quoted line follows; also Gmail's verbless "date name <address>:" (Japanese);
+//!   quoted line follows; also Gmail's verbless `date name <address>:` (Japanese);
 //! - separators: a dashed line with a title ("-----Original Message-----", "----- 原始邮件
 //!   -----") or a rule of underscores;
 //! - header blocks: a "From:" line in any of the languages below followed within three lines by
