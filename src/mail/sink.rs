@@ -8,11 +8,12 @@
 //! moved, as its record says).
 
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::IngestError;
+use super::handle::now_ms;
 use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, Spool, mark_seen};
 use super::reply::write_replies;
@@ -91,12 +92,6 @@ pub struct Sink {
     pub spool: Spool,
     pub journal: Journal,
     pub suppression: SuppressionList,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn failed(what: String) -> impl FnOnce(io::Error) -> IngestError {
