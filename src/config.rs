@@ -261,6 +261,10 @@ pub struct NatsConfig {
     /// How long a publish or an ack waits before the call fails with UNAVAILABLE.
     #[serde(default = "default_nats_timeout_ms")]
     pub timeout_ms: u64,
+    /// Rewrite a stream, consumers and recorded settings that disagree with this replica's
+    /// instead of refusing to start: `triage serve --migrate`, never the file.
+    #[serde(skip)]
+    pub migrate: bool,
 }
 
 fn default_pool_size() -> usize {

@@ -24,8 +24,8 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::v1::specialist_service_server::SpecialistServiceServer;
 use crate::proto::v1::triage_service_server::TriageServiceServer;
 use crate::route::{
-    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, QueueSettings, Retention,
-    SystemClock,
+    Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, Ledger, OnDrift, QueueSettings,
+    Retention, SystemClock,
 };
 use crate::telemetry::{Metrics, QueueGauges};
 use crate::tls::{Protocol, ServerTls};
@@ -124,6 +124,11 @@ pub async fn build_with_clock(
                 duplicate_window: Duration::from_secs(nats.duplicate_window_seconds),
                 timeout: Duration::from_millis(nats.timeout_ms),
                 queues: queues.iter().map(|q| q.name.clone()).collect(),
+                on_drift: if nats.migrate {
+                    OnDrift::Migrate
+                } else {
+                    OnDrift::Refuse
+                },
             };
             let queue =
                 JetStreamQueue::connect(settings, Ledger::new(pg.clone()), Arc::clone(&clock))

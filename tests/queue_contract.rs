@@ -11,8 +11,8 @@ use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
     Attached, Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger,
-    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, QueueSettings, Recorded, RouteError, StoredDecision,
-    SystemClock, ThreadTicket, TicketQueue,
+    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded, RouteError,
+    StoredDecision, SystemClock, ThreadTicket, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -80,6 +80,7 @@ impl Harness {
                     duplicate_window: Duration::from_secs(60),
                     timeout: Duration::from_secs(2),
                     queues: QUEUES.iter().map(|q| q.to_string()).collect(),
+                    on_drift: OnDrift::Refuse,
                 };
                 let queue = JetStreamQueue::connect(settings, ledger, clock)
                     .await
@@ -509,6 +510,51 @@ async fn extend_grants_the_lease_asked_for(backend: Backend) {
     long_claims.close().await;
 }
 
+/// A claim grants the lease asked for, whatever the queue's default: a shorter one hands the
+/// ticket on sooner, a longer one keeps it with its holder past the default.
+async fn claim_grants_the_lease_asked_for(backend: Backend) {
+    let short = Duration::from_millis(1000);
+    let (long_default, short_default) = (
+        Harness::open(backend, LONG_LEASE, 5).await,
+        Harness::open(backend, short, 5).await,
+    );
+    let handed_on = long_default.enqueue("inq-short-claim", "seo", 1).await;
+    let kept = short_default.enqueue("inq-long-claim", "seo", 1).await;
+
+    let before = now_ms();
+    let claimed = long_default
+        .queue
+        .claim("seo", "alice", short.as_millis() as i64)
+        .await
+        .unwrap()
+        .unwrap();
+    let expires_ms = claimed.lease.unwrap().expires_ms;
+    assert!(
+        (before + 1000..=now_ms() + 1000).contains(&expires_ms),
+        "asked 1000 ms from {before}, got {expires_ms}"
+    );
+    let held = short_default
+        .queue
+        .claim("seo", "alice", 4_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.id, kept);
+    tokio::time::sleep(short + Duration::from_millis(500)).await;
+
+    // Past the shorter lease asked for, within the default.
+    let again = long_default.claim("seo", "bob").await.unwrap();
+    assert_eq!((again.id, again.deliveries), (handed_on, 2));
+    // Past the default, within the longer lease asked for.
+    assert!(short_default.claim("seo", "bob").await.is_none());
+    assert_eq!(short_default.ready_and_leased("seo").await, (0, 1));
+    let token = held.lease.unwrap().token;
+    let audit = short_default.queue.resolve(kept, token, "alice", "in time");
+    assert_eq!(audit.await.unwrap().holder, "alice");
+    long_default.close().await;
+    short_default.close().await;
+}
+
 /// A release counts as a delivery: released with its last allowed one, the ticket goes to the
 /// dead letters instead of coming back.
 async fn releases_count_toward_dead_letters(backend: Backend) {
@@ -760,6 +806,7 @@ contract!(
     expired_leases_redeliver_then_dead_letter,
     an_expired_lease_is_expired_for_every_operation,
     extend_grants_the_lease_asked_for,
+    claim_grants_the_lease_asked_for,
     releases_count_toward_dead_letters,
     racing_claims_take_each_ticket_once,
     follow_ups_join_the_threads_open_ticket,

@@ -10,13 +10,17 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 3] = [
+const MIGRATIONS: [(&str, &str); 4] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
         include_str!("migrations/0002_random_lease_tokens.sql"),
     ),
     ("0003_threads", include_str!("migrations/0003_threads.sql")),
+    (
+        "0004_ticket_ids",
+        include_str!("migrations/0004_ticket_ids.sql"),
+    ),
 ];
 
 /// Held while migrating; any constant shared by all replicas works.

@@ -14,7 +14,7 @@
 //!   lease) is `NotLeased`, another token `StaleLease`, and a lease at or past its expiry
 //!   `LeaseExpired`, for every operation alike and whether or not the ticket was claimed again
 //!   since. A refused operation changes nothing.
-//! - `extend` grants the length asked for, from now; so does `claim` where the engine lets it.
+//! - `extend` grants the length asked for, from now; so does `claim`.
 //!   A length too long to represent runs to the last representable instant.
 //! - Stats count a ticket whose lease ran out as ready (the next claim takes it), never as
 //!   leased.

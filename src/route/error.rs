@@ -25,6 +25,9 @@ pub enum RouteError {
     /// The writer thread is gone (stopped after a failed commit, or shut down).
     #[error("route queue unavailable: {0}")]
     Unavailable(String),
+    /// The shared engines were set up with settings this replica does not have.
+    #[error("{0}")]
+    SettingsDiffer(String),
     /// The database failed, or holds a record that cannot be decoded.
     #[error("route storage failed: {0}")]
     Storage(String),
@@ -58,9 +61,10 @@ impl RouteError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::NotFound(_) => ErrorKind::NotFound,
-            Self::NotLeased { .. } | Self::StaleLease { .. } | Self::LeaseExpired { .. } => {
-                ErrorKind::FailedPrecondition
-            }
+            Self::NotLeased { .. }
+            | Self::StaleLease { .. }
+            | Self::LeaseExpired { .. }
+            | Self::SettingsDiffer(_) => ErrorKind::FailedPrecondition,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Self::Unavailable(_) | Self::Io(_) => ErrorKind::Unavailable,
             Self::Storage(_) => ErrorKind::Internal,

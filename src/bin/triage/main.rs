@@ -36,6 +36,10 @@ enum Command {
         /// A TOML configuration file; every key is optional.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Scaled out: rewrite the shared stream, consumers and recorded settings to this
+        /// replica's where they differ, instead of refusing to start.
+        #[arg(long)]
+        migrate: bool,
     },
     /// Train a pack's model and write it to models/<pack> (or --out); a model below the
     /// pack's quality floors (`[quality]` in pack.toml) is refused.
@@ -106,7 +110,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config } => serve::run(config.as_deref()),
+        Command::Serve { config, migrate } => serve::run(config.as_deref(), migrate),
         Command::Train {
             pack,
             out,

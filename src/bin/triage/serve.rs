@@ -11,14 +11,24 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
-use triage::config::{Config, TOKENS_VARIABLE};
+use triage::config::{Backend, Config, TOKENS_VARIABLE};
 use triage::grpc::App;
 use triage::server::{self, ServeOptions};
 use triage::telemetry::{Metrics, serve_metrics};
 use triage::tls::ServerTls;
 
-pub fn run(config_path: Option<&Path>) -> Result<()> {
-    let config = read_config(config_path)?;
+/// Serves with the configuration at `config_path`; `migrate` rewrites the shared engines'
+/// settings that differ from this replica's (scaled out only).
+pub fn run(config_path: Option<&Path>, migrate: bool) -> Result<()> {
+    let mut config = read_config(config_path)?;
+    if migrate {
+        let Backend::ScaledOut { nats, .. } = &mut config.backend else {
+            anyhow::bail!(
+                "--migrate rewrites the shared engines of a scaled-out deployment; this configuration has no [nats]"
+            );
+        };
+        nats.migrate = true;
+    }
     crate::runtime()?.block_on(serve(config, config_path.map(Path::to_path_buf)))
 }
 

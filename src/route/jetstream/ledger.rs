@@ -8,6 +8,8 @@
 //! statement or transaction that records the audit record or the dead letter. So the two
 //! serialize on the row: a follow-up is attached before the ticket closes, or finds no row.
 
+use std::ops::Range;
+
 use tokio_postgres::Row;
 
 use crate::postgres::{Postgres, PostgresError, failed};
@@ -28,6 +30,13 @@ pub struct LeaseRow {
     pub expires_ms: i64,
     pub deliveries: u32,
     pub ticket: NewTicket,
+}
+
+/// Where a published ticket is: its id and the stream sequence of its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub ticket_id: u64,
+    pub stream_seq: u64,
 }
 
 /// What the lease rows of one queue say at one instant.
@@ -85,19 +94,21 @@ impl Ledger {
     }
 
     /// Stores the decision (its JSON) unless one is stored for `inquiry_id`, with the ticket it
-    /// queued (its id and what it was queued as), which becomes its thread's open ticket when
-    /// it names a thread: `None` when this call stored it, else the one stored first.
+    /// queued (where its message is and what it was queued as), which becomes its thread's open
+    /// ticket when it names a thread: `None` when this call stored it, else the one stored
+    /// first.
     pub async fn record_decision(
         &self,
         inquiry_id: &str,
         decision: &str,
-        ticket: Option<(u64, &NewTicket)>,
+        ticket: Option<(Queued, &NewTicket)>,
     ) -> Result<Option<StoredDecision<String>>, PostgresError> {
         let conn = self.pg.client().await?;
         let statement = conn
             .prepare_cached(
                 "WITH decided AS (
-                     INSERT INTO decisions (inquiry_id, ticket_id, decision) VALUES ($1, $2, $3)
+                     INSERT INTO decisions (inquiry_id, ticket_id, decision, stream_seq)
+                     VALUES ($1, $2, $3, $9)
                      ON CONFLICT (inquiry_id) DO NOTHING RETURNING ticket_id
                  ), opened AS (
                      INSERT INTO thread_tickets (ticket_id, client_id, thread_id, queue,
@@ -117,13 +128,14 @@ impl Ledger {
                 &statement,
                 &[
                     &inquiry_id,
-                    &ticket.map(|(ticket_id, _)| id(ticket_id)),
+                    &ticket.map(|(queued, _)| id(queued.ticket_id)),
                     &decision,
                     &new.map(|t| t.client_id.as_str()),
                     &new.and_then(|t| t.thread_id.as_deref()),
                     &new.map(|t| t.queue.as_str()),
                     &new.map(|t| i32::from(t.priority)),
                     &new.map(|t| t.sla_due_ms),
+                    &ticket.map(|(queued, _)| id(queued.stream_seq)),
                 ],
             )
             .await
@@ -146,6 +158,92 @@ impl Ledger {
             .ok_or_else(|| PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished")))
     }
 
+    /// Takes the next block of ticket ids: unique across replicas and for the life of the
+    /// deployment (the sequence outlives the stream).
+    pub async fn take_ticket_ids(&self) -> Result<Range<u64>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "SELECT nextval('ticket_ids'),
+                        (SELECT seqincrement FROM pg_sequence
+                         WHERE seqrelid = 'ticket_ids'::regclass)",
+                &[],
+            )
+            .await
+            .map_err(failed("taking a block of ticket ids"))?;
+        let first = unid(row.get(0));
+        Ok(first..first.saturating_add(unid(row.get(1))))
+    }
+
+    /// The stream sequence of `ticket_id`'s message, as recorded when it was last published.
+    pub async fn stream_seq(&self, ticket_id: u64) -> Result<Option<u64>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT stream_seq FROM decisions
+                 WHERE ticket_id = $1 AND stream_seq IS NOT NULL LIMIT 1",
+                &[&id(ticket_id)],
+            )
+            .await
+            .map_err(failed("locating a ticket's message"))?;
+        Ok(row.map(|row| unid(row.get(0))))
+    }
+
+    /// The ticket a replica published for `inquiry_id` and left unrecorded, found by what
+    /// happened to it since: resolved, rerouted or dead-lettered.
+    pub async fn ticket_of_unrecorded(
+        &self,
+        inquiry_id: &str,
+    ) -> Result<Option<u64>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT ticket_id FROM audit WHERE inquiry_id = $1
+                 UNION ALL SELECT ticket_id FROM corrections WHERE inquiry_id = $1
+                 UNION ALL SELECT ticket_id FROM dead_letters
+                           WHERE ticket::jsonb ->> 'inquiry_id' = $1
+                 LIMIT 1",
+                &[&inquiry_id],
+            )
+            .await
+            .map_err(failed("looking for an unrecorded inquiry's ticket"))?;
+        Ok(row.map(|row| unid(row.get(0))))
+    }
+
+    /// The settings the deployment was set up with (setting, value).
+    pub async fn deployment(&self) -> Result<Vec<(String, String)>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT setting, value FROM deployment ORDER BY setting",
+                &[],
+            )
+            .await
+            .map_err(failed("reading the deployment's settings"))?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// Records the deployment's settings, replacing those recorded.
+    pub async fn set_deployment(&self, settings: &[(&str, String)]) -> Result<(), PostgresError> {
+        let mut conn = self.pg.client().await?;
+        let txn = conn
+            .transaction()
+            .await
+            .map_err(failed("starting to record the deployment's settings"))?;
+        for (setting, value) in settings {
+            txn.execute(
+                "INSERT INTO deployment (setting, value) VALUES ($1, $2)
+                 ON CONFLICT (setting) DO UPDATE SET value = EXCLUDED.value",
+                &[setting, value],
+            )
+            .await
+            .map_err(failed("recording the deployment's settings"))?;
+        }
+        txn.commit()
+            .await
+            .map_err(failed("committing the deployment's settings"))
+    }
+
     /// The open ticket last queued in `client_id`'s thread `thread_id`.
     pub async fn thread_ticket(
         &self,
@@ -156,7 +254,7 @@ impl Ledger {
         let row = conn
             .query_opt(
                 "SELECT ticket_id, queue, priority, sla_due_ms FROM thread_tickets
-                 WHERE client_id = $1 AND thread_id = $2 ORDER BY ticket_id DESC LIMIT 1",
+                 WHERE client_id = $1 AND thread_id = $2 ORDER BY opened DESC LIMIT 1",
                 &[&client_id, &thread_id],
             )
             .await
@@ -403,16 +501,19 @@ impl Ledger {
         }))
     }
 
-    /// Records a reroute, and the ticket's new queue as its thread knows it; returns the
-    /// correction with its id.
+    /// Records a reroute, the ticket's new queue as its thread knows it and the stream sequence
+    /// it was published again at; returns the correction with its id.
     pub async fn record_correction(
         &self,
         mut correction: Correction,
+        stream_seq: u64,
     ) -> Result<Correction, PostgresError> {
         let conn = self.pg.client().await?;
         let row = conn
             .query_one(
-                "WITH moved AS (UPDATE thread_tickets SET queue = $4 WHERE ticket_id = $1)
+                "WITH moved AS (UPDATE thread_tickets SET queue = $4 WHERE ticket_id = $1),
+                      located AS (UPDATE decisions SET stream_seq = $8
+                                  WHERE ticket_id = $1 AND stream_seq IS NOT NULL)
                  INSERT INTO corrections (ticket_id, inquiry_id, from_queue, to_queue, holder,
                                           reason, corrected_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -424,6 +525,7 @@ impl Ledger {
                     &correction.holder,
                     &correction.reason,
                     &correction.corrected_ms,
+                    &id(stream_seq),
                 ],
             )
             .await

@@ -5,9 +5,10 @@
 //! keeps arrival order, which is SLA order for one queue); `Extend` is a nak delayed by the
 //! lease asked for (the server then redelivers the message that long from now, unless it is
 //! acknowledged first: a per-message ack wait), `Resolve` an acknowledged ack, `Release` a nak.
-//! Publishing is deduplicated by inquiry id and
-//! a ticket id is the stream sequence of its first publish, so replicas racing on one inquiry
-//! make one ticket. Decisions, leases, dead letters, audit records and corrections live in
+//! Publishing is deduplicated by inquiry id, so replicas racing on one inquiry make one ticket.
+//! A ticket's id comes from PostgreSQL ([`ids`]) and travels in its message's header, so ids stay
+//! unique when the stream is recreated. The stream and consumers are set up, checked against
+//! this replica's settings and restored when deleted by [`setup`]. Decisions, leases, dead letters, audit records and corrections live in
 //! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call. So do the threads'
 //! open tickets and the follow-ups attached to them: a message cannot change once published,
 //! so a claim joins its ticket's follow-ups from the ledger.
@@ -24,8 +25,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::connection::State;
-use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind, Context};
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -45,14 +45,18 @@ use crate::route::ticket::{
     Lease, NewTicket, Ticket, lease_expiry, released_last, require_lease_ms, require_name,
 };
 
+mod ids;
 mod ledger;
+mod setup;
 
-use ledger::LeaseRow;
+use ids::TicketIds;
 pub use ledger::Ledger;
+use ledger::{LeaseRow, Queued};
+pub use setup::{Drift, OnDrift};
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
 const BANDS: u8 = 4;
-/// Header naming the ticket a rerouted message continues.
+/// Header naming the ticket a message is.
 const TICKET_HEADER: &str = "Triage-Ticket-Id";
 /// Most tickets one stats call walks per band to count SLA breaches.
 const MAX_BREACH_SCAN: u64 = 10_000;
@@ -81,6 +85,8 @@ pub struct JetStreamSettings {
     pub timeout: Duration,
     /// The specialist queues (one consumer per queue and band).
     pub queues: Vec<String>,
+    /// What to do when the stream, consumers or recorded settings found disagree with these.
+    pub on_drift: OnDrift,
 }
 
 /// The JetStream ticket queue with its PostgreSQL ledger, keeping decisions of type `D`.
@@ -91,12 +97,21 @@ pub struct JetStreamQueue<D> {
     ledger: Ledger,
     settings: JetStreamSettings,
     consumers: HashMap<(String, u8), PullConsumer>,
+    ids: TicketIds,
     clock: Arc<dyn Clock>,
     decisions: PhantomData<fn() -> D>,
 }
 
-fn unavailable(what: &str, err: impl std::fmt::Display) -> RouteError {
-    RouteError::Unavailable(format!("nats {what}: {err}"))
+/// A NATS operation that failed while `what` was being done, naming the server.
+fn unavailable(url: &str, what: &str, err: impl std::fmt::Display) -> RouteError {
+    RouteError::Unavailable(format!("nats at {url}: {what}: {err}"))
+}
+
+/// What the stream said of a publish: where the message is, and whether it was there already
+/// (a republish of an inquiry id within the duplicate window).
+struct Published {
+    stream_seq: u64,
+    duplicate: bool,
 }
 
 impl From<PostgresError> for RouteError {
@@ -123,9 +138,10 @@ fn require_token(what: &str, value: &str) -> Result<(), RouteError> {
 }
 
 impl<D: DecisionRecord> JetStreamQueue<D> {
-    /// Connects to NATS, creates or updates the stream and one durable consumer per queue and
-    /// band (idempotent, so every replica may do it at start). Fails at once when NATS cannot
-    /// be reached; afterwards the client reconnects by itself.
+    /// Connects to NATS and sets up the stream and one durable consumer per queue and band
+    /// (see [`setup`]: created when missing, checked when found, so every replica may do it at
+    /// start). Fails at once when NATS cannot be reached; afterwards the client reconnects by
+    /// itself.
     pub async fn connect(
         settings: JetStreamSettings,
         ledger: Ledger,
@@ -142,49 +158,10 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             .max_reconnects(None)
             .connect(settings.url.as_str())
             .await
-            .map_err(|err| unavailable(&format!("connect to {}", settings.url), err))?;
+            .map_err(|err| unavailable(&settings.url, "cannot connect", err))?;
         let mut js = jetstream::new(nats.clone());
         js.set_timeout(settings.timeout);
-        let stream_config = StreamConfig {
-            name: settings.stream.clone(),
-            subjects: vec![format!("{}.tickets.>", settings.subject_prefix)],
-            retention: RetentionPolicy::WorkQueue,
-            storage: StorageType::File,
-            num_replicas: settings.replicas,
-            duplicate_window: settings.duplicate_window,
-            allow_direct: true,
-            ..Default::default()
-        };
-        let stream = match js.create_stream(stream_config.clone()).await {
-            Ok(stream) => stream,
-            Err(_) => {
-                js.update_stream(stream_config)
-                    .await
-                    .map_err(|err| unavailable("creating or updating the stream", err))?;
-                js.get_stream(&settings.stream)
-                    .await
-                    .map_err(|err| unavailable("opening the stream", err))?
-            }
-        };
-        let mut consumers = HashMap::new();
-        for queue in &settings.queues {
-            for band in 0..BANDS {
-                let name = format!("{}_{queue}_p{band}", settings.stream);
-                let consumer: PullConsumer = stream
-                    .create_consumer(pull::Config {
-                        durable_name: Some(name.clone()),
-                        filter_subject: subject(&settings.subject_prefix, queue, band),
-                        ack_policy: AckPolicy::Explicit,
-                        ack_wait: settings.lease,
-                        max_deliver: -1,
-                        max_ack_pending: 65_536,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|err| unavailable(&format!("creating consumer {name}"), err))?;
-                consumers.insert((queue.clone(), band), consumer);
-            }
-        }
+        let (stream, consumers) = setup::open(&js, &ledger, &settings).await?;
         tracing::info!(
             url = %settings.url,
             stream = %settings.stream,
@@ -198,16 +175,23 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             ledger,
             settings,
             consumers,
+            ids: TicketIds::default(),
             clock,
             decisions: PhantomData,
         })
+    }
+
+    /// A NATS operation that failed while `what` was being done.
+    fn unavailable(&self, what: &str, err: impl std::fmt::Display) -> RouteError {
+        unavailable(&self.settings.url, what, err)
     }
 
     fn connected(&self) -> Result<(), RouteError> {
         match self.nats.connection_state() {
             State::Connected => Ok(()),
             state => Err(RouteError::Unavailable(format!(
-                "nats is not connected ({state:?})"
+                "nats at {} is not connected ({state:?})",
+                self.settings.url
             ))),
         }
     }
@@ -216,21 +200,19 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
         i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Publishes `ticket` on its queue's band and returns its stream sequence once the stream
-    /// has stored it; `message_id` makes a republish a duplicate of the first.
+    /// Publishes `ticket` as ticket `ticket_id` on its queue's band and says where the stream
+    /// stored it; `message_id` makes a republish a duplicate of the first.
     async fn publish(
         &self,
         ticket: &NewTicket,
         message_id: &str,
-        ticket_id: Option<u64>,
-    ) -> Result<u64, RouteError> {
+        ticket_id: u64,
+    ) -> Result<Published, RouteError> {
         require_token("queue", &ticket.queue)?;
         self.connected()?;
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", message_id);
-        if let Some(id) = ticket_id {
-            headers.insert(TICKET_HEADER, id.to_string().as_str());
-        }
+        headers.insert(TICKET_HEADER, ticket_id.to_string().as_str());
         let payload = serde_json::to_vec(ticket)
             .map_err(|err| RouteError::storage("encoding a ticket", err))?;
         let band = ticket.priority.min(BANDS - 1);
@@ -242,10 +224,32 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
                 payload.into(),
             )
             .await
-            .map_err(|err| unavailable("publish", err))?
+            .map_err(|err| self.unavailable("publishing a ticket", err))?
             .await
-            .map_err(|err| unavailable("publish acknowledgement", err))?;
-        Ok(ack.sequence)
+            .map_err(|err| {
+                self.unavailable(
+                    &format!("publishing a ticket to stream {}", self.settings.stream),
+                    err,
+                )
+            })?;
+        Ok(Published {
+            stream_seq: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    /// The id of the ticket an earlier publish of `inquiry_id` stored at `stream_seq` (a
+    /// replica that published it stopped before recording it, or is recording it now): read
+    /// from the message while the stream holds it, else from what became of the ticket.
+    async fn published_earlier(
+        &self,
+        inquiry_id: &str,
+        stream_seq: u64,
+    ) -> Result<Option<u64>, RouteError> {
+        if let Ok(message) = self.stream.direct_get(stream_seq).await {
+            return Ok(Some(ticket_id_of(Some(&message.headers), message.sequence)));
+        }
+        Ok(self.ledger.ticket_of_unrecorded(inquiry_id).await?)
     }
 
     /// Sends an ack of kind `kind` (ack, nak, term) for a delivery and waits for the server
@@ -258,8 +262,8 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             self.nats.request(ack_subject.to_owned(), kind.into()),
         )
         .await
-        .map_err(|err| unavailable(&what, err))?
-        .map_err(|err| unavailable(&what, err))?;
+        .map_err(|err| self.unavailable(&what, err))?
+        .map_err(|err| self.unavailable(&what, err))?;
         Ok(())
     }
 
@@ -296,20 +300,29 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
                 .max_messages(1)
                 .messages()
                 .await
-                .map_err(|err| unavailable("fetch", err))?;
+                .map_err(|err| {
+                    self.unavailable(&format!("fetching from {}", consumer_of(consumer)), err)
+                })?;
             match tokio::time::timeout(self.settings.timeout, batch.next()).await {
                 Ok(None) => return Ok(None),
                 Ok(Some(Ok(message))) => return Ok(Some(message)),
-                Ok(Some(Err(err))) => return Err(unavailable("fetch", err)),
+                Ok(Some(Err(err))) => {
+                    return Err(
+                        self.unavailable(&format!("fetching from {}", consumer_of(consumer)), err)
+                    );
+                }
                 Err(_unanswered) => {
                     tracing::debug!("a pull request went unanswered; asking again")
                 }
             }
         }
-        Err(RouteError::Unavailable(format!(
-            "nats fetch: {FETCH_ATTEMPTS} pull requests unanswered within {:?}",
-            self.settings.timeout
-        )))
+        Err(self.unavailable(
+            &format!("fetching from {}", consumer_of(consumer)),
+            format_args!(
+                "{FETCH_ATTEMPTS} pull requests unanswered within {:?}",
+                self.settings.timeout
+            ),
+        ))
     }
 
     /// Dead-letters a delivery whose `previous` lease ended with its last allowed delivery.
@@ -353,6 +366,17 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
     }
 }
 
+/// The redelivery delay that keeps a message out of circulation for a lease of `lease_ms`.
+fn redelivery_delay(lease_ms: i64) -> Duration {
+    Duration::from_millis(lease_ms.unsigned_abs()).min(MAX_REDELIVERY_DELAY)
+}
+
+/// "consumer NAME", for messages.
+fn consumer_of(consumer: &PullConsumer) -> String {
+    let name = consumer.cached_info().name.as_str();
+    format!("consumer {name}")
+}
+
 fn subject(prefix: &str, queue: &str, band: u8) -> String {
     format!("{prefix}.tickets.{queue}.p{band}")
 }
@@ -369,7 +393,8 @@ fn as_ticket(lease: &LeaseRow) -> Ticket {
     ticket
 }
 
-/// The ticket id a message carries: its own sequence, or the ticket it continues.
+/// The ticket id a message carries; a message published before ids came from PostgreSQL has
+/// none unless rerouted, and is the ticket of its own sequence.
 fn ticket_id_of(headers: Option<&HeaderMap>, sequence: u64) -> u64 {
     headers
         .and_then(|h| h.get(TICKET_HEADER))
@@ -388,12 +413,24 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         require_name("inquiry id", inquiry_id)?;
         ticket.validate(inquiry_id)?;
         let stored = encode_decision(inquiry_id, decision)?;
+        let new_id = self.ids.next(&self.ledger).await?;
         // Stored in the stream first: a crash before the decision is recorded leaves a ticket
         // that the retry's duplicate publish finds again, never a decision without a ticket.
-        let ticket_id = self.publish(&ticket, inquiry_id, None).await?;
+        let published = self.publish(&ticket, inquiry_id, new_id).await?;
+        let ticket_id = if published.duplicate {
+            self.published_earlier(inquiry_id, published.stream_seq)
+                .await?
+                .unwrap_or(new_id)
+        } else {
+            new_id
+        };
+        let queued = Queued {
+            ticket_id,
+            stream_seq: published.stream_seq,
+        };
         match self
             .ledger
-            .record_decision(inquiry_id, &stored, Some((ticket_id, &ticket)))
+            .record_decision(inquiry_id, &stored, Some((queued, &ticket)))
             .await?
         {
             None => Ok(Recorded::New { ticket_id }),
@@ -463,13 +500,13 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             while let Some(message) = self.next(consumer).await? {
                 let info = message
                     .info()
-                    .map_err(|err| unavailable("delivery info", err))?;
+                    .map_err(|err| self.unavailable("reading a delivery's info", err))?;
                 let (sequence, delivered) = (info.stream_sequence, info.delivered);
                 let ack_subject = message
                     .reply
                     .as_ref()
                     .map(|s| s.to_string())
-                    .ok_or_else(|| unavailable("delivery", "no ack subject"))?;
+                    .ok_or_else(|| self.unavailable("reading a delivery", "no ack subject"))?;
                 let ticket_id = ticket_id_of(message.headers.as_ref(), sequence);
                 let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload) else {
                     tracing::error!(sequence, "unreadable ticket message; terminating it");
@@ -488,6 +525,12 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                     continue;
                 }
                 let deliveries = u32::try_from(delivered).unwrap_or(u32::MAX);
+                if lease_ms != self.lease_ms() {
+                    // Another lease than the consumers' ack wait: the message is kept out of
+                    // circulation that long instead, as `extend` does.
+                    self.ack(&ack_subject, AckKind::Nak(Some(redelivery_delay(lease_ms))))
+                        .await?;
+                }
                 let lease = LeaseRow {
                     ticket_id,
                     token: LeaseToken::random()?,
@@ -495,7 +538,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                     queue: queue.to_owned(),
                     stream_seq: sequence,
                     ack_subject,
-                    expires_ms: lease_expiry(self.clock.now_ms(), self.lease_ms()),
+                    expires_ms: lease_expiry(self.clock.now_ms(), lease_ms),
                     deliveries,
                     ticket,
                 };
@@ -520,9 +563,11 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         require_lease_ms(lease_ms)?;
         let mut lease = self.held(ticket_id, lease_token, holder).await?;
         let now_ms = self.clock.now_ms();
-        let delay = Duration::from_millis(lease_ms.unsigned_abs()).min(MAX_REDELIVERY_DELAY);
-        self.ack(&lease.ack_subject, AckKind::Nak(Some(delay)))
-            .await?;
+        self.ack(
+            &lease.ack_subject,
+            AckKind::Nak(Some(redelivery_delay(lease_ms))),
+        )
+        .await?;
         lease.expires_ms = lease_expiry(now_ms, lease_ms);
         self.ledger
             .extend_lease(ticket_id, lease_token, lease.expires_ms)
@@ -597,20 +642,23 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             ..lease.ticket.clone()
         };
         let message_id = format!("{}@{}>{to_queue}", moved.inquiry_id, lease.stream_seq);
-        self.publish(&moved, &message_id, Some(ticket_id)).await?;
+        let published = self.publish(&moved, &message_id, ticket_id).await?;
         self.ack(&lease.ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, lease_token).await?;
         self.ledger
-            .record_correction(Correction {
-                id: 0,
-                ticket_id,
-                inquiry_id: moved.inquiry_id.clone(),
-                from_queue: lease.queue.clone(),
-                to_queue: to_queue.to_owned(),
-                holder: holder.to_owned(),
-                reason: reason.to_owned(),
-                corrected_ms: self.clock.now_ms(),
-            })
+            .record_correction(
+                Correction {
+                    id: 0,
+                    ticket_id,
+                    inquiry_id: moved.inquiry_id.clone(),
+                    from_queue: lease.queue.clone(),
+                    to_queue: to_queue.to_owned(),
+                    holder: holder.to_owned(),
+                    reason: reason.to_owned(),
+                    corrected_ms: self.clock.now_ms(),
+                },
+                published.stream_seq,
+            )
             .await?;
         Ok(Ticket::from_new(ticket_id, moved))
     }
@@ -618,9 +666,12 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     async fn ticket(&self, ticket_id: u64) -> Result<Option<Ticket>, RouteError> {
         let mut ticket = match self.ledger.lease(ticket_id).await? {
             Some(lease) => as_ticket(&lease),
-            // A ready ticket that was never rerouted is the message at its own sequence.
+            // A ready ticket is the message at the sequence it was last published at.
             None => {
-                let Ok(message) = self.stream.direct_get(ticket_id).await else {
+                let Some(stream_seq) = self.ledger.stream_seq(ticket_id).await? else {
+                    return Ok(None);
+                };
+                let Ok(message) = self.stream.direct_get(stream_seq).await else {
                     return Ok(None);
                 };
                 if ticket_id_of(Some(&message.headers), message.sequence) != ticket_id {
@@ -653,10 +704,9 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                 let Some(consumer) = self.consumers.get(&(queue.clone(), band)) else {
                     continue;
                 };
-                let info = consumer
-                    .get_info()
-                    .await
-                    .map_err(|err| unavailable("consumer info", err))?;
+                let info = consumer.get_info().await.map_err(|err| {
+                    self.unavailable(&format!("reading {}", consumer_of(consumer)), err)
+                })?;
                 stats.ready += info.num_pending;
                 delivered += info.num_ack_pending as u64;
                 let subject = subject(&self.settings.subject_prefix, queue, band);
@@ -712,7 +762,16 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     }
 
     async fn healthy(&self) -> bool {
-        self.nats.connection_state() == State::Connected && self.ledger.ping().await
+        if self.nats.connection_state() != State::Connected || !self.ledger.ping().await {
+            return false;
+        }
+        match setup::restore(&self.js, &self.stream, &self.settings).await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::error!(%error, "the stream or its consumers cannot be restored");
+                false
+            }
+        }
     }
 }
 
