@@ -216,7 +216,7 @@ fn startup_refuses_when_an_engine_is_down() {
                 "[postgres]\nurl = {:?}\n[nats]\nurl = \"nats://127.0.0.1:{closed}\"\n",
                 postgres_url()
             ),
-            "nats connect to nats://127.0.0.1",
+            "nats at nats://127.0.0.1",
         ),
     ];
     for (n, (extra, expected)) in cases.iter().enumerate() {

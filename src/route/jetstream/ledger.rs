@@ -8,6 +8,7 @@
 //! statement or transaction that records the audit record or the dead letter. So the two
 //! serialize on the row: a follow-up is attached before the ticket closes, or finds no row.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use tokio_postgres::Row;
@@ -37,6 +38,14 @@ pub struct LeaseRow {
 pub struct Queued {
     pub ticket_id: u64,
     pub stream_seq: u64,
+}
+
+/// A decision to store: its inquiry, its JSON and the ticket it queued, if any.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub inquiry_id: String,
+    pub decision: String,
+    pub ticket: Option<(Queued, NewTicket)>,
 }
 
 /// What the lease rows of one queue say at one instant.
@@ -93,69 +102,84 @@ impl Ledger {
         }))
     }
 
-    /// Stores the decision (its JSON) unless one is stored for `inquiry_id`, with the ticket it
-    /// queued (where its message is and what it was queued as), which becomes its thread's open
-    /// ticket when it names a thread: `None` when this call stored it, else the one stored
-    /// first.
-    pub async fn record_decision(
+    /// Stores each decision (its JSON) unless one is stored for its inquiry, in one statement,
+    /// with the ticket it queued, which becomes its thread's open ticket when it names a thread;
+    /// returns the inquiries whose decision this call stored. The inquiries must be distinct.
+    pub async fn record_decisions(
         &self,
-        inquiry_id: &str,
-        decision: &str,
-        ticket: Option<(Queued, &NewTicket)>,
-    ) -> Result<Option<StoredDecision<String>>, PostgresError> {
+        decisions: &[NewDecision],
+    ) -> Result<HashSet<String>, PostgresError> {
+        if decisions.is_empty() {
+            return Ok(HashSet::new());
+        }
         let conn = self.pg.client().await?;
         let statement = conn
             .prepare_cached(
-                "WITH decided AS (
+                "WITH offered AS (
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[],
+                                          $5::text[], $6::text[], $7::text[], $8::integer[],
+                                          $9::bigint[])
+                     AS t(inquiry_id, ticket_id, decision, stream_seq, client_id, thread_id,
+                          queue, priority, sla_due_ms)
+                 ), decided AS (
                      INSERT INTO decisions (inquiry_id, ticket_id, decision, stream_seq)
-                     VALUES ($1, $2, $3, $9)
-                     ON CONFLICT (inquiry_id) DO NOTHING RETURNING ticket_id
+                     SELECT inquiry_id, ticket_id, decision, stream_seq FROM offered
+                     ON CONFLICT (inquiry_id) DO NOTHING RETURNING inquiry_id
                  ), opened AS (
                      INSERT INTO thread_tickets (ticket_id, client_id, thread_id, queue,
                                                  priority, sla_due_ms)
-                     SELECT ticket_id, $4::text, $5::text, $6::text, $7::integer, $8::bigint
-                     FROM decided
-                     WHERE ticket_id IS NOT NULL AND $5::text IS NOT NULL
+                     SELECT o.ticket_id, o.client_id, o.thread_id, o.queue, o.priority,
+                            o.sla_due_ms
+                     FROM offered o JOIN decided d ON d.inquiry_id = o.inquiry_id
+                     WHERE o.ticket_id IS NOT NULL AND o.thread_id IS NOT NULL
                      ON CONFLICT (ticket_id) DO NOTHING
                  )
-                 SELECT count(*) FROM decided",
+                 SELECT inquiry_id FROM decided",
             )
             .await
             .map_err(failed("preparing the decision insert"))?;
-        let new = ticket.map(|(_, new)| new);
-        let inserted: i64 = conn
-            .query_one(
+        let column = |f: &dyn Fn(&NewDecision) -> Option<String>| -> Vec<Option<String>> {
+            decisions.iter().map(f).collect()
+        };
+        let inquiry_ids: Vec<&str> = decisions.iter().map(|d| d.inquiry_id.as_str()).collect();
+        let texts: Vec<&str> = decisions.iter().map(|d| d.decision.as_str()).collect();
+        let ticket_ids: Vec<Option<i64>> = decisions
+            .iter()
+            .map(|d| d.ticket.as_ref().map(|(q, _)| id(q.ticket_id)))
+            .collect();
+        let stream_seqs: Vec<Option<i64>> = decisions
+            .iter()
+            .map(|d| d.ticket.as_ref().map(|(q, _)| id(q.stream_seq)))
+            .collect();
+        let client_ids = column(&|d| d.ticket.as_ref().map(|(_, t)| t.client_id.clone()));
+        let thread_ids = column(&|d| d.ticket.as_ref().and_then(|(_, t)| t.thread_id.clone()));
+        let queues = column(&|d| d.ticket.as_ref().map(|(_, t)| t.queue.clone()));
+        let priorities: Vec<Option<i32>> = decisions
+            .iter()
+            .map(|d| d.ticket.as_ref().map(|(_, t)| i32::from(t.priority)))
+            .collect();
+        let sla_dues: Vec<Option<i64>> = decisions
+            .iter()
+            .map(|d| d.ticket.as_ref().map(|(_, t)| t.sla_due_ms))
+            .collect();
+        let rows = conn
+            .query(
                 &statement,
                 &[
-                    &inquiry_id,
-                    &ticket.map(|(queued, _)| id(queued.ticket_id)),
-                    &decision,
-                    &new.map(|t| t.client_id.as_str()),
-                    &new.and_then(|t| t.thread_id.as_deref()),
-                    &new.map(|t| t.queue.as_str()),
-                    &new.map(|t| i32::from(t.priority)),
-                    &new.map(|t| t.sla_due_ms),
-                    &ticket.map(|(queued, _)| id(queued.stream_seq)),
+                    &inquiry_ids,
+                    &ticket_ids,
+                    &texts,
+                    &stream_seqs,
+                    &client_ids,
+                    &thread_ids,
+                    &queues,
+                    &priorities,
+                    &sla_dues,
                 ],
             )
             .await
-            .map_err(failed("storing a decision"))?
-            .get(0);
-        drop(conn);
-        if inserted == 1 {
-            return Ok(None);
-        }
-        Ok(Some(self.existing_decision(inquiry_id).await?))
-    }
-
-    /// The decision of `inquiry_id`, which a refused insert found stored.
-    async fn existing_decision(
-        &self,
-        inquiry_id: &str,
-    ) -> Result<StoredDecision<String>, PostgresError> {
-        self.decision(inquiry_id)
-            .await?
-            .ok_or_else(|| PostgresError::Unavailable(format!("decision {inquiry_id:?} vanished")))
+            .map_err(failed("storing decisions"))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     /// Takes the next block of ticket ids: unique across replicas and for the life of the

@@ -48,11 +48,13 @@ use crate::route::ticket::{
 mod ids;
 mod ledger;
 mod setup;
+mod writer;
 
 use ids::TicketIds;
 pub use ledger::Ledger;
-use ledger::{LeaseRow, Queued};
+use ledger::{LeaseRow, NewDecision, Queued};
 pub use setup::{Drift, OnDrift};
+use writer::DecisionWriter;
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.
 const BANDS: u8 = 4;
@@ -98,6 +100,7 @@ pub struct JetStreamQueue<D> {
     settings: JetStreamSettings,
     consumers: HashMap<(String, u8), PullConsumer>,
     ids: TicketIds,
+    decisions_written: DecisionWriter,
     clock: Arc<dyn Clock>,
     decisions: PhantomData<fn() -> D>,
 }
@@ -169,6 +172,7 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             "jetstream queue ready"
         );
         Ok(Self {
+            decisions_written: DecisionWriter::start(ledger.clone()),
             nats,
             js,
             stream,
@@ -428,11 +432,12 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             ticket_id,
             stream_seq: published.stream_seq,
         };
-        match self
-            .ledger
-            .record_decision(inquiry_id, &stored, Some((queued, &ticket)))
-            .await?
-        {
+        let decision = NewDecision {
+            inquiry_id: inquiry_id.to_owned(),
+            decision: stored,
+            ticket: Some((queued, ticket)),
+        };
+        match self.decisions_written.record_ticket(decision).await? {
             None => Ok(Recorded::New { ticket_id }),
             Some(existing) => Ok(Recorded::Existing(decode_decision(inquiry_id, existing)?)),
         }
@@ -440,11 +445,11 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
 
     async fn record_answer(&self, inquiry_id: &str, decision: &D) -> Result<(), RouteError> {
         require_name("inquiry id", inquiry_id)?;
-        let stored = encode_decision(inquiry_id, decision)?;
-        self.ledger
-            .record_decision(inquiry_id, &stored, None)
-            .await?;
-        Ok(())
+        self.decisions_written.record_answer(NewDecision {
+            inquiry_id: inquiry_id.to_owned(),
+            decision: encode_decision(inquiry_id, decision)?,
+            ticket: None,
+        })
     }
 
     async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError> {
@@ -756,9 +761,10 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(self.ledger.corrections().await?)
     }
 
+    /// Every ticket was acknowledged by the stream, and its decision written, before its
+    /// submission returned; answers' decisions are written here at the latest.
     async fn flush(&self) -> Result<(), RouteError> {
-        // Every ticket was acknowledged by the stream before its submission returned.
-        Ok(())
+        self.decisions_written.flush().await
     }
 
     async fn healthy(&self) -> bool {
