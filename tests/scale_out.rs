@@ -11,6 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Child;
+use std::time::Duration;
 
 use common::engines::{Namespace, postgres_url};
 use common::load::{Acknowledged, assert_all_kept, check_replays, claim_all, submitter, wait_for};
@@ -197,6 +198,66 @@ async fn sigkill_of_one_replica_loses_no_acknowledged_ticket() {
     check_replays(survivor.clone(), &acknowledged_now).await;
     let claimed = claim_all(survivor).await;
     assert_all_kept(&acknowledged_now, &claimed);
+    replicas.stop().await;
+}
+
+/// The stream deleted under two serving replicas: within seconds an expert Submit makes a
+/// ticket again on either replica, with an id neither handed out before, and it can be claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_stream_is_restored_while_serving() {
+    let replicas = Replicas::start("restore").await;
+    let text = "we were charged twice for the October retainer, please refund";
+    let ticket_of = |r: pb::SubmitResponse| match r.decision.and_then(|d| d.outcome) {
+        Some(pb::decision::Outcome::Ticket(t)) => t.ticket_id,
+        other => panic!("{other:?}"),
+    };
+    let mut before = BTreeSet::new();
+    for (n, channel) in replicas.channels.iter().enumerate() {
+        let mut client = TriageServiceClient::new(channel.clone());
+        let submitted = client.submit(inquiry(&format!("before-{n}"), "acme", text));
+        before.insert(ticket_of(submitted.await.unwrap().into_inner()));
+    }
+    let nats = async_nats::connect(common::engines::nats_url())
+        .await
+        .unwrap();
+    async_nats::jetstream::new(nats)
+        .delete_stream(replicas.namespace.stream())
+        .await
+        .expect("delete the stream");
+
+    let deleted = std::time::Instant::now();
+    for (n, channel) in replicas.channels.iter().enumerate() {
+        let mut client = TriageServiceClient::new(channel.clone());
+        let id = loop {
+            let submitted = client.submit(inquiry(&format!("after-{n}"), "acme", text));
+            match submitted.await {
+                Ok(response) => break ticket_of(response.into_inner()),
+                Err(status) => assert!(
+                    deleted.elapsed() < Duration::from_secs(30),
+                    "replica {n} still fails 30 s after the stream was deleted: {status}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(!before.contains(&id), "ticket id {id} handed out twice");
+        client.ping(pb::PingRequest {}).await.unwrap();
+    }
+    eprintln!(
+        "tickets again {:?} after the stream was deleted",
+        deleted.elapsed()
+    );
+    let mut specialist = SpecialistServiceClient::new(replicas.channels[1].clone());
+    let claimed = specialist
+        .claim(pb::ClaimRequest {
+            queue: "billing".into(),
+            lease: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .expect("a ticket made after the restore");
+    assert!(!before.contains(&claimed.ticket.unwrap().ticket_id));
     replicas.stop().await;
 }
 
