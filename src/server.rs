@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 
-use crate::answer::{ClientDirectory, PgStatus, StatusStore};
+use crate::answer::{ClientDirectory, PgStatus, Recent, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Access, Backend, Config, PostgresConfig};
 use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
@@ -60,6 +60,10 @@ pub enum ServerError {
     Flush(crate::helpdesk::HelpdeskError),
 }
 
+/// How long a replica keeps a client it read from PostgreSQL: an import reaches every replica
+/// within it.
+const CLIENT_KEPT: Duration = Duration::from_secs(1);
+
 /// How often the embedded queue's retention sweep runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(3_600);
 
@@ -89,7 +93,7 @@ pub async fn build_with_clock(
     let (clients, queue): (Arc<dyn ClientDirectory>, Arc<DecisionQueue>) = match &config.backend {
         Backend::Embedded { data_dir, clients } => {
             let directory: Arc<dyn ClientDirectory> = match clients {
-                Some(pg) => Arc::new(PgStatus::new(connect(pg).await?)),
+                Some(pg) => Arc::new(Recent::new(PgStatus::new(connect(pg).await?), CLIENT_KEPT)),
                 None => status.clone(),
             };
             let settings = QueueSettings {
@@ -134,7 +138,8 @@ pub async fn build_with_clock(
                 JetStreamQueue::connect(settings, Ledger::new(pg.clone()), Arc::clone(&clock))
                     .await
                     .map_err(ServerError::JetStream)?;
-            (Arc::new(PgStatus::new(pg)), Arc::new(queue))
+            let clients = Recent::new(PgStatus::new(pg), CLIENT_KEPT);
+            (Arc::new(clients), Arc::new(queue))
         }
     };
     tracing::info!(

@@ -33,7 +33,7 @@ mod pack_tests;
 
 pub use client::{Client, ClientTier, Entity};
 pub use date::{Timestamp, instant_from_unix_ms};
-pub use directory::{ClientDirectory, DirectoryError, PgStatus};
+pub use directory::{ClientDirectory, DirectoryError, PgStatus, Recent};
 pub use error::AnswerError;
 pub use rendered::{Answer, Fact, NoAnswer};
 pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};

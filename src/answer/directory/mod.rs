@@ -10,8 +10,10 @@ use super::client::Client;
 use super::store::StatusStore;
 
 mod postgres;
+mod recent;
 
 pub use postgres::PgStatus;
+pub use recent::Recent;
 
 /// Why a directory could not answer (the engine behind it is down or its data is damaged).
 #[derive(Debug, thiserror::Error)]
