@@ -33,7 +33,7 @@ pub use embedded::{
 };
 pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
-pub use jetstream::{Drift, JetStreamQueue, JetStreamSettings, Ledger, OnDrift};
+pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger, OnDrift};
 pub use lease_token::{LeaseToken, MalformedLeaseToken};
 pub use stats::QueueStats;
 pub use thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp, ThreadTicket};

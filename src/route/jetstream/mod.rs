@@ -6,9 +6,10 @@
 //! lease asked for (the server then redelivers the message that long from now, unless it is
 //! acknowledged first: a per-message ack wait), `Resolve` an acknowledged ack, `Release` a nak.
 //! Publishing is deduplicated by inquiry id, so replicas racing on one inquiry make one ticket.
-//! A ticket's id comes from PostgreSQL ([`ids`]) and travels in its message's header, so ids stay
-//! unique when the stream is recreated. The stream and consumers are set up, checked against
-//! this replica's settings and restored when deleted by [`setup`]. Decisions, leases, dead letters, audit records and corrections live in
+//! A ticket's id comes from PostgreSQL ([`ids`]) and travels in its message's header, so ids
+//! stay unique when the stream is recreated. The stream and consumers are set up, checked
+//! against this replica's settings and restored when deleted by [`setup`]. Decisions (written
+//! in group commits by [`writer`]), leases, dead letters, audit records and corrections live in
 //! PostgreSQL ([`Ledger`]), so any replica can serve any specialist call. So do the threads'
 //! open tickets and the follow-ups attached to them: a message cannot change once published,
 //! so a claim joins its ticket's follow-ups from the ledger.
@@ -53,7 +54,7 @@ mod writer;
 use ids::TicketIds;
 pub use ledger::Ledger;
 use ledger::{LeaseRow, NewDecision, Queued};
-pub use setup::{Drift, OnDrift};
+pub use setup::OnDrift;
 use writer::DecisionWriter;
 
 /// Priority bands: ticket priority 0 (most urgent) to 3; higher priorities share the last.

@@ -32,13 +32,13 @@ pub enum OnDrift {
 
 /// A setting on which an engine object and this replica disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drift {
+struct Drift {
     /// The configuration key that differs.
-    pub setting: &'static str,
+    setting: &'static str,
     /// The object holding the other value ("stream TRIAGE", "consumer TRIAGE_seo_p0").
-    pub object: String,
-    pub found: String,
-    pub wanted: String,
+    object: String,
+    found: String,
+    wanted: String,
 }
 
 impl fmt::Display for Drift {
@@ -85,15 +85,12 @@ fn consumer_config(settings: &JetStreamSettings, queue: &str, band: u8) -> pull:
 }
 
 /// The settings recorded in the ledger for the deployment, as (setting, value).
-fn recorded_settings(
-    settings: &JetStreamSettings,
-    max_deliveries: u32,
-) -> Vec<(&'static str, String)> {
+fn recorded_settings(settings: &JetStreamSettings) -> Vec<(&'static str, String)> {
     vec![
         ("stream", settings.stream.clone()),
         ("subject_prefix", settings.subject_prefix.clone()),
         ("default_lease_seconds", duration(settings.lease)),
-        ("max_deliveries", max_deliveries.to_string()),
+        ("max_deliveries", settings.max_deliveries.to_string()),
         (
             "duplicate_window_seconds",
             duration(settings.duplicate_window),
@@ -114,10 +111,7 @@ pub(super) async fn open(
     settings: &JetStreamSettings,
 ) -> Result<(Stream, HashMap<(String, u8), PullConsumer>), RouteError> {
     let nats = Nats(settings);
-    let mut drifts = ledger_drift(
-        &ledger.deployment().await?,
-        &recorded_settings(settings, settings.max_deliveries),
-    );
+    let mut drifts = ledger_drift(&ledger.deployment().await?, &recorded_settings(settings));
     let (stream, found) = match js.get_stream(&settings.stream).await {
         Ok(stream) => (stream, true),
         Err(err)
@@ -162,7 +156,7 @@ pub(super) async fn open(
         opened.insert((queue, band), consumer);
     }
     if drifts.is_empty() || settings.on_drift == OnDrift::Migrate {
-        let recorded = recorded_settings(settings, settings.max_deliveries);
+        let recorded = recorded_settings(settings);
         ledger.set_deployment(&recorded).await?;
     }
     for drift in &drifts {
