@@ -23,6 +23,7 @@ use tonic::codegen::http::{HeaderMap, Request, Response};
 use tonic::{Code, Status};
 
 use crate::telemetry::Metrics;
+use crate::text::quoted;
 
 /// A timeout shorter than this is spent by the time the call is read.
 const SPENT: Duration = Duration::from_micros(10);
@@ -133,7 +134,8 @@ fn caller_timeout(headers: &HeaderMap) -> Result<Option<Duration>, Status> {
     };
     let invalid = || {
         Status::invalid_argument(format!(
-            "grpc-timeout: {value:?} is not a valid timeout (digits, then one of H M S m u n)"
+            "grpc-timeout: {} is not a valid timeout (digits, then one of H M S m u n)",
+            quoted(&String::from_utf8_lossy(value.as_bytes()))
         ))
     };
     let text = value.to_str().map_err(|_| invalid())?;
@@ -156,12 +158,28 @@ fn caller_timeout(headers: &HeaderMap) -> Result<Option<Duration>, Status> {
 
 #[cfg(test)]
 mod tests {
+    use tonic::codegen::http::HeaderValue;
+
     use super::*;
 
     fn timeout_of(value: &str) -> Result<Option<Duration>, Code> {
         let mut headers = HeaderMap::new();
         headers.insert("grpc-timeout", value.parse().unwrap());
         caller_timeout(&headers).map_err(|status| status.code())
+    }
+
+    /// A long or binary header is quoted cut short and escaped in the message.
+    #[test]
+    fn a_bad_header_is_quoted_cut_short() {
+        let mut headers = HeaderMap::new();
+        let long = format!("{}S", "9".repeat(20_000));
+        headers.insert("grpc-timeout", long.parse().unwrap());
+        let message = caller_timeout(&headers).unwrap_err().message().to_owned();
+        assert!(message.len() < 400, "{} bytes", message.len());
+        assert!(message.starts_with("grpc-timeout: \"999"), "{message}");
+        headers.insert("grpc-timeout", HeaderValue::from_bytes(b"5\xffS").unwrap());
+        let message = caller_timeout(&headers).unwrap_err().message().to_owned();
+        assert!(message.contains('\u{fffd}'), "{message}");
     }
 
     /// Every unit of the gRPC spec reads; anything else is INVALID_ARGUMENT.
