@@ -215,8 +215,9 @@ impl Metrics {
             .inc_by(decisions);
     }
 
-    /// Counts one request refused as unauthenticated, from `source` (unknown when `None`).
-    pub fn observe_auth_failure(&self, source: Option<IpAddr>, reason: &str) {
+    /// Counts one request refused as unauthenticated, from `source` (unknown when `None`);
+    /// returns how many that source and reason have had.
+    pub fn observe_auth_failure(&self, source: Option<IpAddr>, reason: &str) -> u64 {
         let source = match source {
             None => "unknown".to_owned(),
             Some(IpAddr::V4(v4)) => v4.to_string(),
@@ -243,9 +244,9 @@ impl Metrics {
                 "other".to_owned()
             }
         };
-        self.auth_failures
-            .with_label_values(&[&label, reason])
-            .inc();
+        let counter = self.auth_failures.with_label_values(&[&label, reason]);
+        counter.inc();
+        counter.get()
     }
 
     /// Counts one request of `token` refused for its `limit`.

@@ -6,7 +6,8 @@
 //! digest, in constant time. The set is replaced whole on reload ([`Authenticator::replace`]);
 //! a token that stays, under the same limits, keeps what it uses of them. A failure is counted
 //! by source address (`triage_auth_failures_total`) and logged with the source and the
-//! presented token's fingerprint, never the token.
+//! presented token's fingerprint, never the token; a source that keeps failing is logged at
+//! its 1st, 2nd, 4th, 8th… failure, with the count, not once per request.
 //!
 //! Without configured tokens the server runs open, on loopback only (the config refuses
 //! anything else), and every caller is the local admin.
@@ -96,14 +97,20 @@ impl Authenticator {
             });
         }
         let refuse = |reason: &'static str, message: &str, fingerprint: Option<String>| {
-            self.metrics
+            let failures = self
+                .metrics
                 .observe_auth_failure(peer.map(|p| p.ip()), reason);
-            tracing::warn!(
-                source = %peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-                reason,
-                fingerprint,
-                "authentication failed"
-            );
+            // A caller retrying a bad token, or guessing, would write a line per request: the
+            // 1st, 2nd, 4th, 8th… failure of a source and reason is logged, with the count.
+            if failures.is_power_of_two() {
+                tracing::warn!(
+                    source = %peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+                    reason,
+                    fingerprint,
+                    failures,
+                    "authentication failed"
+                );
+            }
             ServiceError::Unauthenticated(message.to_owned())
         };
         let Some(value) = metadata.get("authorization") else {
@@ -274,6 +281,11 @@ mod tests {
             auth.authenticate(&MetadataMap::new(), None),
             Err(ServiceError::Unauthenticated(_))
         ));
+        let source = Some("10.9.9.9".parse().unwrap());
+        let counts: Vec<u64> = (0..3)
+            .map(|_| metrics.observe_auth_failure(source, "unknown"))
+            .collect();
+        assert_eq!(counts, [1, 2, 3], "the count logging is thinned by");
         let text = metrics.render();
         for line in [
             "triage_auth_failures_total{reason=\"unknown\",source=\"10.1.2.3\"} 2",
