@@ -711,8 +711,23 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(())
     }
 
-    async fn healthy(&self) -> bool {
-        self.nats.connection_state() == State::Connected && self.ledger.ping().await
+    async fn healthy(&self) -> Result<(), crate::readiness::NotReady> {
+        use crate::readiness::NotReady;
+        match self.nats.connection_state() {
+            State::Connected => {}
+            state => {
+                return Err(NotReady::new(format!(
+                    "nats at {}: not connected ({state:?})",
+                    self.settings.url
+                )));
+            }
+        }
+        if !self.ledger.ping().await {
+            return Err(NotReady::new(
+                "postgres of the ticket ledger: not answering",
+            ));
+        }
+        Ok(())
     }
 }
 
