@@ -30,3 +30,29 @@ impl NotReady {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every failed check is told, in order; none failed is ready.
+    #[test]
+    fn all_reasons_are_kept() {
+        assert_eq!(NotReady::all([Ok(()), Ok(())]), Ok(()));
+        let both = NotReady::all([
+            Err(NotReady::new(
+                "nats at nats://a: not connected (Disconnected)",
+            )),
+            Ok(()),
+            Err(NotReady::new("postgres at b:5432/c: not answering")),
+        ]);
+        assert_eq!(
+            both.map_err(|not_ready| not_ready.to_string()),
+            Err(
+                "nats at nats://a: not connected (Disconnected); postgres at b:5432/c: not \
+                 answering"
+                    .to_owned()
+            )
+        );
+    }
+}

@@ -11,11 +11,34 @@ mod common;
 use std::path::Path;
 
 use common::engines::{Namespace, postgres_url, start_nats};
-use common::process::{connect, kill, server_log, start_server, wait_for_health, write_config};
+use common::process::{
+    closed_port, connect, kill, server_log, start_server, wait_for_health, write_config,
+};
 use common::{stdout_of_success, triage};
 use tonic_health::pb::health_check_response::ServingStatus;
-use triage::answer::{PgStatus, StatusStore};
+use triage::answer::{ClientDirectory, PgStatus, StatusStore};
 use triage::pack::Pack;
+use triage::postgres::Postgres;
+
+/// A status store whose PostgreSQL does not answer says so, naming the address and schema.
+#[tokio::test]
+async fn a_status_store_that_does_not_answer_names_its_address() {
+    let (_refusing, port) = closed_port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+    let status = PgStatus::new(Postgres::open(&url, Some("helpdesk"), 1).unwrap());
+    let reason = status
+        .healthy()
+        .await
+        .expect_err("nothing answers")
+        .to_string();
+    assert!(
+        reason.starts_with(&format!(
+            "postgres at 127.0.0.1:{port}/test (schema \"helpdesk\"): not answering ("
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("refused"), "{reason}");
+}
 
 /// nats-server killed: `""` turns NOT_SERVING (the watcher checks every half second) and the
 /// log names NATS and its address; restarted on its port: SERVING again.

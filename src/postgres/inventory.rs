@@ -38,14 +38,7 @@ impl Postgres {
     pub async fn inventory(&self) -> Result<Inventory, PostgresError> {
         let client = self.connection_at().await?;
         let schema_exists = match self.location.schema() {
-            Some(schema) => client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
-                    &[&schema],
-                )
-                .await
-                .map_err(self.failed_at("cannot look the schema up"))?
-                .get(0),
+            Some(schema) => self.schema_exists(&client, schema).await?,
             None => client
                 .query_one("SELECT current_schema() IS NOT NULL", &[])
                 .await
@@ -104,14 +97,7 @@ impl Postgres {
             });
         };
         let client = self.connection_at().await?;
-        let existed: bool = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
-                &[&schema],
-            )
-            .await
-            .map_err(self.failed_at("cannot look the schema up"))?
-            .get(0);
+        let existed = self.schema_exists(&client, schema).await?;
         client
             .batch_execute(&format!(
                 "DROP SCHEMA IF EXISTS {} CASCADE",
@@ -128,6 +114,21 @@ impl Postgres {
             Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(table)),
             None => quote_identifier(table),
         }
+    }
+
+    async fn schema_exists(
+        &self,
+        client: &tokio_postgres::Client,
+        schema: &str,
+    ) -> Result<bool, PostgresError> {
+        Ok(client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                &[&schema],
+            )
+            .await
+            .map_err(self.failed_at("cannot look the schema up"))?
+            .get(0))
     }
 
     async fn table_exists(
