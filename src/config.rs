@@ -47,6 +47,9 @@ pub struct Config {
     pub model: Option<PathBuf>,
     /// Where tickets, decisions and the clients' status data are kept.
     pub backend: Backend,
+    /// The `data_dir` the file sets though the backend is scaled out, where nothing uses it
+    /// (warned of).
+    pub unused_data_dir: Option<PathBuf>,
     /// The most bytes of subject plus body an inquiry may have.
     pub max_text_bytes: usize,
     /// The largest gRPC message accepted.
@@ -119,6 +122,14 @@ impl Backend {
         }
     }
 
+    /// The NATS JetStream of a scaled-out backend.
+    pub fn nats(&self) -> Option<&NatsConfig> {
+        match self {
+            Self::Embedded { .. } => None,
+            Self::ScaledOut { nats, .. } => Some(nats),
+        }
+    }
+
     /// The PostgreSQL database the clients are looked up in, if any.
     pub fn postgres(&self) -> Option<&PostgresConfig> {
         match self {
@@ -143,8 +154,8 @@ struct ConfigFile {
     pack: PathBuf,
     #[serde(default)]
     model: Option<PathBuf>,
-    #[serde(default = "default_data_dir")]
-    data_dir: PathBuf,
+    #[serde(default)]
+    data_dir: Option<PathBuf>,
     #[serde(default = "default_max_text_bytes")]
     max_text_bytes: usize,
     #[serde(default = "default_max_message_bytes")]
@@ -187,8 +198,12 @@ impl TryFrom<ConfigFile> for Config {
     type Error = String;
 
     fn try_from(file: ConfigFile) -> Result<Self, String> {
+        let mut unused_data_dir = None;
         let backend = match (file.nats, file.postgres) {
-            (Some(nats), Some(postgres)) => Backend::ScaledOut { postgres, nats },
+            (Some(nats), Some(postgres)) => {
+                unused_data_dir = file.data_dir;
+                Backend::ScaledOut { postgres, nats }
+            }
             (Some(_), None) => {
                 return Err(
                     "[nats] needs [postgres]: decisions, leases and audit records are kept there"
@@ -196,7 +211,7 @@ impl TryFrom<ConfigFile> for Config {
                 );
             }
             (None, clients) => Backend::Embedded {
-                data_dir: file.data_dir,
+                data_dir: file.data_dir.unwrap_or_else(default_data_dir),
                 clients,
             },
         };
@@ -206,6 +221,7 @@ impl TryFrom<ConfigFile> for Config {
             pack: file.pack,
             model: file.model,
             backend,
+            unused_data_dir,
             max_text_bytes: file.max_text_bytes,
             max_message_bytes: file.max_message_bytes,
             max_in_flight: file.max_in_flight,
@@ -520,6 +536,13 @@ impl Config {
                 )
             })
             .collect();
+        if let Some(data_dir) = &self.unused_data_dir {
+            warnings.push(format!(
+                "data_dir = {} is not used: with [nats] the tickets are in JetStream and the \
+                 rest in PostgreSQL; remove the key",
+                data_dir.display()
+            ));
+        }
         for token in self.tokens.iter().filter(|token| token.plain_text) {
             warnings.push(format!(
                 "token {:?} is kept in plain text, which is deprecated: replace its `token = …` \
@@ -642,12 +665,27 @@ mod tests {
         let config =
             Config::parse("[nats]\n[postgres]\nurl = \"postgres://postgres@127.0.0.1/test\"\n")
                 .unwrap();
-        let Backend::ScaledOut { postgres, nats } = config.backend else {
+        let Backend::ScaledOut { postgres, nats } = &config.backend else {
             panic!("[nats] with [postgres] scales out: {:?}", config.backend);
         };
         assert_eq!(nats.url, "nats://127.0.0.1:4222");
         assert_eq!((nats.stream.as_str(), nats.replicas), ("TRIAGE_TICKETS", 1));
         assert_eq!(postgres.pool_size, 16);
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    }
+
+    /// A `data_dir` set in a scaled-out file is warned of as unused; an embedded one is not.
+    #[test]
+    fn data_dir_is_unused_when_scaled_out() {
+        let scaled_out = "data_dir = \"/srv/q\"\n[nats]\n[postgres]\nurl = \"postgres://x\"\n";
+        let warnings = Config::parse(scaled_out).unwrap().warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("data_dir = /srv/q is not used"),
+            "{warnings:?}"
+        );
+        let embedded = Config::parse("data_dir = \"/srv/q\"\n").unwrap();
+        assert!(embedded.warnings().is_empty(), "{:?}", embedded.warnings());
     }
 
     /// Without `[nats]` the queue is embedded in `data_dir`, and a lone `[postgres]` holds

@@ -29,7 +29,8 @@
 //!   share.
 //! - Beside them: [`proto`], the generated contract; [`telemetry`], Prometheus metrics;
 //!   [`tls`], TLS on the server's listeners with certificates reloaded in place; [`progress`],
-//!   progress of long work; [`error`], the crate's [`Error`].
+//!   progress of long work; [`readiness`], why an engine is not ready; [`error`], the crate's
+//!   [`Error`].
 //!
 //! # Core concepts
 //! An inquiry is **direct** when its answer is in the client's status data and **expert** when it
@@ -73,6 +74,7 @@ pub mod pack;
 pub mod postgres;
 pub mod progress;
 pub mod proto;
+pub mod readiness;
 pub mod route;
 pub mod server;
 pub mod telemetry;

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
 
 use crate::answer::{ClientDirectory, PgStatus, Recent, StatusStore};
 use crate::classify::artifact;
@@ -44,7 +46,7 @@ pub enum ServerError {
         dir: String,
         source: crate::route::RouteError,
     },
-    #[error("postgres: {0}")]
+    #[error(transparent)]
     Postgres(#[from] PostgresError),
     #[error("jetstream queue: {0}")]
     JetStream(crate::route::RouteError),
@@ -90,11 +92,13 @@ pub async fn build_with_clock(
         crate::answer::instant_from_unix_ms(clock.now_ms()),
     )?);
     let queues = serving_queues(&pack)?;
-    let (clients, queue): (Arc<dyn ClientDirectory>, Arc<DecisionQueue>) = match &config.backend {
+    let (clients, queue, queue_shown): (Directory, Arc<DecisionQueue>, String) = match &config
+        .backend
+    {
         Backend::Embedded { data_dir, clients } => {
-            let directory: Arc<dyn ClientDirectory> = match clients {
-                Some(pg) => Arc::new(Recent::new(PgStatus::new(connect(pg).await?), CLIENT_KEPT)),
-                None => status.clone(),
+            let directory = match clients {
+                Some(pg) => Directory::postgres(connect(pg).await?).await?,
+                None => Directory::embedded(&status),
             };
             let settings = QueueSettings {
                 max_deliveries: config.max_deliveries,
@@ -114,7 +118,8 @@ pub async fn build_with_clock(
                     metrics.observe_retention(report.audit_removed, report.decisions_removed);
                 });
             }
-            (directory, Arc::new(queue))
+            let shown = format!("embedded in {}", data_dir.display());
+            (directory, Arc::new(queue), shown)
         }
         Backend::ScaledOut { postgres, nats } => {
             let pg = connect(postgres).await?;
@@ -138,25 +143,23 @@ pub async fn build_with_clock(
                 JetStreamQueue::connect(settings, Ledger::new(pg.clone()), Arc::clone(&clock))
                     .await
                     .map_err(ServerError::JetStream)?;
-            let clients = Recent::new(PgStatus::new(pg), CLIENT_KEPT);
-            (Arc::new(clients), Arc::new(queue))
+            let shown = format!("jetstream at {}, stream {}", nats.url, nats.stream);
+            (Directory::postgres(pg).await?, Arc::new(queue), shown)
         }
     };
+    // The data folder is named only where a queue lives in it (not when scaled out).
     tracing::info!(
         pack = %pack.name,
         model = classifier.version(),
-        status = if config.backend.postgres().is_some() { "postgres" } else { "embedded" },
-        queue = match config.backend {
-            Backend::Embedded { .. } => "embedded",
-            Backend::ScaledOut { .. } => "jetstream",
-        },
-        data_dir = ?config.backend.data_dir(),
+        status = %clients.shown,
+        clients = clients.count,
+        queue = %queue_shown,
         "loaded"
     );
     let backends = Backends {
         classifier,
         status,
-        clients,
+        clients: clients.directory,
         queue,
         clock,
     };
@@ -173,6 +176,43 @@ pub async fn build_with_clock(
         metrics,
         config.max_in_flight,
     )))
+}
+
+/// Where clients are looked up, as the log names it, with how many it holds.
+struct Directory {
+    directory: Arc<dyn ClientDirectory>,
+    shown: String,
+    count: u64,
+}
+
+impl Directory {
+    /// The pack's status files.
+    fn embedded(status: &Arc<StatusStore>) -> Self {
+        Self {
+            count: status.client_ids().len() as u64,
+            shown: "pack status files".into(),
+            directory: Arc::clone(status) as Arc<dyn ClientDirectory>,
+        }
+    }
+
+    /// PostgreSQL; an empty store is warned of, as it does not serve until it is imported.
+    async fn postgres(pg: Postgres) -> Result<Self, PostgresError> {
+        let shown = format!("postgres at {}", pg.location());
+        let status = PgStatus::new(pg);
+        let count = status.client_count().await?;
+        if count == 0 {
+            tracing::warn!(
+                "{}; until then the health service reports NOT_SERVING and every inquiry that \
+                 names a client is answered NOT_FOUND",
+                status.empty_store()
+            );
+        }
+        Ok(Self {
+            directory: Arc::new(Recent::new(status, CLIENT_KEPT)),
+            shown,
+            count,
+        })
+    }
 }
 
 /// Connects to the configured PostgreSQL database (migrated).
@@ -240,7 +280,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_serving(&health, true).await;
+    let ready = app.helpdesk.healthy().await;
+    if let Err(reason) = &ready {
+        tracing::warn!(%reason, "not serving: an engine is not ready");
+    }
+    set_serving(&health, ready.is_ok()).await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -257,12 +301,12 @@ pub async fn run(
     let specialist = SpecialistServiceServer::new(SpecialistApi::new(Arc::clone(&app)))
         .max_decoding_message_size(options.max_message_bytes);
     let gauges = tokio::spawn(refresh_queue_gauges(Arc::clone(&app)));
-    let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
     let watcher = tokio::spawn(watch_engines(
         Arc::clone(&app),
         health.clone(),
-        watch_stopped,
+        ready.is_ok(),
     ));
+    let stop_watching = watcher.abort_handle();
 
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
@@ -272,7 +316,9 @@ pub async fn run(
             shutdown.await;
             tracing::info!("shutting down: not serving, draining in-flight requests");
             app.begin_shutdown();
-            let _ = stop_watch.send(());
+            // Stopped before health is set, so that it cannot report SERVING again after.
+            watcher.abort();
+            let _ = watcher.await;
             set_serving(&health, false).await;
             let _ = stopping.send(());
         }
@@ -311,7 +357,7 @@ pub async fn run(
         () = grace => tracing::warn!(grace = ?options.shutdown_grace, "grace period over: dropping requests still in flight"),
     }
     gauges.abort();
-    watcher.abort();
+    stop_watching.abort();
     app.helpdesk.flush().await.map_err(ServerError::Flush)?;
     tracing::info!("stopped");
     Ok(())
@@ -329,48 +375,44 @@ fn guard(
     }
 }
 
-/// Reports NOT_SERVING while an engine (queue, status data) does not answer, and SERVING
-/// again once it does, until shutdown starts.
+/// Reports NOT_SERVING while an engine (queue, status data) is not ready, and SERVING again
+/// once it is, logging why at each change; runs until shutdown aborts it.
 async fn watch_engines(
     app: Arc<App>,
     health: tonic_health::server::HealthReporter,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
+    mut serving: bool,
 ) {
-    let mut serving = true;
     let mut interval = tokio::time::interval(Duration::from_millis(500));
     loop {
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = interval.tick() => {}
-        }
-        let healthy = app.helpdesk.healthy().await;
-        if healthy == serving || stopped.try_recv().is_ok() {
+        interval.tick().await;
+        let ready = app.helpdesk.healthy().await;
+        if ready.is_ok() == serving {
             continue;
         }
-        serving = healthy;
-        if healthy {
-            tracing::info!("engines answer again: serving");
-        } else {
-            tracing::warn!("an engine does not answer: not serving");
+        serving = ready.is_ok();
+        match &ready {
+            Ok(()) => tracing::info!("engines ready again: serving"),
+            Err(reason) => tracing::warn!(%reason, "not serving: an engine is not ready"),
         }
-        set_serving(&health, healthy).await;
+        set_serving(&health, serving).await;
     }
 }
 
-/// Reports both services as serving or not.
+/// Reports the server as a whole (the service `""`, what probes ask by default) and both
+/// services as serving or not.
 async fn set_serving(health: &tonic_health::server::HealthReporter, serving: bool) {
-    if serving {
-        health.set_serving::<TriageServiceServer<TriageApi>>().await;
-        health
-            .set_serving::<SpecialistServiceServer<SpecialistApi>>()
-            .await;
+    let status = if serving {
+        ServingStatus::Serving
     } else {
-        health
-            .set_not_serving::<TriageServiceServer<TriageApi>>()
-            .await;
-        health
-            .set_not_serving::<SpecialistServiceServer<SpecialistApi>>()
-            .await;
+        ServingStatus::NotServing
+    };
+    let services = [
+        "",
+        <TriageServiceServer<TriageApi> as NamedService>::NAME,
+        <SpecialistServiceServer<SpecialistApi> as NamedService>::NAME,
+    ];
+    for service in services {
+        health.set_service_status(service, status).await;
     }
 }
 

@@ -129,8 +129,8 @@ async fn ticket_ids_outlive_a_recreated_stream() {
     }
 
     delete_stream(&namespace).await;
-    assert!(a.healthy().await, "the replica restores its stream");
-    assert!(b.healthy().await);
+    a.healthy().await.expect("the replica restores its stream");
+    b.healthy().await.expect("the other finds it restored");
 
     for n in 0..3 {
         for (replica, queue) in [("a", &a), ("b", &b)] {

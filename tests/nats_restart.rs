@@ -9,14 +9,12 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::engines::Namespace;
+use common::engines::{Namespace, start_nats};
 use common::inquiry;
 use common::load::{EXPERT_TEXTS, assert_all_kept, check_replays, claim_all};
 use common::process::{connect, kill, start_server, wait_for_health, write_config};
@@ -27,57 +25,6 @@ use triage::answer::StatusStore;
 use triage::pack::Pack;
 use triage::proto::v1 as pb;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
-
-/// The nats-server binary: `TRIAGE_TEST_NATS_SERVER`, else the one on PATH, else Debian's.
-fn nats_server_binary() -> String {
-    if let Ok(path) = std::env::var("TRIAGE_TEST_NATS_SERVER") {
-        return path;
-    }
-    let on_path = Command::new("nats-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok();
-    if on_path {
-        "nats-server".into()
-    } else {
-        "/usr/sbin/nats-server".into()
-    }
-}
-
-/// A `nats-server` with JetStream storing in `store`, on `port` (None: one the system picks),
-/// and the port it listens on, read from its log once it does.
-fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
-    let port_arg = port.map_or("-1".to_owned(), |port| port.to_string());
-    let mut child = Command::new(nats_server_binary())
-        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nats-server must be installed (see .ci/run)");
-    let log = child.stderr.take().expect("piped stderr");
-    let (listening, announced) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(log).lines();
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
-                let _ = listening.send(addr.rsplit(':').next().unwrap_or_default().parse());
-                break;
-            }
-        }
-        // Keep reading, so that the server never writes into a closed pipe.
-        lines.for_each(drop);
-    });
-    match announced.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(bound)) => (child, bound),
-        other => {
-            kill(child);
-            panic!("nats-server did not say where it listens: {other:?}");
-        }
-    }
-}
 
 /// What the submitter saw: acknowledged tickets and failures by code.
 #[derive(Default)]
@@ -99,11 +46,7 @@ async fn nats_restart_loses_nothing_and_recovers() {
         .import(&status.snapshot())
         .await
         .unwrap();
-    let scale_out = namespace.config_toml(true).replace(
-        "nats://127.0.0.1:4222",
-        &format!("nats://127.0.0.1:{nats_port}"),
-    );
-    assert!(scale_out.contains(&nats_port.to_string()), "{scale_out}");
+    let scale_out = namespace.config_toml_with_nats(&format!("nats://127.0.0.1:{nats_port}"));
     let config = write_config(dir.path(), "replica.toml", 0, &scale_out);
     let (replica, addr) = start_server(&config);
     let channel = connect(&addr).await;

@@ -687,7 +687,8 @@ async fn overload_is_shed() {
     server.stop().await;
 }
 
-/// Shutdown turns health to NOT_SERVING and closes a SubmitStream the server holds: the stream
+/// Shutdown turns health to NOT_SERVING, for the triage service and for the server as a whole
+/// (`""`, what probes ask by default), and closes a SubmitStream the server holds: the stream
 /// ends with UNAVAILABLE (the item sent after shutdown began is not taken), and the server stops
 /// once it has ended, not at the end of the grace period.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -700,17 +701,22 @@ async fn graceful_shutdown_drains_and_reports_health() {
     config.shutdown_grace_seconds = 3600;
     let server = TestServer::start(config).await;
     let mut health = HealthClient::new(server.channel().await);
-    let mut watch = health
-        .watch(tonic_health::pb::HealthCheckRequest {
-            service: "triage.v1.TriageService".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        watch.message().await.unwrap().unwrap().status,
-        ServingStatus::Serving as i32
-    );
+    let mut watches = Vec::new();
+    for service in ["triage.v1.TriageService", ""] {
+        let mut watch = health
+            .watch(tonic_health::pb::HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            watch.message().await.unwrap().unwrap().status,
+            ServingStatus::Serving as i32,
+            "{service:?}"
+        );
+        watches.push(watch);
+    }
 
     // A call the server holds: its first decision came back.
     let (requests, outbound) = tokio::sync::mpsc::channel(4);
@@ -733,11 +739,13 @@ async fn graceful_shutdown_drains_and_reports_health() {
     assert!(matches!(first.result, Some(Item::Response(_))), "{first:?}");
 
     let stopping = tokio::spawn(server.stop());
-    assert_eq!(
-        watch.message().await.unwrap().unwrap().status,
-        ServingStatus::NotServing as i32
-    );
-    drop(watch);
+    for watch in &mut watches {
+        assert_eq!(
+            watch.message().await.unwrap().unwrap().status,
+            ServingStatus::NotServing as i32
+        );
+    }
+    drop(watches);
     // Shutdown has begun: what the caller sends now is not taken, and the call ends.
     let _ = requests
         .send(inquiry("s2", "acme", "is invoice 1042 paid?"))

@@ -31,7 +31,8 @@ impl StatusStore {
         now: jiff::Timestamp,
     ) -> Result<Self, AnswerError> {
         let data = StatusData::load(dir, &direct_intents, &settings, now)?;
-        tracing::info!(
+        // Debug only: a server looking clients up in PostgreSQL logs the count of that store.
+        tracing::debug!(
             dir = %dir.display(),
             clients = data.clients().len(),
             as_of = %data.as_of(),

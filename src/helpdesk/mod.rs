@@ -29,6 +29,7 @@ use crate::answer::{ClientDirectory, StatusStore};
 use crate::classify::{Classification, Classifier, Explanation};
 use crate::intake::{DecisionQueue, Inquiry, Intake, IntakeError, Submitted, question_prose};
 use crate::pack::{Pack, Queue};
+use crate::readiness::NotReady;
 use crate::route::Clock;
 
 /// The engines the helpdesk works with.
@@ -155,9 +156,11 @@ impl Helpdesk {
         })
     }
 
-    /// Whether the engines behind the helpdesk (the queue, the client directory) answer.
-    pub async fn healthy(&self) -> bool {
-        self.queue.healthy().await && self.clients.healthy().await
+    /// Whether the engines behind the helpdesk (the queue, the client directory) serve, else
+    /// why each that does not.
+    pub async fn healthy(&self) -> Result<(), NotReady> {
+        let (queue, clients) = tokio::join!(self.queue.healthy(), self.clients.healthy());
+        NotReady::all([queue, clients])
     }
 
     /// Makes everything the queue accepted durable (at shutdown).

@@ -34,6 +34,7 @@ use super::lease_token::LeaseToken;
 use super::stats::QueueStats;
 use super::thread::{Attached, NewFollowUp, ThreadTicket};
 use super::ticket::{NewTicket, Ticket};
+use crate::readiness::NotReady;
 
 /// Decisions (of type `D`) by inquiry id and the specialist tickets they queue.
 #[async_trait]
@@ -140,6 +141,7 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// acknowledged earlier could not be stored.
     async fn flush(&self) -> Result<(), RouteError>;
 
-    /// Whether the engine answers now; health reports NOT_SERVING while it does not.
-    async fn healthy(&self) -> bool;
+    /// Whether the engine answers now, else why not (naming the engine and its address);
+    /// health reports NOT_SERVING while it does not.
+    async fn healthy(&self) -> Result<(), NotReady>;
 }

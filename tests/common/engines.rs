@@ -2,9 +2,15 @@
 //! addresses in `TRIAGE_TEST_POSTGRES` / `TRIAGE_TEST_NATS` (the machine's local servers by
 //! default). A test fails, never skips, when they cannot be reached. Each test works in its
 //! own namespace (a PostgreSQL schema, a JetStream stream and subject prefix) and removes it.
+//! A test that must stop NATS starts a `nats-server` of its own.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::process::kill;
 
 /// The PostgreSQL the tests use.
 pub fn postgres_url() -> String {
@@ -15,6 +21,57 @@ pub fn postgres_url() -> String {
 /// The NATS server (with JetStream) the tests use.
 pub fn nats_url() -> String {
     std::env::var("TRIAGE_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// The nats-server binary: `TRIAGE_TEST_NATS_SERVER`, else the one on PATH, else Debian's.
+fn nats_server_binary() -> String {
+    if let Ok(path) = std::env::var("TRIAGE_TEST_NATS_SERVER") {
+        return path;
+    }
+    let on_path = Command::new("nats-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    if on_path {
+        "nats-server".into()
+    } else {
+        "/usr/sbin/nats-server".into()
+    }
+}
+
+/// A `nats-server` with JetStream storing in `store`, on `port` (None: one the system picks),
+/// and the port it listens on, read from its log once it does.
+pub fn start_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
+    let port_arg = port.map_or("-1".to_owned(), |port| port.to_string());
+    let mut child = Command::new(nats_server_binary())
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nats-server must be installed (see .ci/run)");
+    let log = child.stderr.take().expect("piped stderr");
+    let (listening, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(log).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
+                let _ = listening.send(addr.rsplit(':').next().unwrap_or_default().parse());
+                break;
+            }
+        }
+        // Keep reading, so that the server never writes into a closed pipe.
+        lines.for_each(drop);
+    });
+    match announced.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(bound)) => (child, bound),
+        other => {
+            kill(child);
+            panic!("nats-server did not say where it listens: {other:?}");
+        }
+    }
 }
 
 /// A name no other test (or earlier run) uses: a schema, stream and subject prefix.
@@ -42,22 +99,32 @@ impl Namespace {
         self.name.to_uppercase()
     }
 
-    /// The scale-out part of a server config (TOML) for this namespace.
+    /// The scale-out part of a server config (TOML) for this namespace, with the tests'
+    /// NATS when `with_nats`.
     pub fn config_toml(&self, with_nats: bool) -> String {
-        let mut toml = format!(
+        if with_nats {
+            self.config_toml_with_nats(&nats_url())
+        } else {
+            self.postgres_toml()
+        }
+    }
+
+    /// The scale-out part of a server config (TOML) with the NATS server at `url`.
+    pub fn config_toml_with_nats(&self, url: &str) -> String {
+        self.postgres_toml()
+            + &format!(
+                "[nats]\nurl = {url:?}\nstream = {:?}\nsubject_prefix = {:?}\ntimeout_ms = 1000\n",
+                self.stream(),
+                self.name
+            )
+    }
+
+    fn postgres_toml(&self) -> String {
+        format!(
             "[postgres]\nurl = {:?}\nschema = {:?}\npool_size = 8\n",
             postgres_url(),
             self.name
-        );
-        if with_nats {
-            toml += &format!(
-                "[nats]\nurl = {:?}\nstream = {:?}\nsubject_prefix = {:?}\ntimeout_ms = 1000\n",
-                nats_url(),
-                self.stream(),
-                self.name
-            );
-        }
-        toml
+        )
     }
 
     /// Connects to PostgreSQL in this namespace (migrated).
@@ -67,12 +134,11 @@ impl Namespace {
             .unwrap_or_else(|err| panic!("postgres at {} must be running: {err}", postgres_url()))
     }
 
-    /// Drops the schema and the stream.
+    /// Drops the schema and the stream (without creating either first).
     pub async fn remove(&self) {
-        let pg = self.postgres().await;
-        let client = pg.client().await.expect("postgres connection");
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name))
+        triage::postgres::Postgres::open(&postgres_url(), Some(&self.name), 1)
+            .expect("a valid postgres url")
+            .drop_schema()
             .await
             .expect("drop the test schema");
         if let Ok(nats) = async_nats::connect(nats_url()).await {

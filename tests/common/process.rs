@@ -27,13 +27,15 @@ pub fn closed_port() -> (tokio::net::TcpSocket, u16) {
 }
 
 /// `triage serve --config <config>` as a child process, and the `http://` address it serves
-/// on, read from the line it prints once bound (the config may say port 0).
+/// on, read from the line it prints once bound (the config may say port 0). Its log (warnings
+/// and errors) goes to [`server_log`].
 pub fn start_server(config: &Path) -> (Child, String) {
+    let log = std::fs::File::create(log_path(config)).expect("create the server's log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
         .args(["serve", "--config", config.to_str().expect("utf-8 path")])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("the server starts");
     let stdout = child.stdout.take().expect("piped stdout");
@@ -57,6 +59,15 @@ pub fn start_server(config: &Path) -> (Child, String) {
             panic!("the server did not say where it listens: {error}");
         }
     }
+}
+
+fn log_path(config: &Path) -> std::path::PathBuf {
+    config.with_extension("log")
+}
+
+/// What the server started with `config` has logged so far.
+pub fn server_log(config: &Path) -> String {
+    std::fs::read_to_string(log_path(config)).unwrap_or_default()
 }
 
 /// A config file in `dir` serving the agency pack on `port` (0: one the system picks), with
@@ -126,25 +137,35 @@ pub fn kill(mut child: Child) {
     child.wait().expect("reap");
 }
 
-/// What the server's health service says of the triage service.
-pub async fn health(channel: &tonic::transport::Channel) -> ServingStatus {
+/// What the server's health service says of `service` (`""`: the server as a whole).
+pub async fn service_health(channel: &tonic::transport::Channel, service: &str) -> ServingStatus {
     let response = HealthClient::new(channel.clone())
         .check(tonic_health::pb::HealthCheckRequest {
-            service: "triage.v1.TriageService".into(),
+            service: service.into(),
         })
         .await
         .expect("the health service answers");
     response.into_inner().status()
 }
 
-/// Waits until the health service says `wanted` of the triage service.
-pub async fn wait_for_health(channel: &tonic::transport::Channel, wanted: ServingStatus) {
+/// What the server's health service says of the triage service.
+pub async fn health(channel: &tonic::transport::Channel) -> ServingStatus {
+    service_health(channel, "triage.v1.TriageService").await
+}
+
+/// Waits until the health service says `wanted` of the server as a whole (`""`, what probes
+/// ask by default) and of the triage service; returns how long that took.
+pub async fn wait_for_health(
+    channel: &tonic::transport::Channel,
+    wanted: ServingStatus,
+) -> Duration {
     let started = Instant::now();
-    while health(channel).await != wanted {
+    while service_health(channel, "").await != wanted || health(channel).await != wanted {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "health never became {wanted:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    started.elapsed()
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::client::Client;
 use super::store::StatusStore;
+use crate::readiness::NotReady;
 
 mod postgres;
 mod recent;
@@ -30,8 +31,8 @@ pub trait ClientDirectory: Send + Sync + 'static {
     /// and surrounding blanks ignored).
     async fn client_for_email(&self, address: &str) -> Result<Option<Arc<Client>>, DirectoryError>;
 
-    /// Whether the engine answers now.
-    async fn healthy(&self) -> bool;
+    /// Whether the engine serves now: it answers and holds status data; else why not.
+    async fn healthy(&self) -> Result<(), NotReady>;
 }
 
 #[async_trait]
@@ -44,7 +45,7 @@ impl ClientDirectory for StatusStore {
         Ok(StatusStore::client_for_email(self, address))
     }
 
-    async fn healthy(&self) -> bool {
-        true
+    async fn healthy(&self) -> Result<(), NotReady> {
+        Ok(())
     }
 }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use crate::answer::{
     Client, ClientDirectory, ClientTier, DirectoryError, Entity, StatusData, Timestamp,
 };
-use crate::postgres::{Postgres, PostgresError, failed};
+use crate::postgres::{Postgres, PostgresError, failed, quote_identifier};
+use crate::readiness::NotReady;
 
 /// One client row with its entities and addresses, as JSON built by the query.
 const CLIENT_BY_ID: &str = "
@@ -124,6 +125,43 @@ impl PgStatus {
         Ok((data.clients().len(), entities))
     }
 
+    /// How many clients the store holds.
+    pub async fn client_count(&self) -> Result<u64, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one("SELECT count(*) FROM clients", &[])
+            .await
+            .map_err(failed("counting clients"))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    /// Why a store without clients does not serve, and how to fill it.
+    pub fn empty_store(&self) -> String {
+        let location = self.pg.location();
+        match location.schema() {
+            Some(schema) => format!(
+                "no client status data in postgres schema {} at {}: run `triage import --pack \
+                 <pack> --postgres <url> --schema {schema}`",
+                quote_identifier(schema),
+                location.address()
+            ),
+            None => format!(
+                "no client status data in postgres at {}: run `triage import --pack <pack> \
+                 --postgres <url>`",
+                location.address()
+            ),
+        }
+    }
+
+    async fn holds_clients(&self) -> Result<bool, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one("SELECT EXISTS (SELECT 1 FROM clients)", &[])
+            .await
+            .map_err(failed("looking for clients"))?;
+        Ok(row.get(0))
+    }
+
     async fn lookup(&self, id: &str) -> Result<Option<Client>, PostgresError> {
         let conn = self.pg.client().await?;
         let statement = conn
@@ -199,7 +237,16 @@ impl ClientDirectory for PgStatus {
         }
     }
 
-    async fn healthy(&self) -> bool {
-        self.pg.ping().await
+    /// Ready while PostgreSQL answers and holds clients: a replica over an empty store (no
+    /// `triage import` yet) would answer every inquiry NOT_FOUND.
+    async fn healthy(&self) -> Result<(), NotReady> {
+        match self.holds_clients().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(NotReady::new(self.empty_store())),
+            Err(err) => Err(NotReady::new(format!(
+                "postgres at {}: not answering ({err})",
+                self.pg.location()
+            ))),
+        }
     }
 }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use super::{ClientDirectory, DirectoryError};
 use crate::answer::client::Client;
+use crate::readiness::NotReady;
 
 /// Most clients kept at once; past it, the expired ones are dropped (all, if none expired).
 const MAX_KEPT: usize = 10_000;
@@ -77,7 +78,7 @@ impl<D: ClientDirectory> ClientDirectory for Recent<D> {
         Ok(client)
     }
 
-    async fn healthy(&self) -> bool {
+    async fn healthy(&self) -> Result<(), NotReady> {
         self.inner.healthy().await
     }
 }
@@ -106,8 +107,8 @@ mod tests {
             Ok(None)
         }
 
-        async fn healthy(&self) -> bool {
-            true
+        async fn healthy(&self) -> Result<(), NotReady> {
+            Ok(())
         }
     }
 

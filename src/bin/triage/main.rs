@@ -1,5 +1,6 @@
 //! The `triage` command: parses arguments, sets up logging and calls the library.
 
+mod admin;
 mod bench;
 mod engine;
 mod import;
@@ -11,6 +12,7 @@ mod store;
 mod token;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -89,6 +91,8 @@ enum Command {
     Store(store::StoreArgs),
     /// Make bearer tokens for the server's config.
     Token(token::TokenArgs),
+    /// Look at or remove what a scaled-out deployment keeps in NATS and PostgreSQL.
+    Admin(admin::AdminArgs),
     /// Write a seeded Maildir of sample mails (for tests and measurements).
     #[command(hide = true)]
     SampleMaildir(ingest::SampleArgs),
@@ -102,14 +106,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn main() -> Result<()> {
+fn main() -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let done = match Cli::parse().command {
+        // The one command with an exit status beyond success and failure.
+        Command::Admin(args) => return admin::run(args),
         Command::Serve { config, migrate } => serve::run(config.as_deref(), migrate),
         Command::Train {
             pack,
@@ -132,5 +138,6 @@ fn main() -> Result<()> {
         Command::SampleMaildir(args) => ingest::sample_maildir(args),
         Command::Store(args) => store::run(args),
         Command::Token(args) => token::run(args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -64,6 +64,11 @@ impl LiveStore {
         })
     }
 
+    /// The folder of the database file.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Why the store does not serve, if it does not.
     pub fn fault(&self) -> Option<String> {
         self.fault

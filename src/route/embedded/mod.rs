@@ -84,6 +84,7 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::readiness::NotReady;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
 use crate::route::decision::{
@@ -406,7 +407,16 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
 
     /// Whether the store serves: its writer thread takes requests, and neither a failed
     /// commit (until the file is reopened) nor a panic in the store has marked it faulty.
-    async fn healthy(&self) -> bool {
-        self.inner.writer.alive() && self.inner.store.fault().is_none()
+    async fn healthy(&self) -> Result<(), NotReady> {
+        let dir = self.inner.store.dir().display();
+        if !self.inner.writer.alive() {
+            return Err(NotReady::new(format!(
+                "embedded queue in {dir}: its writer thread stopped"
+            )));
+        }
+        match self.inner.store.fault() {
+            Some(fault) => Err(NotReady::new(format!("embedded queue in {dir}: {fault}"))),
+            None => Ok(()),
+        }
     }
 }

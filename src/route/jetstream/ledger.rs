@@ -14,6 +14,7 @@ use std::ops::Range;
 use tokio_postgres::Row;
 
 use crate::postgres::{Postgres, PostgresError, failed};
+use crate::readiness::NotReady;
 use crate::route::{
     Attached, AuditRecord, Correction, FollowUp, LeaseToken, MAX_FOLLOW_UPS, NewFollowUp,
     NewTicket, StoredDecision, ThreadTicket, Ticket,
@@ -77,9 +78,15 @@ impl Ledger {
         Self { pg }
     }
 
-    /// Whether PostgreSQL answers now.
-    pub async fn ping(&self) -> bool {
-        self.pg.ping().await
+    /// Whether PostgreSQL answers now, and where it is when it does not.
+    pub async fn ready(&self) -> Result<(), NotReady> {
+        if self.pg.ping().await {
+            return Ok(());
+        }
+        Err(NotReady::new(format!(
+            "postgres at {} (the ticket ledger): not answering",
+            self.pg.location()
+        )))
     }
 
     /// The decision stored for `inquiry_id` (its JSON), with its ticket.

@@ -768,17 +768,26 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         self.decisions_written.flush().await
     }
 
-    async fn healthy(&self) -> bool {
-        if self.nats.connection_state() != State::Connected || !self.ledger.ping().await {
-            return false;
-        }
-        match setup::restore(&self.js, &self.stream, &self.settings).await {
-            Ok(_) => true,
-            Err(error) => {
-                tracing::error!(%error, "the stream or its consumers cannot be restored");
-                false
+    async fn healthy(&self) -> Result<(), crate::readiness::NotReady> {
+        use crate::readiness::NotReady;
+        match self.nats.connection_state() {
+            State::Connected => {}
+            state => {
+                return Err(NotReady::new(format!(
+                    "nats at {}: not connected ({state:?})",
+                    self.settings.url
+                )));
             }
         }
+        self.ledger.ready().await?;
+        setup::restore(&self.js, &self.stream, &self.settings)
+            .await
+            .map(drop)
+            .map_err(|error| {
+                NotReady::new(format!(
+                    "the stream or its consumers cannot be restored: {error}"
+                ))
+            })
     }
 }
 

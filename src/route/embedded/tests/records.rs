@@ -422,7 +422,7 @@ async fn a_panic_in_the_store_fails_one_request_not_the_writer() -> Result<(), R
     let dir = tempfile::tempdir().map_err(|e| RouteError::storage("tempdir", e))?;
     let queue: EmbeddedQueue<String> =
         EmbeddedQueue::open(dir.path(), QueueSettings::default(), Arc::new(SystemClock))?;
-    assert!(queue.healthy().await);
+    assert!(queue.healthy().await.is_ok());
     let crashed = queue
         .inner
         .writer
@@ -434,10 +434,12 @@ async fn a_panic_in_the_store_fails_one_request_not_the_writer() -> Result<(), R
         matches!(&crashed, Err(RouteError::Storage(message)) if message.contains("simulated store panic")),
         "{crashed:?}"
     );
-    assert!(
-        !queue.healthy().await,
-        "a panic in the store leaves it healthy"
-    );
+    let not_ready = queue
+        .healthy()
+        .await
+        .expect_err("a panic in the store leaves it healthy");
+    let dir_shown = format!("embedded queue in {}: ", dir.path().display());
+    assert!(not_ready.to_string().starts_with(&dir_shown), "{not_ready}");
     let after = queue
         .record_decision("i1", &"{}".into(), NewTicket::sample("i1", "billing", 0, 1))
         .await;
@@ -462,7 +464,7 @@ async fn a_panic_in_a_read_fails_it_and_marks_the_store() -> Result<(), RouteErr
             if message.contains("simulated damaged page") && message.contains("triage store check")),
         "{read:?}"
     );
-    assert!(!queue.healthy().await);
+    assert!(queue.healthy().await.is_err());
     assert_eq!(queue.stats(&["billing".into()]).await?[0].ready, 0);
     Ok(())
 }
