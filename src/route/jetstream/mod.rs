@@ -32,6 +32,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 
 use crate::postgres::PostgresError;
+use crate::readiness::NotReady;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
 use crate::route::decision::{
@@ -768,8 +769,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         self.decisions_written.flush().await
     }
 
-    async fn healthy(&self) -> Result<(), crate::readiness::NotReady> {
-        use crate::readiness::NotReady;
+    async fn healthy(&self) -> Result<(), NotReady> {
         match self.nats.connection_state() {
             State::Connected => {}
             state => {
