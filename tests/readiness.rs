@@ -73,7 +73,8 @@ async fn overall_health_follows_nats() {
     );
     let log = server_log(&config);
     assert!(
-        log.contains(&format!("nats at {nats_url}: not connected")),
+        log.contains("not serving: an engine is not ready")
+            && log.contains(&format!("nats at {nats_url}")),
         "{log}"
     );
 

@@ -64,6 +64,9 @@ const BANDS: u8 = 4;
 const TICKET_HEADER: &str = "Triage-Ticket-Id";
 /// Most tickets one stats call walks per band to count SLA breaches.
 const MAX_BREACH_SCAN: u64 = 10_000;
+/// How long the readiness check waits for the stream's state: the health watcher asks every
+/// half second, and a server that takes longer is not ready to take tickets.
+const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(400);
 /// Pull requests one fetch sends before it gives up (see [`JetStreamQueue::next`]).
 const FETCH_ATTEMPTS: usize = 3;
 /// The longest redelivery delay asked of the server: a century. It keeps its deadlines as
@@ -770,24 +773,35 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
     }
 
     async fn healthy(&self) -> Result<(), NotReady> {
-        match self.nats.connection_state() {
-            State::Connected => {}
-            state => {
-                return Err(NotReady::new(format!(
-                    "nats at {}: not connected ({state:?})",
-                    self.settings.url
-                )));
-            }
+        let not_connected = || match self.nats.connection_state() {
+            State::Connected => None,
+            state => Some(NotReady::new(format!(
+                "nats at {}: not connected ({state:?})",
+                self.settings.url
+            ))),
+        };
+        if let Some(reason) = not_connected() {
+            return Err(reason);
         }
         self.ledger.ready().await?;
-        setup::restore(&self.js, &self.stream, &self.settings)
-            .await
-            .map(drop)
-            .map_err(|error| {
-                NotReady::new(format!(
+        let restored = tokio::time::timeout(
+            READY_CHECK_TIMEOUT,
+            setup::restore(&self.js, &self.stream, &self.settings),
+        )
+        .await;
+        match restored {
+            Ok(Ok(_)) => Ok(()),
+            // When the server went away while the check waited, that is the reason.
+            failed => Err(not_connected().unwrap_or_else(|| match failed {
+                Ok(Err(error)) => NotReady::new(format!(
                     "the stream or its consumers cannot be restored: {error}"
-                ))
-            })
+                )),
+                _ => NotReady::new(format!(
+                    "nats at {}: stream {} not answering within {READY_CHECK_TIMEOUT:?}",
+                    self.settings.url, self.settings.stream
+                )),
+            })),
+        }
     }
 }
 
