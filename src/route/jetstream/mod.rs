@@ -147,9 +147,9 @@ fn require_token(what: &str, value: &str) -> Result<(), RouteError> {
 
 impl<D: DecisionRecord> JetStreamQueue<D> {
     /// Connects to NATS and sets up the stream and one durable consumer per queue and band
-    /// (see [`setup`]: created when missing, checked when found, so every replica may do it at
-    /// start). Fails at once when NATS cannot be reached; afterwards the client reconnects by
-    /// itself.
+    /// (created when missing, checked against these settings when found, so every replica may
+    /// do it at start). Fails at once when NATS cannot be reached; afterwards the client
+    /// reconnects by itself.
     pub async fn connect(
         settings: JetStreamSettings,
         ledger: Ledger,
