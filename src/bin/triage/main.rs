@@ -109,7 +109,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn main() -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // PostgreSQL's notices ("schema … already exists, skipping") are the driver's info.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
