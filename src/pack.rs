@@ -5,18 +5,20 @@
 //! `intents.csv` (`intent,tier,queue,status_kind`), `train.csv` and `test.csv` (`text,label`, where
 //! the label `oos` marks an out-of-scope row: in `train.csv`, an example of what the pack does not
 //! serve, which the model learns as a class of its own), an optional `queues.csv`
-//! (`queue,description,sla_hours`) and an optional `pack.toml` with the pack's settings.
+//! (`queue,description,sla_hours`, optionally followed by per-client-tier `sla_hours_<tier>`
+//! columns) and an optional `pack.toml` with the pack's settings.
 //! Every error names the file and, for a bad row, its line; a file that is not UTF-8 is refused
 //! with the line and byte of its first bad sequence, and a UTF-8 byte order mark is skipped.
 //! Values from the files are quoted in messages cut short with control characters escaped.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::answer::ClientTier;
 use crate::text::{EncodingError, printable, quoted, utf8_text};
 
 /// The label of an out-of-scope row.
@@ -102,12 +104,24 @@ impl Target {
     }
 }
 
-/// A specialist queue with its service-level target.
+/// A specialist queue with its service-level target, which a client tier may override.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queue {
     pub name: String,
     pub description: String,
+    /// The target for a tier without an override and for a sender of no known client.
     pub sla_hours: f64,
+    /// The tiers whose target differs, from the `sla_hours_<tier>` columns.
+    pub sla_hours_by_tier: BTreeMap<ClientTier, f64>,
+}
+
+impl Queue {
+    /// The service-level target of a ticket from a client of `tier`, or from a sender of no
+    /// known client (`None`): the tier's override, else `sla_hours`.
+    pub fn sla_hours_for(&self, tier: Option<ClientTier>) -> f64 {
+        tier.and_then(|tier| self.sla_hours_by_tier.get(&tier).copied())
+            .unwrap_or(self.sla_hours)
+    }
 }
 
 /// One labelled text; `intent` is `None` for an out-of-scope (`oos`) row.
@@ -402,7 +416,8 @@ fn load_settings(path: &Path) -> Result<PackSettings, PackError> {
 fn for_each_record(
     path: &Path,
     header: &[&str],
-    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
+    optional: &[&str],
+    mut row: impl FnMut(u64, &csv::StringRecord, &[String]) -> Result<(), String>,
 ) -> Result<(), PackError> {
     let content = read_file(path)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -415,12 +430,30 @@ fn for_each_record(
     let found = reader
         .headers()
         .map_err(|error| bad_file(error.to_string()))?;
-    if found.iter().map(str::trim).ne(header.iter().copied()) {
+    let found: Vec<String> = found.iter().map(|name| name.trim().to_owned()).collect();
+    if found.len() < header.len() || found[..header.len()].iter().ne(header.iter()) {
         return Err(bad_file(format!(
             "expected the header `{}`, found {}",
             header.join(","),
-            quoted(&found.iter().collect::<Vec<_>>().join(","))
+            quoted(&found.join(","))
         )));
+    }
+    let extra = &found[header.len()..];
+    for (index, column) in extra.iter().enumerate() {
+        if !optional.contains(&column.as_str()) {
+            return Err(bad_file(format!(
+                "unknown column {}; after `{}` only {} may follow",
+                quoted(column),
+                header.join(","),
+                optional.join(", ")
+            )));
+        }
+        if extra[..index].contains(column) {
+            return Err(bad_file(format!(
+                "column {} is given twice",
+                quoted(column)
+            )));
+        }
     }
     for record in reader.records() {
         let record = record.map_err(|error| {
@@ -432,7 +465,7 @@ fn for_each_record(
             }
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        row(line, &record).map_err(|message| PackError::BadRow {
+        row(line, &record, extra).map_err(|message| PackError::BadRow {
             path: path.to_path_buf(),
             line,
             message,
@@ -448,7 +481,8 @@ fn load_intents(path: &Path) -> Result<(Vec<Intent>, Vec<u64>), PackError> {
     for_each_record(
         path,
         &["intent", "tier", "queue", "status_kind"],
-        |line, record| {
+        &[],
+        |line, record, _| {
             let [name, tier, queue, status_kind] = [0, 1, 2, 3].map(|i| record[i].trim());
             if name.is_empty() || name == OUT_OF_SCOPE_LABEL {
                 return Err(format!("{} is not a valid intent name", quoted(name)));
@@ -500,44 +534,79 @@ fn load_intents(path: &Path) -> Result<(Vec<Intent>, Vec<u64>), PackError> {
     Ok((intents, lines))
 }
 
+/// The optional `queues.csv` column holding `tier`'s service-level target.
+fn tier_sla_column(tier: ClientTier) -> String {
+    format!("sla_hours_{tier}")
+}
+
 /// The queues of `path`, or `None` when the pack has no `queues.csv`.
 fn load_queues(path: &Path) -> Result<Option<Vec<Queue>>, PackError> {
     if !path.exists() {
         return Ok(None);
     }
+    const HEADER: [&str; 3] = ["queue", "description", "sla_hours"];
+    let tier_columns = ClientTier::ALL.map(tier_sla_column);
+    let optional = tier_columns.each_ref().map(String::as_str);
     let mut queues: Vec<Queue> = Vec::new();
-    for_each_record(path, &["queue", "description", "sla_hours"], |_, record| {
+    for_each_record(path, &HEADER, &optional, |_, record, extra| {
         let name = record[0].trim();
         if name.is_empty() || queues.iter().any(|queue| queue.name == name) {
             return Err(format!("queue {} is empty or listed twice", quoted(name)));
         }
-        let written = record[2].trim();
-        let sla_hours: f64 = written
-            .parse()
-            .map_err(|_| format!("sla_hours {} is not a number", quoted(written)))?;
-        // `inf`, `NaN` and `1e400` (which parses as infinity) are numbers to Rust, not hours.
-        if !sla_hours.is_finite() {
-            return Err(format!(
-                "sla_hours {} of queue {} is not a finite number of hours",
-                quoted(written),
-                quoted(name)
-            ));
-        }
-        if !(sla_hours > 0.0 && sla_hours <= MAX_SLA_HOURS) {
-            return Err(format!(
-                "sla_hours {} of queue {} must be above 0 and at most {MAX_SLA_HOURS} (ten years)",
-                quoted(written),
-                quoted(name)
-            ));
+        let sla_hours = sla_hours_in("sla_hours", record[2].trim(), name)?;
+        let mut sla_hours_by_tier = BTreeMap::new();
+        for (column, written) in extra.iter().zip(record.iter().skip(HEADER.len())) {
+            let written = written.trim();
+            // An empty cell keeps the queue's `sla_hours` for the tier.
+            if written.is_empty() {
+                continue;
+            }
+            let Some(tier) = ClientTier::ALL
+                .into_iter()
+                .find(|&tier| &tier_sla_column(tier) == column)
+            else {
+                // The header check admits only tier columns after the required ones.
+                continue;
+            };
+            sla_hours_by_tier.insert(tier, sla_hours_in(column, written, name)?);
         }
         queues.push(Queue {
             name: name.to_owned(),
             description: record[1].trim().to_owned(),
             sla_hours,
+            sla_hours_by_tier,
         });
         Ok(())
     })?;
     Ok(Some(queues))
+}
+
+/// The hours `written` in `column` for `queue`: a finite number above 0 and at most
+/// [`MAX_SLA_HOURS`].
+fn sla_hours_in(column: &str, written: &str, queue: &str) -> Result<f64, String> {
+    let sla_hours: f64 = written.parse().map_err(|_| {
+        format!(
+            "{column} {} of queue {} is not a number",
+            quoted(written),
+            quoted(queue)
+        )
+    })?;
+    // `inf`, `NaN` and `1e400` (which parses as infinity) are numbers to Rust, not hours.
+    if !sla_hours.is_finite() {
+        return Err(format!(
+            "{column} {} of queue {} is not a finite number of hours",
+            quoted(written),
+            quoted(queue)
+        ));
+    }
+    if !(sla_hours > 0.0 && sla_hours <= MAX_SLA_HOURS) {
+        return Err(format!(
+            "{column} {} of queue {} must be above 0 and at most {MAX_SLA_HOURS} (ten years)",
+            quoted(written),
+            quoted(queue)
+        ));
+    }
+    Ok(sla_hours)
 }
 
 /// Every expert intent's queue must be among the listed `queues`; an intent whose queue is not
@@ -568,7 +637,7 @@ fn check_intent_queues(
 
 fn load_examples(path: &Path, intents: &HashMap<&str, usize>) -> Result<Vec<Example>, PackError> {
     let mut examples = Vec::new();
-    for_each_record(path, &["text", "label"], |line, record| {
+    for_each_record(path, &["text", "label"], &[], |line, record, _| {
         let (text, label) = (record[0].trim(), record[1].trim());
         if text.is_empty() {
             return Err("the text is empty".to_owned());
@@ -844,6 +913,90 @@ mod tests {
         assert!(
             unlisted_queue.contains("intents.csv:3: intent \"advice\" routes to queue \"content\""),
             "{unlisted_queue}"
+        );
+    }
+
+    /// Per-tier columns may follow the required ones in any subset and order; an empty cell
+    /// keeps the queue's `sla_hours`, and a sender of no known client gets `sla_hours`.
+    #[test]
+    fn queues_take_per_tier_targets() {
+        let dir = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            (
+                "queues.csv",
+                "queue,description,sla_hours,sla_hours_standard,sla_hours_platinum\n\
+                 content,Writers,24,30,2.5\n\
+                 seo,SEO,8,,\n",
+            ),
+        ]);
+        let queues = Pack::load(dir.path()).unwrap().queues;
+        let content = &queues[0];
+        assert_eq!(content.sla_hours, 24.0);
+        assert_eq!(
+            content.sla_hours_by_tier,
+            BTreeMap::from([(ClientTier::Platinum, 2.5), (ClientTier::Standard, 30.0)])
+        );
+        assert_eq!(content.sla_hours_for(Some(ClientTier::Platinum)), 2.5);
+        assert_eq!(content.sla_hours_for(Some(ClientTier::Gold)), 24.0);
+        assert_eq!(content.sla_hours_for(Some(ClientTier::Standard)), 30.0);
+        assert_eq!(content.sla_hours_for(None), 24.0);
+        assert!(queues[1].sla_hours_by_tier.is_empty());
+        assert_eq!(queues[1].sla_hours_for(Some(ClientTier::Platinum)), 8.0);
+    }
+
+    /// A bad per-tier value is refused naming the file, line, column and queue, as an unknown
+    /// or repeated column is naming it.
+    #[test]
+    fn bad_per_tier_targets_are_refused_naming_where() {
+        let queues = |csv: &str| {
+            load_error(&[
+                ("intents.csv", INTENTS),
+                ("train.csv", TRAIN),
+                ("queues.csv", csv),
+            ])
+        };
+        let header = "queue,description,sla_hours,sla_hours_gold\n";
+        for (row, expected) in [
+            (
+                "content,W,24,soon\n",
+                "sla_hours_gold \"soon\" of queue \"content\" is not a number",
+            ),
+            (
+                "content,W,24,0\n",
+                "sla_hours_gold \"0\" of queue \"content\" must be above 0",
+            ),
+            (
+                "content,W,24,inf\n",
+                "sla_hours_gold \"inf\" of queue \"content\" is not a finite",
+            ),
+            (
+                "content,W,24,1e12\n",
+                "sla_hours_gold \"1e12\" of queue \"content\" must be above 0 and at most 87600",
+            ),
+        ] {
+            let error = queues(&format!("{header}seo,S,8,\n{row}"));
+            assert!(
+                error.contains("queues.csv:3: ") && error.contains(expected),
+                "{error}"
+            );
+        }
+
+        let unknown = queues("queue,description,sla_hours,sla_hours_bronze\ncontent,W,24,2\n");
+        assert!(
+            unknown.contains("queues.csv: unknown column \"sla_hours_bronze\""),
+            "{unknown}"
+        );
+        let twice =
+            queues("queue,description,sla_hours,sla_hours_gold,sla_hours_gold\ncontent,W,24,2,3\n");
+        assert!(
+            twice.contains("column \"sla_hours_gold\" is given twice"),
+            "{twice}"
+        );
+        let missing = queues("queue,description,sla_hours_gold\ncontent,W,2\n");
+        assert!(
+            missing.contains("expected the header `queue,description,sla_hours`"),
+            "{missing}"
         );
     }
 }

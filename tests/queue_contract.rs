@@ -246,7 +246,8 @@ async fn decisions_are_idempotent(backend: Backend) {
     h.close().await;
 }
 
-/// Claims take the most urgent priority first, then arrival order; queues are separate.
+/// Claims take the most urgent priority first, then arrival order; queues are separate; a
+/// queue's statistics name the priority of the ticket the next claim takes.
 async fn claims_follow_priority_then_arrival(backend: Backend) {
     let h = Harness::open(backend, LONG_LEASE, 5).await;
     let low = h.enqueue("low", "seo", 3).await;
@@ -254,6 +255,12 @@ async fn claims_follow_priority_then_arrival(backend: Backend) {
     let middle = h.enqueue("middle", "seo", 1).await;
     let urgent_b = h.enqueue("urgent-b", "seo", 0).await;
     let billing = h.enqueue("bill", "billing", 0).await;
+    let before = h.queue.stats(&["seo".into()]).await.unwrap();
+    assert_eq!(
+        before[0].next_ready.map(|next| next.priority),
+        Some(0),
+        "{before:?}"
+    );
     let mut order = Vec::new();
     while let Some(ticket) = h.claim("seo", "alice").await {
         assert_eq!(ticket.queue, "seo");
@@ -267,6 +274,7 @@ async fn claims_follow_priority_then_arrival(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((stats[0].ready, stats[0].leased), (0, 4), "{stats:?}");
+    assert_eq!(stats[0].next_ready, None, "{stats:?}");
     assert_eq!((stats[1].ready, stats[1].leased), (1, 0), "{stats:?}");
     for lease_ms in [0, -1] {
         assert!(matches!(

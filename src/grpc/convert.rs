@@ -348,6 +348,10 @@ pub fn queue_report_to_proto(report: QueueReport) -> pb::QueueStats {
         dead_letters: stats.dead_letters,
         oldest_ready_age: stats.oldest_ready_age_ms.map(duration),
         sla_breaches: stats.sla_breaches,
+        next: stats.next_ready.map(|next| pb::NextTicket {
+            priority: next.priority.into(),
+            sla_due: Some(timestamp(next.sla_due_ms)),
+        }),
         queue: stats.queue,
     }
 }

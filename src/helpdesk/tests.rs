@@ -18,9 +18,16 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+fn tiny_pack() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny")
+}
+
 fn fixture() -> Fixture {
-    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny"))
-        .expect("the tiny pack loads");
+    fixture_of(&tiny_pack())
+}
+
+fn fixture_of(pack: &Path) -> Fixture {
+    let pack = Pack::load(pack).expect("the pack loads");
     let classifier = Arc::new(train(&pack, &TrainOptions::default()).unwrap().classifier);
     let status = Arc::new(
         StatusStore::for_pack(&pack, crate::answer::instant_from_unix_ms(NOW_MS)).unwrap(),
@@ -221,6 +228,73 @@ async fn an_implausible_receive_time_is_the_servers_clock() {
     assert_eq!(due[1], due[0], "1970 is taken as now");
     assert_eq!(due[2], due[0], "two days ahead is taken as now");
     assert_eq!(due[3], due[0] - day_ms, "yesterday is kept");
+}
+
+/// A copy of the tiny pack in `dir` with a platinum and a standard client beside its gold one,
+/// and `account_management` (4 h) giving platinum clients 1 h.
+fn tiny_with_tier_targets(dir: &Path) {
+    for entry in std::fs::read_dir(tiny_pack()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.join("queues.csv"),
+        "queue,description,sla_hours,sla_hours_silver,sla_hours_platinum\n\
+         seo,SEO specialists,24,,\n\
+         account_management,Account managers,4,3,1\n",
+    )
+    .unwrap();
+    let mut status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("status.json")).unwrap()).unwrap();
+    let clients = status["clients"].as_array_mut().unwrap();
+    for (id, tier) in [("zenith", "platinum"), ("plain", "standard")] {
+        clients.push(serde_json::json!({
+            "id": id, "name": id, "tier": tier, "emails": [], "domains": [],
+            "fields": {}, "entities": []
+        }));
+    }
+    std::fs::write(dir.join("status.json"), status.to_string()).unwrap();
+}
+
+/// A ticket's SLA due time follows its client's tier: a platinum client's, on a queue with a
+/// platinum target, is due sooner than a standard client's, which is due after the queue's
+/// `sla_hours` as is a sender of no known client's.
+#[tokio::test]
+async fn the_sla_follows_the_clients_tier() {
+    let pack = tempfile::tempdir().unwrap();
+    tiny_with_tier_targets(pack.path());
+    let Fixture { helpdesk, _dir } = fixture_of(pack.path());
+    let hour_ms = 3_600_000;
+    let handed_off = |id: &str, client: &str| Inquiry {
+        client_id: client.to_owned(),
+        sender: None,
+        handoff_reason: Some("asked for a person".into()),
+        ..unknown_sender_inquiry(id)
+    };
+    let mut due = Vec::new();
+    for inquiry in [
+        handed_off("<p@mail.example>", "zenith"),
+        handed_off("<s@mail.example>", "plain"),
+        unknown_sender_inquiry("<u@mail.example>"),
+    ] {
+        let submitted = helpdesk.submit(&submitter(), inquiry).await.unwrap();
+        let Disposition::Queued(queued) = &submitted.decision.outcome else {
+            panic!("a hand-off is queued: {:?}", submitted.decision.outcome);
+        };
+        assert_eq!(queued.queue, "account_management");
+        due.push((queued.priority, queued.sla_due_ms));
+    }
+    assert_eq!(due[0], (0, NOW_MS + hour_ms), "platinum: its own 1 h");
+    assert_eq!(
+        due[1],
+        (3, NOW_MS + 4 * hour_ms),
+        "standard: the queue's 4 h"
+    );
+    assert_eq!(
+        due[2],
+        (3, NOW_MS + 4 * hour_ms),
+        "no known client: the queue's 4 h"
+    );
 }
 
 /// Queue reports carry the pack's description and SLA beside the counts, and a specialist

@@ -277,6 +277,7 @@ mod tests {
             name: "seo".into(),
             description: "SEO specialists".into(),
             sla_hours: 24.0,
+            sla_hours_by_tier: Default::default(),
         }];
         let merged = merge_with_pack(
             &pack_queues,

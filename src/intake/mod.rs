@@ -44,7 +44,7 @@ use crate::answer::{
     Client, ClientDirectory, ClientTier, DirectoryError, StatusStore, instant_from_unix_ms,
 };
 use crate::classify::{Classifier, ClassifyError, Recommendation};
-use crate::pack::Pack;
+use crate::pack::{Pack, Queue};
 use crate::route::{
     Attached, Clock, NewFollowUp, NewTicket, Recorded, RouteError, StoredDecision, TicketQueue,
 };
@@ -87,18 +87,19 @@ pub struct Intake {
     clients: Arc<dyn ClientDirectory>,
     queue: Arc<DecisionQueue>,
     clock: Arc<dyn Clock>,
-    sla_ms_by_queue: HashMap<String, i64>,
+    /// The pack's queues by name, for their service-level targets.
+    queues: HashMap<String, Queue>,
     escalation_queue: String,
 }
 
-/// How urgent the tickets of a client tier are: 0 is the most urgent; an unknown sender counts
-/// as standard.
-fn priority_of(tier: ClientTier) -> u8 {
+/// How urgent the tickets of a client tier are: 0 is the most urgent; a sender of no known
+/// client (`None`) counts as standard.
+fn priority_of(tier: Option<ClientTier>) -> u8 {
     match tier {
-        ClientTier::Platinum => 0,
-        ClientTier::Gold => 1,
-        ClientTier::Silver => 2,
-        ClientTier::Standard => 3,
+        Some(ClientTier::Platinum) => 0,
+        Some(ClientTier::Gold) => 1,
+        Some(ClientTier::Silver) => 2,
+        Some(ClientTier::Standard) | None => 3,
     }
 }
 
@@ -113,10 +114,10 @@ impl Intake {
         queue: Arc<DecisionQueue>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let sla_ms_by_queue = pack
+        let queues = pack
             .queues
             .iter()
-            .map(|q| (q.name.clone(), (q.sla_hours * 3_600_000.0) as i64))
+            .map(|queue| (queue.name.clone(), queue.clone()))
             .collect();
         Self {
             classifier,
@@ -124,7 +125,7 @@ impl Intake {
             clients,
             queue,
             clock,
-            sla_ms_by_queue,
+            queues,
             escalation_queue: pack.settings.escalation_queue.clone(),
         }
     }
@@ -227,7 +228,7 @@ impl Intake {
         let (outcome, ticket) = match (client, &classification.outcome) {
             (None, _) => self.escalate(
                 &inquiry,
-                priority_of(ClientTier::Standard),
+                None,
                 Escalation {
                     kind: "unknown_sender".to_owned(),
                     reason: format!(
@@ -238,7 +239,7 @@ impl Intake {
             ),
             (Some(client), _) if inquiry.handoff_reason.is_some() => self.escalate(
                 &inquiry,
-                priority_of(client.tier),
+                Some(client.tier),
                 Escalation {
                     kind: "handed_off".to_owned(),
                     reason: format!(
@@ -252,7 +253,7 @@ impl Intake {
                     Ok(found) if thread.repeats_answer(status_kind, found.entity_id.as_deref()) => {
                         self.escalate(
                             &inquiry,
-                            priority_of(client.tier),
+                            Some(client.tier),
                             Escalation {
                                 kind: "repeated_answer".to_owned(),
                                 reason: format!(
@@ -268,7 +269,7 @@ impl Intake {
                     ),
                     Err(no_answer) => self.escalate(
                         &inquiry,
-                        priority_of(client.tier),
+                        Some(client.tier),
                         Escalation {
                             kind: no_answer.kind().to_owned(),
                             reason: no_answer.reason(),
@@ -277,8 +278,7 @@ impl Intake {
                 }
             }
             (Some(client), Recommendation::Route { queue }) => {
-                let (mut outcome, ticket) =
-                    self.ticket(&inquiry, priority_of(client.tier), queue, None);
+                let (mut outcome, ticket) = self.ticket(&inquiry, Some(client.tier), queue, None);
                 if let Disposition::Queued(queued) = &mut outcome {
                     queued.prepared_answers =
                         prepared_answers(&status, client, &classification.parts, received);
@@ -294,7 +294,7 @@ impl Intake {
             ),
             (Some(client), Recommendation::Escalate { reason, .. }) => self.escalate(
                 &inquiry,
-                priority_of(client.tier),
+                Some(client.tier),
                 Escalation {
                     kind: reason.kind().to_owned(),
                     reason: reason.describe(),
@@ -351,29 +351,31 @@ impl Intake {
         Ok(self.queue.decision(inquiry_id).await?)
     }
 
+    /// A ticket on the escalation queue for a client of `tier` (`None`: no known client).
     fn escalate(
         &self,
         inquiry: &Inquiry,
-        priority: u8,
+        tier: Option<ClientTier>,
         escalation: Escalation,
     ) -> (Disposition, Option<NewTicket>) {
         let queue = self.escalation_queue.clone();
-        self.ticket(inquiry, priority, &queue, Some(escalation))
+        self.ticket(inquiry, tier, &queue, Some(escalation))
     }
 
+    /// A ticket on `queue` for a client of `tier` (`None`: no known client), with the priority
+    /// and the SLA due time of that tier.
     fn ticket(
         &self,
         inquiry: &Inquiry,
-        priority: u8,
+        tier: Option<ClientTier>,
         queue: &str,
         escalation: Option<Escalation>,
     ) -> (Disposition, Option<NewTicket>) {
-        let sla_due_ms = inquiry.received_ms.saturating_add(
-            self.sla_ms_by_queue
-                .get(queue)
-                .copied()
-                .unwrap_or(DEFAULT_SLA_MS),
-        );
+        let priority = priority_of(tier);
+        let sla_ms = self.queues.get(queue).map_or(DEFAULT_SLA_MS, |queue| {
+            (queue.sla_hours_for(tier) * 3_600_000.0) as i64
+        });
+        let sla_due_ms = inquiry.received_ms.saturating_add(sla_ms);
         let outcome = Disposition::Queued(QueuedTicket {
             queue: queue.to_owned(),
             priority,

@@ -35,6 +35,6 @@ pub use error::{ErrorKind, RouteError};
 pub use history::{AuditRecord, Correction};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger, OnDrift};
 pub use lease_token::{LeaseToken, MalformedLeaseToken};
-pub use stats::QueueStats;
+pub use stats::{NextReady, QueueStats};
 pub use thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp, ThreadTicket};
 pub use ticket::{Lease, NewTicket, Ticket};

@@ -21,12 +21,29 @@ pub struct QueueStats {
     pub oldest_ready_age_ms: Option<i64>,
     /// Ready or leased tickets past their SLA due time.
     pub sla_breaches: u64,
+    /// The most urgent ready ticket: the one the next claim takes.
+    #[serde(default)]
+    pub next_ready: Option<NextReady>,
+}
+
+/// What a queue's most urgent ready ticket is: its priority and SLA due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NextReady {
+    /// 0 is the most urgent.
+    pub priority: u8,
+    /// Unix milliseconds.
+    pub sla_due_ms: i64,
 }
 
 impl QueueStats {
     /// Keeps `age_ms` as the age of the oldest ready ticket if none older is known.
     pub(crate) fn keep_oldest_ready_age(&mut self, age_ms: i64) {
         self.oldest_ready_age_ms = Some(self.oldest_ready_age_ms.map_or(age_ms, |o| o.max(age_ms)));
+    }
+
+    /// Keeps `ready` as the next ticket if none more urgent (priority, then SLA due) is known.
+    pub(crate) fn keep_most_urgent(&mut self, ready: NextReady) {
+        self.next_ready = Some(self.next_ready.map_or(ready, |next| next.min(ready)));
     }
 }
 
@@ -55,11 +72,15 @@ impl Tally {
     }
 
     /// Counts a ready ticket from its ready-index key.
-    pub fn ready(&mut self, queue: &str, sla_due_ms: i64, id: u64) {
+    pub fn ready(&mut self, queue: &str, priority: u8, sla_due_ms: i64, id: u64) {
         let breached = sla_due_ms < self.now_ms;
         let stats = self.entry(queue);
         stats.ready += 1;
         stats.sla_breaches += u64::from(breached);
+        stats.keep_most_urgent(NextReady {
+            priority,
+            sla_due_ms,
+        });
         let first = self.first_ready.entry(queue.to_owned()).or_insert(id);
         *first = (*first).min(id);
     }
@@ -142,23 +163,32 @@ mod tests {
     fn named_queues_first_then_others() {
         let named = vec!["b".to_string(), "a".to_string(), "b".to_string()];
         let mut tally = Tally::new(&named, 100);
-        tally.ready("z", 1_000, 1);
+        tally.ready("z", 3, 1_000, 1);
         tally.dead_letter("y");
         let names: Vec<_> = tally.finish().into_iter().map(|s| s.queue).collect();
         assert_eq!(names, vec!["b", "a", "y", "z"]);
     }
 
-    /// Ready age is the first ready ticket's; breaches count ready and leased alike.
+    /// Ready age is the first ready ticket's; breaches count ready and leased alike; the next
+    /// ticket is the most urgent ready one, by priority and then SLA due time.
     #[test]
-    fn ages_and_breaches() {
+    fn ages_breaches_and_the_next_ticket() {
         let mut tally = Tally::new(&[], 100);
-        tally.ready("q", 500, 7);
-        tally.ready("q", 50, 3);
+        tally.ready("q", 1, 500, 7);
+        tally.ready("q", 2, 50, 3);
+        tally.ready("q", 1, 400, 9);
         tally.leased(&ticket("q", 10, 50, true));
         assert_eq!(tally.first_ready().collect::<Vec<_>>(), vec![3]);
         tally.ready_age(&ticket("q", 40, 50, false));
         let stats = tally.finish().remove(0);
-        assert_eq!((stats.ready, stats.leased, stats.sla_breaches), (2, 1, 2));
+        assert_eq!((stats.ready, stats.leased, stats.sla_breaches), (3, 1, 2));
         assert_eq!(stats.oldest_ready_age_ms, Some(60));
+        assert_eq!(
+            stats.next_ready,
+            Some(NextReady {
+                priority: 1,
+                sla_due_ms: 400
+            })
+        );
     }
 }

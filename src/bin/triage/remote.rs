@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use jiff::{SpanRound, Unit};
 use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -232,6 +233,61 @@ pub fn ask(args: AskArgs) -> Result<()> {
     })
 }
 
+/// A server time as the commands show it: its UTC minute, and how far it is from `now`
+/// (negative once past), rounded to the minute.
+struct Moment {
+    utc: String,
+    from_now: jiff::Span,
+}
+
+impl Moment {
+    fn of(at: &prost_types::Timestamp, now: jiff::Timestamp) -> Result<Self> {
+        let at = jiff::Timestamp::new(at.seconds, at.nanos)
+            .context("the server sent a time out of range")?;
+        let from_now = now.until(at)?.round(
+            SpanRound::new()
+                .largest(Unit::Day)
+                .smallest(Unit::Minute)
+                .days_are_24_hours(),
+        )?;
+        Ok(Self {
+            utc: at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            from_now,
+        })
+    }
+
+    /// `from_now` without its sign, as "1d 3h 12m".
+    fn distance(&self) -> String {
+        format!("{:#}", self.from_now.abs())
+    }
+}
+
+/// "due 2026-12-06 14:00 UTC (in 3h 12m)", or "overdue by …" once past.
+fn sla_due(due: Option<&prost_types::Timestamp>, now: jiff::Timestamp) -> Result<String> {
+    let Some(due) = due else {
+        return Ok("no SLA due time".to_owned());
+    };
+    let due = Moment::of(due, now)?;
+    Ok(if due.from_now.is_negative() {
+        format!("overdue by {} (due {})", due.distance(), due.utc)
+    } else {
+        format!("due {} (in {})", due.utc, due.distance())
+    })
+}
+
+/// "lease expires 2026-12-06 14:00 UTC (in 5m)", or "lease expired … ago" once past.
+fn lease_expiry(expires: Option<&prost_types::Timestamp>, now: jiff::Timestamp) -> Result<String> {
+    let Some(expires) = expires else {
+        return Ok("no lease expiry".to_owned());
+    };
+    let expires = Moment::of(expires, now)?;
+    Ok(if expires.from_now.is_negative() {
+        format!("lease expired {} ({} ago)", expires.utc, expires.distance())
+    } else {
+        format!("lease expires {} (in {})", expires.utc, expires.distance())
+    })
+}
+
 fn lease(seconds: Option<u64>) -> Option<prost_types::Duration> {
     seconds.map(|s| prost_types::Duration {
         seconds: s as i64,
@@ -250,16 +306,25 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                     .await?
                     .into_inner()
                     .queues;
+                let now = jiff::Timestamp::now();
                 println!(
-                    "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}",
+                    "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}  next ticket",
                     "queue", "ready", "leased", "dead", "oldest", "breaches"
                 );
                 for q in queues {
                     let oldest = q
                         .oldest_ready_age
                         .map_or_else(|| "-".to_owned(), |d| format!("{}s", d.seconds));
+                    let next = match &q.next {
+                        Some(next) => format!(
+                            "priority {}, {}",
+                            next.priority,
+                            sla_due(next.sla_due.as_ref(), now)?
+                        ),
+                        None => "-".to_owned(),
+                    };
                     println!(
-                        "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}",
+                        "{:<20} {:>6} {:>6} {:>5} {:>10} {:>8}  {next}",
                         q.queue, q.ready, q.leased, q.dead_letters, oldest, q.sla_breaches
                     );
                 }
@@ -281,10 +346,17 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                     Some(claimed) => {
                         let ticket = claimed.ticket.unwrap_or_default();
                         let inquiry = claimed.inquiry.unwrap_or_default();
+                        let now = jiff::Timestamp::now();
                         println!(
                             "ticket {} (lease token {}, delivery {})",
                             ticket.ticket_id, claimed.lease_token, claimed.deliveries
                         );
+                        println!(
+                            "priority {}, {}",
+                            ticket.priority,
+                            sla_due(ticket.sla_due.as_ref(), now)?
+                        );
+                        println!("{}", lease_expiry(claimed.lease_expires.as_ref(), now)?);
                         let client = match inquiry.client_id.as_str() {
                             "" => "no known client".to_owned(),
                             id => format!("client {id}"),

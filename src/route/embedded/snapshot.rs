@@ -127,8 +127,8 @@ impl Snapshot {
         let mut tally = Tally::new(queues, now_ms);
         for entry in self.txn.open_table(READY)?.iter()? {
             let (key, _) = entry?;
-            let (queue, _, sla_due_ms, id) = key.value();
-            tally.ready(queue, sla_due_ms, id);
+            let (queue, priority, sla_due_ms, id) = key.value();
+            tally.ready(queue, priority, sla_due_ms, id);
         }
         let tickets = self.txn.open_table(TICKETS)?;
         for entry in self.txn.open_table(LEASES)?.iter()? {
@@ -137,7 +137,7 @@ impl Snapshot {
             let ticket = indexed_ticket(&tickets, id, "leases")?;
             // An expired lease is swept back to ready by the next claim: it is ready already.
             if expires_ms <= now_ms {
-                tally.ready(&ticket.queue, ticket.sla_due_ms, id);
+                tally.ready(&ticket.queue, ticket.priority, ticket.sla_due_ms, id);
             } else {
                 tally.leased(&ticket);
             }

@@ -41,7 +41,7 @@ use crate::route::decision::{
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction};
 use crate::route::lease_token::LeaseToken;
-use crate::route::stats::QueueStats;
+use crate::route::stats::{NextReady, QueueStats};
 use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
 use crate::route::ticket::{
     Lease, NewTicket, Ticket, lease_expiry, released_last, require_lease_ms, require_name,
@@ -729,6 +729,10 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
                         && let Ok(ticket) = serde_json::from_slice::<NewTicket>(&message.payload)
                     {
                         stats.keep_oldest_ready_age(now_ms.saturating_sub(ticket.created_ms));
+                        stats.keep_most_urgent(NextReady {
+                            priority: ticket.priority,
+                            sla_due_ms: ticket.sla_due_ms,
+                        });
                     }
                 }
                 if info.num_pending + info.num_ack_pending as u64 > 0 {
