@@ -11,7 +11,7 @@ use std::path::Path;
 
 use common::engines::{Namespace, postgres_url};
 use common::process::closed_port;
-use common::{stdout_of_success, triage};
+
 use triage::answer::{ClientDirectory, PgStatus, StatusStore};
 use triage::pack::Pack;
 use triage::postgres::Postgres;
@@ -97,18 +97,7 @@ async fn a_schema_name_of_any_characters_is_one_schema() {
         name: format!("Scale-X \"{}\"", Namespace::new("quoted").name),
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let imported = stdout_of_success(&triage(
-        root,
-        &[
-            "import",
-            "--pack",
-            "data/agency",
-            "--postgres",
-            &postgres_url(),
-            "--schema",
-            &namespace.name,
-        ],
-    ));
+    let imported = namespace.import_agency();
     assert!(imported.contains("imported 6 clients"), "{imported}");
     assert!(schema_exists(&namespace.name).await);
 

@@ -10,11 +10,10 @@ mod common;
 
 use std::path::Path;
 
-use common::engines::{Namespace, postgres_url, start_nats};
+use common::engines::{Namespace, start_nats};
 use common::process::{
     closed_port, connect, kill, server_log, start_server, wait_for_health, write_config,
 };
-use common::{stdout_of_success, triage};
 use tonic_health::pb::health_check_response::ServingStatus;
 use triage::answer::{ClientDirectory, PgStatus, StatusStore};
 use triage::pack::Pack;
@@ -111,19 +110,7 @@ async fn an_empty_status_store_is_not_ready_until_imported() {
         "{log}"
     );
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    stdout_of_success(&triage(
-        root,
-        &[
-            "import",
-            "--pack",
-            "data/agency",
-            "--postgres",
-            &postgres_url(),
-            "--schema",
-            &namespace.name,
-        ],
-    ));
+    namespace.import_agency();
     wait_for_health(&channel, ServingStatus::Serving).await;
     kill(replica);
     namespace.remove().await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::engines::{Namespace, postgres_url};
 use common::load::{Acknowledged, assert_all_kept, check_replays, claim_all, submitter, wait_for};
 use common::process::{closed_port, connect, kill, start_server, write_config};
-use common::{inquiry, stdout_of_success, triage};
+use common::{inquiry, triage};
 use tonic::transport::Channel;
 use triage::proto::v1 as pb;
 use triage::proto::v1::specialist_service_client::SpecialistServiceClient;
@@ -33,19 +33,7 @@ struct Replicas {
 impl Replicas {
     async fn start(label: &str) -> Self {
         let namespace = Namespace::new(label);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let imported = stdout_of_success(&triage(
-            root,
-            &[
-                "import",
-                "--pack",
-                "data/agency",
-                "--postgres",
-                &postgres_url(),
-                "--schema",
-                &namespace.name,
-            ],
-        ));
+        let imported = namespace.import_agency();
         assert!(imported.contains("imported 6 clients"), "{imported}");
         let dir = tempfile::tempdir().unwrap();
         let (mut children, mut channels) = (Vec::new(), Vec::new());
@@ -246,17 +234,24 @@ async fn a_deleted_stream_is_restored_while_serving() {
         "tickets again {:?} after the stream was deleted",
         deleted.elapsed()
     );
+    // The stream takes tickets as soon as it is back; its consumers follow one by one, and a
+    // claim before its queue's are back is refused as UNAVAILABLE.
     let mut specialist = SpecialistServiceClient::new(replicas.channels[1].clone());
-    let claimed = specialist
-        .claim(pb::ClaimRequest {
+    let claimed = loop {
+        let claim = specialist.claim(pb::ClaimRequest {
             queue: "billing".into(),
             lease: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .ticket
-        .expect("a ticket made after the restore");
+        });
+        match claim.await {
+            Ok(response) => break response.into_inner().ticket,
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+                assert!(deleted.elapsed() < Duration::from_secs(30), "{status}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let claimed = claimed.expect("a ticket made after the restore");
     assert!(!before.contains(&claimed.ticket.unwrap().ticket_id));
     replicas.stop().await;
 }

@@ -134,6 +134,22 @@ impl Namespace {
             .unwrap_or_else(|err| panic!("postgres at {} must be running: {err}", postgres_url()))
     }
 
+    /// Loads the agency pack's status data into this namespace's schema with `triage import`;
+    /// returns what it printed.
+    pub fn import_agency(&self) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let args = [
+            "import",
+            "--pack",
+            "data/agency",
+            "--postgres",
+            &postgres_url(),
+            "--schema",
+            &self.name,
+        ];
+        super::stdout_of_success(&super::triage(root, &args))
+    }
+
     /// Drops the schema and the stream (without creating either first).
     pub async fn remove(&self) {
         triage::postgres::Postgres::open(&postgres_url(), Some(&self.name), 1)

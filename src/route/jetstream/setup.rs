@@ -260,43 +260,59 @@ fn ledger_drift(recorded: &[(String, String)], wanted: &[(&'static str, String)]
         .collect()
 }
 
-/// The settings on which the stream found and this replica disagree.
-fn stream_drift(settings: &JetStreamSettings, stream: &Stream) -> Vec<Drift> {
-    let found = &stream.cached_info().config;
-    let wanted = stream_config(settings);
-    let object = format!("stream {}", settings.stream);
-    let mut drifts = Vec::new();
-    let mut differs = |setting, found: String, wanted: String| {
+/// The drifts found on one object.
+struct Drifts {
+    object: String,
+    found: Vec<Drift>,
+}
+
+impl Drifts {
+    fn of(object: String) -> Self {
+        Self {
+            object,
+            found: Vec::new(),
+        }
+    }
+
+    /// Notes `setting` when the object's value and this replica's differ.
+    fn differs(&mut self, setting: &'static str, found: String, wanted: String) {
         if found != wanted {
-            drifts.push(Drift {
+            self.found.push(Drift {
                 setting,
-                object: object.clone(),
+                object: self.object.clone(),
                 found,
                 wanted: format!("has {wanted}"),
             });
         }
-    };
-    differs(
+    }
+}
+
+/// The settings on which the stream found and this replica disagree.
+fn stream_drift(settings: &JetStreamSettings, stream: &Stream) -> Vec<Drift> {
+    let found = &stream.cached_info().config;
+    let wanted = stream_config(settings);
+    let mut drifts = Drifts::of(format!("stream {}", settings.stream));
+    drifts.differs(
         "subject_prefix",
         format!("subjects {:?}", found.subjects),
         format!("subjects {:?}", wanted.subjects),
     );
-    differs(
+    drifts.differs(
         "duplicate_window_seconds",
         duration(found.duplicate_window),
         duration(wanted.duplicate_window),
     );
-    differs(
+    drifts.differs(
         "replicas",
         found.num_replicas.to_string(),
         wanted.num_replicas.to_string(),
     );
-    differs(
+    drifts.differs(
         "stream options (allow_direct)",
         found.allow_direct.to_string(),
         wanted.allow_direct.to_string(),
     );
-    drifts
+    drifts.found
 }
 
 /// The settings on which a consumer found and this replica disagree.
@@ -305,29 +321,18 @@ fn consumer_drift(
     found: &async_nats::jetstream::consumer::Config,
     wanted: &pull::Config,
 ) -> Vec<Drift> {
-    let object = format!("consumer {name}");
-    let mut drifts = Vec::new();
-    let mut differs = |setting, found: String, wanted: String| {
-        if found != wanted {
-            drifts.push(Drift {
-                setting,
-                object: object.clone(),
-                found,
-                wanted: format!("has {wanted}"),
-            });
-        }
-    };
-    differs(
+    let mut drifts = Drifts::of(format!("consumer {name}"));
+    drifts.differs(
         "default_lease_seconds",
         format!("an ack wait of {}", duration(found.ack_wait)),
         format!("an ack wait of {}", duration(wanted.ack_wait)),
     );
-    differs(
+    drifts.differs(
         "subject_prefix",
         format!("filter subject {:?}", found.filter_subject),
         format!("filter subject {:?}", wanted.filter_subject),
     );
-    differs(
+    drifts.differs(
         "consumer options (ack policy, max deliver, max ack pending)",
         format!(
             "{:?}, {}, {}",
@@ -338,7 +343,7 @@ fn consumer_drift(
             wanted.ack_policy, wanted.max_deliver, wanted.max_ack_pending
         ),
     );
-    drifts
+    drifts.found
 }
 
 /// One drift per setting (the first found): a prefix that differs shows on every consumer.
