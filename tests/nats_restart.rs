@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,9 +19,6 @@ use common::load::{EXPERT_TEXTS, assert_all_kept, check_replays, claim_all};
 use common::process::{connect, kill, start_server, wait_for_health, write_config};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
-use triage::answer::PgStatus;
-use triage::answer::StatusStore;
-use triage::pack::Pack;
 use triage::proto::v1 as pb;
 use triage::proto::v1::triage_service_client::TriageServiceClient;
 
@@ -40,12 +36,7 @@ async fn nats_restart_loses_nothing_and_recovers() {
     let (nats, nats_port) = start_nats(None, &store);
 
     let namespace = Namespace::new("restart");
-    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
-    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now()).unwrap();
-    PgStatus::new(namespace.postgres().await)
-        .import(&status.snapshot())
-        .await
-        .unwrap();
+    namespace.import_agency();
     let scale_out = namespace.config_toml_with_nats(&format!("nats://127.0.0.1:{nats_port}"));
     let config = write_config(dir.path(), "replica.toml", 0, &scale_out);
     let (replica, addr) = start_server(&config);

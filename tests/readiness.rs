@@ -8,15 +8,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::engines::{Namespace, start_nats};
 use common::process::{
     closed_port, connect, kill, server_log, start_server, wait_for_health, write_config,
 };
 use tonic_health::pb::health_check_response::ServingStatus;
-use triage::answer::{ClientDirectory, PgStatus, StatusStore};
-use triage::pack::Pack;
+use triage::answer::{ClientDirectory, PgStatus};
 use triage::postgres::Postgres;
 
 /// A status store whose PostgreSQL does not answer says so, naming the address and schema.
@@ -47,12 +44,7 @@ async fn overall_health_follows_nats() {
     let store = dir.path().join("jetstream");
     let (nats, nats_port) = start_nats(None, &store);
     let namespace = Namespace::new("overall");
-    let pack = Pack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/agency")).unwrap();
-    let status = StatusStore::for_pack(&pack, jiff::Timestamp::now()).unwrap();
-    PgStatus::new(namespace.postgres().await)
-        .import(&status.snapshot())
-        .await
-        .unwrap();
+    namespace.import_agency();
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
     let config = write_config(
         dir.path(),
