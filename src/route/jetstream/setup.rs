@@ -111,7 +111,8 @@ pub(super) async fn open(
     settings: &JetStreamSettings,
 ) -> Result<(Stream, HashMap<(String, u8), PullConsumer>), RouteError> {
     let nats = Nats(settings);
-    let mut drifts = ledger_drift(&ledger.deployment().await?, &recorded_settings(settings));
+    let recorded = recorded_settings(settings);
+    let mut drifts = ledger_drift(&ledger.deployment().await?, &recorded);
     let (stream, found) = match js.get_stream(&settings.stream).await {
         Ok(stream) => (stream, true),
         Err(err)
@@ -155,10 +156,8 @@ pub(super) async fn open(
             .map_err(|err| nats.error(&format!("creating consumer {name}"), err))?;
         opened.insert((queue, band), consumer);
     }
-    if drifts.is_empty() || settings.on_drift == OnDrift::Migrate {
-        let recorded = recorded_settings(settings);
-        ledger.set_deployment(&recorded).await?;
-    }
+    // Reached with no drift, or with drifts being migrated: the settings are this replica's.
+    ledger.set_deployment(&recorded_settings(settings)).await?;
     for drift in &drifts {
         tracing::warn!(%drift, "migrated the shared engines to this replica's setting");
     }
