@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::classify::{Classification, Explanation};
 
 /// Where an inquiry came from; it never changes the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    #[default]
     Unspecified,
     Web,
     Email,
@@ -54,6 +55,10 @@ impl Inquiry {
 pub struct Decision {
     pub inquiry_id: String,
     pub client_id: String,
+    /// The channel the inquiry came by, which its replies go back through. Absent from
+    /// decisions recorded before it was kept.
+    #[serde(default)]
+    pub channel: Channel,
     pub classification: Classification,
     pub explanation: Explanation,
     pub decided_ms: i64,

@@ -190,6 +190,7 @@ impl Intake {
             let decision = Decision {
                 inquiry_id: inquiry.inquiry_id.clone(),
                 client_id: inquiry.client_id.clone(),
+                channel: inquiry.channel,
                 classification: classification.clone(),
                 explanation: explanation.clone(),
                 decided_ms,
@@ -304,6 +305,7 @@ impl Intake {
         let decision = Decision {
             inquiry_id: inquiry.inquiry_id.clone(),
             client_id: inquiry.client_id.clone(),
+            channel: inquiry.channel,
             classification,
             explanation,
             decided_ms,
