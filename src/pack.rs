@@ -164,6 +164,10 @@ pub struct PackSettings {
     /// How old the status data may be, and whether its dates move to the day of loading.
     #[serde(default)]
     pub status: StatusSettings,
+    /// How many days after its resolution a client's reply in the thread reopens a ticket
+    /// (ready again on its queue, same id) instead of being decided afresh.
+    #[serde(default = "default_reopen_within_days")]
+    pub reopen_within_days: u32,
 }
 
 /// The `[status]` table of `pack.toml`: how old the status data may be when answers are read
@@ -245,6 +249,10 @@ fn default_escalation_queue() -> String {
     "account_management".to_owned()
 }
 
+fn default_reopen_within_days() -> u32 {
+    7
+}
+
 fn default_max_expert_sent_direct() -> f64 {
     0.02
 }
@@ -268,6 +276,7 @@ impl Default for PackSettings {
             min_route_confidence: default_min_route_confidence(),
             quality: QualityFloors::default(),
             status: StatusSettings::default(),
+            reopen_within_days: default_reopen_within_days(),
         }
     }
 }

@@ -138,6 +138,29 @@ impl TriageService for FakeServer {
         Err(Status::unimplemented("not for the worker"))
     }
 
+    async fn get_inquiry(
+        &self,
+        _: Request<pb::GetInquiryRequest>,
+    ) -> Result<Response<pb::InquiryState>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
+    type WatchInquiryStream = ReceiverStream<Result<pb::InquiryState, Status>>;
+
+    async fn watch_inquiry(
+        &self,
+        _: Request<pb::GetInquiryRequest>,
+    ) -> Result<Response<Self::WatchInquiryStream>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
+    async fn list_replies(
+        &self,
+        _: Request<pb::ListRepliesRequest>,
+    ) -> Result<Response<pb::ListRepliesResponse>, Status> {
+        Ok(Response::new(pb::ListRepliesResponse::default()))
+    }
+
     async fn ping(
         &self,
         _: Request<pb::PingRequest>,

@@ -1,7 +1,7 @@
 //! Follow-up mails through the email worker against a real server (the `thread-*.eml` mails of
 //! `tests/fixtures/mail/`): a reply in a thread whose ticket is open joins that ticket, also as a
-//! reply to a reply; a reply in a thread whose ticket was resolved is routed with the thread's
-//! topic; a reply from another client naming the thread opens nothing on it.
+//! reply to a reply; a reply in a thread whose ticket was resolved reopens that ticket; a reply
+//! from another client naming the thread opens nothing on it.
 
 mod common;
 
@@ -38,8 +38,8 @@ fn routed(records: &BTreeMap<String, MailRecord>, name: &str) -> (String, u64) {
 }
 
 /// Follow-up mails join an open thread's ticket (the claim shows the thread's texts, quoted
-/// history cut), are routed with their thread's topic once its ticket is resolved, and another
-/// client's reply naming the thread opens its own ticket.
+/// history cut), reopen their thread's ticket once it is resolved, and another client's reply
+/// naming the thread opens its own ticket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_up_mails_join_their_threads() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,6 +68,8 @@ async fn follow_up_mails_join_their_threads() {
             ticket_id: closed_ticket,
             lease_token: done.lease_token,
             outcome: "sent the estimate".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -92,9 +94,10 @@ async fn follow_up_mails_join_their_threads() {
             "{name}"
         );
     }
-    let (queue, ticket) = routed(&all, "thread-closed-followup.eml");
-    assert_eq!(queue, "webdev");
-    assert_ne!(ticket, closed_ticket);
+    assert_eq!(
+        routed(&all, "thread-closed-followup.eml"),
+        ("webdev".to_owned(), closed_ticket)
+    );
     let foreign = &all["thread-foreign-followup.eml"];
     assert_eq!(foreign.client_id.as_deref(), Some("lumen"));
     assert_ne!(foreign.ticket_id, Some(open_ticket));

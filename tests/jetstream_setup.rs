@@ -82,7 +82,7 @@ async fn claim_and_resolve(queue: &JetStreamQueue<String>, outcome: &str) -> u64
         .expect("a ready ticket");
     let token = claimed.lease.unwrap().token;
     queue
-        .resolve(claimed.id, token, "alice", outcome)
+        .resolve(claimed.id, token, "alice", outcome.into())
         .await
         .unwrap();
     claimed.id

@@ -11,8 +11,8 @@ use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
     Attached, Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger,
-    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded, RouteError,
-    StoredDecision, SystemClock, ThreadTicket, TicketQueue,
+    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded, Resolution,
+    RouteError, StoredDecision, SystemClock, ThreadTicket, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -139,6 +139,7 @@ impl Harness {
             client_id: client.to_owned(),
             ticket_id,
             payload: inquiry.to_owned(),
+            reopened_sla_due_ms: now_ms() + 7_200_000,
         };
         self.queue
             .attach(&note(inquiry, 1), follow_up)
@@ -298,11 +299,13 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
     assert_eq!(claimed.inquiry_id, "inq-r");
     assert_eq!(claimed.payload, "{\"inquiry\":\"inq-r\"}");
     assert!(matches!(
-        h.queue.resolve(id, token, "mallory", "done").await,
+        h.queue.resolve(id, token, "mallory", "done".into()).await,
         Err(RouteError::NotLeased { .. })
     ));
     assert!(matches!(
-        h.queue.resolve(id, other_token(), "alice", "done").await,
+        h.queue
+            .resolve(id, other_token(), "alice", "done".into())
+            .await,
         Err(RouteError::StaleLease { .. })
     ));
     assert!(matches!(
@@ -322,7 +325,7 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
     assert_eq!(h.queue.ticket(id).await.unwrap().map(|t| t.id), Some(id));
     let audit = h
         .queue
-        .resolve(id, token, "alice", "answered")
+        .resolve(id, token, "alice", "answered".into())
         .await
         .unwrap();
     assert_eq!(
@@ -337,7 +340,12 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
     assert_eq!(h.queue.audit(id).await.unwrap(), Some(audit));
     assert!(h.claim("seo", "alice").await.is_none());
     assert_eq!(h.queue.ticket(id).await.unwrap(), None);
-    assert!(h.queue.resolve(id, token, "alice", "again").await.is_err());
+    assert!(
+        h.queue
+            .resolve(id, token, "alice", "again".into())
+            .await
+            .is_err()
+    );
     h.close().await;
 }
 
@@ -402,7 +410,7 @@ async fn expired_leases_redeliver_then_dead_letter(backend: Backend) {
     let second = h.claim("seo", "bob").await.unwrap();
     assert_eq!((second.id, second.deliveries), (id, 2));
     assert!(matches!(
-        h.queue.resolve(id, token, "alice", "late").await,
+        h.queue.resolve(id, token, "alice", "late".into()).await,
         Err(RouteError::NotLeased { .. } | RouteError::StaleLease { .. })
     ));
     tokio::time::sleep(lease + Duration::from_millis(500)).await;
@@ -430,7 +438,10 @@ async fn an_expired_lease_is_expired_for_every_operation(backend: Backend) {
     };
     let extend = h.queue.extend(id, token, "alice", h.lease_ms).await;
     expired(extend.map(|_| ()), "extend");
-    let resolve = h.queue.resolve(id, token, "alice", "done late").await;
+    let resolve = h
+        .queue
+        .resolve(id, token, "alice", "done late".into())
+        .await;
     expired(resolve.map(|_| ()), "resolve");
     let release = h.queue.release(id, token, "alice", "too late").await;
     expired(release.map(|_| ()), "release");
@@ -511,7 +522,7 @@ async fn extend_grants_the_lease_asked_for(backend: Backend) {
     assert!(short_claims.claim("seo", "bob").await.is_none());
     let audit = short_claims
         .queue
-        .resolve(kept, kept_token, "alice", "in time")
+        .resolve(kept, kept_token, "alice", "in time".into())
         .await;
     assert_eq!(audit.unwrap().holder, "alice");
     short_claims.close().await;
@@ -557,7 +568,9 @@ async fn claim_grants_the_lease_asked_for(backend: Backend) {
     assert!(short_default.claim("seo", "bob").await.is_none());
     assert_eq!(short_default.ready_and_leased("seo").await, (0, 1));
     let token = held.lease.unwrap().token;
-    let audit = short_default.queue.resolve(kept, token, "alice", "in time");
+    let audit = short_default
+        .queue
+        .resolve(kept, token, "alice", "in time".into());
     assert_eq!(audit.await.unwrap().holder, "alice");
     long_default.close().await;
     short_default.close().await;
@@ -638,6 +651,7 @@ async fn follow_ups_join_the_threads_open_ticket(backend: Backend) {
         queue: "seo".into(),
         priority: 1,
         sla_due_ms: h.queue.ticket(id).await.unwrap().unwrap().sla_due_ms,
+        resolved_ms: None,
     };
     assert_eq!(
         h.queue.thread_ticket("acme", "t-1").await.unwrap(),
@@ -689,17 +703,53 @@ async fn follow_ups_join_the_threads_open_ticket(backend: Backend) {
     let again = h.claim("billing", "bob").await.unwrap();
     assert_eq!(again.follow_ups.len(), 3);
 
-    h.queue
-        .resolve(id, again.lease.unwrap().token, "bob", "answered")
+    let first = h
+        .queue
+        .resolve(id, again.lease.unwrap().token, "bob", "answered".into())
         .await
         .unwrap();
-    assert_eq!(h.queue.thread_ticket("acme", "t-1").await.unwrap(), None);
-    assert_eq!(h.attach("f-4", "acme", id).await, Attached::NotAttached);
-    assert_eq!(h.queue.decision("f-4").await.unwrap(), None);
+    // Resolved, the ticket is kept as its thread's last one, and a follow-up reopens it: ready
+    // on its queue under its id, with all its follow-ups, due when the follow-up says.
+    let resolved = h.queue.thread_ticket("acme", "t-1").await.unwrap().unwrap();
+    assert_eq!(
+        (resolved.ticket_id, resolved.queue.as_str()),
+        (id, "billing")
+    );
+    assert_eq!(resolved.resolved_ms, Some(first.resolved_ms));
+    assert_eq!(h.queue.ticket(id).await.unwrap(), None);
+    assert_eq!(h.attach("f-4", "acme", id).await, Attached::New);
+    let reopened = h.queue.thread_ticket("acme", "t-1").await.unwrap().unwrap();
+    assert_eq!((reopened.ticket_id, reopened.resolved_ms), (id, None));
+    let third = h.claim("billing", "carol").await.unwrap();
+    assert_eq!((third.id, third.deliveries), (id, 1));
+    assert!(third.sla_due_ms > first.resolved_ms + 3_600_000);
+    let payloads: Vec<_> = third
+        .follow_ups
+        .iter()
+        .map(|f| f.payload.as_str())
+        .collect();
+    assert_eq!(payloads, ["f-1", "f-2", "f-3", "f-4"]);
+    h.queue
+        .resolve(
+            id,
+            third.lease.unwrap().token,
+            "carol",
+            "answered again".into(),
+        )
+        .await
+        .unwrap();
+    let audit = h.queue.audit(id).await.unwrap().unwrap();
+    assert_eq!(
+        (audit.holder.as_str(), audit.outcome.as_str()),
+        ("carol", "answered again")
+    );
     // The thread's next ticket is its open ticket in turn.
-    let next = h.enqueue_in_thread("f-4", "seo", Some("t-1")).await;
-    let reopened = h.queue.thread_ticket("acme", "t-1").await.unwrap();
-    assert_eq!(reopened.map(|t| t.ticket_id), Some(next));
+    let next = h.enqueue_in_thread("f-5", "seo", Some("t-1")).await;
+    let open_again = h.queue.thread_ticket("acme", "t-1").await.unwrap();
+    assert_eq!(
+        open_again.map(|t| (t.ticket_id, t.resolved_ms)),
+        Some((next, None))
+    );
     assert!(h.follow_ups_of(next).await.is_empty());
 
     let unthreaded = h.enqueue_in_thread("lone", "seo", None).await;
@@ -756,7 +806,7 @@ async fn dead_letters_keep_their_follow_ups(backend: Backend) {
 
 /// A follow-up racing the resolution of its ticket is either attached (its decision stored
 /// with the ticket) or not attached (nothing stored, for the caller to decide afresh): never
-/// an error, never half of each; once the resolution is done, nothing is attached.
+/// an error, never half of each; once the resolution is done, a follow-up reopens the ticket.
 async fn a_follow_up_racing_the_resolution_is_attached_or_not_at_all(backend: Backend) {
     let h = Harness::open(backend, LONG_LEASE, 5).await;
     for round in 0..12 {
@@ -766,7 +816,7 @@ async fn a_follow_up_racing_the_resolution_is_attached_or_not_at_all(backend: Ba
         let follow_up = format!("f-race-{round}");
         let queue = Arc::clone(&h.queue);
         let resolving =
-            tokio::spawn(async move { queue.resolve(id, token, "alice", "done").await });
+            tokio::spawn(async move { queue.resolve(id, token, "alice", "done".into()).await });
         let attached = h.attach(&follow_up, "acme", id).await;
         resolving.await.unwrap().unwrap();
         let stored = h.queue.decision(&follow_up).await.unwrap();
@@ -775,12 +825,82 @@ async fn a_follow_up_racing_the_resolution_is_attached_or_not_at_all(backend: Ba
             Attached::NotAttached => assert_eq!(stored, None),
             other => panic!("round {round}: {other:?}"),
         }
-        assert_eq!(h.queue.thread_ticket("acme", &thread).await.unwrap(), None);
+        // Once resolved, a follow-up reopens the ticket (or joins it, reopened by the racer).
+        let kept = h.queue.thread_ticket("acme", &thread).await.unwrap();
+        assert_eq!(kept.map(|t| t.ticket_id), Some(id));
+        let late = format!("{follow_up}-late");
+        assert_eq!(h.attach(&late, "acme", id).await, Attached::New);
+        let live = h.queue.ticket(id).await.unwrap().expect("reopened");
         assert_eq!(
-            h.attach(&format!("{follow_up}-late"), "acme", id).await,
-            Attached::NotAttached
+            live.follow_ups.last().map(|f| f.payload.as_str()),
+            Some(late.as_str())
         );
     }
+    h.close().await;
+}
+
+/// A resolution's reply is kept with its audit record, in one step: listed for its ticket and,
+/// by time, for the channels; a resolution without one sends nothing, and a repeated resolve
+/// sends nothing twice.
+async fn a_resolutions_reply_is_kept_for_delivery(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let since = now_ms();
+    let replied = h.enqueue("inq-replied", "seo", 1).await;
+    let silent = h.enqueue("inq-silent", "seo", 1).await;
+    for _ in 0..2 {
+        let ticket = h.claim("seo", "alice").await.unwrap();
+        let token = ticket.lease.unwrap().token;
+        let resolution = if ticket.id == replied {
+            Resolution {
+                outcome: "replied".into(),
+                note: Some("checked the contract first".into()),
+                reply: Some(r#"{"text":"Here is the plan."}"#.into()),
+            }
+        } else {
+            "duplicate".into()
+        };
+        let audit = h
+            .queue
+            .resolve(ticket.id, token, "alice", resolution.clone())
+            .await
+            .unwrap();
+        assert_eq!(audit.note, resolution.note);
+        assert!(
+            h.queue
+                .resolve(ticket.id, token, "alice", resolution)
+                .await
+                .is_err()
+        );
+    }
+    let replies = h.queue.replies(replied).await.unwrap();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let reply = &replies[0];
+    assert_eq!(
+        (
+            reply.ticket_id,
+            reply.inquiry_id.as_str(),
+            reply.client_id.as_str(),
+            reply.holder.as_str(),
+            reply.payload.as_str()
+        ),
+        (
+            replied,
+            "inq-replied",
+            "acme",
+            "alice",
+            r#"{"text":"Here is the plan."}"#
+        )
+    );
+    assert!(reply.sent_ms >= since);
+    assert_eq!(h.queue.replies(silent).await.unwrap(), vec![]);
+    let audit = h.queue.audit(replied).await.unwrap().unwrap();
+    assert_eq!(audit.note.as_deref(), Some("checked the contract first"));
+    assert_eq!(h.queue.replies_since(since, 10).await.unwrap(), replies);
+    assert_eq!(
+        h.queue.replies_since(reply.sent_ms + 1, 10).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(h.queue.replies_since(since, 0).await.unwrap(), vec![]);
     h.close().await;
 }
 
@@ -821,4 +941,5 @@ contract!(
     a_ticket_takes_a_bounded_number_of_follow_ups,
     dead_letters_keep_their_follow_ups,
     a_follow_up_racing_the_resolution_is_attached_or_not_at_all,
+    a_resolutions_reply_is_kept_for_delivery,
 );

@@ -585,6 +585,8 @@ async fn bad_inputs_get_their_codes() {
             ticket_id: 999,
             lease_token: WELL_FORMED_TOKEN.into(),
             outcome: "done".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -606,6 +608,8 @@ async fn bad_inputs_get_their_codes() {
             ticket_id: 1,
             lease_token: WELL_FORMED_TOKEN.into(),
             outcome: String::new(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

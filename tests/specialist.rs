@@ -88,6 +88,8 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
             ticket_id: again.ticket.as_ref().unwrap().ticket_id,
             lease_token: second.lease_token,
             outcome: "late".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -114,6 +116,8 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
             ticket_id,
             lease_token: token.clone(),
             outcome: "advised a content audit".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -125,6 +129,8 @@ async fn lease_expiry_redelivery_dead_letter_and_resolve() {
             ticket_id,
             lease_token: token,
             outcome: "twice".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -249,6 +255,8 @@ async fn lease_tokens_are_random_hex_and_checked() {
                     ticket_id,
                     lease_token: token.clone(),
                     outcome: "done".into(),
+                    reply: "Thank you for waiting: here is our answer.".into(),
+                    ..Default::default()
                 })
                 .await
                 .map(|_| ()),
@@ -286,6 +294,8 @@ async fn lease_tokens_are_random_hex_and_checked() {
             ticket_id,
             lease_token: second.lease_token.clone(),
             outcome: "done".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -296,6 +306,8 @@ async fn lease_tokens_are_random_hex_and_checked() {
             ticket_id,
             lease_token: first.lease_token.clone(),
             outcome: "done".into(),
+            reply: "Thank you for waiting: here is our answer.".into(),
+            ..Default::default()
         })
         .await
         .unwrap();

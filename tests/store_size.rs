@@ -116,6 +116,8 @@ async fn resolve_all(server: &TestServer) -> usize {
                             ticket_id,
                             lease_token: claimed.lease_token,
                             outcome: "answered by phone, client satisfied".into(),
+                            reply: "Thank you for waiting: here is our answer.".into(),
+                            ..Default::default()
                         })
                         .await
                         .expect("resolve");

@@ -1,6 +1,6 @@
 //! Threads over gRPC with the agency pack: a follow-up joins its thread's open ticket (no
-//! second ticket, the claim shows the whole thread), is read with its thread's topic once the
-//! ticket is closed, never joins another client's thread, and replays like any decision; a
+//! second ticket, the claim shows the whole thread), reopens the ticket once it was resolved,
+//! never joins another client's thread, and replays like any decision; a
 //! question with pasted data under it is classified on the question.
 
 mod common;
@@ -71,6 +71,8 @@ async fn resolve(server: &TestServer, claimed: &pb::ClaimedTicket) {
         ticket_id: claimed.ticket.as_ref().unwrap().ticket_id,
         lease_token: claimed.lease_token.clone(),
         outcome: "answered by mail".into(),
+        reply: "Thank you for waiting: here is our answer.".into(),
+        ..Default::default()
     };
     server.specialist().await.resolve(request).await.unwrap();
 }
@@ -154,12 +156,12 @@ async fn a_follow_up_in_an_open_thread_is_attached_to_its_ticket() {
     server.stop().await;
 }
 
-/// Once the thread's ticket is resolved, a follow-up is decided afresh with the thread's topic:
-/// "when can we expect it?" after an SEO question goes to the SEO specialists on a new ticket,
-/// where on its own it reads as a direct question. The new ticket is the thread's open ticket
-/// in turn. A closing remark still needs no reply.
+/// Once the thread's ticket is resolved, a follow-up reopens it, as a helpdesk reopens a solved
+/// ticket when the client answers: "when can we expect it?" after an SEO question goes back to
+/// the SEO specialists on the same ticket, where on its own it reads as a direct question, and
+/// whoever claims it sees the whole thread. A closing remark reopens nothing and needs no reply.
 #[tokio::test]
-async fn a_follow_up_in_a_closed_thread_is_read_with_its_topic() {
+async fn a_follow_up_in_a_closed_thread_reopens_its_ticket() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(agency_config(dir.path())).await;
     let root = submit(&server, inquiry("cl-root", "acme", SEO_QUESTION)).await;
@@ -179,22 +181,44 @@ async fn a_follow_up_in_a_closed_thread_is_read_with_its_topic() {
         .unwrap();
     assert_eq!(alone.tier(), pb::Tier::Direct, "{alone:?}");
 
+    let thanks = submit(
+        &server,
+        follow_up("cl-thanks", "acme", "Thanks, all good!", "cl-root"),
+    )
+    .await;
+    assert!(
+        matches!(
+            decision(&thanks).outcome,
+            Some(pb::decision::Outcome::NoReply(_))
+        ),
+        "{thanks:?}"
+    );
     let later = submit(
         &server,
         follow_up("cl-f1", "acme", "When can we expect it?", "cl-root"),
     )
     .await;
     let reopened = ticket_of(&later);
-    assert_eq!((reopened.queue.as_str(), reopened.attached), ("seo", false));
-    assert_ne!(reopened.ticket_id, first_ticket);
-    assert_eq!(decision(&later).intent, "seo_strategy");
     assert_eq!(
-        thread_of(&later),
-        ("cl-root".to_owned(), pb::ThreadRole::WithContext)
+        (
+            reopened.queue.as_str(),
+            reopened.ticket_id,
+            reopened.attached,
+            reopened.reopened
+        ),
+        ("seo", first_ticket, true, true)
     );
     let next = submit(&server, follow_up("cl-f2", "acme", "Any news?", "cl-root")).await;
-    assert_eq!(ticket_of(&next).ticket_id, reopened.ticket_id);
-    assert!(ticket_of(&next).attached);
+    assert_eq!(ticket_of(&next).ticket_id, first_ticket);
+    assert!(ticket_of(&next).attached && !ticket_of(&next).reopened);
+    let claimed = server.claim("seo").await.expect("the reopened ticket");
+    assert_eq!(claimed.ticket.as_ref().unwrap().ticket_id, first_ticket);
+    let bodies: Vec<String> = claimed
+        .follow_ups
+        .iter()
+        .map(|f| f.inquiry.as_ref().unwrap().body.clone())
+        .collect();
+    assert_eq!(bodies, ["When can we expect it?", "Any news?"]);
 
     let answered =
         submit_answered(&server, inquiry("an-root", "acme", "is invoice 1042 paid?")).await;

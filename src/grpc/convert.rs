@@ -6,7 +6,9 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 
 use super::ServiceError;
 use crate::classify::{Classification, Explanation, Recommendation};
-use crate::helpdesk::{ClaimedTicket, HeldTicket, QueueReport};
+use crate::helpdesk::{
+    ClaimedTicket, Closing, Delivered, HeldTicket, InquiryState, NoReplyReason, QueueReport, Status,
+};
 use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry, ThreadRole};
 use crate::pack::Tier;
 use crate::proto::v1 as pb;
@@ -19,19 +21,7 @@ pub fn inquiry_from_proto(
     now_ms: i64,
 ) -> Result<Inquiry, ServiceError> {
     let inquiry = inquiry.ok_or_else(|| ServiceError::invalid("inquiry", "is missing"))?;
-    let channel = match pb::Channel::try_from(inquiry.channel) {
-        Ok(pb::Channel::Unspecified) => Channel::Unspecified,
-        Ok(pb::Channel::Web) => Channel::Web,
-        Ok(pb::Channel::Email) => Channel::Email,
-        Ok(pb::Channel::Chat) => Channel::Chat,
-        Ok(pb::Channel::Api) => Channel::Api,
-        Err(_) => {
-            return Err(ServiceError::invalid(
-                "inquiry.channel",
-                format!("unknown channel {}", inquiry.channel),
-            ));
-        }
-    };
+    let channel = channel_from_proto("inquiry.channel", inquiry.channel)?;
     let received_ms = match inquiry.received_at {
         None => now_ms,
         Some(timestamp) => timestamp_to_ms(&timestamp)
@@ -51,19 +41,114 @@ pub fn inquiry_from_proto(
     })
 }
 
-/// The proto form of a domain inquiry.
-pub fn inquiry_to_proto(inquiry: &Inquiry) -> pb::Inquiry {
-    let channel = match inquiry.channel {
+/// The proto form of a channel.
+fn channel_to_proto(channel: Channel) -> pb::Channel {
+    match channel {
         Channel::Unspecified => pb::Channel::Unspecified,
         Channel::Web => pb::Channel::Web,
         Channel::Email => pb::Channel::Email,
         Channel::Chat => pb::Channel::Chat,
         Channel::Api => pb::Channel::Api,
+    }
+}
+
+/// The domain channel of a proto value; `field` names it when it is unknown.
+pub fn channel_from_proto(field: &'static str, value: i32) -> Result<Channel, ServiceError> {
+    match pb::Channel::try_from(value) {
+        Ok(pb::Channel::Unspecified) => Ok(Channel::Unspecified),
+        Ok(pb::Channel::Web) => Ok(Channel::Web),
+        Ok(pb::Channel::Email) => Ok(Channel::Email),
+        Ok(pb::Channel::Chat) => Ok(Channel::Chat),
+        Ok(pb::Channel::Api) => Ok(Channel::Api),
+        Err(_) => Err(ServiceError::invalid(
+            field,
+            format!("unknown channel {value}"),
+        )),
+    }
+}
+
+/// How a Resolve request closes its ticket.
+pub fn closing_from_proto(request: &pb::ResolveRequest) -> Result<Closing, ServiceError> {
+    let no_reply = match pb::NoReplyReason::try_from(request.no_reply_reason) {
+        Ok(pb::NoReplyReason::Unspecified) => None,
+        Ok(pb::NoReplyReason::Duplicate) => Some(NoReplyReason::Duplicate),
+        Ok(pb::NoReplyReason::Spam) => Some(NoReplyReason::Spam),
+        Ok(pb::NoReplyReason::NoReplyNeeded) => Some(NoReplyReason::NoReplyNeeded),
+        Err(_) => {
+            return Err(ServiceError::invalid(
+                "no_reply_reason",
+                format!("unknown reason {}", request.no_reply_reason),
+            ));
+        }
     };
+    Ok(Closing {
+        reply: Some(request.reply.clone()).filter(|reply| !reply.is_empty()),
+        no_reply,
+        outcome: request.outcome.clone(),
+        note: Some(request.internal_note.clone()).filter(|note| !note.trim().is_empty()),
+    })
+}
+
+/// The proto form of a reply sent.
+pub fn reply_to_proto(sent: &Delivered) -> pb::Reply {
+    pb::Reply {
+        seq: sent.seq,
+        ticket_id: sent.ticket_id,
+        inquiry_id: sent.inquiry_id.clone(),
+        client_id: sent.client_id.clone(),
+        sent_at: Some(timestamp(sent.sent_ms)),
+        text: sent.reply.text.clone(),
+        channel: channel_to_proto(sent.reply.channel).into(),
+        in_reply_to: sent.reply.in_reply_to.clone(),
+        recipient: sent.reply.recipient.clone().unwrap_or_default(),
+        subject: sent.reply.subject.clone(),
+        thread_id: sent.reply.thread_id.clone(),
+    }
+}
+
+/// The proto form of an inquiry's state.
+pub fn inquiry_state_to_proto(state: &InquiryState) -> pb::InquiryState {
+    let (status, queue, lease_expires, resolved_at) = match &state.status {
+        Status::Answered => (pb::InquiryStatus::Answered, None, None, None),
+        Status::NoReply => (pb::InquiryStatus::NoReply, None, None, None),
+        Status::Queued { queue } => (pb::InquiryStatus::Queued, Some(queue), None, None),
+        Status::Claimed {
+            queue,
+            lease_expires_ms,
+        } => (
+            pb::InquiryStatus::Claimed,
+            Some(queue),
+            Some(timestamp(*lease_expires_ms)),
+            None,
+        ),
+        Status::Resolved { queue, resolved_ms } => (
+            pb::InquiryStatus::Resolved,
+            Some(queue),
+            None,
+            Some(timestamp(*resolved_ms)),
+        ),
+        Status::DeadLettered { queue } => {
+            (pb::InquiryStatus::DeadLettered, Some(queue), None, None)
+        }
+        Status::Closed => (pb::InquiryStatus::Closed, None, None, None),
+    };
+    pb::InquiryState {
+        inquiry_id: state.decision.inquiry_id.clone(),
+        status: status.into(),
+        decision: Some(decision_to_proto(&state.decision, state.ticket_id)),
+        queue: queue.cloned().unwrap_or_default(),
+        lease_expires,
+        resolved_at,
+        replies: state.replies.iter().map(reply_to_proto).collect(),
+    }
+}
+
+/// The proto form of a domain inquiry.
+pub fn inquiry_to_proto(inquiry: &Inquiry) -> pb::Inquiry {
     pb::Inquiry {
         inquiry_id: inquiry.inquiry_id.clone(),
         client_id: inquiry.client_id.clone(),
-        channel: channel.into(),
+        channel: channel_to_proto(inquiry.channel).into(),
         subject: inquiry.subject.clone(),
         body: inquiry.body.clone(),
         received_at: Some(timestamp(inquiry.received_ms)),
@@ -202,6 +287,7 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
                     .map(answer_to_proto)
                     .collect(),
                 attached: false,
+                reopened: false,
             }));
         }
         Disposition::Attached(ticket) => {
@@ -212,6 +298,7 @@ pub fn decision_to_proto(decision: &Decision, ticket_id: Option<u64>) -> pb::Dec
                 sla_due: Some(timestamp(ticket.sla_due_ms)),
                 prepared_answers: Vec::new(),
                 attached: true,
+                reopened: ticket.reopened,
             }));
         }
         Disposition::NoReply(no_reply) => {
@@ -320,6 +407,7 @@ pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
             sla_due: Some(timestamp(claimed.sla_due_ms)),
             prepared_answers,
             attached: false,
+            reopened: false,
         }),
         lease_token: lease.map(|l| l.token.to_string()).unwrap_or_default(),
         lease_expires: lease.map(|l| timestamp(l.expires_ms)),

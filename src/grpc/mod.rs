@@ -12,6 +12,7 @@ pub mod limits;
 mod specialist;
 mod stream;
 mod triage;
+mod watch;
 
 pub use app::App;
 pub use auth::Authenticator;

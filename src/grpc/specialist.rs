@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 use super::ServiceError;
 use super::app::App;
 use super::convert::{
-    claimed_ticket_to_proto, duration_from_proto, held_ticket_from_proto, queue_report_to_proto,
-    timestamp,
+    claimed_ticket_to_proto, closing_from_proto, duration_from_proto, held_ticket_from_proto,
+    queue_report_to_proto, timestamp,
 };
 use crate::proto::v1 as pb;
 use crate::proto::v1::specialist_service_server::SpecialistService;
@@ -76,11 +76,8 @@ impl SpecialistService for SpecialistApi {
         self.app
             .call("Resolve", request, |caller, message| async move {
                 let held = held_ticket_from_proto(message.ticket_id, &message.lease_token)?;
-                let audit = self
-                    .app
-                    .helpdesk
-                    .resolve(&caller, held, &message.outcome)
-                    .await?;
+                let closing = closing_from_proto(&message)?;
+                let audit = self.app.helpdesk.resolve(&caller, held, closing).await?;
                 Ok(pb::ResolveResponse {
                     resolved_at: Some(timestamp(audit.resolved_ms)),
                 })

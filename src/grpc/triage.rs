@@ -1,5 +1,5 @@
-//! The triage service adapter: Submit, Classify and Ping, and the entry to SubmitStream (which
-//! lives in `stream.rs`).
+//! The triage service adapter: Submit, Classify, Ping, GetInquiry and ListReplies, and the
+//! entries to SubmitStream (which lives in `stream.rs`) and WatchInquiry (`watch.rs`).
 
 use std::sync::Arc;
 
@@ -8,9 +8,13 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::ServiceError;
 use super::app::App;
-use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
+use super::convert::{
+    channel_from_proto, classification_to_proto, decision_to_proto, inquiry_from_proto,
+    inquiry_state_to_proto, reply_to_proto, timestamp, timestamp_to_ms,
+};
 use super::stream::{self, DecisionStream};
-use crate::helpdesk::Caller;
+use super::watch::{InquiryStream, watch_inquiry};
+use crate::helpdesk::{Caller, MAX_REPLIES_PER_READ};
 use crate::intake::{Decision, Disposition, Submitted, ThreadRole};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_server::TriageService;
@@ -136,6 +140,66 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::PingResponse>, Status> {
         self.app
             .call("Ping", request, |_, _| async { Ok(pb::PingResponse {}) })
+            .await
+    }
+
+    async fn get_inquiry(
+        &self,
+        request: Request<pb::GetInquiryRequest>,
+    ) -> Result<Response<pb::InquiryState>, Status> {
+        self.app
+            .call("GetInquiry", request, |caller, message| async move {
+                let state = self
+                    .app
+                    .helpdesk
+                    .inquiry(&caller, &message.inquiry_id)
+                    .await?;
+                Ok(inquiry_state_to_proto(&state))
+            })
+            .await
+    }
+
+    type WatchInquiryStream = InquiryStream;
+
+    async fn watch_inquiry(
+        &self,
+        request: Request<pb::GetInquiryRequest>,
+    ) -> Result<Response<Self::WatchInquiryStream>, Status> {
+        let app = Arc::clone(&self.app);
+        self.app
+            .call("WatchInquiry", request, |caller, message| async move {
+                let first = app.helpdesk.inquiry(&caller, &message.inquiry_id).await?;
+                Ok(watch_inquiry(app, caller, message.inquiry_id, first))
+            })
+            .await
+    }
+
+    async fn list_replies(
+        &self,
+        request: Request<pb::ListRepliesRequest>,
+    ) -> Result<Response<pb::ListRepliesResponse>, Status> {
+        self.app
+            .call("ListReplies", request, |caller, message| async move {
+                let channel = channel_from_proto("channel", message.channel)?;
+                let since_ms = match &message.since {
+                    None => i64::MIN,
+                    Some(since) => timestamp_to_ms(since)
+                        .ok_or_else(|| ServiceError::invalid("since", "is not a valid time"))?,
+                };
+                let limit = match message.limit {
+                    0 => MAX_REPLIES_PER_READ,
+                    limit => usize::try_from(limit).unwrap_or(MAX_REPLIES_PER_READ),
+                };
+                let page = self
+                    .app
+                    .helpdesk
+                    .replies_since(&caller, channel, since_ms, limit)
+                    .await?;
+                Ok(pb::ListRepliesResponse {
+                    replies: page.replies.iter().map(reply_to_proto).collect(),
+                    next_since: page.next_since_ms.map(timestamp),
+                })
+            })
             .await
     }
 }

@@ -1,5 +1,6 @@
-//! The domain API: every operation a front end offers — submit and classify inquiries; claim,
-//! extend, resolve, release and reroute tickets; queue statistics — for a [`Caller`] whose
+//! The domain API: every operation a front end offers — submit and classify inquiries and
+//! follow what became of them; claim, extend, resolve (with the reply to the client), release
+//! and reroute tickets; the replies for the channels to deliver; queue statistics — for a [`Caller`] whose
 //! rights it checks, with typed requests and results and one error, [`HelpdeskError`].
 //!
 //! Adapters (the gRPC services, a web console) authenticate the caller, translate their
@@ -10,7 +11,9 @@
 
 mod caller;
 mod error;
+mod inquiry_state;
 mod lease;
+mod reply;
 mod tickets;
 mod validate;
 
@@ -19,7 +22,11 @@ mod tests;
 
 pub use caller::{Caller, Role};
 pub use error::{ErrorKind, HelpdeskError};
+pub use inquiry_state::{InquiryState, Status, WATCH_RECHECK};
 pub use lease::LeasePolicy;
+pub use reply::{
+    ClientReply, Closing, Delivered, MAX_REPLIES_PER_READ, NoReplyReason, RepliesPage,
+};
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 pub use validate::validate_inquiry;
 
@@ -69,6 +76,8 @@ pub struct Helpdesk {
     /// The pack's queues (with the escalation queue): what tickets can be on.
     queues: Vec<Queue>,
     policy: Policy,
+    /// Bumped on every change this replica makes to tickets; watchers wait on it.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Helpdesk {
@@ -96,6 +105,7 @@ impl Helpdesk {
             queue,
             queues: pack.queues.clone(),
             policy,
+            changes: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -134,7 +144,11 @@ impl Helpdesk {
             inquiry.client_id = client.id.clone();
         }
         caller.check_client(&inquiry.client_id)?;
-        Ok(self.intake.submit(inquiry).await?)
+        let submitted = self.intake.submit(inquiry).await?;
+        if submitted.ticket_id.is_some() && !submitted.replayed {
+            self.changed();
+        }
+        Ok(submitted)
     }
 
     /// The time decisions are stamped with, in Unix milliseconds; it stands in for an

@@ -142,13 +142,64 @@ async fn a_claim_holds_the_lease_policy_and_joins_the_decision() {
         .await
         .unwrap();
     assert_eq!(renewed.unwrap().expires_ms, NOW_MS + 600_000);
-    let blank = helpdesk.resolve(&admin(), held, " ").await.unwrap_err();
-    assert_eq!(blank.to_string(), "outcome: is empty");
+    let closing = |reply: &str, no_reply| Closing {
+        reply: Some(reply.to_owned()).filter(|reply| !reply.is_empty()),
+        no_reply,
+        ..Closing::default()
+    };
+    let neither = helpdesk.resolve(&admin(), held, closing("", None)).await;
+    assert!(
+        neither
+            .unwrap_err()
+            .to_string()
+            .starts_with("reply: is empty: resolving without a reply needs a reason")
+    );
+    let both = closing("Done.", Some(NoReplyReason::Spam));
+    let both = helpdesk.resolve(&admin(), held, both).await.unwrap_err();
+    assert_eq!(
+        both.to_string(),
+        "no_reply_reason: is set beside a reply: send one or the other"
+    );
+    let blank = helpdesk.resolve(&admin(), held, closing(" ", None)).await;
+    assert_eq!(blank.unwrap_err().to_string(), "reply: is blank");
+    let state = helpdesk.inquiry(&submitter(), &inquiry.inquiry_id).await;
+    assert!(matches!(state.unwrap().status, Status::Claimed { .. }));
+    let reply = "We will call you tomorrow at ten.";
     let audit = helpdesk
-        .resolve(&admin(), held, "called back")
+        .resolve(&admin(), held, closing(reply, None))
         .await
         .unwrap();
-    assert_eq!(audit.outcome, "called back");
+    assert_eq!(audit.outcome, "replied");
+    let state = helpdesk
+        .inquiry(&submitter(), &inquiry.inquiry_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.status,
+        Status::Resolved {
+            queue: "account_management".into(),
+            resolved_ms: NOW_MS
+        }
+    );
+    let [sent] = state.replies.as_slice() else {
+        panic!("one reply: {:?}", state.replies)
+    };
+    assert_eq!(
+        sent.reply,
+        ClientReply {
+            text: reply.into(),
+            channel: inquiry.channel,
+            in_reply_to: inquiry.inquiry_id.clone(),
+            thread_id: inquiry.inquiry_id.clone(),
+            recipient: inquiry.sender.clone(),
+            subject: inquiry.subject.clone(),
+        }
+    );
+    let feed = helpdesk
+        .replies_since(&submitter(), inquiry.channel, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(feed.replies, state.replies);
     assert!(
         helpdesk
             .claim(&admin(), "account_management", None)

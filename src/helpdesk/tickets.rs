@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::reply::Closing;
 use super::validate::validate_note;
 use super::{Caller, Helpdesk, HelpdeskError, Role};
 use crate::intake::{Decision, Inquiry, TicketPayload};
@@ -73,6 +74,7 @@ impl Helpdesk {
         else {
             return Ok(None);
         };
+        self.changed();
         let stored = self.intake.stored_decision(&ticket.inquiry_id).await?;
         Ok(Some(claimed(ticket, stored.map(|stored| stored.decision))?))
     }
@@ -90,22 +92,37 @@ impl Helpdesk {
             .queue
             .extend(held.ticket_id, held.lease_token, &caller.name, lease_ms)
             .await?;
+        self.changed();
         Ok(ticket.lease)
     }
 
-    /// Closes `held` with how it was resolved; the audit record kept of it.
+    /// Closes `held` with a reply to the client (delivered through the inquiry's channel,
+    /// threaded to the client's latest message) or the reason there is none; the audit record
+    /// kept of it.
     pub async fn resolve(
         &self,
         caller: &Caller,
         held: HeldTicket,
-        outcome: &str,
+        closing: Closing,
     ) -> Result<AuditRecord, HelpdeskError> {
-        validate_note("outcome", outcome)?;
-        self.own_ticket(caller, held.ticket_id).await?;
-        Ok(self
+        let ticket = self.own_ticket(caller, held.ticket_id).await?;
+        let claimed = claimed(ticket.clone(), None)?;
+        let latest = claimed
+            .follow_ups
+            .last()
+            .map_or(&claimed.inquiry, |follow_up| &follow_up.inquiry);
+        let resolution = closing.resolution(
+            &ticket,
+            &claimed.inquiry,
+            latest,
+            self.policy.max_text_bytes,
+        )?;
+        let record = self
             .queue
-            .resolve(held.ticket_id, held.lease_token, &caller.name, outcome)
-            .await?)
+            .resolve(held.ticket_id, held.lease_token, &caller.name, resolution)
+            .await?;
+        self.changed();
+        Ok(record)
     }
 
     /// Gives `held` back to its queue for someone else, saying why.
@@ -120,6 +137,7 @@ impl Helpdesk {
         self.queue
             .release(held.ticket_id, held.lease_token, &caller.name, reason)
             .await?;
+        self.changed();
         Ok(())
     }
 
@@ -137,6 +155,7 @@ impl Helpdesk {
         self.queue
             .reroute(held.ticket_id, held.lease_token, &caller.name, to, reason)
             .await?;
+        self.changed();
         Ok(())
     }
 

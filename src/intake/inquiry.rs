@@ -156,12 +156,15 @@ pub struct QueuedTicket {
     pub prepared_answers: Vec<AnswerRecord>,
 }
 
-/// The open ticket a follow-up was attached to, as it was when the follow-up came.
+/// The ticket a follow-up was attached to, as it was when the follow-up came.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachedTicket {
     pub queue: String,
     pub priority: u8,
     pub sla_due_ms: i64,
+    /// The ticket had been resolved: the follow-up reopened it.
+    #[serde(default)]
+    pub reopened: bool,
 }
 
 /// Why an inquiry went to a human.

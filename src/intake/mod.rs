@@ -22,7 +22,9 @@
 //! classifier says.
 //!
 //! An inquiry replying to an earlier one of its client joins its thread (`thread.rs`): attached
-//! to the thread's open ticket while there is one, else decided with the thread's topic. The
+//! to the thread's open ticket while there is one, reopening the thread's last ticket when it
+//! was resolved within the pack's reopen window (`reopen_within_days`), else decided with the
+//! thread's topic. The
 //! classifier reads an inquiry's prose, without pasted data (`prose.rs`); the answer's record
 //! lookup and the ticket keep the whole text.
 
@@ -90,6 +92,8 @@ pub struct Intake {
     /// The pack's queues by name, for their service-level targets.
     queues: HashMap<String, Queue>,
     escalation_queue: String,
+    /// How long after its resolution a follow-up reopens a ticket.
+    reopen_within_days: i64,
 }
 
 /// How urgent the tickets of a client tier are: 0 is the most urgent; a sender of no known
@@ -127,6 +131,7 @@ impl Intake {
             clock,
             queues,
             escalation_queue: pack.settings.escalation_queue.clone(),
+            reopen_within_days: i64::from(pack.settings.reopen_within_days),
         }
     }
 
@@ -186,7 +191,18 @@ impl Intake {
             role,
         } = thread.read(&self.classifier, &prose)?;
         let decided_ms = self.clock.now_ms();
-        if let Some(open) = &thread.open_ticket {
+        // A closing remark ("thanks, all good!") does not reopen a resolved ticket.
+        let joins = thread.open_ticket.as_ref().filter(|open| {
+            open.resolved_ms.is_none()
+                || !matches!(classification.outcome, Recommendation::NoReply { .. })
+        });
+        if let Some(open) = joins {
+            let reopens = open.resolved_ms.is_some();
+            let sla_due_ms = if reopens {
+                self.sla_due_ms(&open.queue, client.map(|c| c.tier), inquiry.received_ms)
+            } else {
+                open.sla_due_ms
+            };
             let decision = Decision {
                 inquiry_id: inquiry.inquiry_id.clone(),
                 client_id: inquiry.client_id.clone(),
@@ -197,7 +213,8 @@ impl Intake {
                 outcome: Disposition::Attached(AttachedTicket {
                     queue: open.queue.clone(),
                     priority: open.priority,
-                    sla_due_ms: open.sla_due_ms,
+                    sla_due_ms,
+                    reopened: reopens,
                 }),
                 thread: Some(thread.record(&prose, ThreadRole::Attached)),
             };
@@ -206,6 +223,7 @@ impl Intake {
                 client_id: inquiry.client_id.clone(),
                 ticket_id: open.ticket_id,
                 payload: ticket_payload(&inquiry),
+                reopened_sla_due_ms: sla_due_ms,
             };
             match self.queue.attach(&decision, follow_up).await? {
                 Attached::New => {
@@ -213,7 +231,8 @@ impl Intake {
                         inquiry_id = %inquiry.inquiry_id,
                         ticket_id = open.ticket_id,
                         thread_id = %thread.id,
-                        "follow-up attached to its thread's open ticket"
+                        reopened = reopens,
+                        "follow-up attached to its thread's ticket"
                     );
                     return Ok(Submitted {
                         decision,
@@ -374,10 +393,7 @@ impl Intake {
         escalation: Option<Escalation>,
     ) -> (Disposition, Option<NewTicket>) {
         let priority = priority_of(tier);
-        let sla_ms = self.queues.get(queue).map_or(DEFAULT_SLA_MS, |queue| {
-            (queue.sla_hours_for(tier) * 3_600_000.0) as i64
-        });
-        let sla_due_ms = inquiry.received_ms.saturating_add(sla_ms);
+        let sla_due_ms = self.sla_due_ms(queue, tier, inquiry.received_ms);
         let outcome = Disposition::Queued(QueuedTicket {
             queue: queue.to_owned(),
             priority,
@@ -398,6 +414,14 @@ impl Intake {
         (outcome, Some(ticket))
     }
 
+    /// When a ticket on `queue` for a client of `tier`, received at `received_ms`, is due.
+    fn sla_due_ms(&self, queue: &str, tier: Option<ClientTier>, received_ms: i64) -> i64 {
+        let sla_ms = self.queues.get(queue).map_or(DEFAULT_SLA_MS, |queue| {
+            (queue.sla_hours_for(tier) * 3_600_000.0) as i64
+        });
+        received_ms.saturating_add(sla_ms)
+    }
+
     /// The thread of `inquiry`, which names `named` with the stored decision `earlier` (see
     /// `thread.rs`); a sender of no client starts its own.
     async fn thread_of(
@@ -412,10 +436,18 @@ impl Intake {
         };
         let mut thread = Thread::followed(inquiry, named, earlier.as_ref());
         if thread.follows_up {
+            // A ticket resolved longer ago than the pack's reopen window is closed for good:
+            // the follow-up is decided afresh.
+            let reopen_window_ms = self.reopen_within_days * 86_400_000;
             thread.open_ticket = self
                 .queue
                 .thread_ticket(&inquiry.client_id, &thread.id)
-                .await?;
+                .await?
+                .filter(|ticket| {
+                    ticket.resolved_ms.is_none_or(|resolved_ms| {
+                        inquiry.received_ms.saturating_sub(resolved_ms) <= reopen_window_ms
+                    })
+                });
         }
         Ok(thread)
     }

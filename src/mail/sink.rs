@@ -52,6 +52,8 @@ pub struct Summary {
     pub answered_before: u64,
     /// Mails whose answer the reply guard held: handed to a person (counted as routed too).
     pub handed_off: u64,
+    /// Specialists' replies put into the outbox.
+    pub replies_delivered: usize,
 }
 
 impl Summary {
@@ -67,6 +69,7 @@ impl Summary {
         self.duplicates += other.duplicates;
         self.answered_before += other.answered_before;
         self.handed_off += other.handed_off;
+        self.replies_delivered += other.replies_delivered;
     }
 
     fn count(&mut self, record: &MailRecord) {

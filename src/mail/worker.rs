@@ -42,6 +42,7 @@ use super::handle::{
 use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::kind::MailKind;
 use super::mailbox::{Arrival, Incoming, Maildir, Origin};
+use super::outgoing::{Deliveries, DeliveryError};
 use super::parse::{ParsedMail, raw_id};
 use super::reply::reply_file_name;
 use super::sink::{Handled, Sink, Summary};
@@ -106,6 +107,8 @@ pub struct Worker {
     guard: ReplyGuard,
     /// The mail holding each inquiry id read in this run (the journal knows earlier runs').
     claims: HashMap<String, Claim>,
+    /// The specialists' replies this spool put into its outbox.
+    deliveries: Deliveries,
 }
 
 /// Why a stream ended before its work was done.
@@ -153,15 +156,63 @@ fn oversized_id(origin: &Origin, bytes: u64) -> String {
 
 impl Worker {
     /// A worker keeping its state in `sink`.
-    pub fn new(options: WorkerOptions, sink: Sink) -> Self {
+    pub fn new(options: WorkerOptions, sink: Sink) -> Result<Self, IngestError> {
         let backoff = Backoff::new(Duration::from_millis(100), options.max_backoff);
         let guard = restored_guard(options.guard, &sink.journal);
-        Self {
+        let path = sink.spool.journal.with_file_name("replies.jsonl");
+        let deliveries = Deliveries::open(&path).map_err(|source| IngestError::Io {
+            what: format!("cannot read the replies delivered, {}", path.display()),
+            source,
+        })?;
+        Ok(Self {
             options,
             sink,
             backoff,
             guard,
             claims: HashMap::new(),
+            deliveries,
+        })
+    }
+
+    /// Puts the specialists' replies sent since the last look into the outbox; a server that
+    /// cannot be reached now is tried again at the next pass.
+    pub async fn deliver_replies(&mut self) -> Result<usize, IngestError> {
+        let endpoint =
+            (self.options.endpoint.clone()).connect_timeout(self.options.connect_timeout);
+        let channel = match timeout(self.options.connect_timeout, endpoint.connect()).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "replies not read: the server is unavailable");
+                return Ok(0);
+            }
+            Err(_) => {
+                tracing::warn!("replies not read: no connection to the server in time");
+                return Ok(0);
+            }
+        };
+        let mut client = TriageServiceClient::new(channel);
+        let delivered = self
+            .deliveries
+            .deliver(
+                &mut client,
+                self.options.authorization.as_ref(),
+                &self.sink.spool.outbox,
+                &self.options.from_address,
+            )
+            .await;
+        match delivered {
+            Ok(count) => Ok(count),
+            Err(DeliveryError::Server(status)) if status.code() == Code::PermissionDenied => {
+                Err(IngestError::Refused(status.message().to_owned()))
+            }
+            Err(DeliveryError::Server(status)) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "replies not read now");
+                Ok(0)
+            }
+            Err(DeliveryError::Io(source)) => Err(IngestError::Io {
+                what: "cannot write a reply into the outbox".to_owned(),
+                source,
+            }),
         }
     }
 
@@ -189,6 +240,7 @@ impl Worker {
             if incoming.known_count() != Some(0) {
                 total.add(self.run(incoming).await?);
             }
+            total.replies_delivered += self.deliver_replies().await?;
             let Some(interval) = watch else {
                 return Ok(total);
             };

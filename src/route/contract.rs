@@ -29,7 +29,7 @@ use async_trait::async_trait;
 
 use super::decision::{DecisionRecord, Recorded, StoredDecision};
 use super::error::RouteError;
-use super::history::{AuditRecord, Correction};
+use super::history::{AuditRecord, Correction, Resolution, SentReply};
 use super::lease_token::LeaseToken;
 use super::stats::QueueStats;
 use super::thread::{Attached, NewFollowUp, ThreadTicket};
@@ -92,15 +92,26 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
         lease_ms: i64,
     ) -> Result<Ticket, RouteError>;
 
-    /// Removes a ticket `holder` leases and keeps who resolved it, when and how; its thread has
-    /// no open ticket from then on.
+    /// Removes a ticket `holder` leases and keeps who resolved it, when and how, with the reply
+    /// to the client, if any, in the same step; its thread has no open ticket from then on.
     async fn resolve(
         &self,
         ticket_id: u64,
         lease_token: LeaseToken,
         holder: &str,
-        outcome: &str,
+        resolution: Resolution,
     ) -> Result<AuditRecord, RouteError>;
+
+    /// The replies sent on ticket `ticket_id`, oldest first.
+    async fn replies(&self, ticket_id: u64) -> Result<Vec<SentReply>, RouteError>;
+
+    /// At most `limit` replies sent at or after `since_ms`, in the order of their time, then
+    /// their sequence: what a channel delivers.
+    async fn replies_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SentReply>, RouteError>;
 
     /// Hands a leased ticket back to ready now; one released with its last allowed delivery
     /// (`max_deliveries`) goes to the dead letters instead, as an expired one would.

@@ -36,7 +36,7 @@ pub fn no_guard() -> GuardLimits {
 
 /// A worker with `options` keeping its state under `root`.
 pub fn worker(options: WorkerOptions, root: &Path) -> Worker {
-    Worker::new(options, Sink::open(Spool::under(root)).unwrap())
+    Worker::new(options, Sink::open(Spool::under(root)).unwrap()).unwrap()
 }
 
 /// A plain-text mail from `from`; without a Message-ID when `message_id` is `None`.

@@ -99,7 +99,7 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
     let sink = Sink::open(Spool::under(&root))?.with_bounce_pause(Duration::from_secs(
         args.bounce_pause_days.saturating_mul(24 * 3600),
     ));
-    let mut worker = Worker::new(options, sink);
+    let mut worker = Worker::new(options, sink)?;
     let started = Instant::now();
     let summary: Summary = runtime()?.block_on(async {
         match &args.maildir {
@@ -122,8 +122,8 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "processed {} · answered {} · routed {} (handed to a person {}) · quarantined {} · \
-         automatic {} · replies withheld {} · duplicates {} · answered before {} · {:.2} s \
-         ({:.0} mails/s)",
+         automatic {} · replies withheld {} · duplicates {} · answered before {} · \
+         specialists' replies sent {} · {:.2} s ({:.0} mails/s)",
         summary.processed,
         summary.answered,
         summary.routed,
@@ -133,6 +133,7 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
         summary.withheld,
         summary.duplicates,
         summary.answered_before,
+        summary.replies_delivered,
         seconds,
         summary.processed as f64 / seconds.max(1e-9)
     );

@@ -75,6 +75,8 @@ enum Command {
     },
     /// Submit one inquiry to a running server and print the decision.
     Ask(remote::AskArgs),
+    /// Show what became of an inquiry: its state, decision, ticket and the replies sent.
+    Inquiry(remote::InquiryArgs),
     /// Work on specialist queues of a running server.
     Queue(remote::QueueArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
@@ -132,6 +134,7 @@ fn main() -> Result<ExitCode> {
             text,
         } => engine::run_classify(&pack, model, json, &text),
         Command::Ask(args) => remote::ask(args),
+        Command::Inquiry(args) => remote::inquiry(args),
         Command::Import(args) => import::run(args),
         Command::Queue(args) => remote::queue(args),
         Command::Bench(args) => bench::bench(args),

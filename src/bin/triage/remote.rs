@@ -112,11 +112,37 @@ pub struct AskArgs {
 }
 
 #[derive(Args)]
+pub struct InquiryArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// The inquiry id (an email's Message-ID).
+    id: String,
+}
+
+#[derive(Args)]
 pub struct QueueArgs {
     #[command(flatten)]
     connection: Connection,
     #[command(subcommand)]
     action: QueueAction,
+}
+
+/// Why a ticket is resolved without a reply.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NoReply {
+    Duplicate,
+    Spam,
+    NoReplyNeeded,
+}
+
+impl From<NoReply> for pb::NoReplyReason {
+    fn from(reason: NoReply) -> Self {
+        match reason {
+            NoReply::Duplicate => Self::Duplicate,
+            NoReply::Spam => Self::Spam,
+            NoReply::NoReplyNeeded => Self::NoReplyNeeded,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -137,11 +163,27 @@ enum QueueAction {
         #[arg(long)]
         lease: Option<u64>,
     },
-    /// Close a ticket with its outcome.
+    /// Close a ticket with a reply to the client (delivered through the inquiry's channel) or,
+    /// with --no-reply, the reason there is none.
     Resolve {
         ticket: u64,
         token: LeaseToken,
-        outcome: String,
+        /// The answer to the client.
+        #[arg(
+            long,
+            required_unless_present = "no_reply",
+            conflicts_with = "no_reply"
+        )]
+        reply: Option<String>,
+        /// Why the client gets no reply.
+        #[arg(long, value_enum)]
+        no_reply: Option<NoReply>,
+        /// An internal note for the audit, never shown to the client.
+        #[arg(long)]
+        note: Option<String>,
+        /// How it was resolved, for the audit ("replied" or "no reply: …" when unset).
+        #[arg(long)]
+        outcome: Option<String>,
     },
     /// Hand a ticket back with a reason.
     Release {
@@ -229,6 +271,68 @@ pub fn ask(args: AskArgs) -> Result<()> {
             );
         }
         println!("model {}", decision.model_version);
+        Ok(())
+    })
+}
+
+/// Shows what became of an inquiry: its state, the decision, its ticket and the replies sent.
+pub fn inquiry(args: InquiryArgs) -> Result<()> {
+    crate::runtime()?.block_on(async {
+        let connection = &args.connection;
+        let mut client = TriageServiceClient::new(connection.channel().await?);
+        let state = client
+            .get_inquiry(connection.request(pb::GetInquiryRequest {
+                inquiry_id: args.id,
+            })?)
+            .await?
+            .into_inner();
+        let now = jiff::Timestamp::now();
+        let status = pb::InquiryStatus::try_from(state.status)
+            .map_or("unknown", |status| status.as_str_name())
+            .trim_start_matches("INQUIRY_STATUS_")
+            .to_lowercase()
+            .replace('_', " ");
+        println!("inquiry {}: {status}", state.inquiry_id);
+        if let Some(decision) = &state.decision {
+            println!(
+                "client {}, intent {} ({:.1} %)",
+                decision.client_id,
+                decision.intent,
+                100.0 * decision.intent_confidence
+            );
+            if let Some(pb::decision::Outcome::Ticket(ticket)) = &decision.outcome {
+                println!(
+                    "ticket {}, {}",
+                    ticket.ticket_id,
+                    sla_due(ticket.sla_due.as_ref(), now)?
+                );
+            }
+            if let Some(pb::decision::Outcome::Answer(answer)) = &decision.outcome {
+                println!("answered: {}", answer.text);
+            }
+        }
+        if !state.queue.is_empty() {
+            println!("queue {}", state.queue);
+        }
+        if state.lease_expires.is_some() {
+            println!("{}", lease_expiry(state.lease_expires.as_ref(), now)?);
+        }
+        if let Some(resolved) = &state.resolved_at {
+            println!("resolved {}", Moment::of(resolved, now)?.utc);
+        }
+        for reply in &state.replies {
+            let sent = match &reply.sent_at {
+                Some(at) => Moment::of(at, now)?.utc,
+                None => String::new(),
+            };
+            println!(
+                "\nreply {} sent {sent}, in reply to {}:",
+                reply.seq, reply.in_reply_to
+            );
+            for line in reply.text.lines() {
+                println!("  {line}");
+            }
+        }
         Ok(())
     })
 }
@@ -402,16 +506,32 @@ pub fn queue(args: QueueArgs) -> Result<()> {
             QueueAction::Resolve {
                 ticket,
                 token,
+                reply,
+                no_reply,
+                note,
                 outcome,
             } => {
-                client
+                let replied = reply.is_some();
+                let resolved = client
                     .resolve(connection.request(pb::ResolveRequest {
                         ticket_id: ticket,
                         lease_token: token.to_string(),
-                        outcome,
+                        outcome: outcome.unwrap_or_default(),
+                        reply: reply.unwrap_or_default(),
+                        internal_note: note.unwrap_or_default(),
+                        no_reply_reason: no_reply.map_or(0, |r| pb::NoReplyReason::from(r).into()),
                     })?)
-                    .await?;
-                println!("resolved");
+                    .await?
+                    .into_inner();
+                let at = match &resolved.resolved_at {
+                    Some(at) => Moment::of(at, jiff::Timestamp::now())?.utc,
+                    None => "an unknown time".to_owned(),
+                };
+                if replied {
+                    println!("resolved at {at}; the reply goes to the client through its channel");
+                } else {
+                    println!("resolved at {at}, without a reply");
+                }
             }
             QueueAction::Release {
                 ticket,

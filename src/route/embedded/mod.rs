@@ -50,13 +50,22 @@
 //! | `corrections`    | correction id `u64`                 | JSON `Correction`                  |
 //! | `threads`        | `(client id, thread id, ticket id)` | `()`                               |
 //! | `follow_ups`     | `(ticket id, position)`             | JSON `FollowUp`                    |
-//! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` | `u64` |
+//! | `replies`        | reply sequence `u64`                | JSON `SentReply`                   |
+//! | `reply_tickets`  | `(ticket id, reply sequence)`       | `()`                               |
+//! | `reply_times`    | `(sent_ms, reply sequence)`         | `()`                               |
+//! | `resolved`       | ticket id `u64`                     | JSON `{ticket, resolved_ms}`       |
+//! | `resolved_threads` | `(client id, thread id, ticket id)` | `()`                             |
+//! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` / `next_reply_seq` | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
 //! `dead_letters` or `audit` (with an entry in `audit_times`), until retention removes its
 //! audit record (`retention.rs`). A live ticket queued with a thread has an entry in `threads`,
 //! its thread's open ticket, and its follow-ups in `follow_ups`; resolving or dead-lettering it
-//! removes both (a dead letter keeps the follow-ups in its record). A claim first sweeps
+//! removes both (a dead letter keeps the follow-ups in its record). A resolved ticket queued
+//! with a thread is kept, with its follow-ups, in `resolved` and `resolved_threads` until
+//! retention removes its audit record: a follow-up attached to it takes it back to `tickets`
+//! (reopened). The reply a resolution sends is stored with its audit record, and removed with
+//! it by retention. A claim first sweeps
 //! `leases` up to now: each expired ticket goes back to `ready`, or to `dead_letters` once its
 //! deliveries reach `max_deliveries`. A lease's token is random (drawn by the claim, not
 //! counted), stored in the ticket's JSON as its 32 hex digits.
@@ -91,7 +100,7 @@ use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction};
+use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::QueueStats;
 use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
@@ -323,14 +332,27 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
         ticket_id: u64,
         lease_token: LeaseToken,
         holder: &str,
-        outcome: &str,
+        resolution: Resolution,
     ) -> Result<AuditRecord, RouteError> {
-        let (holder, outcome) = (holder.to_owned(), outcome.to_owned());
+        let holder = holder.to_owned();
         self.inner
             .writer
             .submit(true, move |txn| {
-                txn.resolve(ticket_id, lease_token, holder, outcome)
+                txn.resolve(ticket_id, lease_token, holder, resolution)
             })
+            .await
+    }
+
+    async fn replies(&self, ticket_id: u64) -> Result<Vec<SentReply>, RouteError> {
+        self.read(move |snap, _| snap.replies(ticket_id)).await
+    }
+
+    async fn replies_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SentReply>, RouteError> {
+        self.read(move |snap, _| snap.replies_since(since_ms, limit))
             .await
     }
 

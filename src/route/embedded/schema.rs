@@ -47,6 +47,18 @@ pub(crate) const DEAD_LETTERS: TableDefinition<(&str, u64), &[u8]> =
 pub(crate) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// The audit records by (resolved ms, ticket id), so the ones past retention are a prefix.
 pub(crate) const AUDIT_TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("audit_times");
+/// Replies sent to clients by reply sequence, JSON `SentReply`.
+pub(crate) const REPLIES: TableDefinition<u64, &[u8]> = TableDefinition::new("replies");
+/// The replies of each ticket by (ticket id, reply sequence).
+pub(crate) const REPLY_TICKETS: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("reply_tickets");
+/// The replies by (sent ms, reply sequence), for the channels that deliver them.
+pub(crate) const REPLY_TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("reply_times");
+/// Resolved tickets queued with a thread, by id, JSON [`ResolvedTicket`]: kept to reopen.
+pub(crate) const RESOLVED: TableDefinition<u64, &[u8]> = TableDefinition::new("resolved");
+/// The resolved tickets of each thread by (client id, thread id, ticket id).
+pub(crate) const RESOLVED_THREADS: TableDefinition<ThreadKey, ()> =
+    TableDefinition::new("resolved_threads");
 /// Queue corrections by correction id, JSON `Correction`.
 pub(crate) const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("corrections");
 /// The live tickets queued with a thread, by (client id, thread id, ticket id).
@@ -64,7 +76,8 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// table, and a lease's token as 32 hex digits of random bits (version 1 stored a number from
 /// a counter, and the counter). The `threads` and `follow_ups` tables and a ticket's thread id
 /// came later within version 2: they only add to it, so a file written before them opens (the
-/// tables are created empty; its tickets have no thread and take no follow-ups).
+/// tables are created empty; its tickets have no thread and take no follow-ups), and so did the
+/// `replies`, `reply_tickets`, `reply_times`, `resolved` and `resolved_threads` tables.
 pub(crate) const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -74,6 +87,13 @@ pub(crate) struct DeadLetter {
     pub ticket: Ticket,
     pub reason: String,
     pub dead_ms: i64,
+}
+
+/// A resolved ticket kept to be reopened by a follow-up, with its follow-ups in it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ResolvedTicket {
+    pub ticket: Ticket,
+    pub resolved_ms: i64,
 }
 
 /// The ready-index key of `ticket`.
@@ -162,6 +182,11 @@ pub(crate) fn open_tables(db: &Database, path: &Path) -> Result<(), RouteError> 
     txn.open_table(CORRECTIONS)?;
     txn.open_table(THREADS)?;
     txn.open_table(FOLLOW_UPS)?;
+    txn.open_table(REPLIES)?;
+    txn.open_table(REPLY_TICKETS)?;
+    txn.open_table(REPLY_TIMES)?;
+    txn.open_table(RESOLVED)?;
+    txn.open_table(RESOLVED_THREADS)?;
     txn.open_table(COUNTERS)?;
     txn.commit()?;
     Ok(())

@@ -6,11 +6,12 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 use super::rows::RawDecision;
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter,
-    FOLLOW_UPS, LEASES, READY, THREADS, TICKETS, dead_letter_range, decode, follow_ups_of,
-    indexed_ticket, read_json, stored_decision, thread_range,
+    FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES, RESOLVED, RESOLVED_THREADS,
+    ResolvedTicket, THREADS, TICKETS, dead_letter_range, decode, follow_ups_of, indexed_ticket,
+    read_json, stored_decision, thread_range,
 };
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction};
+use crate::route::history::{AuditRecord, Correction, SentReply};
 use crate::route::stats::{QueueStats, Tally};
 use crate::route::thread::ThreadTicket;
 use crate::route::ticket::Ticket;
@@ -48,32 +49,75 @@ impl Snapshot {
         Ok(Some(ticket))
     }
 
-    /// The live ticket last queued in `client_id`'s thread `thread_id`.
+    /// The live ticket last queued in `client_id`'s thread `thread_id`, else the one last
+    /// resolved (kept to be reopened).
     pub fn thread_ticket(
         &self,
         client_id: &str,
         thread_id: &str,
     ) -> Result<Option<ThreadTicket>, RouteError> {
         let threads = self.txn.open_table(THREADS)?;
-        let Some(last) = threads
+        if let Some(last) = threads
+            .range(thread_range(client_id, thread_id))?
+            .next_back()
+        {
+            let id = last?.0.value().2;
+            let ticket = indexed_ticket(&self.txn.open_table(TICKETS)?, id, "threads")?;
+            return Ok(Some(thread_ticket(&ticket, None)));
+        }
+        let resolved_threads = self.txn.open_table(RESOLVED_THREADS)?;
+        let Some(last) = resolved_threads
             .range(thread_range(client_id, thread_id))?
             .next_back()
         else {
             return Ok(None);
         };
         let id = last?.0.value().2;
-        let ticket = indexed_ticket(&self.txn.open_table(TICKETS)?, id, "threads")?;
-        Ok(Some(ThreadTicket {
-            ticket_id: id,
-            queue: ticket.queue,
-            priority: ticket.priority,
-            sla_due_ms: ticket.sla_due_ms,
-        }))
+        let what = format_args!("resolved ticket {id}");
+        let kept: ResolvedTicket = read_json(&self.txn.open_table(RESOLVED)?, id, what)?
+            .ok_or_else(|| {
+                RouteError::Storage(format!("resolved_threads names missing ticket {id}"))
+            })?;
+        Ok(Some(thread_ticket(&kept.ticket, Some(kept.resolved_ms))))
     }
 
     pub fn audit(&self, id: u64) -> Result<Option<AuditRecord>, RouteError> {
         let table = self.txn.open_table(AUDIT)?;
         read_json(&table, id, format_args!("audit record of ticket {id}"))
+    }
+
+    /// The replies sent on ticket `id`, oldest first.
+    pub fn replies(&self, id: u64) -> Result<Vec<SentReply>, RouteError> {
+        let index = self.txn.open_table(REPLY_TICKETS)?;
+        let seqs = index
+            .range((id, 0)..=(id, u64::MAX))?
+            .map(|entry| entry.map(|(key, _)| key.value().1));
+        self.replies_by_seq(seqs)
+    }
+
+    /// At most `limit` replies sent at or after `since_ms`, by time, then sequence.
+    pub fn replies_since(&self, since_ms: i64, limit: usize) -> Result<Vec<SentReply>, RouteError> {
+        let times = self.txn.open_table(REPLY_TIMES)?;
+        let seqs = times
+            .range((since_ms, 0)..)?
+            .take(limit)
+            .map(|entry| entry.map(|(key, _)| key.value().1));
+        self.replies_by_seq(seqs)
+    }
+
+    /// The replies an index names by sequence.
+    fn replies_by_seq(
+        &self,
+        seqs: impl Iterator<Item = Result<u64, redb::StorageError>>,
+    ) -> Result<Vec<SentReply>, RouteError> {
+        let replies = self.txn.open_table(REPLIES)?;
+        seqs.map(|seq| {
+            let seq = seq?;
+            read_json(&replies, seq, format_args!("reply {seq}"))?.ok_or_else(|| {
+                RouteError::Storage(format!("a reply index names missing reply {seq}"))
+            })
+        })
+        .collect()
     }
 
     /// The first `limit` audit records resolved before `cutoff_ms`, oldest first.
@@ -151,5 +195,16 @@ impl Snapshot {
             tally.dead_letter(key.value().0);
         }
         Ok(tally.finish())
+    }
+}
+
+/// What a thread knows of `ticket`, resolved at `resolved_ms` if it was.
+fn thread_ticket(ticket: &Ticket, resolved_ms: Option<i64>) -> ThreadTicket {
+    ThreadTicket {
+        ticket_id: ticket.id,
+        queue: ticket.queue.clone(),
+        priority: ticket.priority,
+        sla_due_ms: ticket.sla_due_ms,
+        resolved_ms,
     }
 }

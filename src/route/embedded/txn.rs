@@ -10,13 +10,14 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision, row_of, stored_entries};
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS,
-    DeadLetter, FOLLOW_UPS, LEASES, READY, ReadyKey, THREADS, TICKETS, ThreadKey, encode,
+    DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES, RESOLVED,
+    RESOLVED_THREADS, ReadyKey, ResolvedTicket, THREADS, TICKETS, ThreadKey, encode,
     follow_up_range, follow_ups_of, indexed_ticket, read_json, ready_key, ready_range,
     stored_decision, thread_key,
 };
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction};
+use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp};
 use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last};
@@ -24,6 +25,7 @@ use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last
 const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
 const NEXT_DECISION_ROW: &str = "next_decision_row";
+const NEXT_REPLY_SEQ: &str = "next_reply_seq";
 
 /// The open tables of one write transaction, the batch's clock reading and its counters.
 pub(crate) struct Txn<'t> {
@@ -41,10 +43,16 @@ pub(crate) struct Txn<'t> {
     corrections: Table<'t, u64, &'static [u8]>,
     threads: Table<'t, ThreadKey<'static>, ()>,
     follow_ups: Table<'t, (u64, u32), &'static [u8]>,
+    replies: Table<'t, u64, &'static [u8]>,
+    reply_tickets: Table<'t, (u64, u64), ()>,
+    reply_times: Table<'t, (i64, u64), ()>,
+    resolved: Table<'t, u64, &'static [u8]>,
+    resolved_threads: Table<'t, ThreadKey<'static>, ()>,
     counters: Table<'t, &'static str, u64>,
     next_ticket_id: u64,
     next_correction_id: u64,
     next_decision_row: u64,
+    next_reply_seq: u64,
     now_ms: i64,
     max_deliveries: u32,
 }
@@ -76,10 +84,11 @@ impl<'t> Txn<'t> {
         let counter = |name: &str| -> Result<u64, RouteError> {
             Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
         };
-        let (next_ticket_id, next_correction_id, next_decision_row) = (
+        let (next_ticket_id, next_correction_id, next_decision_row, next_reply_seq) = (
             counter(NEXT_TICKET_ID)?,
             counter(NEXT_CORRECTION_ID)?,
             counter(NEXT_DECISION_ROW)?,
+            counter(NEXT_REPLY_SEQ)?,
         );
         Ok(Self {
             tickets: txn.open_table(TICKETS)?,
@@ -94,10 +103,16 @@ impl<'t> Txn<'t> {
             corrections: txn.open_table(CORRECTIONS)?,
             threads: txn.open_table(THREADS)?,
             follow_ups: txn.open_table(FOLLOW_UPS)?,
+            replies: txn.open_table(REPLIES)?,
+            reply_tickets: txn.open_table(REPLY_TICKETS)?,
+            reply_times: txn.open_table(REPLY_TIMES)?,
+            resolved: txn.open_table(RESOLVED)?,
+            resolved_threads: txn.open_table(RESOLVED_THREADS)?,
             counters,
             next_ticket_id,
             next_correction_id,
             next_decision_row,
+            next_reply_seq,
             now_ms,
             max_deliveries,
         })
@@ -111,6 +126,7 @@ impl<'t> Txn<'t> {
         self.counters.insert(NEXT_TICKET_ID, self.next_ticket_id)?;
         self.counters
             .insert(NEXT_CORRECTION_ID, self.next_correction_id)?;
+        self.counters.insert(NEXT_REPLY_SEQ, self.next_reply_seq)?;
         Ok(())
     }
 
@@ -150,16 +166,29 @@ impl<'t> Txn<'t> {
             return Ok(Attached::Existing(existing));
         }
         let id = follow_up.ticket_id;
-        let ticket: Option<Ticket> = read_json(&self.tickets, id, format_args!("ticket {id}"))?;
+        let live: Option<Ticket> = read_json(&self.tickets, id, format_args!("ticket {id}"))?;
+        let resolved = match &live {
+            Some(_) => None,
+            None => {
+                read_json::<_, ResolvedTicket>(&self.resolved, id, format_args!("ticket {id}"))?
+            }
+        };
+        let ticket = live.as_ref().or(resolved.as_ref().map(|kept| &kept.ticket));
         let takes_it = ticket.is_some_and(|ticket| {
             ticket.client_id == follow_up.client_id && ticket.thread_id.is_some()
         });
-        let position = match self.follow_ups.range(follow_up_range(id))?.next_back() {
-            Some(last) => last?.0.value().1 + 1,
-            None => 0,
+        let position = match &resolved {
+            Some(kept) => kept.ticket.follow_ups.len() as u32,
+            None => match self.follow_ups.range(follow_up_range(id))?.next_back() {
+                Some(last) => last?.0.value().1 + 1,
+                None => 0,
+            },
         };
         if !takes_it || position as usize >= MAX_FOLLOW_UPS {
             return Ok(Attached::NotAttached);
+        }
+        if let Some(kept) = resolved {
+            self.reopen(kept, follow_up.reopened_sla_due_ms)?;
         }
         self.store_decision(&follow_up.inquiry_id, decision, Some(id))?;
         let attached = FollowUp::attached(follow_up, self.now_ms);
@@ -264,26 +293,60 @@ impl<'t> Txn<'t> {
     }
 
     /// Removes the ticket with its follow-ups (its thread has no open ticket now) and keeps
-    /// its audit record.
+    /// its audit record, with the reply to the client if there is one.
     pub fn resolve(
         &mut self,
         id: u64,
         token: LeaseToken,
         holder: String,
-        outcome: String,
+        resolution: Resolution,
     ) -> Result<AuditRecord, RouteError> {
         let mut ticket = self.leased(id, token, &holder)?;
         self.unlease(&mut ticket)?;
         self.close(&mut ticket)?;
         self.tickets.remove(id)?;
+        let what = format_args!("audit record of ticket {id}");
+        if let Some(earlier) = read_json::<_, AuditRecord>(&self.audit, id, what)? {
+            // Resolved before and reopened: the latest resolution is the ticket's record.
+            self.audit_times.remove((earlier.resolved_ms, id))?;
+        }
+        if let Some(thread) = ticket.thread_id.as_deref() {
+            self.resolved_threads
+                .insert((ticket.client_id.as_str(), thread, id), ())?;
+            let kept = ResolvedTicket {
+                ticket: ticket.clone(),
+                resolved_ms: self.now_ms,
+            };
+            self.resolved.insert(
+                id,
+                encode(format_args!("resolved ticket {id}"), &kept)?.as_slice(),
+            )?;
+        }
+        if let Some(payload) = resolution.reply {
+            let reply = SentReply {
+                seq: take(&mut self.next_reply_seq),
+                ticket_id: id,
+                inquiry_id: ticket.inquiry_id.clone(),
+                client_id: ticket.client_id.clone(),
+                holder: holder.clone(),
+                sent_ms: self.now_ms,
+                payload,
+            };
+            let what = format_args!("reply {} of ticket {id}", reply.seq);
+            self.replies
+                .insert(reply.seq, encode(what, &reply)?.as_slice())?;
+            self.reply_tickets.insert((id, reply.seq), ())?;
+            self.reply_times.insert((reply.sent_ms, reply.seq), ())?;
+        }
         let record = AuditRecord {
             ticket_id: id,
             inquiry_id: ticket.inquiry_id,
             queue: ticket.queue,
             holder,
-            outcome,
+            outcome: resolution.outcome,
             resolved_ms: self.now_ms,
             deliveries: ticket.deliveries,
+            note: resolution.note,
         };
         let what = format_args!("audit record of ticket {id}");
         self.audit.insert(id, encode(what, &record)?.as_slice())?;
@@ -362,10 +425,63 @@ impl<'t> Txn<'t> {
         for &(resolved_ms, id) in keys {
             if self.audit_times.remove((resolved_ms, id))?.is_some() {
                 self.audit.remove(id)?;
+                self.remove_replies(id)?;
+                self.forget_resolved(id)?;
                 removed += 1;
             }
         }
         Ok(removed)
+    }
+
+    /// Takes a resolved ticket back into circulation: ready on its queue under its id, with its
+    /// follow-ups, delivered to no one yet, due at `sla_due_ms`.
+    fn reopen(&mut self, kept: ResolvedTicket, sla_due_ms: i64) -> Result<(), RouteError> {
+        let ResolvedTicket { mut ticket, .. } = kept;
+        let id = ticket.id;
+        self.forget_resolved(id)?;
+        for (position, follow_up) in ticket.follow_ups.drain(..).enumerate() {
+            let what = format_args!("follow-up {position} of ticket {id}");
+            self.follow_ups
+                .insert((id, position as u32), encode(what, &follow_up)?.as_slice())?;
+        }
+        ticket.created_ms = self.now_ms;
+        ticket.sla_due_ms = sla_due_ms;
+        ticket.deliveries = 0;
+        self.make_ready(&mut ticket)?;
+        if let Some(key) = thread_key(&ticket) {
+            self.threads.insert(key, ())?;
+        }
+        tracing::info!(ticket_id = id, queue = %ticket.queue, "resolved ticket reopened by a follow-up");
+        Ok(())
+    }
+
+    /// Drops the resolved ticket `id` kept for reopening, if it is kept.
+    fn forget_resolved(&mut self, id: u64) -> Result<(), RouteError> {
+        let what = format_args!("resolved ticket {id}");
+        if let Some(kept) = read_json::<_, ResolvedTicket>(&self.resolved, id, what)? {
+            if let Some(key) = thread_key(&kept.ticket) {
+                self.resolved_threads.remove(key)?;
+            }
+            self.resolved.remove(id)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the replies sent on ticket `id` with their index entries.
+    fn remove_replies(&mut self, id: u64) -> Result<(), RouteError> {
+        let seqs = self
+            .reply_tickets
+            .extract_from_if((id, 0)..=(id, u64::MAX), |_, _| true)?
+            .map(|entry| entry.map(|(key, _)| key.value().1))
+            .collect::<Result<Vec<u64>, _>>()?;
+        for seq in seqs {
+            let what = format_args!("reply {seq} of ticket {id}");
+            if let Some(reply) = read_json::<_, SentReply>(&self.replies, seq, what)? {
+                self.reply_times.remove((reply.sent_ms, seq))?;
+            }
+            self.replies.remove(seq)?;
+        }
+        Ok(())
     }
 
     /// Removes the decisions of rows stored before `cutoff_ms`, from row `from_row` on, until

@@ -4,9 +4,10 @@
 //! follow-ups attached to it, dead letters, audit records and corrections.
 //!
 //! A ticket queued with a thread has a `thread_tickets` row while it is open. Attaching a
-//! follow-up locks that row; resolving or dead-lettering the ticket deletes it in the same
-//! statement or transaction that records the audit record or the dead letter. So the two
-//! serialize on the row: a follow-up is attached before the ticket closes, or finds no row.
+//! follow-up locks that row; dead-lettering the ticket deletes it, and resolving it marks it
+//! resolved (keeping the ticket to reopen), in the same statement or transaction that records
+//! the dead letter or the audit record. So the two serialize on the row: a follow-up is
+//! attached before the ticket closes, or finds it closed.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -17,7 +18,7 @@ use crate::postgres::{Postgres, PostgresError, failed};
 use crate::readiness::NotReady;
 use crate::route::{
     Attached, AuditRecord, Correction, FollowUp, LeaseToken, MAX_FOLLOW_UPS, NewFollowUp,
-    NewTicket, StoredDecision, ThreadTicket, Ticket,
+    NewTicket, SentReply, StoredDecision, ThreadTicket, Ticket,
 };
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
@@ -71,6 +72,19 @@ fn id(value: u64) -> i64 {
 
 fn unid(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A `replies` row.
+fn sent_reply(row: &Row) -> SentReply {
+    SentReply {
+        seq: unid(row.get(0)),
+        ticket_id: unid(row.get(1)),
+        inquiry_id: row.get(2),
+        client_id: row.get(3),
+        holder: row.get(4),
+        sent_ms: row.get(5),
+        payload: row.get(6),
+    }
 }
 
 impl Ledger {
@@ -275,7 +289,8 @@ impl Ledger {
             .map_err(failed("committing the deployment's settings"))
     }
 
-    /// The open ticket last queued in `client_id`'s thread `thread_id`.
+    /// The open ticket last queued in `client_id`'s thread `thread_id`, else the one last
+    /// resolved.
     pub async fn thread_ticket(
         &self,
         client_id: &str,
@@ -284,8 +299,9 @@ impl Ledger {
         let conn = self.pg.client().await?;
         let row = conn
             .query_opt(
-                "SELECT ticket_id, queue, priority, sla_due_ms FROM thread_tickets
-                 WHERE client_id = $1 AND thread_id = $2 ORDER BY opened DESC LIMIT 1",
+                "SELECT ticket_id, queue, priority, sla_due_ms, resolved_ms FROM thread_tickets
+                 WHERE client_id = $1 AND thread_id = $2
+                 ORDER BY resolved_ms IS NOT NULL, resolved_ms DESC, opened DESC LIMIT 1",
                 &[&client_id, &thread_id],
             )
             .await
@@ -295,7 +311,65 @@ impl Ledger {
             queue: row.get(1),
             priority: u8::try_from(row.get::<_, i32>(2)).unwrap_or(u8::MAX),
             sla_due_ms: row.get(3),
+            resolved_ms: row.get(4),
         }))
+    }
+
+    /// The resolved ticket `ticket_id` of `client_id`, kept in its thread row to be reopened,
+    /// with when it was resolved.
+    pub async fn resolved_ticket(
+        &self,
+        ticket_id: u64,
+        client_id: &str,
+    ) -> Result<Option<(NewTicket, i64)>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_opt(
+                "SELECT ticket, resolved_ms FROM thread_tickets
+                 WHERE ticket_id = $1 AND client_id = $2 AND resolved_ms IS NOT NULL",
+                &[&id(ticket_id), &client_id],
+            )
+            .await
+            .map_err(failed("reading a resolved ticket"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let ticket: Option<String> = row.get(0);
+        let ticket = ticket.and_then(|json| serde_json::from_str::<NewTicket>(&json).ok());
+        Ok(ticket.map(|ticket| (ticket, row.get(1))))
+    }
+
+    /// Marks the resolved ticket `ticket_id` (resolved at `resolved_ms`) open again, published
+    /// as `ticket` at `stream_seq`; false when it is not resolved at that time any more (a
+    /// racing follow-up reopened it first).
+    pub async fn reopen(
+        &self,
+        ticket_id: u64,
+        resolved_ms: i64,
+        ticket: &NewTicket,
+        stream_seq: u64,
+    ) -> Result<bool, PostgresError> {
+        let conn = self.pg.client().await?;
+        let reopened = conn
+            .execute(
+                "WITH found AS (
+                     UPDATE decisions SET stream_seq = $4
+                     WHERE inquiry_id = $5 AND ticket_id = $1
+                 )
+                 UPDATE thread_tickets
+                 SET resolved_ms = NULL, ticket = NULL, sla_due_ms = $3, opened = DEFAULT
+                 WHERE ticket_id = $1 AND resolved_ms = $2",
+                &[
+                    &id(ticket_id),
+                    &resolved_ms,
+                    &ticket.sla_due_ms,
+                    &id(stream_seq),
+                    &ticket.inquiry_id,
+                ],
+            )
+            .await
+            .map_err(failed("reopening a resolved ticket"))?;
+        Ok(reopened == 1)
     }
 
     /// Attaches `follow_up` to its ticket and stores its decision (JSON) with the ticket's id,
@@ -318,7 +392,8 @@ impl Ledger {
         let open = txn
             .query_opt(
                 "SELECT (SELECT count(*) FROM follow_ups WHERE ticket_id = $1)
-                 FROM thread_tickets WHERE ticket_id = $1 AND client_id = $2 FOR UPDATE",
+                 FROM thread_tickets
+                 WHERE ticket_id = $1 AND client_id = $2 AND resolved_ms IS NULL FOR UPDATE",
                 &[&ticket_id, &follow_up.client_id],
             )
             .await
@@ -454,7 +529,10 @@ impl Ledger {
     ) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
         conn.execute(
-            "WITH forgotten AS (DELETE FROM follow_ups WHERE ticket_id = $1)
+            "WITH forgotten AS (
+                 DELETE FROM follow_ups WHERE ticket_id = $1
+                 AND NOT EXISTS (SELECT 1 FROM thread_tickets WHERE ticket_id = $1)
+             )
              DELETE FROM leases WHERE ticket_id = $1 AND token = $2",
             &[&id(ticket_id), &token.to_string()],
         )
@@ -486,15 +564,33 @@ impl Ledger {
         })
     }
 
-    /// Keeps the audit record of a resolved ticket (a repeat keeps the first) and closes its
-    /// thread to follow-ups, in one statement.
-    pub async fn record_audit(&self, record: &AuditRecord) -> Result<(), PostgresError> {
+    /// Keeps the audit record of a resolved ticket (a repeat keeps the first) with the reply to
+    /// its client, if any (stored only with the first record), and closes its thread to
+    /// follow-ups, in one statement.
+    pub async fn record_audit(
+        &self,
+        record: &AuditRecord,
+        lease: &LeaseRow,
+        reply: Option<&str>,
+    ) -> Result<(), PostgresError> {
         let conn = self.pg.client().await?;
+        let ticket = serde_json::to_string(&lease.ticket).unwrap_or_default();
         conn.execute(
-            "WITH closed AS (DELETE FROM thread_tickets WHERE ticket_id = $1)
-             INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
-                                deliveries)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id) DO NOTHING",
+            "WITH closed AS (
+                 UPDATE thread_tickets SET resolved_ms = $6, ticket = $12 WHERE ticket_id = $1
+             ), audited AS (
+                 INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
+                                    deliveries, note, stream_seq)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11)
+                 ON CONFLICT (ticket_id) DO UPDATE SET
+                     queue = EXCLUDED.queue, holder = EXCLUDED.holder,
+                     outcome = EXCLUDED.outcome, resolved_ms = EXCLUDED.resolved_ms,
+                     deliveries = EXCLUDED.deliveries, note = EXCLUDED.note,
+                     stream_seq = EXCLUDED.stream_seq
+                 WHERE audit.stream_seq IS DISTINCT FROM EXCLUDED.stream_seq
+                 RETURNING ticket_id)
+             INSERT INTO replies (ticket_id, inquiry_id, client_id, holder, sent_ms, payload)
+             SELECT ticket_id, $2, $9, $4, $6, $10 FROM audited WHERE $10::text IS NOT NULL",
             &[
                 &id(record.ticket_id),
                 &record.inquiry_id,
@@ -503,6 +599,11 @@ impl Ledger {
                 &record.outcome,
                 &record.resolved_ms,
                 &i32::try_from(record.deliveries).unwrap_or(i32::MAX),
+                &record.note,
+                &lease.ticket.client_id,
+                &reply,
+                &id(lease.stream_seq),
+                &ticket,
             ],
         )
         .await
@@ -515,7 +616,8 @@ impl Ledger {
         let conn = self.pg.client().await?;
         let row = conn
             .query_opt(
-                "SELECT ticket_id, inquiry_id, queue, holder, outcome, resolved_ms, deliveries
+                "SELECT ticket_id, inquiry_id, queue, holder, outcome, resolved_ms, deliveries,
+                        note
                  FROM audit WHERE ticket_id = $1",
                 &[&id(ticket_id)],
             )
@@ -529,7 +631,40 @@ impl Ledger {
             outcome: row.get(4),
             resolved_ms: row.get(5),
             deliveries: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+            note: row.get(7),
         }))
+    }
+
+    /// The replies sent on `ticket_id`, oldest first.
+    pub async fn replies(&self, ticket_id: u64) -> Result<Vec<SentReply>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT seq, ticket_id, inquiry_id, client_id, holder, sent_ms, payload
+                 FROM replies WHERE ticket_id = $1 ORDER BY seq",
+                &[&id(ticket_id)],
+            )
+            .await
+            .map_err(failed("reading a ticket's replies"))?;
+        Ok(rows.iter().map(sent_reply).collect())
+    }
+
+    /// At most `limit` replies sent at or after `since_ms`, by time, then sequence.
+    pub async fn replies_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SentReply>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT seq, ticket_id, inquiry_id, client_id, holder, sent_ms, payload
+                 FROM replies WHERE sent_ms >= $1 ORDER BY sent_ms, seq LIMIT $2",
+                &[&since_ms, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(failed("reading the replies sent"))?;
+        Ok(rows.iter().map(sent_reply).collect())
     }
 
     /// Records a reroute, the ticket's new queue as its thread knows it and the stream sequence

@@ -39,7 +39,7 @@ use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction};
+use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::{NextReady, QueueStats};
 use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
@@ -245,6 +245,34 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             stream_seq: ack.sequence,
             duplicate: ack.duplicate,
         })
+    }
+
+    /// Publishes the resolved ticket `ticket_id` again (ready on its queue under its id, queued
+    /// at `now_ms`, due at `sla_due_ms`) and marks it open. Racing follow-ups publish under one
+    /// message id (the ticket and the time it was resolved), so the stream keeps one message;
+    /// the first to mark it open wins. A crash between the two leaves the message and a ticket
+    /// still resolved: the follow-up, not yet decided, is submitted again and reopens it under
+    /// the same message id (within the stream's duplicate window).
+    async fn reopen(
+        &self,
+        ticket_id: u64,
+        mut ticket: NewTicket,
+        resolved_ms: i64,
+        now_ms: i64,
+        sla_due_ms: i64,
+    ) -> Result<(), RouteError> {
+        ticket.created_ms = now_ms;
+        ticket.sla_due_ms = sla_due_ms;
+        let message_id = format!("{}@reopened-{resolved_ms}", ticket.inquiry_id);
+        let published = self.publish(&ticket, &message_id, ticket_id).await?;
+        if self
+            .ledger
+            .reopen(ticket_id, resolved_ms, &ticket, published.stream_seq)
+            .await?
+        {
+            tracing::info!(ticket_id, queue = %ticket.queue, "resolved ticket reopened by a follow-up");
+        }
+        Ok(())
     }
 
     /// The id of the ticket an earlier publish of `inquiry_id` stored at `stream_seq` (a
@@ -482,6 +510,18 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         require_name("inquiry id", inquiry_id)?;
         let stored = encode_decision(inquiry_id, decision)?;
         let now_ms = self.clock.now_ms();
+        let resolved = self
+            .ledger
+            .resolved_ticket(follow_up.ticket_id, &follow_up.client_id)
+            .await?;
+        if let Some((ticket, resolved_ms)) = resolved {
+            if let Some(existing) = self.ledger.decision(inquiry_id).await? {
+                return Ok(Attached::Existing(decode_decision(inquiry_id, existing)?));
+            }
+            let sla_due_ms = follow_up.reopened_sla_due_ms;
+            self.reopen(follow_up.ticket_id, ticket, resolved_ms, now_ms, sla_due_ms)
+                .await?;
+        }
         Ok(
             match self.ledger.attach(&stored, &follow_up, now_ms).await? {
                 Attached::New => Attached::New,
@@ -590,7 +630,7 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         ticket_id: u64,
         lease_token: LeaseToken,
         holder: &str,
-        outcome: &str,
+        resolution: Resolution,
     ) -> Result<AuditRecord, RouteError> {
         let lease = self.held(ticket_id, lease_token, holder).await?;
         let record = AuditRecord {
@@ -598,13 +638,16 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             inquiry_id: lease.ticket.inquiry_id.clone(),
             queue: lease.queue.clone(),
             holder: holder.to_owned(),
-            outcome: outcome.to_owned(),
+            outcome: resolution.outcome,
             resolved_ms: self.clock.now_ms(),
             deliveries: lease.deliveries,
+            note: resolution.note,
         };
         // Audit first: a failed ack leaves the ticket to be resolved again (with its
         // follow-ups), never a resolved ticket without its record.
-        self.ledger.record_audit(&record).await?;
+        self.ledger
+            .record_audit(&record, &lease, resolution.reply.as_deref())
+            .await?;
         self.ack(&lease.ack_subject, AckKind::Ack).await?;
         self.ledger.drop_resolved(ticket_id, lease_token).await?;
         Ok(self.ledger.audit(ticket_id).await?.unwrap_or(record))
@@ -764,6 +807,18 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
 
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
         Ok(self.ledger.audit(ticket_id).await?)
+    }
+
+    async fn replies(&self, ticket_id: u64) -> Result<Vec<SentReply>, RouteError> {
+        Ok(self.ledger.replies(ticket_id).await?)
+    }
+
+    async fn replies_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SentReply>, RouteError> {
+        Ok(self.ledger.replies_since(since_ms, limit).await?)
     }
 
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {

@@ -52,7 +52,10 @@ async fn expired_lease_returns_ticket() {
     let (ticket, second) = f.claim_some("billing", "bob").await;
     assert_eq!((ticket.id, ticket.deliveries), (id, 2));
     assert_ne!(first.token, second.token);
-    let late = f.queue.resolve(id, first.token, "alice", "done").await;
+    let late = f
+        .queue
+        .resolve(id, first.token, "alice", "done".into())
+        .await;
     assert!(matches!(late, Err(RouteError::NotLeased { ticket_id, .. }) if ticket_id == id));
 }
 
@@ -88,7 +91,7 @@ async fn an_expired_lease_is_refused_for_every_operation() {
     });
     let extend = q.extend(id, token, "alice", LEASE_MS).await;
     assert_eq!(extend.map(|_| ()), expired);
-    let resolve = q.resolve(id, token, "alice", "done late").await;
+    let resolve = q.resolve(id, token, "alice", "done late".into()).await;
     assert_eq!(resolve.map(|_| ()), expired);
     let release = q.release(id, token, "alice", "too late").await;
     assert_eq!(release.map(|_| ()), expired);
@@ -135,7 +138,10 @@ async fn resolve_removes_ticket_and_keeps_audit() {
     let id = f.add("i1", "billing", 0, 100).await;
     let (_, lease) = f.claim_some("billing", "alice").await;
     f.clock.advance(50);
-    let record = f.queue.resolve(id, lease.token, "alice", "refunded").await;
+    let record = f
+        .queue
+        .resolve(id, lease.token, "alice", "refunded".into())
+        .await;
     let expected = AuditRecord {
         ticket_id: id,
         inquiry_id: "i1".into(),
@@ -144,11 +150,15 @@ async fn resolve_removes_ticket_and_keeps_audit() {
         outcome: "refunded".into(),
         resolved_ms: 10_050,
         deliveries: 1,
+        note: None,
     };
     assert_eq!(record, Ok(expected.clone()));
     assert_eq!(f.queue.ticket(id).await, Ok(None));
     assert_eq!(f.queue.audit(id).await, Ok(Some(expected)));
-    let again = f.queue.resolve(id, lease.token, "alice", "refunded").await;
+    let again = f
+        .queue
+        .resolve(id, lease.token, "alice", "refunded".into())
+        .await;
     assert_eq!(again, Err(RouteError::NotFound(id)));
 }
 
@@ -213,7 +223,7 @@ async fn extend_keeps_the_lease_alive() {
     assert!(f.claim("billing", "bob").await.is_none());
     assert!(
         f.queue
-            .resolve(id, lease.token, "alice", "ok")
+            .resolve(id, lease.token, "alice", "ok".into())
             .await
             .is_ok()
     );

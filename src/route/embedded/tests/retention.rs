@@ -17,7 +17,7 @@ fn retention(f: &Fixture) -> Retention {
 async fn resolve_next(f: &Fixture, queue: &str) -> AuditRecord {
     let (ticket, lease) = f.claim_some(queue, "alice").await;
     f.queue
-        .resolve(ticket.id, lease.token, "alice", "answered by phone")
+        .resolve(ticket.id, lease.token, "alice", "answered by phone".into())
         .await
         .expect("resolve")
 }
