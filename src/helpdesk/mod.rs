@@ -1,5 +1,6 @@
 //! The domain API: every operation a front end offers — submit and classify inquiries; claim,
-//! extend, resolve, release and reroute tickets; queue statistics — for a [`Caller`] whose
+//! extend, resolve, release and reroute tickets; queue statistics; list, redrive and discard
+//! dead letters — for a [`Caller`] whose
 //! rights it checks, with typed requests and results and one error, [`HelpdeskError`].
 //!
 //! Adapters (the gRPC services, a web console) authenticate the caller, translate their
@@ -9,6 +10,7 @@
 //! (idempotency, classification, answering, routing) is [`intake`](crate::intake)'s part.
 
 mod caller;
+mod dead_letters;
 mod error;
 mod lease;
 mod tickets;
@@ -18,6 +20,7 @@ mod validate;
 mod tests;
 
 pub use caller::{Caller, Role};
+pub use dead_letters::DeadLetterView;
 pub use error::{ErrorKind, HelpdeskError};
 pub use lease::LeasePolicy;
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};

@@ -78,6 +78,14 @@ impl DeadLetterAction {
             acted_ms,
         }
     }
+
+    /// The queue the ticket was redriven to; `None` for a discard.
+    pub fn redriven_to(&self) -> Option<&str> {
+        match &self.outcome {
+            DeadLetterOutcome::Redriven { to_queue } => Some(to_queue),
+            DeadLetterOutcome::Discarded => None,
+        }
+    }
 }
 
 /// The ticket `letter` holds, put back ready on `to_queue`: the same id, payload, thread and

@@ -51,7 +51,7 @@ impl Ledger {
         action: DeadLetterAction,
         stream_seq: u64,
     ) -> Result<Option<DeadLetterAction>, PostgresError> {
-        let DeadLetterOutcome::Redriven { to_queue } = &action.outcome else {
+        let Some(to_queue) = action.redriven_to().map(str::to_owned) else {
             return Err(PostgresError::Unavailable(format!(
                 "recording a redrive of ticket {} that is not one",
                 action.ticket_id
@@ -95,7 +95,7 @@ impl Ledger {
                     &ticket_id,
                     &ticket.client_id,
                     thread_id,
-                    to_queue,
+                    &to_queue,
                     &i32::from(ticket.priority),
                     &ticket.sla_due_ms,
                 ],
@@ -181,10 +181,7 @@ async fn insert_action(
     txn: &tokio_postgres::Transaction<'_>,
     mut action: DeadLetterAction,
 ) -> Result<DeadLetterAction, PostgresError> {
-    let redriven_to = match &action.outcome {
-        DeadLetterOutcome::Redriven { to_queue } => Some(to_queue.as_str()),
-        DeadLetterOutcome::Discarded => None,
-    };
+    let redriven_to = action.redriven_to();
     let row = txn
         .query_one(
             "INSERT INTO dead_letter_actions (ticket_id, inquiry_id, queue, redriven_to, actor,
