@@ -4,9 +4,7 @@
 
 mod common;
 
-use common::{
-    TestServer, agency_config, inquiry, stderr_of_failure, stdout_of_success, triage,
-};
+use common::{TestServer, agency_config, inquiry, stderr_of_failure, stdout_of_success, triage};
 
 /// Both commands show the next ticket's priority and due time, the platinum client's first
 /// (its 2 h target on account_management against the queue's 4 h), and a claim its lease
@@ -75,8 +73,14 @@ async fn queue_commands_list_redrive_and_discard_dead_letters() {
     let server = TestServer::start(config).await;
     let mut client = server.triage().await;
     for (id, body) in [
-        ("dl-seo", "why did our google rankings drop after the migration?"),
-        ("dl-spam", "which search terms should our new blog pages rank for?"),
+        (
+            "dl-seo",
+            "why did our google rankings drop after the migration?",
+        ),
+        (
+            "dl-spam",
+            "which search terms should our new blog pages rank for?",
+        ),
     ] {
         client.submit(inquiry(id, "acme", body)).await.unwrap();
     }
@@ -129,7 +133,10 @@ async fn queue_commands_list_redrive_and_discard_dead_letters() {
         "--reason",
         "a content question after all",
     ]));
-    assert_eq!(redriven.trim(), format!("ticket {first} is ready again on queue content"));
+    assert_eq!(
+        redriven.trim(),
+        format!("ticket {first} is ready again on queue content")
+    );
     let discarded = stdout_of_success(&queue(&["discard", &second, "--reason", "a duplicate"]));
     assert_eq!(discarded.trim(), format!("ticket {second} discarded"));
     let empty = stdout_of_success(&queue(&["dead-letters", "seo"]));

@@ -10,9 +10,9 @@ use std::time::Duration;
 use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
-    Attached, Clock, DeadLetterOutcome, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger,
-    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded, RouteError,
-    StoredDecision, SystemClock, ThreadTicket, TicketQueue,
+    Attached, Clock, DeadLetterOutcome, EmbeddedQueue, JetStreamQueue, JetStreamSettings,
+    LeaseToken, Ledger, MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded,
+    RouteError, StoredDecision, SystemClock, ThreadTicket, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -180,7 +180,10 @@ impl Harness {
     /// Asserts that `queue` holds nothing but ticket `id`, dead-lettered.
     async fn assert_only_dead_letter(&self, queue: &str, id: u64) {
         let dead = self.queue.dead_letters(queue).await.unwrap();
-        assert_eq!(dead.iter().map(|d| d.ticket.id).collect::<Vec<_>>(), vec![id]);
+        assert_eq!(
+            dead.iter().map(|d| d.ticket.id).collect::<Vec<_>>(),
+            vec![id]
+        );
         let stats = self.queue.stats(&[queue.into()]).await.unwrap();
         assert_eq!(
             (stats[0].ready, stats[0].leased, stats[0].dead_letters),
@@ -817,7 +820,10 @@ async fn dead_letters_say_why_and_when_and_redrive_to_their_own_queue(backend: B
     );
     assert!((before..=now_ms()).contains(&dead[0].dead_ms), "{dead:?}");
     assert_eq!(dead[0].ticket.deliveries, 1);
-    assert_eq!(h.queue.dead_letter(id).await.unwrap(), Some(dead[0].clone()));
+    assert_eq!(
+        h.queue.dead_letter(id).await.unwrap(),
+        Some(dead[0].clone())
+    );
 
     assert!(matches!(
         h.queue.redrive(id, "billing", "ops", " ").await,
@@ -829,7 +835,11 @@ async fn dead_letters_say_why_and_when_and_redrive_to_their_own_queue(backend: B
         .await
         .unwrap();
     assert_eq!(
-        (action.ticket_id, action.queue.as_str(), action.actor.as_str()),
+        (
+            action.ticket_id,
+            action.queue.as_str(),
+            action.actor.as_str()
+        ),
         (id, "billing", "ops")
     );
     assert_eq!(
@@ -845,16 +855,28 @@ async fn dead_letters_say_why_and_when_and_redrive_to_their_own_queue(backend: B
     assert_eq!(h.ready_and_leased("billing").await, (1, 0));
     assert_eq!(h.follow_ups_of(id).await, vec!["f-dispute"]);
     let open = h.queue.thread_ticket("acme", "t-dispute").await.unwrap();
-    assert_eq!(open.map(|t| (t.ticket_id, t.queue)), Some((id, "billing".into())));
+    assert_eq!(
+        open.map(|t| (t.ticket_id, t.queue)),
+        Some((id, "billing".into()))
+    );
     assert_eq!(h.attach("f-after", "acme", id).await, Attached::New);
 
     let again = h.claim("billing", "bob").await.expect("redriven ticket");
     assert_eq!((again.id, again.deliveries), (id, 1));
     assert_eq!(again.payload, "{\"inquiry\":\"dispute\"}");
-    let follow_ups: Vec<_> = again.follow_ups.iter().map(|f| f.payload.as_str()).collect();
+    let follow_ups: Vec<_> = again
+        .follow_ups
+        .iter()
+        .map(|f| f.payload.as_str())
+        .collect();
     assert_eq!(follow_ups, vec!["f-dispute", "f-after"]);
     assert_eq!(
-        h.queue.decision("dispute").await.unwrap().unwrap().ticket_id,
+        h.queue
+            .decision("dispute")
+            .await
+            .unwrap()
+            .unwrap()
+            .ticket_id,
         Some(id)
     );
     assert_eq!(
@@ -878,7 +900,11 @@ async fn a_dead_letter_redriven_to_another_queue_starts_over_there(backend: Back
         .unwrap();
     assert!(h.claim("seo", "alice").await.is_none());
     assert_eq!(
-        h.queue.ticket(id).await.unwrap().map(|t| (t.queue, t.deliveries)),
+        h.queue
+            .ticket(id)
+            .await
+            .unwrap()
+            .map(|t| (t.queue, t.deliveries)),
         Some(("billing".into(), 0))
     );
     let claimed = h.claim("billing", "bob").await.expect("on billing now");
@@ -889,7 +915,10 @@ async fn a_dead_letter_redriven_to_another_queue_starts_over_there(backend: Back
         .unwrap();
     h.assert_only_dead_letter("billing", id).await;
     let seo = h.queue.stats(&["seo".into()]).await.unwrap();
-    assert_eq!((seo[0].ready, seo[0].leased, seo[0].dead_letters), (0, 0, 0));
+    assert_eq!(
+        (seo[0].ready, seo[0].leased, seo[0].dead_letters),
+        (0, 0, 0)
+    );
     let actions = h.queue.dead_letter_actions().await.unwrap();
     assert_eq!(
         actions.iter().map(|a| a.queue.as_str()).collect::<Vec<_>>(),
@@ -913,7 +942,11 @@ async fn a_discarded_dead_letter_is_gone_and_audited(backend: Backend) {
     let action = h.queue.discard(id, "ops", "spam, no reply").await.unwrap();
     assert_eq!(action.outcome, DeadLetterOutcome::Discarded);
     assert_eq!(
-        (action.ticket_id, action.actor.as_str(), action.reason.as_str()),
+        (
+            action.ticket_id,
+            action.actor.as_str(),
+            action.reason.as_str()
+        ),
         (id, "ops", "spam, no reply")
     );
     assert!(h.queue.dead_letters("seo").await.unwrap().is_empty());

@@ -384,7 +384,10 @@ async fn dead_letters_are_listed_and_redriven_by_their_queues_specialists() {
     };
     let denied = [
         specialist.list_dead_letters(list(bob)).await.map(|_| ()),
-        specialist.redrive_dead_letter(redrive(bob)).await.map(|_| ()),
+        specialist
+            .redrive_dead_letter(redrive(bob))
+            .await
+            .map(|_| ()),
         specialist
             .discard_dead_letter(with_token(
                 bob,

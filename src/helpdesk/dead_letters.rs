@@ -58,7 +58,10 @@ impl Helpdesk {
             None => &letter.ticket.queue,
         };
         caller.check_queue(to)?;
-        Ok(self.queue.redrive(ticket_id, to, &caller.name, reason).await?)
+        Ok(self
+            .queue
+            .redrive(ticket_id, to, &caller.name, reason)
+            .await?)
     }
 
     /// Removes dead letter `ticket_id` for good, saying why; the action kept.
@@ -92,7 +95,10 @@ impl Helpdesk {
     ) -> Result<DeadLetter, HelpdeskError> {
         caller.check_role(&[Role::Specialist], "act on dead letters")?;
         let letter = self.queue.dead_letter(ticket_id).await?.ok_or_else(|| {
-            HelpdeskError::not_found("ticket_id", format!("ticket {ticket_id} is not a dead letter"))
+            HelpdeskError::not_found(
+                "ticket_id",
+                format!("ticket {ticket_id} is not a dead letter"),
+            )
         })?;
         caller.check_queue(&letter.ticket.queue)?;
         Ok(letter)

@@ -441,7 +441,11 @@ async fn dead_letters_are_acted_on_by_their_queues_specialists_only() {
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].inquiry.inquiry_id, "<dead@mail.example>");
     assert_eq!(letters[0].deliveries, max_deliveries);
-    assert!(letters[0].reason.contains("(not now)"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("(not now)"),
+        "{}",
+        letters[0].reason
+    );
     let to_other = helpdesk
         .redrive(&manager, ticket_id, Some("seo"), "seo should answer")
         .await

@@ -178,7 +178,11 @@ impl Helpdesk {
     }
 
     /// The queue of the pack named `name`, or NOT_FOUND naming `field`.
-    pub(super) fn pack_queue(&self, field: &'static str, name: &str) -> Result<&Queue, HelpdeskError> {
+    pub(super) fn pack_queue(
+        &self,
+        field: &'static str,
+        name: &str,
+    ) -> Result<&Queue, HelpdeskError> {
         self.queues.iter().find(|q| q.name == name).ok_or_else(|| {
             HelpdeskError::not_found(
                 field,
@@ -238,7 +242,11 @@ pub(super) fn attached_follow_ups(ticket: &Ticket) -> Result<Vec<AttachedFollowU
 }
 
 /// The payload `what` of ticket `ticket_id` decoded.
-pub(super) fn ticket_payload(ticket_id: u64, what: &str, json: &str) -> Result<TicketPayload, HelpdeskError> {
+pub(super) fn ticket_payload(
+    ticket_id: u64,
+    what: &str,
+    json: &str,
+) -> Result<TicketPayload, HelpdeskError> {
     serde_json::from_str(json)
         .map_err(|e| HelpdeskError::CorruptRecord(format!("{what} of ticket {ticket_id}: {e}")))
 }

@@ -181,18 +181,20 @@ mod tests {
     /// actor is refused naming the field.
     #[test]
     fn actions_record_the_dead_letter_and_need_a_reason() {
-        let action = DeadLetterAction::on(
-            &letter(),
-            DeadLetterOutcome::Discarded,
-            "ops",
-            "spam",
-            9,
-        );
+        let action =
+            DeadLetterAction::on(&letter(), DeadLetterOutcome::Discarded, "ops", "spam", 9);
         assert_eq!(
-            (action.ticket_id, action.queue.as_str(), action.inquiry_id.as_str()),
+            (
+                action.ticket_id,
+                action.queue.as_str(),
+                action.inquiry_id.as_str()
+            ),
             (7, "billing", "inq-7")
         );
-        assert_eq!(action.dead_reason, "lease of alice expired after 5 deliveries");
+        assert_eq!(
+            action.dead_reason,
+            "lease of alice expired after 5 deliveries"
+        );
         assert_eq!(
             require_actor_and_reason("ops", " "),
             Err(RouteError::InvalidArgument("reason is empty".into()))

@@ -91,9 +91,7 @@ use std::sync::Arc;
 use crate::readiness::NotReady;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
-use crate::route::dead_letter::{
-    DeadLetter, DeadLetterAction, require_actor_and_reason,
-};
+use crate::route::dead_letter::{DeadLetter, DeadLetterAction, require_actor_and_reason};
 use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };

@@ -13,8 +13,8 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 
 use redb::{Database, Key, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::codec::{pack_into, unpack};
 use super::rows::{DecisionRow, RawDecision, find_stored};

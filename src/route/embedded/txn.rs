@@ -13,8 +13,8 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision, row_of, stored_entries};
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTER_ACTIONS, DEAD_LETTERS, DECISION_INDEX,
-    DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, ReadyKey, THREADS, TICKETS, ThreadKey, encode,
-    follow_up_range, follow_ups_of, indexed_ticket, read_json, ready_key, ready_range,
+    DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, ReadyKey, THREADS, TICKETS, ThreadKey,
+    encode, follow_up_range, follow_ups_of, indexed_ticket, read_json, ready_key, ready_range,
     stored_decision, thread_key,
 };
 use crate::route::decision::Recorded;

@@ -121,8 +121,14 @@ mod tests {
             body: body.into(),
             ..pb::Inquiry::default()
         };
-        assert_eq!(subject(&inquiry("Billing\ndispute", "x")), "Billing dispute");
-        assert_eq!(subject(&inquiry(" ", "why was I\tbilled twice?")), "why was I billed twice?");
+        assert_eq!(
+            subject(&inquiry("Billing\ndispute", "x")),
+            "Billing dispute"
+        );
+        assert_eq!(
+            subject(&inquiry(" ", "why was I\tbilled twice?")),
+            "why was I billed twice?"
+        );
         let long = "é".repeat(SUBJECT_CHARS + 5);
         assert_eq!(
             subject(&inquiry(&long, "")),

@@ -3,9 +3,7 @@
 //! follow-ups again) or discard it, each recorded in `dead_letter_actions`.
 
 use super::{Txn, take};
-use crate::route::dead_letter::{
-    DeadLetter, DeadLetterAction, DeadLetterOutcome, redriven_ticket,
-};
+use crate::route::dead_letter::{DeadLetter, DeadLetterAction, DeadLetterOutcome, redriven_ticket};
 use crate::route::embedded::schema::{encode, find_dead_letter, thread_key};
 use crate::route::error::RouteError;
 

@@ -65,7 +65,10 @@ impl Ledger {
             .await
             .map_err(failed("starting a redrive"))?;
         let taken = txn
-            .execute("DELETE FROM dead_letters WHERE ticket_id = $1", &[&ticket_id])
+            .execute(
+                "DELETE FROM dead_letters WHERE ticket_id = $1",
+                &[&ticket_id],
+            )
             .await
             .map_err(failed("taking a dead letter"))?;
         if taken == 0 {
@@ -110,9 +113,7 @@ impl Ledger {
         .await
         .map_err(failed("locating a redriven ticket"))?;
         let recorded = insert_action(&txn, action).await?;
-        txn.commit()
-            .await
-            .map_err(failed("committing a redrive"))?;
+        txn.commit().await.map_err(failed("committing a redrive"))?;
         Ok(Some(recorded))
     }
 
@@ -138,9 +139,7 @@ impl Ledger {
             return Ok(None);
         }
         let recorded = insert_action(&txn, action).await?;
-        txn.commit()
-            .await
-            .map_err(failed("committing a discard"))?;
+        txn.commit().await.map_err(failed("committing a discard"))?;
         Ok(Some(recorded))
     }
 
