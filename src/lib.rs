@@ -12,7 +12,7 @@
 //!   load generator of the binary (`triage bench`).
 //! - **Domain API** — [`helpdesk`]: one type, [`helpdesk::Helpdesk`], with every operation a
 //!   front end offers (submit, classify, claim, extend, resolve, release, reroute, queue
-//!   reports) for an authenticated [`helpdesk::Caller`], and one error type.
+//!   reports, dead letters: list, redrive, discard) for an authenticated [`helpdesk::Caller`], and one error type.
 //! - **Domain parts** — [`intake`]: one inquiry in, one decision out (idempotency,
 //!   classification, answering, routing); [`classify`]: the normalizer, the tantivy keyword
 //!   index, the features, the logistic model, training, calibration, model files and

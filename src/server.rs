@@ -416,7 +416,8 @@ async fn set_serving(health: &tonic_health::server::HealthReporter, serving: boo
     }
 }
 
-/// Keeps the queue gauges current.
+/// Keeps the queue gauges current, and the count of dead-lettered tickets (which the queue
+/// keeps: the route layer does not depend on telemetry).
 async fn refresh_queue_gauges(app: Arc<App>) {
     let mut interval = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -437,6 +438,9 @@ async fn refresh_queue_gauges(app: Arc<App>) {
                 }
             }
             Err(error) => tracing::warn!(%error, "reading queue statistics failed"),
+        }
+        for (queue, total) in app.helpdesk.dead_lettered_totals() {
+            app.metrics.count_dead_lettered(&queue, total);
         }
     }
 }

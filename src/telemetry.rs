@@ -1,7 +1,7 @@
 //! Prometheus metrics of the service and the tiny HTTP endpoint that serves them.
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
-//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, the records retention removed,
+//! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, tickets dead-lettered by queue, the records retention removed,
 //! authentication failures by source and requests refused for their token's limits.
 
 use std::collections::HashSet;
@@ -29,6 +29,7 @@ pub struct Metrics {
     mixed_tiers: IntCounterVec,
     follow_ups: IntCounterVec,
     retention_removed: IntCounterVec,
+    dead_lettered: IntCounterVec,
     auth_failures: IntCounterVec,
     /// The sources `auth_failures` has a series for, at most [`AUTH_FAILURE_SOURCES`].
     auth_failure_sources: Mutex<HashSet<String>>,
@@ -107,6 +108,11 @@ impl Metrics {
             "Records removed by the retention sweep, by record (audit, decision)",
             &["record"],
         );
+        let dead_lettered = counter(
+            "triage_tickets_dead_lettered_total",
+            "Tickets dead-lettered (their last allowed delivery expired or was released) by this process, by queue",
+            &["queue"],
+        );
         let auth_failures = counter(
             "triage_auth_failures_total",
             "Requests refused as unauthenticated, by source address (an IPv6 source by its /64) and reason (missing, malformed, unknown)",
@@ -150,6 +156,7 @@ impl Metrics {
             mixed_tiers,
             follow_ups,
             retention_removed,
+            dead_lettered,
             auth_failures,
             auth_failure_sources: Mutex::new(HashSet::new()),
             limited,
@@ -249,6 +256,13 @@ impl Metrics {
         counter.get()
     }
 
+    /// Brings the dead-lettered count of `queue` up to `total`, the queue's own count since
+    /// the process started (the queue counts them as they happen; this reads it).
+    pub fn count_dead_lettered(&self, queue: &str, total: u64) {
+        let counter = self.dead_lettered.with_label_values(&[queue]);
+        counter.inc_by(total.saturating_sub(counter.get()));
+    }
+
     /// Counts one request of `token` refused for its `limit`.
     pub fn observe_limited(&self, token: &str, limit: &str) {
         self.limited.with_label_values(&[token, limit]).inc();
@@ -345,7 +359,8 @@ async fn respond(mut stream: impl AsyncRead + AsyncWrite + Unpin, metrics: &Metr
 mod tests {
     use super::*;
 
-    /// Observed requests, decisions and queue figures appear in the text format.
+    /// Observed requests, decisions and queue figures appear in the text format; the
+    /// dead-lettered count follows the queue's total, not the sum of its readings.
     #[test]
     fn renders_what_was_observed() {
         let metrics = Metrics::new();
@@ -355,6 +370,8 @@ mod tests {
         metrics.observe_no_reply("closing_remark");
         metrics.observe_mixed_tiers("design");
         metrics.observe_retention(2, 5);
+        metrics.count_dead_lettered("billing", 2);
+        metrics.count_dead_lettered("billing", 3);
         metrics.set_queue(&QueueGauges {
             queue: "seo",
             ready: 3,
@@ -376,6 +393,7 @@ mod tests {
         assert!(text.contains("triage_mixed_tier_total{queue=\"design\"} 1"));
         assert!(text.contains("triage_retention_removed_total{record=\"audit\"} 2"));
         assert!(text.contains("triage_retention_removed_total{record=\"decision\"} 5"));
+        assert!(text.contains("triage_tickets_dead_lettered_total{queue=\"billing\"} 3"));
         assert!(text.contains("triage_queue_ready{queue=\"seo\"} 3"));
         assert!(text.contains("triage_queue_oldest_ready_age_seconds{queue=\"seo\"} 90"));
     }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use common::engines::{Namespace, nats_url};
 use serde::{Deserialize, Serialize};
 use triage::route::{
-    Attached, Clock, EmbeddedQueue, JetStreamQueue, JetStreamSettings, LeaseToken, Ledger,
-    MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded, Resolution,
-    RouteError, StoredDecision, SystemClock, ThreadTicket, TicketQueue,
+    Attached, Clock, DeadLetterOutcome, EmbeddedQueue, JetStreamQueue, JetStreamSettings,
+    LeaseToken, Ledger, MAX_FOLLOW_UPS, NewFollowUp, NewTicket, OnDrift, QueueSettings, Recorded,
+    Resolution, RouteError, StoredDecision, SystemClock, ThreadTicket, TicketQueue,
 };
 
 const QUEUES: [&str; 2] = ["seo", "billing"];
@@ -166,10 +166,25 @@ impl Harness {
         (stats[0].ready, stats[0].leased)
     }
 
+    /// Claims the next ticket of `queue` as `holder` and releases it, saying `reason`; returns
+    /// its id (with its last allowed delivery, that dead-letters it).
+    async fn claim_and_release(&self, queue: &str, holder: &str, reason: &str) -> u64 {
+        let claimed = self.claim(queue, holder).await.expect("a ready ticket");
+        let token = claimed.lease.unwrap().token;
+        self.queue
+            .release(claimed.id, token, holder, reason)
+            .await
+            .unwrap();
+        claimed.id
+    }
+
     /// Asserts that `queue` holds nothing but ticket `id`, dead-lettered.
     async fn assert_only_dead_letter(&self, queue: &str, id: u64) {
         let dead = self.queue.dead_letters(queue).await.unwrap();
-        assert_eq!(dead.iter().map(|t| t.id).collect::<Vec<_>>(), vec![id]);
+        assert_eq!(
+            dead.iter().map(|d| d.ticket.id).collect::<Vec<_>>(),
+            vec![id]
+        );
         let stats = self.queue.stats(&[queue.into()]).await.unwrap();
         assert_eq!(
             (stats[0].ready, stats[0].leased, stats[0].dead_letters),
@@ -791,11 +806,12 @@ async fn dead_letters_keep_their_follow_ups(backend: Backend) {
         .unwrap();
     let dead = h.queue.dead_letters("seo").await.unwrap();
     let follow_ups: Vec<_> = dead[0]
+        .ticket
         .follow_ups
         .iter()
         .map(|f| f.payload.as_str())
         .collect();
-    assert_eq!((dead[0].id, follow_ups), (id, vec!["f-doomed"]));
+    assert_eq!((dead[0].ticket.id, follow_ups), (id, vec!["f-doomed"]));
     assert_eq!(
         h.queue.thread_ticket("acme", "t-doomed").await.unwrap(),
         None
@@ -904,6 +920,173 @@ async fn a_resolutions_reply_is_kept_for_delivery(backend: Backend) {
     h.close().await;
 }
 
+/// A dead letter says why and when it was dead-lettered. Redriven to its own queue it is
+/// claimable again under the same id with its payload and follow-ups, deliveries from zero,
+/// its thread's open ticket again (a new follow-up attaches to it); the redrive is kept with
+/// who, what and why, and a second redrive of it finds no dead letter.
+async fn dead_letters_say_why_and_when_and_redrive_to_their_own_queue(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 1).await;
+    let id = h
+        .enqueue_in_thread("dispute", "billing", Some("t-dispute"))
+        .await;
+    assert_eq!(h.attach("f-dispute", "acme", id).await, Attached::New);
+    let before = now_ms();
+    h.claim_and_release("billing", "alice", "cannot help").await;
+    let dead = h.queue.dead_letters("billing").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].reason,
+        "released by alice after 1 deliveries (cannot help)"
+    );
+    assert!((before..=now_ms()).contains(&dead[0].dead_ms), "{dead:?}");
+    assert_eq!(dead[0].ticket.deliveries, 1);
+    assert_eq!(
+        h.queue.dead_letter(id).await.unwrap(),
+        Some(dead[0].clone())
+    );
+
+    assert!(matches!(
+        h.queue.redrive(id, "billing", "ops", " ").await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    let action = h
+        .queue
+        .redrive(id, "billing", "ops", "a gold client's dispute")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            action.ticket_id,
+            action.queue.as_str(),
+            action.actor.as_str()
+        ),
+        (id, "billing", "ops")
+    );
+    assert_eq!(
+        action.outcome,
+        DeadLetterOutcome::Redriven {
+            to_queue: "billing".into()
+        }
+    );
+    assert_eq!(action.reason, "a gold client's dispute");
+    assert_eq!(action.dead_reason, dead[0].reason);
+    assert!(h.queue.dead_letters("billing").await.unwrap().is_empty());
+    assert_eq!(h.queue.dead_letter(id).await.unwrap(), None);
+    assert_eq!(h.ready_and_leased("billing").await, (1, 0));
+    assert_eq!(h.follow_ups_of(id).await, vec!["f-dispute"]);
+    let open = h.queue.thread_ticket("acme", "t-dispute").await.unwrap();
+    assert_eq!(
+        open.map(|t| (t.ticket_id, t.queue)),
+        Some((id, "billing".into()))
+    );
+    assert_eq!(h.attach("f-after", "acme", id).await, Attached::New);
+
+    let again = h.claim("billing", "bob").await.expect("redriven ticket");
+    assert_eq!((again.id, again.deliveries), (id, 1));
+    assert_eq!(again.payload, "{\"inquiry\":\"dispute\"}");
+    let follow_ups: Vec<_> = again
+        .follow_ups
+        .iter()
+        .map(|f| f.payload.as_str())
+        .collect();
+    assert_eq!(follow_ups, vec!["f-dispute", "f-after"]);
+    assert_eq!(
+        h.queue
+            .decision("dispute")
+            .await
+            .unwrap()
+            .unwrap()
+            .ticket_id,
+        Some(id)
+    );
+    assert_eq!(
+        h.queue.redrive(id, "billing", "ops", "twice").await,
+        Err(RouteError::NotFound(id))
+    );
+    let actions = h.queue.dead_letter_actions().await.unwrap();
+    assert_eq!(actions, vec![action]);
+    h.close().await;
+}
+
+/// A dead letter redriven to another queue is claimed there, under its id, from its first
+/// delivery: with one delivery allowed, releasing it dead-letters it again, on its new queue.
+async fn a_dead_letter_redriven_to_another_queue_starts_over_there(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 1).await;
+    let id = h.enqueue("wrong-desk", "seo", 1).await;
+    h.claim_and_release("seo", "alice", "not seo").await;
+    h.queue
+        .redrive(id, "billing", "ops", "it is about an invoice")
+        .await
+        .unwrap();
+    assert!(h.claim("seo", "alice").await.is_none());
+    assert_eq!(
+        h.queue
+            .ticket(id)
+            .await
+            .unwrap()
+            .map(|t| (t.queue, t.deliveries)),
+        Some(("billing".into(), 0))
+    );
+    let claimed = h.claim("billing", "bob").await.expect("on billing now");
+    assert_eq!((claimed.id, claimed.deliveries), (id, 1));
+    h.queue
+        .release(id, claimed.lease.unwrap().token, "bob", "still stuck")
+        .await
+        .unwrap();
+    h.assert_only_dead_letter("billing", id).await;
+    let seo = h.queue.stats(&["seo".into()]).await.unwrap();
+    assert_eq!(
+        (seo[0].ready, seo[0].leased, seo[0].dead_letters),
+        (0, 0, 0)
+    );
+    let actions = h.queue.dead_letter_actions().await.unwrap();
+    assert_eq!(
+        actions.iter().map(|a| a.queue.as_str()).collect::<Vec<_>>(),
+        vec!["seo"]
+    );
+    h.close().await;
+}
+
+/// A discarded dead letter is gone for good (not listed, not claimable, not redriven) and the
+/// discard is kept with who and why; a discard needs a reason, and a ticket that is not a dead
+/// letter (unknown, live, or discarded already) is NotFound for discard and redrive alike.
+async fn a_discarded_dead_letter_is_gone_and_audited(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 1).await;
+    let id = h.enqueue("spam", "seo", 1).await;
+    let live = h.enqueue("live", "seo", 1).await;
+    assert_eq!(h.claim_and_release("seo", "alice", "spam").await, id);
+    assert!(matches!(
+        h.queue.discard(id, "ops", "").await,
+        Err(RouteError::InvalidArgument(_))
+    ));
+    let action = h.queue.discard(id, "ops", "spam, no reply").await.unwrap();
+    assert_eq!(action.outcome, DeadLetterOutcome::Discarded);
+    assert_eq!(
+        (
+            action.ticket_id,
+            action.actor.as_str(),
+            action.reason.as_str()
+        ),
+        (id, "ops", "spam, no reply")
+    );
+    assert!(h.queue.dead_letters("seo").await.unwrap().is_empty());
+    let stats = h.queue.stats(&["seo".into()]).await.unwrap();
+    assert_eq!((stats[0].ready, stats[0].dead_letters), (1, 0));
+    assert_eq!(h.claim("seo", "bob").await.map(|t| t.id), Some(live));
+    for ticket_id in [id, live, 987_654_321] {
+        assert_eq!(
+            h.queue.discard(ticket_id, "ops", "again").await,
+            Err(RouteError::NotFound(ticket_id))
+        );
+        assert_eq!(
+            h.queue.redrive(ticket_id, "seo", "ops", "again").await,
+            Err(RouteError::NotFound(ticket_id))
+        );
+    }
+    assert_eq!(h.queue.dead_letter_actions().await.unwrap(), vec![action]);
+    h.close().await;
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -942,4 +1125,7 @@ contract!(
     dead_letters_keep_their_follow_ups,
     a_follow_up_racing_the_resolution_is_attached_or_not_at_all,
     a_resolutions_reply_is_kept_for_delivery,
+    dead_letters_say_why_and_when_and_redrive_to_their_own_queue,
+    a_dead_letter_redriven_to_another_queue_starts_over_there,
+    a_discarded_dead_letter_is_gone_and_audited,
 );

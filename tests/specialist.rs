@@ -1,10 +1,12 @@
 //! The specialist workflow over gRPC, with the server's clock stepped by hand: claim with a
-//! lease, extend, expiry and redelivery, dead-lettering, resolve, release and reroute.
+//! lease, extend, expiry and redelivery, dead-lettering, resolve, release and reroute, and
+//! what operators do with dead letters.
 
 mod common;
 
-use common::{TestServer, agency_config, inquiry};
+use common::{TestServer, agency_config, inquiry, with_token};
 use tonic::Code;
+use triage::config::{Role, TokenConfig};
 use triage::proto::v1 as pb;
 
 fn lease(seconds: i64) -> Option<prost_types::Duration> {
@@ -311,5 +313,168 @@ async fn lease_tokens_are_random_hex_and_checked() {
         })
         .await
         .unwrap();
+    server.stop().await;
+}
+
+/// A token of `role` named `name` for `queues`; its secret is `<name>-secret-0123456789`.
+fn token(name: &str, role: Role, queues: &[&str]) -> TokenConfig {
+    let mut token = TokenConfig::new(name, &format!("{name}-secret-0123456789"), role);
+    token.queues = queues.iter().map(|q| q.to_string()).collect();
+    token
+}
+
+/// Over gRPC, a dead letter is listed with its inquiry, reason, time and deliveries, to the
+/// queue's specialist and not to another queue's (PERMISSION_DENIED, as for redrive and
+/// discard); redriven to its own queue it is claimable again under its id; a second redrive is
+/// NOT_FOUND and a discard without a reason INVALID_ARGUMENT, each naming the field.
+#[tokio::test]
+async fn dead_letters_are_listed_and_redriven_by_their_queues_specialists() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = agency_config(dir.path());
+    config.max_deliveries = 1;
+    config.tokens = vec![
+        token("ops", Role::Admin, &[]),
+        token("alice", Role::Specialist, &["seo"]),
+        token("bob", Role::Specialist, &["billing"]),
+    ];
+    let server = TestServer::start(config).await;
+    let (ops, alice, bob) = (
+        "ops-secret-0123456789",
+        "alice-secret-0123456789",
+        "bob-secret-0123456789",
+    );
+    let mut triage = server.triage().await;
+    let mut specialist = server.specialist().await;
+    let question = "why did our google rankings drop after the migration?";
+    triage
+        .submit(with_token(ops, inquiry("dl-1", "acme", question)))
+        .await
+        .unwrap();
+    let claimed = specialist
+        .claim(with_token(
+            alice,
+            pb::ClaimRequest {
+                queue: "seo".into(),
+                lease: lease(60),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    let ticket_id = claimed.ticket.unwrap().ticket_id;
+    specialist
+        .release(with_token(
+            alice,
+            pb::ReleaseRequest {
+                ticket_id,
+                lease_token: claimed.lease_token,
+                reason: "needs the client's analytics".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let list = |token: &str| {
+        with_token(
+            token,
+            pb::ListDeadLettersRequest {
+                queue: "seo".into(),
+            },
+        )
+    };
+    let redrive = |token: &str| {
+        with_token(
+            token,
+            pb::RedriveDeadLetterRequest {
+                ticket_id,
+                to_queue: String::new(),
+                reason: "the analytics arrived".into(),
+            },
+        )
+    };
+    let denied = [
+        specialist.list_dead_letters(list(bob)).await.map(|_| ()),
+        specialist
+            .redrive_dead_letter(redrive(bob))
+            .await
+            .map(|_| ()),
+        specialist
+            .discard_dead_letter(with_token(
+                bob,
+                pb::DiscardDeadLetterRequest {
+                    ticket_id,
+                    reason: "not ours".into(),
+                },
+            ))
+            .await
+            .map(|_| ()),
+    ];
+    for refusal in denied {
+        assert_eq!(refusal.unwrap_err().code(), Code::PermissionDenied);
+    }
+
+    let letters = specialist
+        .list_dead_letters(list(alice))
+        .await
+        .unwrap()
+        .into_inner()
+        .dead_letters;
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(letter.ticket.as_ref().unwrap().ticket_id, ticket_id);
+    assert_eq!(letter.inquiry.as_ref().unwrap().body, question);
+    assert_eq!(
+        letter.reason,
+        "released by alice after 1 deliveries (needs the client's analytics)"
+    );
+    assert_eq!(letter.deliveries, 1);
+    assert_eq!(
+        letter.dead_at.as_ref().map(|at| at.seconds),
+        Some(common::TEST_NOW_MS / 1000)
+    );
+
+    let redriven = specialist
+        .redrive_dead_letter(redrive(alice))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(redriven.queue, "seo");
+    let again = specialist
+        .claim(with_token(
+            alice,
+            pb::ClaimRequest {
+                queue: "seo".into(),
+                lease: lease(60),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    assert_eq!(again.ticket.unwrap().ticket_id, ticket_id);
+    assert_eq!(again.deliveries, 1);
+    let twice = specialist
+        .redrive_dead_letter(redrive(ops))
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), Code::NotFound);
+    assert!(twice.message().starts_with("ticket_id: "), "{twice:?}");
+    let no_reason = specialist
+        .discard_dead_letter(with_token(
+            ops,
+            pb::DiscardDeadLetterRequest {
+                ticket_id,
+                reason: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (no_reason.code(), no_reason.message()),
+        (Code::InvalidArgument, "reason: is empty")
+    );
     server.stop().await;
 }

@@ -7,7 +7,8 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 use super::ServiceError;
 use crate::classify::{Classification, Explanation, Recommendation};
 use crate::helpdesk::{
-    ClaimedTicket, Closing, Delivered, HeldTicket, InquiryState, NoReplyReason, QueueReport, Status,
+    AttachedFollowUp, ClaimedTicket, Closing, DeadLetterView, Delivered, HeldTicket, InquiryState,
+    NoReplyReason, QueueReport, Status,
 };
 use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry, ThreadRole};
 use crate::pack::Tier;
@@ -414,14 +415,38 @@ pub fn claimed_ticket_to_proto(claimed: &ClaimedTicket) -> pb::ClaimedTicket {
         deliveries: claimed.deliveries,
         inquiry: Some(inquiry_to_proto(&claimed.inquiry)),
         decision,
-        follow_ups: claimed
-            .follow_ups
-            .iter()
-            .map(|follow_up| pb::FollowUp {
-                inquiry: Some(inquiry_to_proto(&follow_up.inquiry)),
-                attached_at: Some(timestamp(follow_up.attached_ms)),
-            })
-            .collect(),
+        follow_ups: follow_ups_to_proto(&claimed.follow_ups),
+    }
+}
+
+/// The proto form of a ticket's follow-ups.
+fn follow_ups_to_proto(follow_ups: &[AttachedFollowUp]) -> Vec<pb::FollowUp> {
+    follow_ups
+        .iter()
+        .map(|follow_up| pb::FollowUp {
+            inquiry: Some(inquiry_to_proto(&follow_up.inquiry)),
+            attached_at: Some(timestamp(follow_up.attached_ms)),
+        })
+        .collect()
+}
+
+/// The proto form of a dead letter: the ticket, its inquiry and follow-ups, why and when.
+pub fn dead_letter_to_proto(letter: &DeadLetterView) -> pb::DeadLetter {
+    pb::DeadLetter {
+        ticket: Some(pb::Ticket {
+            ticket_id: letter.ticket_id,
+            queue: letter.queue.clone(),
+            priority: u32::from(letter.priority),
+            sla_due: Some(timestamp(letter.sla_due_ms)),
+            prepared_answers: Vec::new(),
+            attached: false,
+            reopened: false,
+        }),
+        inquiry: Some(inquiry_to_proto(&letter.inquiry)),
+        reason: letter.reason.clone(),
+        dead_at: Some(timestamp(letter.dead_ms)),
+        deliveries: letter.deliveries,
+        follow_ups: follow_ups_to_proto(&letter.follow_ups),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The specialist service adapter: claim, extend, resolve, release and reroute tickets, and
-//! list the queues, each translated to the domain API.
+//! The specialist service adapter: claim, extend, resolve, release and reroute tickets, list
+//! the queues, and list, redrive and discard dead letters, each translated to the domain API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 use super::ServiceError;
 use super::app::App;
 use super::convert::{
-    claimed_ticket_to_proto, closing_from_proto, duration_from_proto, held_ticket_from_proto,
-    queue_report_to_proto, timestamp,
+    claimed_ticket_to_proto, closing_from_proto, dead_letter_to_proto, duration_from_proto,
+    held_ticket_from_proto, queue_report_to_proto, timestamp,
 };
 use crate::proto::v1 as pb;
 use crate::proto::v1::specialist_service_server::SpecialistService;
@@ -126,6 +126,62 @@ impl SpecialistService for SpecialistApi {
                 let reports = self.app.helpdesk.queue_reports(&caller).await?;
                 Ok(pb::ListQueuesResponse {
                     queues: reports.into_iter().map(queue_report_to_proto).collect(),
+                })
+            })
+            .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        self.app
+            .call("ListDeadLetters", request, |caller, message| async move {
+                let letters = self
+                    .app
+                    .helpdesk
+                    .dead_letters(&caller, &message.queue)
+                    .await?;
+                Ok(pb::ListDeadLettersResponse {
+                    dead_letters: letters.iter().map(dead_letter_to_proto).collect(),
+                })
+            })
+            .await
+    }
+
+    async fn redrive_dead_letter(
+        &self,
+        request: Request<pb::RedriveDeadLetterRequest>,
+    ) -> Result<Response<pb::RedriveDeadLetterResponse>, Status> {
+        self.app
+            .call("RedriveDeadLetter", request, |caller, message| async move {
+                let to_queue = Some(message.to_queue.as_str()).filter(|queue| !queue.is_empty());
+                let action = self
+                    .app
+                    .helpdesk
+                    .redrive(&caller, message.ticket_id, to_queue, &message.reason)
+                    .await?;
+                Ok(pb::RedriveDeadLetterResponse {
+                    queue: action.redriven_to().unwrap_or_default().to_owned(),
+                    redriven_at: Some(timestamp(action.acted_ms)),
+                })
+            })
+            .await
+    }
+
+    async fn discard_dead_letter(
+        &self,
+        request: Request<pb::DiscardDeadLetterRequest>,
+    ) -> Result<Response<pb::DiscardDeadLetterResponse>, Status> {
+        self.app
+            .call("DiscardDeadLetter", request, |caller, message| async move {
+                let action = self
+                    .app
+                    .helpdesk
+                    .discard(&caller, message.ticket_id, &message.reason)
+                    .await?;
+                Ok(pb::DiscardDeadLetterResponse {
+                    discarded_at: Some(timestamp(action.acted_ms)),
                 })
             })
             .await

@@ -120,7 +120,7 @@ impl Helpdesk {
                     queue, resolved_ms, ..
                 }),
             ) => Status::Resolved { queue, resolved_ms },
-            (None, None) => self.dead_lettered(&decision, ticket_id).await?,
+            (None, None) => self.dead_lettered(ticket_id).await?,
         };
         let replies = sent?.into_iter().map(delivered).collect::<Result<_, _>>()?;
         Ok(InquiryState {
@@ -142,25 +142,13 @@ impl Helpdesk {
         self.changes.subscribe()
     }
 
-    /// Dead-lettered, when the ticket's queue holds it among its dead letters, else no longer
-    /// kept.
-    async fn dead_lettered(
-        &self,
-        decision: &Decision,
-        ticket_id: u64,
-    ) -> Result<Status, HelpdeskError> {
-        let queue = match &decision.outcome {
-            Disposition::Queued(queued) => &queued.queue,
-            Disposition::Attached(attached) => &attached.queue,
-            Disposition::Answered(_) | Disposition::NoReply(_) => return Ok(Status::Closed),
-        };
-        let dead = self.queue.dead_letters(queue).await?;
-        Ok(if dead.iter().any(|ticket| ticket.id == ticket_id) {
-            Status::DeadLettered {
-                queue: queue.clone(),
-            }
-        } else {
-            Status::Closed
+    /// Dead-lettered, when the ticket is among the dead letters, else no longer kept.
+    async fn dead_lettered(&self, ticket_id: u64) -> Result<Status, HelpdeskError> {
+        Ok(match self.queue.dead_letter(ticket_id).await? {
+            Some(dead) => Status::DeadLettered {
+                queue: dead.ticket.queue,
+            },
+            None => Status::Closed,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The domain API: every operation a front end offers — submit and classify inquiries and
 //! follow what became of them; claim, extend, resolve (with the reply to the client), release
-//! and reroute tickets; the replies for the channels to deliver; queue statistics — for a [`Caller`] whose
+//! and reroute tickets; the replies for the channels to deliver; queue statistics; list,
+//! redrive and discard dead letters — for a [`Caller`] whose
 //! rights it checks, with typed requests and results and one error, [`HelpdeskError`].
 //!
 //! Adapters (the gRPC services, a web console) authenticate the caller, translate their
@@ -10,6 +11,7 @@
 //! (idempotency, classification, answering, routing) is [`intake`](crate::intake)'s part.
 
 mod caller;
+mod dead_letters;
 mod error;
 mod inquiry_state;
 mod lease;
@@ -21,6 +23,7 @@ mod validate;
 mod tests;
 
 pub use caller::{Caller, Role};
+pub use dead_letters::DeadLetterView;
 pub use error::{ErrorKind, HelpdeskError};
 pub use inquiry_state::{InquiryState, Status, WATCH_RECHECK};
 pub use lease::LeasePolicy;

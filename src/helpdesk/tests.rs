@@ -437,3 +437,102 @@ async fn texts_are_validated_before_anything_happens() {
     let reports = helpdesk.queue_reports(&admin()).await.unwrap();
     assert_eq!(ready(&reports, "account_management"), 0);
 }
+
+/// Dead letters are an operator's to act on: a specialist of another queue may neither see,
+/// redrive nor discard them (PERMISSION_DENIED); one of their queue sees them with their
+/// inquiry and redrives them within its own queues only; bad fields are named.
+#[tokio::test]
+async fn dead_letters_are_acted_on_by_their_queues_specialists_only() {
+    let Fixture { helpdesk, _dir } = fixture();
+    let inquiry = unknown_sender_inquiry("<dead@mail.example>");
+    helpdesk.submit(&submitter(), inquiry).await.unwrap();
+    let max_deliveries = QueueSettings::default().max_deliveries;
+    let mut ticket_id = 0;
+    for _ in 0..max_deliveries {
+        let claimed = helpdesk
+            .claim(&admin(), "account_management", None)
+            .await
+            .unwrap()
+            .expect("ready until its last delivery");
+        ticket_id = claimed.ticket_id;
+        let held = HeldTicket {
+            ticket_id,
+            lease_token: claimed.lease.unwrap().token,
+        };
+        helpdesk.release(&admin(), held, "not now").await.unwrap();
+    }
+
+    let seo = specialist(&["seo"]);
+    let refusals = [
+        helpdesk
+            .dead_letters(&seo, "account_management")
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        helpdesk
+            .redrive(&seo, ticket_id, Some("seo"), "mine now")
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        helpdesk
+            .discard(&seo, ticket_id, "spam")
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for refusal in refusals {
+        assert_eq!(refusal.kind(), ErrorKind::PermissionDenied, "{refusal}");
+    }
+
+    let manager = specialist(&["account_management"]);
+    let letters = helpdesk
+        .dead_letters(&manager, "account_management")
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].inquiry.inquiry_id, "<dead@mail.example>");
+    assert_eq!(letters[0].deliveries, max_deliveries);
+    assert!(
+        letters[0].reason.contains("(not now)"),
+        "{}",
+        letters[0].reason
+    );
+    let to_other = helpdesk
+        .redrive(&manager, ticket_id, Some("seo"), "seo should answer")
+        .await
+        .unwrap_err();
+    assert_eq!(to_other.kind(), ErrorKind::PermissionDenied);
+    let to_nowhere = helpdesk
+        .redrive(&admin(), ticket_id, Some("nowhere"), "x")
+        .await
+        .unwrap_err();
+    assert_eq!(to_nowhere.field(), Some("to_queue"));
+    let no_reason = helpdesk
+        .redrive(&manager, ticket_id, None, " ")
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.field(), Some("reason"));
+    let unknown = helpdesk.discard(&admin(), 424_242, "x").await.unwrap_err();
+    assert_eq!(
+        (unknown.kind(), unknown.field()),
+        (ErrorKind::NotFound, Some("ticket_id"))
+    );
+
+    let action = helpdesk
+        .redrive(&manager, ticket_id, None, "a person must answer")
+        .await
+        .unwrap();
+    assert_eq!(action.redriven_to(), Some("account_management"));
+    assert_eq!(action.actor, "alice");
+    let claimed = helpdesk
+        .claim(&manager, "account_management", None)
+        .await
+        .unwrap()
+        .expect("redriven");
+    assert_eq!((claimed.ticket_id, claimed.deliveries), (ticket_id, 1));
+    assert_eq!(
+        helpdesk.dead_letter_actions(&manager).await.unwrap(),
+        vec![action]
+    );
+    assert!(helpdesk.dead_letter_actions(&seo).await.unwrap().is_empty());
+}

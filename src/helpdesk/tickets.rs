@@ -181,6 +181,11 @@ impl Helpdesk {
         Ok(self.queue.stats(&names).await?)
     }
 
+    /// How many tickets the queue dead-lettered since this process started, by queue.
+    pub fn dead_lettered_totals(&self) -> std::collections::BTreeMap<String, u64> {
+        self.queue.dead_lettered_totals()
+    }
+
     /// The audit record of a resolved ticket: who resolved it, when and how.
     pub async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, HelpdeskError> {
         Ok(self.queue.audit(ticket_id).await?)
@@ -192,7 +197,11 @@ impl Helpdesk {
     }
 
     /// The queue of the pack named `name`, or NOT_FOUND naming `field`.
-    fn pack_queue(&self, field: &'static str, name: &str) -> Result<&Queue, HelpdeskError> {
+    pub(super) fn pack_queue(
+        &self,
+        field: &'static str,
+        name: &str,
+    ) -> Result<&Queue, HelpdeskError> {
         self.queues.iter().find(|q| q.name == name).ok_or_else(|| {
             HelpdeskError::not_found(
                 field,
@@ -216,7 +225,23 @@ impl Helpdesk {
 /// decision joined.
 fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, HelpdeskError> {
     let payload = ticket_payload(ticket.id, "the payload", &ticket.payload)?;
-    let follow_ups = ticket
+    let follow_ups = attached_follow_ups(&ticket)?;
+    Ok(ClaimedTicket {
+        ticket_id: ticket.id,
+        queue: ticket.queue,
+        priority: ticket.priority,
+        sla_due_ms: ticket.sla_due_ms,
+        lease: ticket.lease,
+        deliveries: ticket.deliveries,
+        inquiry: payload.inquiry,
+        follow_ups,
+        decision,
+    })
+}
+
+/// The follow-ups `ticket` shows, their inquiries decoded from their payloads.
+pub(super) fn attached_follow_ups(ticket: &Ticket) -> Result<Vec<AttachedFollowUp>, HelpdeskError> {
+    ticket
         .follow_ups
         .iter()
         .map(
@@ -232,22 +257,15 @@ fn claimed(ticket: Ticket, decision: Option<Decision>) -> Result<ClaimedTicket, 
                 })
             },
         )
-        .collect::<Result<_, HelpdeskError>>()?;
-    Ok(ClaimedTicket {
-        ticket_id: ticket.id,
-        queue: ticket.queue,
-        priority: ticket.priority,
-        sla_due_ms: ticket.sla_due_ms,
-        lease: ticket.lease,
-        deliveries: ticket.deliveries,
-        inquiry: payload.inquiry,
-        follow_ups,
-        decision,
-    })
+        .collect()
 }
 
 /// The payload `what` of ticket `ticket_id` decoded.
-fn ticket_payload(ticket_id: u64, what: &str, json: &str) -> Result<TicketPayload, HelpdeskError> {
+pub(super) fn ticket_payload(
+    ticket_id: u64,
+    what: &str,
+    json: &str,
+) -> Result<TicketPayload, HelpdeskError> {
     serde_json::from_str(json)
         .map_err(|e| HelpdeskError::CorruptRecord(format!("{what} of ticket {ticket_id}: {e}")))
 }

@@ -21,7 +21,7 @@ use error::{describe, describe_pool, without_password};
 pub use inventory::{Inventory, TableRows};
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 5] = [
+const MIGRATIONS: [(&str, &str); 6] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
@@ -31,6 +31,10 @@ const MIGRATIONS: [(&str, &str); 5] = [
     (
         "0004_ticket_ids",
         include_str!("migrations/0004_ticket_ids.sql"),
+    ),
+    (
+        "0005_dead_letter_actions",
+        include_str!("migrations/0005_dead_letter_actions.sql"),
     ),
     ("0007_replies", include_str!("migrations/0007_replies.sql")),
 ];

@@ -24,9 +24,20 @@
 //! (`thread_ticket` finds the latest such); `attach` adds a follow-up to it atomically with the
 //! follow-up's decision, and only while it is live: a follow-up racing the ticket's resolution
 //! is either attached before it or told `NotAttached`, never attached to a closed ticket.
+//!
+//! # Dead letters
+//! A ticket whose lease expired (or that was released) with its last allowed delivery is a
+//! dead letter: out of circulation and out of its thread, with its follow-ups. An operator
+//! `redrive`s it (ready again on its queue or another, under the same id, with its payload and
+//! follow-ups, deliveries counted from zero, its thread's open ticket again) or `discard`s it;
+//! either is kept as a [`DeadLetterAction`], and a ticket no longer (or never) dead-lettered is
+//! `NotFound`.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::dead_letter::{DeadLetter, DeadLetterAction};
 use super::decision::{DecisionRecord, Recorded, StoredDecision};
 use super::error::RouteError;
 use super::history::{AuditRecord, Correction, Resolution, SentReply};
@@ -139,8 +150,37 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// Stats for every queue in `queues` (also empty ones); an expired lease counts as ready.
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
 
-    /// Dead-lettered tickets of `queue`, oldest first, each with the follow-ups it had.
-    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError>;
+    /// Dead-lettered tickets of `queue`, oldest first, each with the follow-ups it had, why
+    /// and when it was dead-lettered.
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError>;
+
+    /// The dead letter of ticket `ticket_id`, whichever queue it was on.
+    async fn dead_letter(&self, ticket_id: u64) -> Result<Option<DeadLetter>, RouteError>;
+
+    /// Puts dead-lettered ticket `ticket_id` back ready on `to_queue` (its own or another) and
+    /// records who did it and why; see the module doc.
+    async fn redrive(
+        &self,
+        ticket_id: u64,
+        to_queue: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError>;
+
+    /// Removes dead-lettered ticket `ticket_id` for good and records who did it and why.
+    async fn discard(
+        &self,
+        ticket_id: u64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError>;
+
+    /// Every redrive and discard, oldest first.
+    async fn dead_letter_actions(&self) -> Result<Vec<DeadLetterAction>, RouteError>;
+
+    /// How many tickets this process dead-lettered since it started, by queue (the service's
+    /// counter `triage_tickets_dead_lettered_total`; each replica counts its own).
+    fn dead_lettered_totals(&self) -> BTreeMap<String, u64>;
 
     /// The audit record of a resolved ticket.
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError>;

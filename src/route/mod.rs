@@ -1,6 +1,7 @@
 //! The specialist ticket queues of triage: the contract the service works against
 //! ([`TicketQueue`], `contract.rs`) with its types (tickets, leases and their random
-//! [`LeaseToken`]s, decisions, threads and their follow-ups, audit records, corrections, stats,
+//! [`LeaseToken`]s, decisions, threads and their follow-ups, dead letters and what was done
+//! with them, audit records, corrections, stats,
 //! errors) and its two backends, each in its own module:
 //! - `embedded/`: [`EmbeddedQueue`], one machine, the default: everything in one redb file
 //!   with a group-committing writer;
@@ -14,6 +15,7 @@
 
 mod clock;
 mod contract;
+mod dead_letter;
 mod decision;
 mod embedded;
 mod error;
@@ -26,6 +28,7 @@ mod ticket;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract::TicketQueue;
+pub use dead_letter::{DeadLetter, DeadLetterAction, DeadLetterOutcome};
 pub use decision::{DecisionRecord, Recorded, StoredDecision};
 pub use embedded::{
     ARCHIVE_DIR, Compaction, EmbeddedQueue, FileCheck, QueueSettings, Retention, SweepReport,

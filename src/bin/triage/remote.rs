@@ -1,5 +1,8 @@
 //! The gRPC client commands `ask` and `queue …`, and the connection flags every client
 //! command shares (the email worker and the bench included): the address, the token, and TLS.
+//! The dead-letter commands are in `remote/dead_letters.rs`.
+
+mod dead_letters;
 
 use std::path::{Path, PathBuf};
 
@@ -196,6 +199,26 @@ enum QueueAction {
         ticket: u64,
         token: LeaseToken,
         to: String,
+        reason: String,
+    },
+    /// The dead letters of a queue (tickets out of circulation after their last delivery),
+    /// oldest first.
+    DeadLetters { queue: String },
+    /// Put a dead letter back ready, under the same ticket id, on its queue or another.
+    Redrive {
+        ticket: u64,
+        /// The queue to put it on; its own when unset.
+        #[arg(long)]
+        to: Option<String>,
+        /// Why (kept with who and when).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Remove a dead letter for good.
+    Discard {
+        ticket: u64,
+        /// Why (kept with who and when).
+        #[arg(long)]
         reason: String,
     },
 }
@@ -562,6 +585,15 @@ pub fn queue(args: QueueArgs) -> Result<()> {
                     })?)
                     .await?;
                 println!("rerouted");
+            }
+            QueueAction::DeadLetters { queue } => {
+                dead_letters::list(&mut client, connection, queue).await?;
+            }
+            QueueAction::Redrive { ticket, to, reason } => {
+                dead_letters::redrive(&mut client, connection, ticket, to, reason).await?;
+            }
+            QueueAction::Discard { ticket, reason } => {
+                dead_letters::discard(&mut client, connection, ticket, reason).await?;
             }
         }
         Ok(())

@@ -16,6 +16,7 @@ use std::time::Duration;
 use redb::{Database, TableDefinition};
 
 use super::store_file;
+use crate::route::dead_letter::DeadLetterTally;
 use crate::route::error::RouteError;
 
 /// The longest wait between two attempts to reopen the file.
@@ -38,6 +39,8 @@ pub(crate) struct LiveStore {
     db: RwLock<Option<Arc<Database>>>,
     /// Why the store does not serve, while it does not.
     fault: Mutex<Option<String>>,
+    /// The tickets dead-lettered by the writer's commits since the store opened.
+    dead_lettered: DeadLetterTally,
 }
 
 impl LiveStore {
@@ -47,7 +50,14 @@ impl LiveStore {
             cache_bytes,
             db: RwLock::new(Some(Arc::new(db))),
             fault: Mutex::new(None),
+            dead_lettered: DeadLetterTally::default(),
         }
+    }
+
+    /// The tickets dead-lettered since the store opened: the writer reports each once its
+    /// commit stored it.
+    pub fn dead_lettered(&self) -> &DeadLetterTally {
+        &self.dead_lettered
     }
 
     /// The database, or `Unavailable` (with the fault) while it is being reopened.

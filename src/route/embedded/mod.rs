@@ -55,7 +55,8 @@
 //! | `reply_times`    | `(sent_ms, reply sequence)`         | `()`                               |
 //! | `resolved`       | ticket id `u64`                     | JSON `{ticket, resolved_ms}`       |
 //! | `resolved_threads` | `(client id, thread id, ticket id)` | `()`                             |
-//! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` / `next_reply_seq` | `u64` |
+//! | `dead_letter_actions` | action id `u64`                | JSON `DeadLetterAction`            |
+//! | `counters`       | `next_ticket_id` / `next_correction_id` / `next_decision_row` / `next_reply_seq` / `next_dead_letter_action_id` | `u64` |
 //!
 //! A ticket id lives in exactly one of `tickets` (with an entry in `ready` or `leases`),
 //! `dead_letters` or `audit` (with an entry in `audit_times`), until retention removes its
@@ -67,7 +68,9 @@
 //! (reopened). The reply a resolution sends is stored with its audit record, and removed with
 //! it by retention. A claim first sweeps
 //! `leases` up to now: each expired ticket goes back to `ready`, or to `dead_letters` once its
-//! deliveries reach `max_deliveries`. A lease's token is random (drawn by the claim, not
+//! deliveries reach `max_deliveries`. A redrive moves a dead letter back to `tickets` and
+//! `ready` under its id (with its thread entry and follow-ups again), a discard removes it;
+//! both add a `dead_letter_actions` record. A lease's token is random (drawn by the claim, not
 //! counted), stored in the ticket's JSON as its 32 hex digits.
 
 mod codec;
@@ -89,6 +92,7 @@ pub use retention::{ARCHIVE_DIR, Retention, SweepReport};
 pub use settings::QueueSettings;
 pub use store_file::FileCheck;
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
@@ -96,6 +100,7 @@ use std::sync::Arc;
 use crate::readiness::NotReady;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
+use crate::route::dead_letter::{DeadLetter, DeadLetterAction, require_actor_and_reason};
 use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
@@ -401,9 +406,53 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
             .await
     }
 
-    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         let queue = queue.to_owned();
         self.read(move |snap, _| snap.dead_letters(&queue)).await
+    }
+
+    async fn dead_letter(&self, ticket_id: u64) -> Result<Option<DeadLetter>, RouteError> {
+        self.read(move |snap, _| snap.dead_letter(ticket_id)).await
+    }
+
+    async fn redrive(
+        &self,
+        ticket_id: u64,
+        to_queue: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError> {
+        require_name("target queue", to_queue)?;
+        require_actor_and_reason(actor, reason)?;
+        let (to_queue, actor, reason) = (to_queue.to_owned(), actor.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| {
+                txn.redrive(ticket_id, &to_queue, &actor, &reason)
+            })
+            .await
+    }
+
+    async fn discard(
+        &self,
+        ticket_id: u64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError> {
+        require_actor_and_reason(actor, reason)?;
+        let (actor, reason) = (actor.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .submit(true, move |txn| txn.discard(ticket_id, &actor, &reason))
+            .await
+    }
+
+    async fn dead_letter_actions(&self) -> Result<Vec<DeadLetterAction>, RouteError> {
+        self.read(|snap, _| snap.dead_letter_actions()).await
+    }
+
+    fn dead_lettered_totals(&self) -> BTreeMap<String, u64> {
+        self.inner.store.dead_lettered().totals()
     }
 
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {

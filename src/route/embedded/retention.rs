@@ -11,7 +11,8 @@
 //!   such an inquiry id is decided afresh, as a new inquiry. A decision whose ticket is still
 //!   open (ready, leased or dead-lettered) is kept, so that its inquiry never queues twice.
 //!
-//! Dead letters (unresolved work) and corrections (kept for retraining) are never removed.
+//! Dead letters (unresolved work), corrections (kept for retraining) and the actions taken on
+//! dead letters (redrives and discards: the operators' audit trail) are never removed.
 //! Every removal goes through the writer in batches of at most [`Retention::chunk`] records,
 //! each one write transaction among the others', so a sweep never holds the writer for long.
 //! The space freed is reused for new records; `triage store compact` gives it back to the file

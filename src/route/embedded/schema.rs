@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{pack_into, unpack};
 use super::rows::{DecisionRow, RawDecision, find_stored};
+pub(crate) use crate::route::dead_letter::DeadLetter;
 use crate::route::error::RouteError;
 use crate::route::thread::FollowUp;
 use crate::route::ticket::Ticket;
@@ -66,7 +67,11 @@ pub(crate) const THREADS: TableDefinition<ThreadKey, ()> = TableDefinition::new(
 /// The follow-ups attached to live tickets by (ticket id, position from 0), JSON [`FollowUp`].
 pub(crate) const FOLLOW_UPS: TableDefinition<(u64, u32), &[u8]> =
     TableDefinition::new("follow_ups");
-/// Next ticket id, correction id and decision row id, by name.
+/// What operators did with dead letters (redrives, discards) by action id, JSON
+/// [`DeadLetterAction`](crate::route::DeadLetterAction).
+pub(crate) const DEAD_LETTER_ACTIONS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("dead_letter_actions");
+/// Next ticket id, correction id, decision row id and dead-letter action id, by name.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// What the file is: `schema_version` → [`SCHEMA_VERSION`].
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -76,18 +81,11 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// table, and a lease's token as 32 hex digits of random bits (version 1 stored a number from
 /// a counter, and the counter). The `threads` and `follow_ups` tables and a ticket's thread id
 /// came later within version 2: they only add to it, so a file written before them opens (the
-/// tables are created empty; its tickets have no thread and take no follow-ups), and so did the
-/// `replies`, `reply_tickets`, `reply_times`, `resolved` and `resolved_threads` tables.
+/// tables are created empty; its tickets have no thread and take no follow-ups). So did the
+/// `dead_letter_actions`, `replies`, `reply_tickets`, `reply_times`, `resolved` and
+/// `resolved_threads` tables, created empty in an older file.
 pub(crate) const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_VERSION_KEY: &str = "schema_version";
-
-/// A ticket taken out of circulation, with why and when.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DeadLetter {
-    pub ticket: Ticket,
-    pub reason: String,
-    pub dead_ms: i64,
-}
 
 /// A resolved ticket kept to be reopened by a follow-up, with its follow-ups in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +142,21 @@ pub(crate) fn dead_letter_range(queue: &str) -> RangeInclusive<(&str, u64)> {
     (queue, 0)..=(queue, u64::MAX)
 }
 
+/// The dead letter of ticket `id`, whichever queue it is on. The table is keyed by queue
+/// first, so this walks it; dead letters are few, and an operator's action is rare.
+pub(crate) fn find_dead_letter(
+    table: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    id: u64,
+) -> Result<Option<DeadLetter>, RouteError> {
+    for entry in table.iter()? {
+        let (key, value) = entry?;
+        if key.value().1 == id {
+            return decode(format_args!("dead letter {id}"), value.value()).map(Some);
+        }
+    }
+    Ok(None)
+}
+
 /// Checks the schema version of the database at `path` (stamping a new, empty one with
 /// [`SCHEMA_VERSION`]) and creates every table, so read transactions never meet a missing one.
 pub(crate) fn open_tables(db: &Database, path: &Path) -> Result<(), RouteError> {
@@ -187,6 +200,7 @@ pub(crate) fn open_tables(db: &Database, path: &Path) -> Result<(), RouteError> 
     txn.open_table(REPLY_TIMES)?;
     txn.open_table(RESOLVED)?;
     txn.open_table(RESOLVED_THREADS)?;
+    txn.open_table(DEAD_LETTER_ACTIONS)?;
     txn.open_table(COUNTERS)?;
     txn.commit()?;
     Ok(())

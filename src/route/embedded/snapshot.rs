@@ -5,11 +5,12 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use super::rows::RawDecision;
 use super::schema::{
-    AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS, DeadLetter,
-    FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES, RESOLVED, RESOLVED_THREADS,
-    ResolvedTicket, THREADS, TICKETS, dead_letter_range, decode, follow_ups_of, indexed_ticket,
-    read_json, stored_decision, thread_range,
+    AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTER_ACTIONS, DEAD_LETTERS, DECISION_INDEX,
+    DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES,
+    RESOLVED, RESOLVED_THREADS, ResolvedTicket, THREADS, TICKETS, dead_letter_range, decode,
+    find_dead_letter, follow_ups_of, indexed_ticket, read_json, stored_decision, thread_range,
 };
+use crate::route::dead_letter::DeadLetterAction;
 use crate::route::error::RouteError;
 use crate::route::history::{AuditRecord, Correction, SentReply};
 use crate::route::stats::{QueueStats, Tally};
@@ -140,16 +141,35 @@ impl Snapshot {
         Ok(records)
     }
 
-    /// Dead-lettered tickets of `queue`, by id.
-    pub fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
+    /// Dead-lettered tickets of `queue`, oldest first (by when they were dead-lettered, then
+    /// by id).
+    pub fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         let table = self.txn.open_table(DEAD_LETTERS)?;
-        let mut tickets = Vec::new();
+        let mut letters = Vec::new();
         for entry in table.range(dead_letter_range(queue))? {
             let (key, value) = entry?;
             let what = format_args!("dead letter {}", key.value().1);
-            tickets.push(decode::<DeadLetter>(what, value.value())?.ticket);
+            letters.push(decode::<DeadLetter>(what, value.value())?);
         }
-        Ok(tickets)
+        letters.sort_by_key(|letter| (letter.dead_ms, letter.ticket.id));
+        Ok(letters)
+    }
+
+    /// The dead letter of ticket `id`, whichever queue it is on.
+    pub fn dead_letter(&self, id: u64) -> Result<Option<DeadLetter>, RouteError> {
+        find_dead_letter(&self.txn.open_table(DEAD_LETTERS)?, id)
+    }
+
+    /// Every redrive and discard, oldest first.
+    pub fn dead_letter_actions(&self) -> Result<Vec<DeadLetterAction>, RouteError> {
+        let table = self.txn.open_table(DEAD_LETTER_ACTIONS)?;
+        let mut actions = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let what = format_args!("dead-letter action {}", key.value());
+            actions.push(decode(what, value.value())?);
+        }
+        Ok(actions)
     }
 
     /// Every correction, oldest first.

@@ -1,7 +1,10 @@
 //! `Txn`: the queue's state changes, applied by the writer inside one redb write
 //! transaction. Every operation checks the caller's request (returning NotFound / lease /
 //! argument errors) before it changes anything, so a refused request leaves the batch's
-//! transaction untouched; a `Storage` error instead aborts the whole batch.
+//! transaction untouched; a `Storage` error instead aborts the whole batch. Redrive and
+//! discard of dead letters are in `txn/dead_letters.rs`.
+
+mod dead_letters;
 
 use std::collections::HashSet;
 
@@ -9,9 +12,9 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::rows::{DecisionRow, MAX_DECISIONS_PER_ROW, RawDecision, row_of, stored_entries};
 use super::schema::{
-    AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTERS, DECISION_INDEX, DECISION_ROWS,
-    DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES, RESOLVED,
-    RESOLVED_THREADS, ReadyKey, ResolvedTicket, THREADS, TICKETS, ThreadKey, encode,
+    AUDIT, AUDIT_TIMES, CORRECTIONS, COUNTERS, DEAD_LETTER_ACTIONS, DEAD_LETTERS, DECISION_INDEX,
+    DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES,
+    RESOLVED, RESOLVED_THREADS, ReadyKey, ResolvedTicket, THREADS, TICKETS, ThreadKey, encode,
     follow_up_range, follow_ups_of, indexed_ticket, read_json, ready_key, ready_range,
     stored_decision, thread_key,
 };
@@ -26,6 +29,7 @@ const NEXT_TICKET_ID: &str = "next_ticket_id";
 const NEXT_CORRECTION_ID: &str = "next_correction_id";
 const NEXT_DECISION_ROW: &str = "next_decision_row";
 const NEXT_REPLY_SEQ: &str = "next_reply_seq";
+const NEXT_DEAD_LETTER_ACTION_ID: &str = "next_dead_letter_action_id";
 
 /// The open tables of one write transaction, the batch's clock reading and its counters.
 pub(crate) struct Txn<'t> {
@@ -48,13 +52,17 @@ pub(crate) struct Txn<'t> {
     reply_times: Table<'t, (i64, u64), ()>,
     resolved: Table<'t, u64, &'static [u8]>,
     resolved_threads: Table<'t, ThreadKey<'static>, ()>,
+    dead_letter_actions: Table<'t, u64, &'static [u8]>,
     counters: Table<'t, &'static str, u64>,
     next_ticket_id: u64,
     next_correction_id: u64,
     next_decision_row: u64,
     next_reply_seq: u64,
+    next_dead_letter_action_id: u64,
     now_ms: i64,
     max_deliveries: u32,
+    /// The tickets this transaction dead-lettered, reported once it commits.
+    dead_lettered: Vec<DeadLetter>,
 }
 
 /// What one step of the decision sweep did.
@@ -84,11 +92,18 @@ impl<'t> Txn<'t> {
         let counter = |name: &str| -> Result<u64, RouteError> {
             Ok(counters.get(name)?.map_or(1, |guard| guard.value()))
         };
-        let (next_ticket_id, next_correction_id, next_decision_row, next_reply_seq) = (
+        let (
+            next_ticket_id,
+            next_correction_id,
+            next_decision_row,
+            next_reply_seq,
+            next_dead_letter_action_id,
+        ) = (
             counter(NEXT_TICKET_ID)?,
             counter(NEXT_CORRECTION_ID)?,
             counter(NEXT_DECISION_ROW)?,
             counter(NEXT_REPLY_SEQ)?,
+            counter(NEXT_DEAD_LETTER_ACTION_ID)?,
         );
         Ok(Self {
             tickets: txn.open_table(TICKETS)?,
@@ -108,18 +123,22 @@ impl<'t> Txn<'t> {
             reply_times: txn.open_table(REPLY_TIMES)?,
             resolved: txn.open_table(RESOLVED)?,
             resolved_threads: txn.open_table(RESOLVED_THREADS)?,
+            dead_letter_actions: txn.open_table(DEAD_LETTER_ACTIONS)?,
             counters,
             next_ticket_id,
             next_correction_id,
             next_decision_row,
             next_reply_seq,
+            next_dead_letter_action_id,
             now_ms,
             max_deliveries,
+            dead_lettered: Vec::new(),
         })
     }
 
-    /// Stores the counters; call once after the batch's last operation.
-    pub fn finish(mut self) -> Result<(), RouteError> {
+    /// Stores the counters; call once after the batch's last operation. Returns the tickets
+    /// the batch dead-lettered, for the writer to report once it has committed them.
+    pub fn finish(mut self) -> Result<Vec<DeadLetter>, RouteError> {
         self.store_pending_row()?;
         self.counters
             .insert(NEXT_DECISION_ROW, self.next_decision_row)?;
@@ -127,7 +146,9 @@ impl<'t> Txn<'t> {
         self.counters
             .insert(NEXT_CORRECTION_ID, self.next_correction_id)?;
         self.counters.insert(NEXT_REPLY_SEQ, self.next_reply_seq)?;
-        Ok(())
+        self.counters
+            .insert(NEXT_DEAD_LETTER_ACTION_ID, self.next_dead_letter_action_id)?;
+        Ok(self.dead_lettered)
     }
 
     /// Stores the decision for `inquiry_id` and queues `ticket` under the next ticket id (its
@@ -367,7 +388,6 @@ impl<'t> Txn<'t> {
         self.unlease(&mut ticket)?;
         if ticket.deliveries >= self.max_deliveries {
             let reason = released_last(holder, ticket.deliveries, reason);
-            tracing::warn!(ticket_id = id, queue = %ticket.queue, %reason, "ticket dead-lettered");
             self.dead_letter(ticket.clone(), reason)?;
             return Ok(ticket);
         }
@@ -572,7 +592,6 @@ impl<'t> Txn<'t> {
                     "lease of {holder} expired after {} deliveries",
                     ticket.deliveries
                 );
-                tracing::warn!(ticket_id = id, queue = %ticket.queue, %reason, "ticket dead-lettered");
                 self.dead_letter(ticket, reason)?;
             } else {
                 tracing::info!(ticket_id = id, holder, "lease expired, ticket ready again");
@@ -582,7 +601,8 @@ impl<'t> Txn<'t> {
         Ok(())
     }
 
-    /// Takes the ticket out of circulation with its follow-ups, which the dead letter keeps.
+    /// Takes the ticket out of circulation with its follow-ups, which the dead letter keeps;
+    /// the writer reports it once the batch commits.
     fn dead_letter(&mut self, mut ticket: Ticket, reason: String) -> Result<(), RouteError> {
         self.close(&mut ticket)?;
         self.tickets.remove(ticket.id)?;
@@ -595,6 +615,7 @@ impl<'t> Txn<'t> {
         let bytes = encode(format_args!("dead letter {id}"), &letter)?;
         self.dead_letters
             .insert((letter.ticket.queue.as_str(), id), bytes.as_slice())?;
+        self.dead_lettered.push(letter);
         Ok(())
     }
 

@@ -449,14 +449,22 @@ impl WriterLoop {
                 tables.finish()
             },
         );
-        if let Err(err) = applied {
-            if let Err(abort) = txn.abort() {
-                tracing::warn!(%abort, "aborting route batch failed");
+        let dead_lettered = match applied {
+            Ok(dead_lettered) => dead_lettered,
+            Err(err) => {
+                if let Err(abort) = txn.abort() {
+                    tracing::warn!(%abort, "aborting route batch failed");
+                }
+                return Err(aborted(err));
             }
-            return Err(aborted(err));
-        }
+        };
         txn.commit()
             .map_err(|e| BatchFailure::CommitFailed(e.into()))?;
+        for letter in &dead_lettered {
+            self.store
+                .dead_lettered()
+                .report(&letter.ticket, &letter.reason);
+        }
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.unflushed.store(!fsynced, Ordering::Release);
         Ok(())

@@ -8,6 +8,10 @@
 //! resolved (keeping the ticket to reopen), in the same statement or transaction that records
 //! the dead letter or the audit record. So the two serialize on the row: a follow-up is
 //! attached before the ticket closes, or finds it closed.
+//!
+//! Dead letters and what operators do with them are in `ledger/dead_letters.rs`.
+
+mod dead_letters;
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -776,20 +780,6 @@ impl Ledger {
         txn.commit()
             .await
             .map_err(failed("committing a dead letter"))
-    }
-
-    /// The dead letters of `queue` as (ticket id, ticket JSON), oldest first.
-    pub async fn dead_letters(&self, queue: &str) -> Result<Vec<(u64, String)>, PostgresError> {
-        let conn = self.pg.client().await?;
-        let rows = conn
-            .query(
-                "SELECT ticket_id, ticket FROM dead_letters WHERE queue = $1
-                 ORDER BY dead_ms, ticket_id",
-                &[&queue],
-            )
-            .await
-            .map_err(failed("reading dead letters"))?;
-        Ok(rows.iter().map(|r| (unid(r.get(0)), r.get(1))).collect())
     }
 
     /// How many dead letters `queue` has.

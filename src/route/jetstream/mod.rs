@@ -17,9 +17,11 @@
 //! A ticket whose lease expired with `max_deliveries` deliveries is moved to the dead letters
 //! at the next claim that meets it, as in the embedded queue. The ledger's lease rows decide
 //! whether a lease is live (the contract's lease rules) and which delivered messages stats
-//! count as leased: an expired one is ready, waiting for its redelivery.
+//! count as leased: an expired one is ready, waiting for its redelivery. A redrive publishes
+//! the dead letter's ticket again under its id, then records it in the ledger (see
+//! [`TicketQueue::redrive`] below for what a crash between the two leaves).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,9 @@ use crate::postgres::PostgresError;
 use crate::readiness::NotReady;
 use crate::route::clock::Clock;
 use crate::route::contract::TicketQueue;
+use crate::route::dead_letter::{
+    DeadLetter, DeadLetterAction, DeadLetterOutcome, DeadLetterTally, require_actor_and_reason,
+};
 use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
@@ -107,6 +112,8 @@ pub struct JetStreamQueue<D> {
     ids: TicketIds,
     decisions_written: DecisionWriter,
     clock: Arc<dyn Clock>,
+    /// The tickets this replica dead-lettered since it connected.
+    dead_lettered: DeadLetterTally,
     decisions: PhantomData<fn() -> D>,
 }
 
@@ -186,6 +193,7 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
             consumers,
             ids: TicketIds::default(),
             clock,
+            dead_lettered: DeadLetterTally::default(),
             decisions: PhantomData,
         })
     }
@@ -372,12 +380,14 @@ impl<D: DecisionRecord> JetStreamQueue<D> {
     ) -> Result<(), RouteError> {
         let ticket_id = previous.ticket_id;
         let now = self.clock.now_ms();
+        let mut letter = Ticket::from_new(ticket_id, ticket.clone());
+        letter.deliveries = previous.deliveries;
         self.ledger
-            .record_dead_letter(&Ticket::from_new(ticket_id, ticket.clone()), &reason, now)
+            .record_dead_letter(&letter, &reason, now)
             .await?;
         self.ack(ack_subject, AckKind::Ack).await?;
         self.ledger.drop_lease(ticket_id, previous.token).await?;
-        tracing::warn!(ticket_id, queue = %ticket.queue, reason, "ticket dead-lettered");
+        self.dead_lettered.report(&letter, &reason);
         Ok(())
     }
 
@@ -793,16 +803,117 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(all)
     }
 
-    async fn dead_letters(&self, queue: &str) -> Result<Vec<Ticket>, RouteError> {
-        self.ledger
-            .dead_letters(queue)
+    async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
+        Ok(self.ledger.dead_letters(queue).await?)
+    }
+
+    async fn dead_letter(&self, ticket_id: u64) -> Result<Option<DeadLetter>, RouteError> {
+        Ok(self.ledger.dead_letter(ticket_id).await?)
+    }
+
+    /// Publishes the ticket again under its id first, then records the redrive in the ledger
+    /// (the dead letter taken, follow-ups and thread back, the decision pointing at the new
+    /// message). A crash between the two leaves the ticket both claimable (its message names
+    /// its id, so leases and resolution work) and still listed as a dead letter: nothing is
+    /// lost, and redriving it again to the same queue finds its message (the publish is
+    /// deduplicated by an id naming this dead letter and the queue, within the stream's
+    /// duplicate window) and finishes the ledger's part. The other order could lose the
+    /// ticket: out of the dead letters, never published.
+    async fn redrive(
+        &self,
+        ticket_id: u64,
+        to_queue: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError> {
+        require_token("target queue", to_queue)?;
+        require_actor_and_reason(actor, reason)?;
+        if !self.settings.queues.iter().any(|q| q == to_queue) {
+            return Err(RouteError::InvalidArgument(format!(
+                "target queue {to_queue:?} is not served"
+            )));
+        }
+        let letter = self
+            .ledger
+            .dead_letter(ticket_id)
             .await?
-            .into_iter()
-            .map(|(id, json)| {
-                serde_json::from_str(&json)
-                    .map_err(|err| RouteError::storage(format_args!("dead letter {id}"), err))
-            })
-            .collect()
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        let ticket = &letter.ticket;
+        let requeued = NewTicket {
+            inquiry_id: ticket.inquiry_id.clone(),
+            client_id: ticket.client_id.clone(),
+            queue: to_queue.to_owned(),
+            priority: ticket.priority,
+            sla_due_ms: ticket.sla_due_ms,
+            created_ms: ticket.created_ms,
+            payload: ticket.payload.clone(),
+            thread_id: ticket.thread_id.clone(),
+        };
+        let message_id = format!(
+            "{}@redrive-{}-{}>{to_queue}",
+            ticket.inquiry_id, ticket_id, letter.dead_ms
+        );
+        let published = self.publish(&requeued, &message_id, ticket_id).await?;
+        let outcome = DeadLetterOutcome::Redriven {
+            to_queue: to_queue.to_owned(),
+        };
+        let action = DeadLetterAction::on(&letter, outcome, actor, reason, self.clock.now_ms());
+        let recorded = self
+            .ledger
+            .record_redrive(&letter, action, published.stream_seq)
+            .await?
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        tracing::info!(
+            ticket_id,
+            from = %ticket.queue,
+            to = to_queue,
+            actor,
+            reason,
+            "dead letter redriven"
+        );
+        Ok(recorded)
+    }
+
+    async fn discard(
+        &self,
+        ticket_id: u64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<DeadLetterAction, RouteError> {
+        require_actor_and_reason(actor, reason)?;
+        let letter = self
+            .ledger
+            .dead_letter(ticket_id)
+            .await?
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        let action = DeadLetterAction::on(
+            &letter,
+            DeadLetterOutcome::Discarded,
+            actor,
+            reason,
+            self.clock.now_ms(),
+        );
+        let recorded = self
+            .ledger
+            .record_discard(action)
+            .await?
+            .ok_or(RouteError::NotFound(ticket_id))?;
+        tracing::info!(
+            ticket_id,
+            queue = %letter.ticket.queue,
+            actor,
+            reason,
+            "dead letter discarded"
+        );
+        Ok(recorded)
+    }
+
+    async fn dead_letter_actions(&self) -> Result<Vec<DeadLetterAction>, RouteError> {
+        Ok(self.ledger.dead_letter_actions().await?)
+    }
+
+    fn dead_lettered_totals(&self) -> BTreeMap<String, u64> {
+        self.dead_lettered.totals()
     }
 
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {

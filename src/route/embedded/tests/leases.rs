@@ -102,7 +102,8 @@ async fn an_expired_lease_is_refused_for_every_operation() {
     assert_eq!((again.id, again.deliveries), (id, 2));
 }
 
-/// After max_deliveries expired leases the ticket is dead-lettered, not made ready.
+/// After max_deliveries expired leases the ticket is dead-lettered, not made ready, with why,
+/// and counted once for its queue.
 #[tokio::test]
 async fn repeated_expiry_dead_letters_the_ticket() {
     let f = Fixture::with(QueueSettings {
@@ -117,9 +118,15 @@ async fn repeated_expiry_dead_letters_the_ticket() {
     assert!(f.claim("billing", "alice").await.is_none());
     let dead = f.queue.dead_letters("billing").await.expect("dead letters");
     assert_eq!(dead.len(), 1);
+    let letter = &dead[0].ticket;
     assert_eq!(
-        (dead[0].id, dead[0].deliveries, &dead[0].lease),
+        (letter.id, letter.deliveries, &letter.lease),
         (id, 2, &None)
+    );
+    assert_eq!(dead[0].reason, "lease of alice expired after 2 deliveries");
+    assert_eq!(
+        f.queue.dead_lettered_totals(),
+        std::collections::BTreeMap::from([("billing".to_owned(), 1)])
     );
     assert_eq!(f.queue.ticket(id).await.expect("ticket"), None);
     assert!(
