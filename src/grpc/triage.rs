@@ -1,5 +1,5 @@
-//! The triage service adapter: Submit, Classify and Ping, and the entry to SubmitStream (which
-//! lives in `stream.rs`).
+//! The triage service adapter: Submit, Classify and Ping, and the entries to SubmitStream (which
+//! lives in `stream.rs`) and to Feedback and FeedbackSummary (`feedback.rs`).
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::ServiceError;
 use super::app::App;
 use super::convert::{classification_to_proto, decision_to_proto, inquiry_from_proto};
+use super::feedback;
 use super::stream::{self, DecisionStream};
 use crate::helpdesk::Caller;
 use crate::intake::{Decision, Disposition, Submitted, ThreadRole};
@@ -136,6 +137,28 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::PingResponse>, Status> {
         self.app
             .call("Ping", request, |_, _| async { Ok(pb::PingResponse {}) })
+            .await
+    }
+
+    async fn feedback(
+        &self,
+        request: Request<pb::FeedbackRequest>,
+    ) -> Result<Response<pb::FeedbackResponse>, Status> {
+        self.app
+            .call("Feedback", request, |caller, message| async move {
+                feedback::rate(&self.app, &caller, message).await
+            })
+            .await
+    }
+
+    async fn feedback_summary(
+        &self,
+        request: Request<pb::FeedbackSummaryRequest>,
+    ) -> Result<Response<pb::FeedbackSummaryResponse>, Status> {
+        self.app
+            .call("FeedbackSummary", request, |caller, _| async move {
+                feedback::summary(&self.app, &caller).await
+            })
             .await
     }
 }

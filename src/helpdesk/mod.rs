@@ -10,6 +10,7 @@
 
 mod caller;
 mod error;
+mod feedback;
 mod lease;
 mod tickets;
 mod validate;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use caller::{Caller, Role};
 pub use error::{ErrorKind, HelpdeskError};
+pub use feedback::FeedbackBackend;
 pub use lease::LeasePolicy;
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 pub use validate::validate_inquiry;
@@ -42,6 +44,8 @@ pub struct Backends {
     pub queue: Arc<DecisionQueue>,
     /// What leases, SLAs and decisions are timed by.
     pub clock: Arc<dyn Clock>,
+    /// Where clients' ratings of answers are kept, and how links to rate are made.
+    pub feedback: FeedbackBackend,
 }
 
 /// The limits the helpdesk enforces.
@@ -69,6 +73,7 @@ pub struct Helpdesk {
     /// The pack's queues (with the escalation queue): what tickets can be on.
     queues: Vec<Queue>,
     policy: Policy,
+    feedback: FeedbackBackend,
 }
 
 impl Helpdesk {
@@ -79,6 +84,7 @@ impl Helpdesk {
             clients,
             queue,
             clock,
+            feedback,
         } = backends;
         let intake = Intake::new(
             pack,
@@ -96,6 +102,7 @@ impl Helpdesk {
             queue,
             queues: pack.queues.clone(),
             policy,
+            feedback,
         }
     }
 

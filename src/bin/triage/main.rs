@@ -77,6 +77,9 @@ enum Command {
     Ask(remote::AskArgs),
     /// Work on specialist queues of a running server.
     Queue(remote::QueueArgs),
+    /// The clients' ratings of answers (CSAT, CES) by intent and by queue, from a running
+    /// server (an admin token).
+    Feedback(remote::FeedbackArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling) and Submit, alternating, in one run.
@@ -134,6 +137,7 @@ fn main() -> Result<ExitCode> {
         Command::Ask(args) => remote::ask(args),
         Command::Import(args) => import::run(args),
         Command::Queue(args) => remote::queue(args),
+        Command::Feedback(args) => remote::feedback(args),
         Command::Bench(args) => bench::bench(args),
         Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),
