@@ -165,6 +165,30 @@ async fn a_rating_through_the_link_is_recorded() {
         .unwrap()
         .into_inner();
     assert_eq!((changed.changes, changed.queue.as_str()), (1, ""));
+
+    // `triage feedback` prints the summary as tables by intent and by queue.
+    let addr = format!("http://{}", fixture.server.addr);
+    let output = tokio::task::spawn_blocking(move || {
+        common::triage(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["feedback", "--addr", &addr],
+        )
+    })
+    .await
+    .unwrap();
+    let table = common::stdout_of_success(&output);
+    assert!(table.starts_with("intent "), "{table}");
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("deliverable_eta"))
+        .unwrap_or_else(|| panic!("no intent row: {table}"));
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["deliverable_eta", "1", "5.00", "100", "%", "-", "-", "0"],
+        "{table}"
+    );
+    assert!(table.contains("\nqueue "), "{table}");
+    assert!(table.contains("(automatic)"), "{table}");
 }
 
 /// A forged token gets 403 and an expired one 410, each with a page saying so; a rating out
