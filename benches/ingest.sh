@@ -22,6 +22,7 @@ port=${PORT:-50651}
 cat > "$work/triage.toml" <<TOML
 listen = "127.0.0.1:$port"
 metrics_listen = "127.0.0.1:0"
+http_listen = "127.0.0.1:0"
 data_dir = "$work/var"
 TOML
 sample=(sample-maildir --out "$work/Maildir" --count "$count" --seed 1)

@@ -41,6 +41,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The Prometheus metrics address (`GET /metrics`); none when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// The HTTP address of the pages triage serves (the feedback page); none when unset.
+    pub http_listen: Option<SocketAddr>,
+    /// The address clients reach those pages at, which links in mails start with;
+    /// `http://<http_listen>` when unset.
+    pub public_url: Option<String>,
+    /// Ratings of answers: how long they may be changed, the links' signing key.
+    pub feedback: FeedbackConfig,
     /// The domain pack served.
     pub pack: PathBuf,
     /// The model folder; `models/<pack name>` when unset.
@@ -150,6 +157,12 @@ struct ConfigFile {
     listen: SocketAddr,
     #[serde(default = "default_metrics_listen")]
     metrics_listen: Option<SocketAddr>,
+    #[serde(default = "default_http_listen")]
+    http_listen: Option<SocketAddr>,
+    #[serde(default)]
+    public_url: Option<String>,
+    #[serde(default)]
+    feedback: FeedbackConfig,
     #[serde(default = "default_pack")]
     pack: PathBuf,
     #[serde(default)]
@@ -218,6 +231,9 @@ impl TryFrom<ConfigFile> for Config {
         Ok(Self {
             listen: file.listen,
             metrics_listen: file.metrics_listen,
+            http_listen: file.http_listen,
+            public_url: file.public_url,
+            feedback: file.feedback,
             pack: file.pack,
             model: file.model,
             backend,
@@ -240,6 +256,63 @@ impl TryFrom<ConfigFile> for Config {
             reflection: file.reflection,
         })
     }
+}
+
+/// Ratings of answers (`[feedback]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// Days after the answer during which a rating may be changed (through the API or the
+    /// link), and for which a feedback link works.
+    #[serde(default = "default_change_window_days")]
+    pub change_window_days: u64,
+    /// The key feedback links are signed with, in hex (at least 32 digits); when unset, one is
+    /// made once and kept: in `feedback.key` in the data folder, or in PostgreSQL when scaled
+    /// out.
+    #[serde(default)]
+    pub link_key: Option<String>,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            change_window_days: default_change_window_days(),
+            link_key: None,
+        }
+    }
+}
+
+impl FeedbackConfig {
+    /// How long after the answer a rating may be changed.
+    pub fn change_window(&self) -> Duration {
+        Duration::from_secs(self.change_window_days.saturating_mul(86_400))
+    }
+
+    /// The configured link key as bytes, if one is configured.
+    pub fn link_key_bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(hex) = &self.link_key else {
+            return Ok(None);
+        };
+        let digits = hex.trim();
+        let valid = digits.len() >= 32
+            && digits.len() % 2 == 0
+            && digits.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return Err(
+                "[feedback] link_key must be an even number of hex digits, at least 32".to_owned(),
+            );
+        }
+        let bytes = (0..digits.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&digits[at..at + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|err| format!("[feedback] link_key: {err}"))?;
+        Ok(Some(bytes))
+    }
+}
+
+fn default_change_window_days() -> u64 {
+    28
 }
 
 /// The PostgreSQL database of a scaled-out deployment.
@@ -317,6 +390,10 @@ fn default_listen() -> SocketAddr {
 
 fn default_metrics_listen() -> Option<SocketAddr> {
     Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+}
+
+fn default_http_listen() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 7601)))
 }
 
 fn default_pack() -> PathBuf {
@@ -458,6 +535,19 @@ impl Config {
                 self.listen
             ));
         }
+        if self.feedback.change_window_days == 0 {
+            return invalid("[feedback] change_window_days must be above 0".to_owned());
+        }
+        self.feedback
+            .link_key_bytes()
+            .map_err(ConfigError::Invalid)?;
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid(format!(
+                "public_url = {url:?} must start with http:// or https://"
+            ));
+        }
         if self.tls.as_ref().is_some_and(|tls| tls.reload_seconds == 0) {
             return invalid("[tls] reload_seconds must be above 0".to_owned());
         }
@@ -493,6 +583,19 @@ impl Config {
             .then(|| Duration::from_secs(self.retention_days.saturating_mul(86_400)))
     }
 
+    /// The address links to triage's pages start with: `public_url`, else
+    /// `http://<http_listen>` (`https://` with `[tls]`), without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match (&self.public_url, self.http_listen) {
+            (Some(url), _) => url.trim_end_matches('/').to_owned(),
+            (None, Some(address)) => {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{address}")
+            }
+            (None, None) => String::new(),
+        }
+    }
+
     /// How long shutdown waits for in-flight requests.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_seconds)
@@ -518,6 +621,7 @@ impl Config {
         [
             ("listen", Some(self.listen)),
             ("metrics_listen", self.metrics_listen),
+            ("http_listen", self.http_listen),
         ]
         .into_iter()
         .filter_map(|(key, address)| Some((key, address?)))
@@ -596,6 +700,42 @@ mod tests {
         assert!(config.tokens.is_empty());
         assert_eq!(config.retention(), Some(Duration::from_secs(90 * 86_400)));
         config.validate().unwrap();
+    }
+
+    /// The pages listen on loopback by default and links start with that address; a public
+    /// URL, a change window and a link key may be set, and bad ones are refused.
+    #[test]
+    fn feedback_settings_have_defaults_and_are_checked() {
+        let config = Config::default();
+        assert_eq!(
+            config.http_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 7601)))
+        );
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:7601");
+        assert_eq!(
+            config.feedback.change_window(),
+            Duration::from_secs(28 * 86_400)
+        );
+        assert_eq!(config.feedback.link_key_bytes(), Ok(None));
+        let key = "00112233445566778899aabbccddeeff";
+        let set = Config::parse(&format!(
+            "public_url = \"https://help.example/\"\n[feedback]\nchange_window_days = 7\nlink_key = \"{key}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(set.public_base_url(), "https://help.example");
+        assert_eq!(
+            set.feedback.change_window(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(set.feedback.link_key_bytes().unwrap().unwrap().len(), 16);
+        let short = refusal("[feedback]\nlink_key = \"abcd\"\n");
+        assert!(short.contains("at least 32"), "{short}");
+        let zero = refusal("[feedback]\nchange_window_days = 0\n");
+        assert!(zero.contains("change_window_days"), "{zero}");
+        let scheme = refusal("public_url = \"help.example\"\n");
+        assert!(scheme.contains("http://"), "{scheme}");
+        let open = refusal("http_listen = \"0.0.0.0:7601\"\n");
+        assert!(open.contains("http_listen"), "{open}");
     }
 
     /// `retention_days = 0` keeps finished work forever; another value keeps it that long.

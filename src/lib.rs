@@ -5,7 +5,8 @@
 //! Each layer calls only the layers below it.
 //! - **Adapters** — [`grpc`]: the triage and specialist services: authentication, per-token
 //!   limits, admission, metrics, translation between proto messages and the domain API's types, and the one
-//!   mapping of errors to status codes. [`server`] composes the layers from a
+//!   mapping of errors to status codes. [`web`]: the HTTP pages (the feedback page a client
+//!   rates an answer on through a signed link). [`server`] composes the layers from a
 //!   [`config::Config`] (config → backends → domain API → adapters), serves, shuts down.
 //!   [`mail`], the email-ingest worker (a Maildir or mail files in, inquiries named by their
 //!   sender over gRPC, replies into an outbox), is a gRPC client like any other, and so is the
@@ -20,7 +21,8 @@
 //!   entity matching and the answer templates; [`route`]: the ticket queue contract
 //!   ([`route::TicketQueue`]), which stores the caller's decision type as it is; [`pack`]: a
 //!   helpdesk's domain pack (intents, tiers, queues, labelled examples), loaded and
-//!   validated. None of them knows a gRPC or proto type.
+//!   validated; [`feedback`]: clients' ratings of answers (CSAT, CES) with their inquiry's
+//!   context, the rules of changing them, signed links, and their stores (redb, PostgreSQL). None of them knows a gRPC or proto type.
 //! - **Backends**, each beside the contract it implements — under [`route`], the durable
 //!   embedded queue (`route::embedded`: redb, group commit, leases, dead letters, a schema
 //!   version checked on open) and the NATS JetStream queue with its PostgreSQL ledger
@@ -66,6 +68,7 @@ pub mod answer;
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod feedback;
 pub mod grpc;
 pub mod helpdesk;
 pub mod intake;
@@ -80,5 +83,6 @@ pub mod server;
 pub mod telemetry;
 pub mod text;
 pub mod tls;
+pub mod web;
 
 pub use error::{Error, Result};

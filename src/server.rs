@@ -17,8 +17,9 @@ use tonic_health::ServingStatus;
 use crate::answer::{ClientDirectory, PgStatus, Recent, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Access, Backend, Config, PostgresConfig};
+use crate::feedback::{EmbeddedFeedback, FeedbackError, FeedbackStore, LinkSigner, PgFeedback};
 use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
-use crate::helpdesk::{Backends, Helpdesk, LeasePolicy, Policy};
+use crate::helpdesk::{Backends, FeedbackBackend, Helpdesk, LeasePolicy, Policy};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
 use crate::postgres::{Postgres, PostgresError};
@@ -50,6 +51,10 @@ pub enum ServerError {
     Postgres(#[from] PostgresError),
     #[error("jetstream queue: {0}")]
     JetStream(crate::route::RouteError),
+    #[error("feedback: {0}")]
+    Feedback(#[from] FeedbackError),
+    #[error("config: {0}")]
+    Config(String),
     #[error("escalation queue {} is not listed in the pack's queues.csv", crate::text::quoted(.0))]
     EscalationQueue(String),
     #[error("gRPC: {0}")]
@@ -92,9 +97,13 @@ pub async fn build_with_clock(
         crate::answer::instant_from_unix_ms(clock.now_ms()),
     )?);
     let queues = serving_queues(&pack)?;
-    let (clients, queue, queue_shown): (Directory, Arc<DecisionQueue>, String) = match &config
-        .backend
-    {
+    type Stores = (
+        Directory,
+        Arc<DecisionQueue>,
+        String,
+        Arc<dyn FeedbackStore>,
+    );
+    let (clients, queue, queue_shown, feedback): Stores = match &config.backend {
         Backend::Embedded { data_dir, clients } => {
             let directory = match clients {
                 Some(pg) => Directory::postgres(connect(pg).await?).await?,
@@ -119,7 +128,8 @@ pub async fn build_with_clock(
                 });
             }
             let shown = format!("embedded in {}", data_dir.display());
-            (directory, Arc::new(queue), shown)
+            let feedback = Arc::new(EmbeddedFeedback::open(data_dir)?);
+            (directory, Arc::new(queue), shown, feedback)
         }
         Backend::ScaledOut { postgres, nats } => {
             let pg = connect(postgres).await?;
@@ -144,7 +154,13 @@ pub async fn build_with_clock(
                     .await
                     .map_err(ServerError::JetStream)?;
             let shown = format!("jetstream at {}, stream {}", nats.url, nats.stream);
-            (Directory::postgres(pg).await?, Arc::new(queue), shown)
+            let feedback = Arc::new(PgFeedback::new(pg.clone()));
+            (
+                Directory::postgres(pg).await?,
+                Arc::new(queue),
+                shown,
+                feedback,
+            )
         }
     };
     // The data folder is named only where a queue lives in it (not when scaled out).
@@ -156,12 +172,19 @@ pub async fn build_with_clock(
         queue = %queue_shown,
         "loaded"
     );
+    let feedback = FeedbackBackend {
+        links: link_signer(config, feedback.as_ref()).await?,
+        store: feedback,
+        public_url: config.public_base_url(),
+        change_window: config.feedback.change_window(),
+    };
     let backends = Backends {
         classifier,
         status,
         clients: clients.directory,
         queue,
         clock,
+        feedback,
     };
     let policy = Policy {
         leases: LeasePolicy {
@@ -176,6 +199,32 @@ pub async fn build_with_clock(
         metrics,
         config.max_in_flight,
     )))
+}
+
+/// The signer of feedback links: with the configured key, else with the one the feedback store
+/// keeps (made now when it keeps none), so links outlive restarts and work on every replica.
+async fn link_signer(
+    config: &Config,
+    store: &dyn FeedbackStore,
+) -> Result<LinkSigner, ServerError> {
+    let key = match config
+        .feedback
+        .link_key_bytes()
+        .map_err(ServerError::Config)?
+    {
+        Some(key) => key,
+        None => {
+            let candidate = LinkSigner::generate_key()
+                .map_err(|err| FeedbackError::storage("making a feedback link key", err))?;
+            store.link_key(candidate).await?
+        }
+    };
+    LinkSigner::new(key).ok_or_else(|| {
+        ServerError::Config(format!(
+            "the feedback link key is shorter than {} bytes",
+            crate::feedback::MIN_KEY_BYTES
+        ))
+    })
 }
 
 /// Where clients are looked up, as the log names it, with how many it holds.

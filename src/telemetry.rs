@@ -2,7 +2,15 @@
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
 //! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, tickets dead-lettered by queue, the records retention removed,
-//! authentication failures by source and requests refused for their token's limits.
+//! authentication failures by source and requests refused for their token's limits, and clients'
+//! ratings of answers by queue and source, with their CSAT and CES scores.
+//!
+//! The scores are counters by score (`triage_feedback_csat_total{queue,score}`, the same for
+//! CES), not histograms: a score is one of five (or seven) values, so a counter per value is
+//! the exact distribution, from which the share satisfied (`score` 4 or 5) and the mean follow
+//! in PromQL; a histogram's cumulative `le` buckets would hold the same on an integer scale, less
+//! readably. A changed rating is counted again: these count ratings given, while the summary
+//! (`FeedbackSummary`) holds each inquiry's latest.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -34,6 +42,9 @@ pub struct Metrics {
     /// The sources `auth_failures` has a series for, at most [`AUTH_FAILURE_SOURCES`].
     auth_failure_sources: Mutex<HashSet<String>>,
     limited: IntCounterVec,
+    feedback: IntCounterVec,
+    feedback_csat: IntCounterVec,
+    feedback_ces: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
@@ -123,6 +134,21 @@ impl Metrics {
             "Requests refused for their token's limits, by token name and limit (rate, in_flight)",
             &["token", "limit"],
         );
+        let feedback = counter(
+            "triage_feedback_total",
+            "Ratings of answers given (a change counted again), by queue ((automatic) for automatic answers) and source (api, email, link)",
+            &["queue", "source"],
+        );
+        let feedback_csat = counter(
+            "triage_feedback_csat_total",
+            "Ratings of answers by queue and CSAT score (1 to 5)",
+            &["queue", "score"],
+        );
+        let feedback_ces = counter(
+            "triage_feedback_ces_total",
+            "Ratings of answers that gave a CES, by queue and CES score (1 to 7)",
+            &["queue", "score"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -160,6 +186,9 @@ impl Metrics {
             auth_failures,
             auth_failure_sources: Mutex::new(HashSet::new()),
             limited,
+            feedback,
+            feedback_csat,
+            feedback_ces,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -261,6 +290,21 @@ impl Metrics {
     pub fn count_dead_lettered(&self, queue: &str, total: u64) {
         let counter = self.dead_lettered.with_label_values(&[queue]);
         counter.inc_by(total.saturating_sub(counter.get()));
+    }
+
+    /// Counts one rating of an answer from `queue` (`None`: answered automatically) that came
+    /// by `source`, with its scores.
+    pub fn observe_feedback(&self, queue: Option<&str>, source: &str, csat: u8, ces: Option<u8>) {
+        let queue = queue.unwrap_or(crate::feedback::AUTOMATIC);
+        self.feedback.with_label_values(&[queue, source]).inc();
+        self.feedback_csat
+            .with_label_values(&[queue, &csat.to_string()])
+            .inc();
+        if let Some(ces) = ces {
+            self.feedback_ces
+                .with_label_values(&[queue, &ces.to_string()])
+                .inc();
+        }
     }
 
     /// Counts one request of `token` refused for its `limit`.

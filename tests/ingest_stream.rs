@@ -161,6 +161,20 @@ impl TriageService for FakeServer {
         Ok(Response::new(pb::ListRepliesResponse::default()))
     }
 
+    async fn feedback(
+        &self,
+        _: Request<pb::FeedbackRequest>,
+    ) -> Result<Response<pb::FeedbackResponse>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
+    async fn feedback_summary(
+        &self,
+        _: Request<pb::FeedbackSummaryRequest>,
+    ) -> Result<Response<pb::FeedbackSummaryResponse>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
     async fn ping(
         &self,
         _: Request<pb::PingRequest>,

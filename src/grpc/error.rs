@@ -159,6 +159,37 @@ mod tests {
         assert!(!status.message().contains("/var/x"));
     }
 
+    /// A rating refused by the rules is FAILED_PRECONDITION saying why; a score out of range is
+    /// INVALID_ARGUMENT naming its field.
+    #[test]
+    fn feedback_errors_map_to_their_codes() {
+        use crate::feedback::FeedbackError;
+        let twice = Status::from(ServiceError::from(HelpdeskError::from(
+            FeedbackError::AlreadyRatedByEmail("i1".into()),
+        )));
+        assert_eq!(twice.code(), Code::FailedPrecondition);
+        assert!(
+            twice.message().contains("recorded once"),
+            "{}",
+            twice.message()
+        );
+        let late = ServiceError::from(HelpdeskError::from(FeedbackError::WindowClosed {
+            inquiry_id: "i1".into(),
+            days: 28,
+        }));
+        assert_eq!(late.code(), Code::FailedPrecondition);
+        let open = ServiceError::from(HelpdeskError::NotAnswered("not yet".into()));
+        assert_eq!(open.code(), Code::FailedPrecondition);
+        let range = Status::from(ServiceError::from(HelpdeskError::from(
+            FeedbackError::InvalidRating {
+                field: "rating.csat",
+                message: "must be 1 to 5, not 9".into(),
+            },
+        )));
+        assert_eq!(range.code(), Code::InvalidArgument);
+        assert_eq!(range.message(), "rating.csat: must be 1 to 5, not 9");
+    }
+
     /// A caller over its limits learns when to retry, in the details and in the metadata.
     #[test]
     fn limited_callers_get_a_retry_hint() {

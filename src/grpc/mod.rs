@@ -8,6 +8,7 @@ pub mod auth;
 pub mod convert;
 mod deadline;
 mod error;
+mod feedback;
 pub mod limits;
 mod specialist;
 mod stream;

@@ -1,5 +1,6 @@
 //! The triage service adapter: Submit, Classify, Ping, GetInquiry and ListReplies, and the
-//! entries to SubmitStream (which lives in `stream.rs`) and WatchInquiry (`watch.rs`).
+//! entries to SubmitStream (which lives in `stream.rs`), WatchInquiry (`watch.rs`) and Feedback
+//! and FeedbackSummary (`feedback.rs`).
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use super::convert::{
     channel_from_proto, classification_to_proto, decision_to_proto, inquiry_from_proto,
     inquiry_state_to_proto, reply_to_proto, timestamp, timestamp_to_ms,
 };
+use super::feedback;
 use super::stream::{self, DecisionStream};
 use super::watch::{InquiryStream, watch_inquiry};
 use crate::helpdesk::{Caller, MAX_REPLIES_PER_READ};
@@ -159,6 +161,17 @@ impl TriageService for TriageApi {
             .await
     }
 
+    async fn feedback(
+        &self,
+        request: Request<pb::FeedbackRequest>,
+    ) -> Result<Response<pb::FeedbackResponse>, Status> {
+        self.app
+            .call("Feedback", request, |caller, message| async move {
+                feedback::rate(&self.app, &caller, message).await
+            })
+            .await
+    }
+
     type WatchInquiryStream = InquiryStream;
 
     async fn watch_inquiry(
@@ -199,6 +212,17 @@ impl TriageService for TriageApi {
                     replies: page.replies.iter().map(reply_to_proto).collect(),
                     next_since: page.next_since_ms.map(timestamp),
                 })
+            })
+            .await
+    }
+
+    async fn feedback_summary(
+        &self,
+        request: Request<pb::FeedbackSummaryRequest>,
+    ) -> Result<Response<pb::FeedbackSummaryResponse>, Status> {
+        self.app
+            .call("FeedbackSummary", request, |caller, _| async move {
+                feedback::summary(&self.app, &caller).await
             })
             .await
     }

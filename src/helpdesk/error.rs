@@ -6,6 +6,7 @@
 
 use crate::answer::DirectoryError;
 use crate::classify::ClassifyError;
+use crate::feedback::FeedbackError;
 use crate::intake::IntakeError;
 use crate::route::RouteError;
 use crate::text::quoted;
@@ -41,6 +42,12 @@ pub enum HelpdeskError {
     /// A stored record (a decision, a ticket's payload) cannot be read.
     #[error("{0}")]
     CorruptRecord(String),
+    /// An inquiry that was not answered cannot be rated.
+    #[error("{0}")]
+    NotAnswered(String),
+    /// A rating is not acceptable, is refused by the rules, or could not be kept.
+    #[error(transparent)]
+    Feedback(#[from] FeedbackError),
 }
 
 /// The class of a [`HelpdeskError`], which adapters map to their status codes.
@@ -88,6 +95,17 @@ impl HelpdeskError {
             },
             Self::Directory(_) => ErrorKind::Unavailable,
             Self::Classify(_) | Self::CorruptRecord(_) => ErrorKind::Internal,
+            Self::NotAnswered(_) => ErrorKind::FailedPrecondition,
+            Self::Feedback(error) => match error {
+                FeedbackError::InvalidRating { .. } => ErrorKind::InvalidArgument,
+                FeedbackError::AlreadyRatedByEmail(_) | FeedbackError::WindowClosed { .. } => {
+                    ErrorKind::FailedPrecondition
+                }
+                FeedbackError::Postgres(crate::postgres::PostgresError::Unavailable(_)) => {
+                    ErrorKind::Unavailable
+                }
+                FeedbackError::Storage(_) | FeedbackError::Postgres(_) => ErrorKind::Internal,
+            },
         }
     }
 
@@ -95,6 +113,7 @@ impl HelpdeskError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Self::InvalidArgument { field, .. } | Self::NotFound { field, .. } => Some(field),
+            Self::Feedback(FeedbackError::InvalidRating { field, .. }) => Some(field),
             Self::Queue(error) => match error.kind() {
                 crate::route::ErrorKind::NotFound => Some("ticket_id"),
                 crate::route::ErrorKind::InvalidArgument => Some("request"),

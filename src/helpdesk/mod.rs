@@ -13,6 +13,7 @@
 mod caller;
 mod dead_letters;
 mod error;
+mod feedback;
 mod inquiry_state;
 mod lease;
 mod reply;
@@ -25,6 +26,7 @@ mod tests;
 pub use caller::{Caller, Role};
 pub use dead_letters::DeadLetterView;
 pub use error::{ErrorKind, HelpdeskError};
+pub use feedback::FeedbackBackend;
 pub use inquiry_state::{InquiryState, Status, WATCH_RECHECK};
 pub use lease::LeasePolicy;
 pub use reply::{
@@ -52,6 +54,8 @@ pub struct Backends {
     pub queue: Arc<DecisionQueue>,
     /// What leases, SLAs and decisions are timed by.
     pub clock: Arc<dyn Clock>,
+    /// Where clients' ratings of answers are kept, and how links to rate are made.
+    pub feedback: FeedbackBackend,
 }
 
 /// The limits the helpdesk enforces.
@@ -81,6 +85,7 @@ pub struct Helpdesk {
     policy: Policy,
     /// Bumped on every change this replica makes to tickets; watchers wait on it.
     changes: tokio::sync::watch::Sender<u64>,
+    feedback: FeedbackBackend,
 }
 
 impl Helpdesk {
@@ -91,6 +96,7 @@ impl Helpdesk {
             clients,
             queue,
             clock,
+            feedback,
         } = backends;
         let intake = Intake::new(
             pack,
@@ -109,6 +115,7 @@ impl Helpdesk {
             queues: pack.queues.clone(),
             policy,
             changes: tokio::sync::watch::Sender::new(0),
+            feedback,
         }
     }
 

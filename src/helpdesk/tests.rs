@@ -36,12 +36,19 @@ fn fixture_of(pack: &Path) -> Fixture {
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let queue: EmbeddedQueue<Decision> =
         EmbeddedQueue::open(dir.path(), QueueSettings::default(), clock.clone()).unwrap();
+    let feedback = FeedbackBackend {
+        store: Arc::new(crate::feedback::EmbeddedFeedback::open(dir.path()).unwrap()),
+        links: crate::feedback::LinkSigner::new(vec![7; 32]).unwrap(),
+        public_url: "http://127.0.0.1:7601".into(),
+        change_window: crate::feedback::DEFAULT_CHANGE_WINDOW,
+    };
     let backends = Backends {
         classifier,
         clients: status.clone(),
         status,
         queue: Arc::new(queue),
         clock,
+        feedback,
     };
     let policy = Policy {
         leases: LeasePolicy {
@@ -535,4 +542,154 @@ async fn dead_letters_are_acted_on_by_their_queues_specialists_only() {
         vec![action]
     );
     assert!(helpdesk.dead_letter_actions(&seo).await.unwrap().is_empty());
+}
+
+/// A question of acme's that its status data answers.
+fn acme_question(id: &str) -> Inquiry {
+    Inquiry {
+        client_id: "acme".into(),
+        subject: String::new(),
+        body: "when will the final report be ready".into(),
+        sender: Some("ops@acme.example".into()),
+        ..unknown_sender_inquiry(id)
+    }
+}
+
+/// A submitter allowed `client` only.
+fn submitter_for(client: &str) -> Caller {
+    Caller::new(
+        format!("{client}-web"),
+        Role::Submitter,
+        vec![client.to_owned()],
+        Vec::new(),
+    )
+}
+
+fn rating(csat: u8, ces: Option<u8>) -> crate::feedback::Rating {
+    crate::feedback::Rating {
+        csat,
+        ces,
+        comment: None,
+    }
+}
+
+/// The inquiry's own client may rate its answer, with the inquiry's context kept; another
+/// client's token, a specialist, an unknown inquiry and a score out of range are refused.
+#[tokio::test]
+async fn only_the_inquirys_client_may_rate_its_answer() {
+    use crate::feedback::Source;
+    let Fixture { helpdesk, _dir } = fixture();
+    let id = "<r1@mail.example>";
+    let answered = helpdesk
+        .submit(&submitter(), acme_question(id))
+        .await
+        .unwrap();
+    assert!(matches!(
+        answered.decision.outcome,
+        Disposition::Answered(_)
+    ));
+    // An answer's decision is committed with the writer's next batch, not waited for.
+    helpdesk.flush().await.unwrap();
+
+    let record = helpdesk
+        .rate(&submitter_for("acme"), id, rating(5, Some(6)), Source::Api)
+        .await
+        .unwrap();
+    assert_eq!(
+        (record.client_id.as_str(), record.intent.as_str()),
+        ("acme", "report_eta")
+    );
+    assert_eq!((record.queue, record.answered_by_person), (None, false));
+    assert_eq!(
+        (record.channel, record.wait_ms, record.changes),
+        (Channel::Email, 0, 0)
+    );
+
+    let other = helpdesk
+        .rate(&submitter_for("globex"), id, rating(1, None), Source::Api)
+        .await
+        .unwrap_err();
+    assert_eq!(other.kind(), ErrorKind::PermissionDenied, "{other}");
+    let specialist = helpdesk
+        .rate(&specialist(&["seo"]), id, rating(1, None), Source::Api)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        specialist.kind(),
+        ErrorKind::PermissionDenied,
+        "{specialist}"
+    );
+    let unknown = helpdesk
+        .rate(
+            &submitter_for("acme"),
+            "<none@x>",
+            rating(3, None),
+            Source::Api,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (unknown.kind(), unknown.field()),
+        (ErrorKind::NotFound, Some("inquiry_id"))
+    );
+    let out_of_range = helpdesk
+        .rate(&submitter_for("acme"), id, rating(9, None), Source::Api)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (out_of_range.kind(), out_of_range.field()),
+        (ErrorKind::InvalidArgument, Some("rating.csat"))
+    );
+}
+
+/// An inquiry whose ticket is open cannot be rated; once a specialist resolves it, it can,
+/// with the queue that answered; a second rating by email is then refused.
+#[tokio::test]
+async fn only_answered_inquiries_can_be_rated() {
+    use crate::feedback::Source;
+    let Fixture { helpdesk, _dir } = fixture();
+    let id = "<r2@mail.example>";
+    let held = Inquiry {
+        handoff_reason: Some("asked for a person".into()),
+        ..acme_question(id)
+    };
+    helpdesk.submit(&submitter(), held).await.unwrap();
+    let acme = submitter_for("acme");
+    let open = helpdesk
+        .rate(&acme, id, rating(2, None), Source::Email)
+        .await
+        .unwrap_err();
+    assert_eq!(open.kind(), ErrorKind::FailedPrecondition, "{open}");
+    assert!(open.to_string().contains("is not answered yet"), "{open}");
+
+    let claimed = helpdesk
+        .claim(&admin(), "account_management", None)
+        .await
+        .unwrap()
+        .expect("the hand-off's ticket");
+    let held = HeldTicket {
+        ticket_id: claimed.ticket_id,
+        lease_token: claimed.lease.expect("a lease").token,
+    };
+    let closing = Closing {
+        reply: Some("We called you and settled it.".into()),
+        ..Closing::default()
+    };
+    helpdesk.resolve(&admin(), held, closing).await.unwrap();
+    let record = helpdesk
+        .rate(&acme, id, rating(2, None), Source::Email)
+        .await
+        .unwrap();
+    assert_eq!(record.queue.as_deref(), Some("account_management"));
+    assert!(record.answered_by_person);
+    let again = helpdesk
+        .rate(&acme, id, rating(5, None), Source::Email)
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::FailedPrecondition, "{again}");
+    let summary = helpdesk.feedback_summary(&admin()).await.unwrap();
+    assert_eq!(summary.by_queue[0].key, "account_management");
+    assert_eq!(summary.by_queue[0].mean_csat, 2.0);
+    let denied = helpdesk.feedback_summary(&acme).await.unwrap_err();
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
 }

@@ -3,7 +3,7 @@
 //! once per database, under an advisory lock so replicas starting together do not race, in
 //! one transaction with the schema's creation), the quoting of identifiers, and a deployment's
 //! [`Inventory`] for operators. The stores themselves live beside the contracts they implement: the client directory in
-//! `answer::directory`, the JetStream queue's ledger in `route::jetstream`.
+//! `answer::directory`, the JetStream queue's ledger in `route::jetstream`, the ratings in `feedback`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use error::{describe, describe_pool, without_password};
 pub use inventory::{Inventory, TableRows};
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 6] = [
+const MIGRATIONS: [(&str, &str); 7] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
@@ -35,6 +35,10 @@ const MIGRATIONS: [(&str, &str); 6] = [
     (
         "0005_dead_letter_actions",
         include_str!("migrations/0005_dead_letter_actions.sql"),
+    ),
+    (
+        "0006_feedback",
+        include_str!("migrations/0006_feedback.sql"),
     ),
     ("0007_replies", include_str!("migrations/0007_replies.sql")),
 ];

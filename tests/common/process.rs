@@ -78,7 +78,7 @@ pub fn write_config(dir: &Path, name: &str, port: u16, extra: &str) -> std::path
     std::fs::write(
         &path,
         format!(
-            "listen = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\npack = {:?}\n\
+            "listen = \"127.0.0.1:{port}\"\nmetrics_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\npack = {:?}\n\
              model = {:?}\ndata_dir = {:?}\n{extra}",
             root.join("data/agency"),
             root.join("models/agency"),

@@ -79,6 +79,9 @@ enum Command {
     Inquiry(remote::InquiryArgs),
     /// Work on specialist queues of a running server.
     Queue(remote::QueueArgs),
+    /// The clients' ratings of answers (CSAT, CES) by intent and by queue, from a running
+    /// server (an admin token).
+    Feedback(remote::FeedbackArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling) and Submit, alternating, in one run.
@@ -137,6 +140,7 @@ fn main() -> Result<ExitCode> {
         Command::Inquiry(args) => remote::inquiry(args),
         Command::Import(args) => import::run(args),
         Command::Queue(args) => remote::queue(args),
+        Command::Feedback(args) => remote::feedback(args),
         Command::Bench(args) => bench::bench(args),
         Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),

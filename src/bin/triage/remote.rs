@@ -1,4 +1,4 @@
-//! The gRPC client commands `ask` and `queue …`, and the connection flags every client
+//! The gRPC client commands `ask`, `queue …` and `feedback`, and the connection flags every client
 //! command shares (the email worker and the bench included): the address, the token, and TLS.
 //! The dead-letter commands are in `remote/dead_letters.rs`.
 
@@ -420,6 +420,57 @@ fn lease(seconds: Option<u64>) -> Option<prost_types::Duration> {
         seconds: s as i64,
         nanos: 0,
     })
+}
+
+#[derive(Args)]
+pub struct FeedbackArgs {
+    #[command(flatten)]
+    connection: Connection,
+}
+
+/// Prints the clients' ratings by intent and by queue (an admin token).
+pub fn feedback(args: FeedbackArgs) -> Result<()> {
+    crate::runtime()?.block_on(async {
+        let connection = &args.connection;
+        let mut client = TriageServiceClient::new(connection.channel().await?);
+        let summary = client
+            .feedback_summary(connection.request(pb::FeedbackSummaryRequest {})?)
+            .await?
+            .into_inner();
+        print_feedback_groups("intent", &summary.by_intent);
+        println!();
+        print_feedback_groups("queue", &summary.by_queue);
+        Ok(())
+    })
+}
+
+/// One table of rating groups, headed by what they are grouped by.
+fn print_feedback_groups(by: &str, groups: &[pb::FeedbackGroup]) {
+    println!(
+        "{by:<24} {:>7} {:>6} {:>10} {:>6} {:>9} {:>9}",
+        "ratings", "csat", "satisfied", "ces", "easy", "comments"
+    );
+    if groups.is_empty() {
+        println!("(no ratings yet)");
+    }
+    let percent = |share: f64| format!("{:.0} %", share * 100.0);
+    for group in groups {
+        let (ces, easy) = if group.ces_count == 0 {
+            ("-".to_owned(), "-".to_owned())
+        } else {
+            (format!("{:.2}", group.mean_ces), percent(group.easy_share))
+        };
+        println!(
+            "{:<24} {:>7} {:>6.2} {:>10} {:>6} {:>9} {:>9}",
+            group.key,
+            group.count,
+            group.mean_csat,
+            percent(group.satisfied_share),
+            ces,
+            easy,
+            group.comments
+        );
+    }
 }
 
 pub fn queue(args: QueueArgs) -> Result<()> {

@@ -16,6 +16,7 @@ use triage::grpc::App;
 use triage::server::{self, ServeOptions};
 use triage::telemetry::{Metrics, serve_metrics};
 use triage::tls::ServerTls;
+use triage::web::{self, WebState};
 
 /// Serves with the configuration at `config_path`; `migrate` rewrites the shared engines'
 /// settings that differ from this replica's (scaled out only).
@@ -70,6 +71,23 @@ async fn serve(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             .with_context(|| format!("cannot listen for metrics on {address}"))?;
         tracing::info!(%address, tls = tls.is_some(), "Prometheus metrics at /metrics");
         tokio::spawn(serve_metrics(metrics_listener, tls.clone(), metrics));
+    }
+    if let Some(address) = config.http_listen {
+        let http_listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {address}"))?;
+        let bound = http_listener.local_addr()?;
+        tracing::info!(listen = %bound, public_url = %config.public_base_url(), tls = tls.is_some(), "serving the feedback page");
+        let router = web::router(WebState {
+            helpdesk: Arc::clone(&app.helpdesk),
+            metrics: Arc::clone(&app.metrics),
+        });
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            if let Err(error) = web::serve(http_listener, tls, router).await {
+                tracing::error!(%error, "the HTTP listener stopped");
+            }
+        });
     }
     spawn_reload_on_hangup(Arc::clone(&app), tls.clone(), config_path);
     let bound = listener.local_addr()?;

@@ -1,0 +1,79 @@
+//! Feedback over gRPC: `Feedback` records a client's rating for a caller scoped like Submit,
+//! `FeedbackSummary` gives admins the ratings by intent and by queue; each translated to and
+//! from the domain API ([`crate::helpdesk::Helpdesk::rate`]).
+
+use super::ServiceError;
+use super::app::App;
+use super::convert::timestamp;
+use crate::feedback::{Rating, Source, SummaryRow};
+use crate::helpdesk::Caller;
+use crate::proto::v1 as pb;
+
+/// Records the rating of `request` for `caller` (source `api`), and counts it.
+pub(super) async fn rate(
+    app: &App,
+    caller: &Caller,
+    request: pb::FeedbackRequest,
+) -> Result<pb::FeedbackResponse, ServiceError> {
+    let score = |field: &'static str, value: u32| {
+        u8::try_from(value)
+            .map_err(|_| ServiceError::invalid(field, format!("{value} is out of range")))
+    };
+    let rating = Rating {
+        csat: score("rating.csat", request.csat)?,
+        ces: match request.ces {
+            0 => None,
+            ces => Some(score("rating.ces", ces)?),
+        },
+        comment: Some(request.comment).filter(|comment| !comment.is_empty()),
+    };
+    let record = app
+        .helpdesk
+        .rate(caller, &request.inquiry_id, rating, Source::Api)
+        .await?;
+    app.metrics.observe_feedback(
+        record.queue.as_deref(),
+        record.source.as_str(),
+        record.rating.csat,
+        record.rating.ces,
+    );
+    tracing::info!(
+        inquiry_id = %record.inquiry_id,
+        csat = record.rating.csat,
+        ces = record.rating.ces,
+        changes = record.changes,
+        "rating recorded"
+    );
+    Ok(pb::FeedbackResponse {
+        intent: record.intent,
+        queue: record.queue.unwrap_or_default(),
+        changes: record.changes,
+        rated: Some(timestamp(record.rated_ms)),
+    })
+}
+
+/// The ratings by intent and by queue, for an admin `caller`.
+pub(super) async fn summary(
+    app: &App,
+    caller: &Caller,
+) -> Result<pb::FeedbackSummaryResponse, ServiceError> {
+    let summary = app.helpdesk.feedback_summary(caller).await?;
+    let groups = |rows: Vec<SummaryRow>| rows.into_iter().map(group_to_proto).collect();
+    Ok(pb::FeedbackSummaryResponse {
+        by_intent: groups(summary.by_intent),
+        by_queue: groups(summary.by_queue),
+    })
+}
+
+fn group_to_proto(row: SummaryRow) -> pb::FeedbackGroup {
+    pb::FeedbackGroup {
+        key: row.key,
+        count: row.count,
+        mean_csat: row.mean_csat,
+        satisfied_share: row.satisfied_share,
+        ces_count: row.ces_count,
+        mean_ces: row.mean_ces.unwrap_or(0.0),
+        easy_share: row.easy_share.unwrap_or(0.0),
+        comments: row.comments,
+    }
+}
