@@ -2,7 +2,8 @@
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
 //! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, the records retention removed,
-//! authentication failures by source and requests refused for their token's limits.
+//! authentication failures by source, requests refused for their token's limits, and the expected
+//! waits told to clients by queue and bucket with how many were kept.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -33,6 +34,8 @@ pub struct Metrics {
     /// The sources `auth_failures` has a series for, at most [`AUTH_FAILURE_SOURCES`].
     auth_failure_sources: Mutex<HashSet<String>>,
     limited: IntCounterVec,
+    wait_told: IntCounterVec,
+    wait_kept: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
@@ -117,6 +120,16 @@ impl Metrics {
             "Requests refused for their token's limits, by token name and limit (rate, in_flight)",
             &["token", "limit"],
         );
+        let wait_told = counter(
+            "triage_wait_told_total",
+            "Expected waits told to clients, by queue and bucket",
+            &["queue", "bucket"],
+        );
+        let wait_kept = counter(
+            "triage_wait_kept_total",
+            "Expected waits told to clients that were kept (answered by the deadline told), by queue and bucket",
+            &["queue", "bucket"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -153,6 +166,8 @@ impl Metrics {
             auth_failures,
             auth_failure_sources: Mutex::new(HashSet::new()),
             limited,
+            wait_told,
+            wait_kept,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -181,6 +196,16 @@ impl Metrics {
         self.latency
             .with_label_values(&[rpc])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts an expected wait told to a client: on `queue`, in the bucket labelled `bucket`.
+    pub fn observe_wait_told(&self, queue: &str, bucket: &str) {
+        self.wait_told.with_label_values(&[queue, bucket]).inc();
+    }
+
+    /// Counts an expected wait kept: the ticket was answered by the deadline told.
+    pub fn observe_wait_kept(&self, queue: &str, bucket: &str) {
+        self.wait_kept.with_label_values(&[queue, bucket]).inc();
     }
 
     /// Counts one decision.

@@ -13,6 +13,7 @@ mod error;
 mod lease;
 mod tickets;
 mod validate;
+mod wait;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,9 @@ pub use error::{ErrorKind, HelpdeskError};
 pub use lease::LeasePolicy;
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 pub use validate::validate_inquiry;
+pub use wait::{
+    CalibrationRow, WaitBucket, WaitBucketKind, WaitEstimate, WaitEstimator, WaitSettings,
+};
 
 use std::sync::Arc;
 
