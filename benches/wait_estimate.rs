@@ -1,7 +1,7 @@
 //! How well the expected waits of `triage::helpdesk::WaitEstimator` are kept: a seeded
 //! simulation of one specialist queue, minute by minute, in three scenarios — steady Poisson
-//! arrivals; a business day with a morning peak and specialists working 08:00–18:00; four
-//! priorities, the most urgent served first. At each arrival every method is asked for the
+//! arrivals; a business day with a morning peak, twice as high on about one day in four, and
+//! specialists working 08:00–18:00; four priorities, the most urgent served first. At each arrival every method is asked for the
 //! expected wait (the estimators fed only with the resolutions before it, as in production),
 //! and when the ticket is answered the estimate and the bucket told are compared with the wait
 //! it had. Run with `cargo bench --bench wait_estimate`; it takes a few seconds.
@@ -31,8 +31,8 @@ struct Scenario {
     name: &'static str,
     specialists: usize,
     mean_service_minutes: f64,
-    /// Arrivals per hour in the given hour of the day (UTC).
-    arrivals_per_hour: fn(i64) -> f64,
+    /// Arrivals per hour on the given day and in the given hour of the day (UTC).
+    arrivals_per_hour: fn(i64, i64) -> f64,
     /// Whether the specialists work in the given hour of the day.
     working: fn(i64) -> bool,
     /// The share of arrivals of each priority, the most urgent (0) first.
@@ -42,10 +42,19 @@ struct Scenario {
 impl Scenario {
     /// Offered load: the work arriving per day over the work the specialists can do in a day.
     fn load(&self) -> f64 {
-        let arriving: f64 = (0..24).map(self.arrivals_per_hour).sum::<f64>();
+        let arriving = (0..DAYS)
+            .flat_map(|day| (0..24).map(move |hour| (day, hour)))
+            .map(|(day, hour)| (self.arrivals_per_hour)(day, hour))
+            .sum::<f64>()
+            / DAYS as f64;
         let working_hours = (0..24).filter(|&hour| (self.working)(hour)).count() as f64;
         arriving * self.mean_service_minutes / 60.0 / (self.specialists as f64 * working_hours)
     }
+}
+
+/// Whether `day` has a surge: about one day in four, scattered by a multiplicative hash.
+fn surge(day: i64) -> bool {
+    (day as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61 < 2
 }
 
 fn scenarios() -> [Scenario; 3] {
@@ -54,7 +63,7 @@ fn scenarios() -> [Scenario; 3] {
             name: "steady",
             specialists: 4,
             mean_service_minutes: 45.0,
-            arrivals_per_hour: |_| 3.73,
+            arrivals_per_hour: |_, _| 3.73,
             working: |_| true,
             priority_shares: &[1.0],
         },
@@ -62,8 +71,9 @@ fn scenarios() -> [Scenario; 3] {
             name: "bursty",
             specialists: 4,
             mean_service_minutes: 45.0,
-            arrivals_per_hour: |hour| match hour {
-                8..=10 => 8.0,
+            arrivals_per_hour: |day, hour| match hour {
+                8..=10 if surge(day) => 12.0,
+                8..=10 => 6.0,
                 11..=17 => 2.2,
                 _ => 0.5,
             },
@@ -74,7 +84,7 @@ fn scenarios() -> [Scenario; 3] {
             name: "priority mix",
             specialists: 4,
             mean_service_minutes: 45.0,
-            arrivals_per_hour: |_| 4.27,
+            arrivals_per_hour: |_, _| 4.27,
             working: |_| true,
             priority_shares: &[0.1, 0.2, 0.3, 0.4],
         },
@@ -87,7 +97,7 @@ enum Method {
     NaiveMean { sum_ms: i64, count: i64 },
     /// The estimator, told the backlog ahead or not.
     Estimator {
-        estimator: WaitEstimator,
+        estimator: Box<WaitEstimator>,
         backlog: bool,
     },
 }
@@ -121,27 +131,31 @@ impl Predictor {
     fn estimator(name: &str, settings: WaitSettings, backlog: bool) -> Self {
         let estimator =
             WaitEstimator::with_settings(settings, TimeZone::UTC, Arc::new(Metrics::new()));
+        let estimator = Box::new(estimator);
         Self::new(name, Method::Estimator { estimator, backlog })
     }
 
     /// The expected wait and bucket for a ticket arriving at `now_ms`, and whether it fell back.
-    fn predict(
-        &self,
-        ticket: &Ticket,
-        now_ms: i64,
-        backlog_ahead: u64,
-    ) -> Option<(i64, WaitBucket, bool)> {
+    fn predict(&self, ticket: &Ticket, now_ms: i64, backlog_ahead: u64) -> Option<Prediction> {
         match &self.method {
             Method::NaiveMean { sum_ms, count } => {
                 let mean_ms = (*count >= 10).then(|| sum_ms / count)?;
                 let bucket = WaitBucket::for_wait(now_ms, mean_ms, &TimeZone::UTC)?;
-                Some((mean_ms, bucket, false))
+                Some(Prediction {
+                    wait_ms: mean_ms,
+                    bucket,
+                    fell_back: false,
+                })
             }
             Method::Estimator { estimator, backlog } => {
                 let backlog = backlog.then_some(backlog_ahead);
                 let estimate = estimator.estimate(QUEUE, ticket.priority, now_ms, 0, backlog)?;
                 estimator.told(ticket.id, QUEUE, estimate.bucket);
-                Some((estimate.wait_ms, estimate.bucket, estimate.fell_back))
+                Some(Prediction {
+                    wait_ms: estimate.wait_ms,
+                    bucket: estimate.bucket,
+                    fell_back: estimate.fell_back,
+                })
             }
         }
     }
@@ -160,13 +174,13 @@ impl Predictor {
     }
 
     /// Scores a prediction against the wait the ticket had.
-    fn score(
-        &mut self,
-        prediction: Option<(i64, WaitBucket, bool)>,
-        ticket: &Ticket,
-        answered_ms: i64,
-    ) {
-        let Some((wait_ms, bucket, fell_back)) = prediction else {
+    fn score(&mut self, prediction: Option<Prediction>, ticket: &Ticket, answered_ms: i64) {
+        let Some(Prediction {
+            wait_ms,
+            bucket,
+            fell_back,
+        }) = prediction
+        else {
             self.withheld += 1;
             return;
         };
@@ -195,6 +209,14 @@ impl Predictor {
             self.name
         );
     }
+}
+
+/// An expected wait as one method told it.
+#[derive(Debug, Clone, Copy)]
+struct Prediction {
+    wait_ms: i64,
+    bucket: WaitBucket,
+    fell_back: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -229,15 +251,19 @@ fn simulate(scenario: &Scenario, mut predictors: Vec<Predictor>) -> Outcome {
     // Waiting tickets by (priority, id): the claim order.
     let mut waiting: BTreeMap<(u8, u64), Ticket> = BTreeMap::new();
     let mut in_service: Vec<Option<(i64, Ticket)>> = vec![None; scenario.specialists];
-    let mut predictions: BTreeMap<u64, Vec<Option<(i64, WaitBucket, bool)>>> = BTreeMap::new();
+    // Each waiting ticket's predictions, one per predictor (`None` where withheld).
+    let mut predictions: BTreeMap<u64, Vec<Option<Prediction>>> = BTreeMap::new();
     let mut next_id = 1u64;
     let mut answered = 0u64;
     let end_ms = START_MS + DAYS * DAY_MS;
     let mut now_ms = START_MS;
     while now_ms < end_ms {
-        let hour = (now_ms - START_MS) % DAY_MS / HOUR_MS;
+        let (day, hour) = (
+            (now_ms - START_MS) / DAY_MS,
+            (now_ms - START_MS) % DAY_MS / HOUR_MS,
+        );
         for slot in &mut in_service {
-            if !slot.as_ref().is_some_and(|(done_ms, _)| *done_ms <= now_ms) {
+            if slot.as_ref().is_none_or(|(done_ms, _)| *done_ms > now_ms) {
                 continue;
             }
             let Some((done_ms, ticket)) = slot.take() else {
@@ -260,7 +286,7 @@ fn simulate(scenario: &Scenario, mut predictors: Vec<Predictor>) -> Outcome {
                 *slot = Some((now_ms + service_ms as i64, ticket));
             }
         }
-        let arrivals = poisson(&mut rng, (scenario.arrivals_per_hour)(hour) / 60.0);
+        let arrivals = poisson(&mut rng, (scenario.arrivals_per_hour)(day, hour) / 60.0);
         for _ in 0..arrivals {
             let arrived_ms = now_ms + rng.i64(0..MINUTE_MS);
             let draw = rng.f64();
@@ -317,7 +343,7 @@ fn percent(part: u64, whole: u64) -> f64 {
 fn print_table(title: &str, outcome: &mut Outcome) {
     println!("{title}");
     println!(
-        "  {:<34} {:>8} {:>9} {:>8} {:>10} {:>10} {:>10}",
+        "  {:<44} {:>8} {:>9} {:>8} {:>10} {:>10} {:>10}",
         "method", "withheld", "fell back", "MAE min", "median AE", "kept/told", "promise h"
     );
     for predictor in &mut outcome.predictors {
@@ -325,7 +351,7 @@ fn print_table(title: &str, outcome: &mut Outcome) {
         let mean_error = errors.iter().sum::<f64>() / errors.len().max(1) as f64;
         let median_error = median(errors);
         println!(
-            "  {:<34} {:>7.1}% {:>8.1}% {:>8.0} {:>10.0} {:>9.1}% {:>10.1}",
+            "  {:<44} {:>7.1}% {:>8.1}% {:>8.0} {:>10.0} {:>9.1}% {:>10.1}",
             predictor.name,
             percent(predictor.withheld, outcome.answered),
             percent(predictor.fell_back, predictor.told),
@@ -363,12 +389,29 @@ fn main() {
         );
         print_table(&title, &mut outcome);
 
-        let half_lives = [2, 8, 24, 72].map(|hours| {
+        let variants = [
+            (2, None),
+            (8, None),
+            (24, None),
+            (72, None),
+            (8, Some(120)),
+            (24, Some(60)),
+            (72, Some(120)),
+        ]
+        .map(|(hours, width_minutes): (u64, Option<u64>)| {
             let settings = WaitSettings {
                 half_life: Duration::from_secs(hours * 3600),
+                time_of_day_width: width_minutes.map(|minutes| Duration::from_secs(minutes * 60)),
                 ..defaults
             };
-            Predictor::estimator(&format!("+ backlog, half-life {hours} h"), settings, true)
+            let time_of_day = width_minutes.map_or("no time of day".to_owned(), |m| {
+                format!("time of day ±{m} min")
+            });
+            Predictor::estimator(
+                &format!("+ backlog, {hours} h, {time_of_day}"),
+                settings,
+                true,
+            )
         });
         let quantiles = [0.7, 0.9].map(|quantile| {
             let settings = WaitSettings {
@@ -377,7 +420,7 @@ fn main() {
             };
             Predictor::estimator(&format!("+ backlog, quantile {quantile}"), settings, true)
         });
-        let mut outcome = simulate(&scenario, half_lives.into_iter().chain(quantiles).collect());
+        let mut outcome = simulate(&scenario, variants.into_iter().chain(quantiles).collect());
         print_table(&format!("{}: sensitivity", scenario.name), &mut outcome);
     }
     println!("simulated in {:.1} s", started.elapsed().as_secs_f64());

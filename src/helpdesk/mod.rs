@@ -5,8 +5,9 @@
 //! Adapters (the gRPC services, a web console) authenticate the caller, translate their
 //! messages into these types and map [`ErrorKind`] to their status codes; the rules live here:
 //! what is valid, who may do what, the lease policy, the stored decision joined to a claimed
-//! ticket, the queue statistics merged with the pack's queues. Deciding on one inquiry
-//! (idempotency, classification, answering, routing) is [`intake`](crate::intake)'s part.
+//! ticket, the queue statistics merged with the pack's queues, the expected wait told on a
+//! specialist queue ([`WaitEstimator`]). Deciding on one inquiry (idempotency,
+//! classification, answering, routing) is [`intake`](crate::intake)'s part.
 
 mod caller;
 mod error;

@@ -12,8 +12,14 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// 2026-12-06T12:00:00Z.
 const NOON_MS: i64 = 1_796_558_400_000;
 
+/// An estimator with the default settings but the time of day left out, so that each test of
+/// another rule holds whatever time of day its resolutions were queued at.
 fn estimator() -> WaitEstimator {
-    WaitEstimator::new(TimeZone::UTC, Arc::new(Metrics::new()))
+    let settings = WaitSettings {
+        time_of_day_width: None,
+        ..WaitSettings::default()
+    };
+    WaitEstimator::with_settings(settings, TimeZone::UTC, Arc::new(Metrics::new()))
 }
 
 /// Feeds `count` resolutions on `queue` and `priority`, each waiting `wait_ms` and answered a
@@ -67,7 +73,7 @@ fn withheld_with_too_little_or_no_recent_data() {
 #[test]
 fn newer_resolutions_outweigh_old_ones() {
     let waits = estimator();
-    feed(&waits, "billing", 1, 200, 6 * HOUR_MS, NOON_MS - 2 * DAY_MS);
+    feed(&waits, "billing", 1, 200, 6 * HOUR_MS, NOON_MS - 7 * DAY_MS);
     feed(&waits, "billing", 1, 30, 30 * MINUTE_MS, NOON_MS);
     let estimate = waits.estimate("billing", 1, NOON_MS, 0, None).unwrap();
     assert_eq!(estimate.wait_ms, 30 * MINUTE_MS);
@@ -143,8 +149,8 @@ fn a_backlog_ahead_lengthens_the_estimate() {
     let quiet = waits.estimate("billing", 1, NOON_MS, 0, Some(5)).unwrap();
     assert_eq!(quiet.wait_ms, 20 * MINUTE_MS);
     assert!(!quiet.from_backlog);
-    // 120 tickets ahead at 40 answers in the two-hour window: 6 hours.
-    let busy = waits.estimate("billing", 1, NOON_MS, 0, Some(120)).unwrap();
+    // 119 tickets ahead and this one at 40 answers in the two-hour window: 6 hours.
+    let busy = waits.estimate("billing", 1, NOON_MS, 0, Some(119)).unwrap();
     assert!(busy.from_backlog);
     assert_eq!(busy.wait_ms, 6 * HOUR_MS);
     assert_eq!(busy.bucket.kind, WaitBucketKind::EndOfToday);
@@ -153,6 +159,33 @@ fn a_backlog_ahead_lengthens_the_estimate() {
         .estimate("billing", 1, NOON_MS + 3 * HOUR_MS, 0, Some(120))
         .unwrap();
     assert!(!later.from_backlog);
+}
+
+/// With the default settings, a ticket is judged by the ones queued at about the same time of
+/// day: in the evening by the ones that waited for the morning, in the morning by the quick
+/// ones; without the time of day, both by all of them.
+#[test]
+fn the_time_of_day_a_ticket_is_queued_at_counts() {
+    let waits = WaitEstimator::new(TimeZone::UTC, Arc::new(Metrics::new()));
+    let plain = estimator();
+    for i in 0..30 {
+        let evening_ms = instant_ms("2026-12-04T19:00:00Z") + i * MINUTE_MS;
+        let morning_ms = instant_ms("2026-12-05T09:00:00Z") + i * MINUTE_MS;
+        for (queued_ms, wait_ms) in [(evening_ms, 13 * HOUR_MS), (morning_ms, 30 * MINUTE_MS)] {
+            waits.observe("billing", 1, queued_ms, queued_ms + wait_ms);
+            plain.observe("billing", 1, queued_ms, queued_ms + wait_ms);
+        }
+    }
+    let evening_ms = instant_ms("2026-12-05T19:10:00Z");
+    let evening = waits.estimate("billing", 1, evening_ms, 0, None).unwrap();
+    assert_eq!(evening.wait_ms, 13 * HOUR_MS);
+    assert_eq!(evening.bucket.kind, WaitBucketKind::TomorrowNoon);
+    let morning_ms = instant_ms("2026-12-06T09:05:00Z");
+    let morning = waits.estimate("billing", 1, morning_ms, 0, None).unwrap();
+    assert_eq!(morning.wait_ms, 30 * MINUTE_MS);
+    assert_eq!(morning.bucket.kind, WaitBucketKind::WithinOneHour);
+    let pooled = plain.estimate("billing", 1, morning_ms, 0, None).unwrap();
+    assert_eq!(pooled.wait_ms, 13 * HOUR_MS);
 }
 
 /// Day-based buckets are read in the clients' zone: at 23:30 in Tokyo, "today" ends in half an
