@@ -86,7 +86,7 @@ impl Weighting {
 /// Resolutions weighted at one instant: what an estimate is read from.
 #[derive(Debug, Default)]
 pub(super) struct WeightedWaits {
-    /// `(wait_ms, weight)`, sorted by wait once [`WeightedWaits::sort`] ran.
+    /// `(wait_ms, weight)`, sorted by wait once a quantile was read.
     samples: Vec<(i64, f64)>,
     /// The time since the newest resolution, in ms.
     newest_age_ms: Option<i64>,
