@@ -168,6 +168,62 @@ pub struct PackSettings {
     /// (ready again on its queue, same id) instead of being decided afresh.
     #[serde(default = "default_reopen_within_days")]
     pub reopen_within_days: u32,
+    /// The clients' time zone, an IANA name such as `Europe/Berlin`: what "today" and
+    /// "tomorrow" mean in the expected waits told to them.
+    #[serde(default)]
+    pub time_zone: PackTimeZone,
+}
+
+/// The pack's `time_zone`: an IANA name, resolved once at load against the time zone database
+/// built into the binary, so that an unknown name is refused there, naming the key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PackTimeZone {
+    name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl PackTimeZone {
+    /// The zone's IANA name, as written in `pack.toml`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The zone, with its rules (offsets and daylight saving time).
+    pub fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+}
+
+/// UTC, for a pack that names no zone.
+impl Default for PackTimeZone {
+    fn default() -> Self {
+        Self {
+            name: "UTC".to_owned(),
+            zone: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+impl TryFrom<String> for PackTimeZone {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        let zone = jiff::tz::TimeZone::get(&name).map_err(|_| {
+            format!(
+                "time_zone {} is not an IANA time zone name (such as Europe/Berlin)",
+                quoted(&name)
+            )
+        })?;
+        Ok(Self { name, zone })
+    }
+}
+
+/// Two zones are the same setting when they have the same name.
+impl PartialEq for PackTimeZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
 }
 
 /// The `[status]` table of `pack.toml`: how old the status data may be when answers are read
@@ -277,6 +333,7 @@ impl Default for PackSettings {
             quality: QualityFloors::default(),
             status: StatusSettings::default(),
             reopen_within_days: default_reopen_within_days(),
+            time_zone: PackTimeZone::default(),
         }
     }
 }
@@ -795,6 +852,36 @@ mod tests {
                 "{error} lacks {expected}"
             );
         }
+    }
+
+    /// The time zone is UTC unless named; a named zone is resolved at load and an unknown name
+    /// is refused with the key that holds it.
+    #[test]
+    fn reads_the_time_zone() {
+        let default = write_pack(&[("intents.csv", INTENTS), ("train.csv", TRAIN)]);
+        let zone = Pack::load(default.path()).unwrap().settings.time_zone;
+        assert_eq!(zone.name(), "UTC");
+        assert_eq!(zone.zone(), &jiff::tz::TimeZone::UTC);
+
+        let named = write_pack(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "time_zone = \"Europe/Berlin\"\n"),
+        ]);
+        let zone = Pack::load(named.path()).unwrap().settings.time_zone;
+        assert_eq!(zone.name(), "Europe/Berlin");
+        assert_eq!(zone.zone().iana_name(), Some("Europe/Berlin"));
+
+        let error = load_error(&[
+            ("intents.csv", INTENTS),
+            ("train.csv", TRAIN),
+            ("pack.toml", "time_zone = \"Mars/Olympus_Mons\"\n"),
+        ]);
+        assert!(
+            error.contains("pack.toml")
+                && error.contains("time_zone \"Mars/Olympus_Mons\" is not an IANA time zone name"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Requests and latency by RPC and status code, decisions by tier, intent and target (status kind
 //! or queue), escalations by reason, decisions needing no reply by reason, inquiries of mixed tiers, the queues' depth, oldest ticket age and SLA breaches, tickets dead-lettered by queue, the records retention removed,
-//! authentication failures by source and requests refused for their token's limits, and clients'
-//! ratings of answers by queue and source, with their CSAT and CES scores.
+//! authentication failures by source, requests refused for their token's limits, the expected
+//! waits told to clients by queue and bucket with how many were kept, and clients' ratings of
+//! answers by queue and source, with their CSAT and CES scores.
 //!
 //! The scores are counters by score (`triage_feedback_csat_total{queue,score}`, the same for
 //! CES), not histograms: a score is one of five (or seven) values, so a counter per value is
@@ -45,6 +46,8 @@ pub struct Metrics {
     feedback: IntCounterVec,
     feedback_csat: IntCounterVec,
     feedback_ces: IntCounterVec,
+    wait_told: IntCounterVec,
+    wait_kept: IntCounterVec,
     queue_ready: IntGaugeVec,
     queue_leased: IntGaugeVec,
     queue_dead_letters: IntGaugeVec,
@@ -149,6 +152,16 @@ impl Metrics {
             "Ratings of answers that gave a CES, by queue and CES score (1 to 7)",
             &["queue", "score"],
         );
+        let wait_told = counter(
+            "triage_wait_told_total",
+            "Expected waits told to clients, by queue and bucket",
+            &["queue", "bucket"],
+        );
+        let wait_kept = counter(
+            "triage_wait_kept_total",
+            "Expected waits told to clients that were kept (answered by the deadline told), by queue and bucket",
+            &["queue", "bucket"],
+        );
         let latency = HistogramVec::new(
             HistogramOpts::new("triage_request_seconds", "gRPC request latency by RPC").buckets(
                 vec![
@@ -189,6 +202,8 @@ impl Metrics {
             feedback,
             feedback_csat,
             feedback_ces,
+            wait_told,
+            wait_kept,
             queue_ready: gauge("triage_queue_ready", "Tickets ready to be claimed"),
             queue_leased: gauge("triage_queue_leased", "Tickets under a lease"),
             queue_dead_letters: gauge(
@@ -217,6 +232,16 @@ impl Metrics {
         self.latency
             .with_label_values(&[rpc])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts an expected wait told to a client: on `queue`, in the bucket labelled `bucket`.
+    pub fn observe_wait_told(&self, queue: &str, bucket: &str) {
+        self.wait_told.with_label_values(&[queue, bucket]).inc();
+    }
+
+    /// Counts an expected wait kept: the ticket was answered by the deadline told.
+    pub fn observe_wait_kept(&self, queue: &str, bucket: &str) {
+        self.wait_kept.with_label_values(&[queue, bucket]).inc();
     }
 
     /// Counts one decision.

@@ -7,8 +7,9 @@
 //! Adapters (the gRPC services, a web console) authenticate the caller, translate their
 //! messages into these types and map [`ErrorKind`] to their status codes; the rules live here:
 //! what is valid, who may do what, the lease policy, the stored decision joined to a claimed
-//! ticket, the queue statistics merged with the pack's queues. Deciding on one inquiry
-//! (idempotency, classification, answering, routing) is [`intake`](crate::intake)'s part.
+//! ticket, the queue statistics merged with the pack's queues, the expected wait told on a
+//! specialist queue ([`WaitEstimator`]). Deciding on one inquiry (idempotency,
+//! classification, answering, routing) is [`intake`](crate::intake)'s part.
 
 mod caller;
 mod dead_letters;
@@ -19,6 +20,7 @@ mod lease;
 mod reply;
 mod tickets;
 mod validate;
+mod wait;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +36,9 @@ pub use reply::{
 };
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 pub use validate::validate_inquiry;
+pub use wait::{
+    CalibrationRow, WaitBucket, WaitBucketKind, WaitEstimate, WaitEstimator, WaitSettings,
+};
 
 use std::sync::Arc;
 
