@@ -19,7 +19,7 @@ use crate::classify::artifact;
 use crate::config::{Access, Backend, Config, PostgresConfig};
 use crate::feedback::{EmbeddedFeedback, FeedbackError, FeedbackStore, LinkSigner, PgFeedback};
 use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
-use crate::helpdesk::{Backends, FeedbackBackend, Helpdesk, LeasePolicy, Policy};
+use crate::helpdesk::{Backends, FeedbackBackend, Helpdesk, LeasePolicy, Policy, WaitEstimator};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};
 use crate::postgres::{Postgres, PostgresError};
@@ -185,6 +185,10 @@ pub async fn build_with_clock(
         queue,
         clock,
         feedback,
+        wait: Arc::new(WaitEstimator::new(
+            pack.settings.time_zone.zone().clone(),
+            Arc::clone(&metrics),
+        )),
     };
     let policy = Policy {
         leases: LeasePolicy {

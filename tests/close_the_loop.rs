@@ -188,6 +188,12 @@ async fn a_watcher_receives_the_reply_without_polling() {
         Some(pb::decision::Outcome::Ticket(ticket)) => ticket,
         other => panic!("an expert ticket: {other:?}"),
     };
+    // The client is told who has it and when it is due; with no answers on that queue yet, no
+    // expected wait is promised.
+    let told = submitted.acknowledgement.expect("an acknowledgement");
+    assert!(!told.team.is_empty());
+    assert_eq!(told.sla_due, ticket.sla_due);
+    assert_eq!((told.expected_wait.as_str(), told.expected_by), ("", None));
     let mut watch = server
         .triage()
         .await

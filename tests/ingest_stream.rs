@@ -67,6 +67,7 @@ fn no_reply(inquiry_id: String) -> pb::SubmitStreamResponse {
             pb::SubmitResponse {
                 decision: Some(decision),
                 replayed: false,
+                acknowledgement: None,
             },
         )),
     }

@@ -608,14 +608,29 @@ async fn bad_inputs_get_their_codes() {
             ticket_id: 1,
             lease_token: WELL_FORMED_TOKEN.into(),
             outcome: String::new(),
-            reply: "Thank you for waiting: here is our answer.".into(),
             ..Default::default()
         })
         .await
         .unwrap_err();
     assert_eq!(
-        (outcome.code(), outcome.message().starts_with("outcome")),
+        (
+            outcome.code(),
+            outcome.message().starts_with("reply: is empty")
+        ),
         (Code::InvalidArgument, true)
+    );
+    let reason = specialist
+        .resolve(pb::ResolveRequest {
+            ticket_id: 1,
+            lease_token: WELL_FORMED_TOKEN.into(),
+            no_reply_reason: 99,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (reason.code(), reason.message()),
+        (Code::InvalidArgument, "no_reply_reason: unknown reason 99")
     );
     let too_long = prost_types::Duration {
         seconds: 10 * 3600,

@@ -7,8 +7,8 @@ use prost_types::{Duration as ProtoDuration, Timestamp};
 use super::ServiceError;
 use crate::classify::{Classification, Explanation, Recommendation};
 use crate::helpdesk::{
-    AttachedFollowUp, ClaimedTicket, Closing, DeadLetterView, Delivered, HeldTicket, InquiryState,
-    NoReplyReason, QueueReport, Status,
+    Acknowledgement, AttachedFollowUp, ClaimedTicket, Closing, DeadLetterView, Delivered,
+    HeldTicket, InquiryState, NoReplyReason, QueueReport, Status,
 };
 use crate::intake::{AnswerRecord, Channel, Decision, Disposition, Inquiry, ThreadRole};
 use crate::pack::Tier;
@@ -88,6 +88,20 @@ pub fn closing_from_proto(request: &pb::ResolveRequest) -> Result<Closing, Servi
         outcome: request.outcome.clone(),
         note: Some(request.internal_note.clone()).filter(|note| !note.trim().is_empty()),
     })
+}
+
+/// The proto form of what a client is told when a person will answer.
+pub fn acknowledgement_to_proto(ack: &Acknowledgement) -> pb::Acknowledgement {
+    let expected = ack.expected.as_ref();
+    pb::Acknowledgement {
+        team: ack.team.clone(),
+        sla_due: Some(timestamp(ack.sla_due_ms)),
+        expected_wait: expected.map(|e| e.english().to_owned()).unwrap_or_default(),
+        expected_wait_kind: expected
+            .map(|e| e.bucket.kind.label().to_owned())
+            .unwrap_or_default(),
+        expected_by: expected.map(|e| timestamp(e.bucket.deadline_ms)),
+    }
 }
 
 /// The proto form of a reply sent.

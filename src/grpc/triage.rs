@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status, Streaming};
 use super::ServiceError;
 use super::app::App;
 use super::convert::{
-    channel_from_proto, classification_to_proto, decision_to_proto, inquiry_from_proto,
-    inquiry_state_to_proto, reply_to_proto, timestamp, timestamp_to_ms,
+    acknowledgement_to_proto, channel_from_proto, classification_to_proto, decision_to_proto,
+    inquiry_from_proto, inquiry_state_to_proto, reply_to_proto, timestamp, timestamp_to_ms,
 };
 use super::feedback;
 use super::stream::{self, DecisionStream};
@@ -40,17 +40,20 @@ pub(super) async fn submit_one(
     request: pb::SubmitRequest,
 ) -> Result<pb::SubmitResponse, ServiceError> {
     let inquiry = inquiry_from_proto(request.inquiry, app.helpdesk.now_ms())?;
+    let submitted = app.helpdesk.submit(caller, inquiry).await?;
+    let acknowledgement = app.helpdesk.acknowledge(&submitted);
     let Submitted {
         decision,
         ticket_id,
         replayed,
-    } = app.helpdesk.submit(caller, inquiry).await?;
+    } = submitted;
     if !replayed {
         observe(app, &decision);
     }
     Ok(pb::SubmitResponse {
         decision: Some(decision_to_proto(&decision, ticket_id)),
         replayed,
+        acknowledgement: acknowledgement.as_ref().map(acknowledgement_to_proto),
     })
 }
 

@@ -11,6 +11,7 @@
 //! specialist queue ([`WaitEstimator`]). Deciding on one inquiry (idempotency,
 //! classification, answering, routing) is [`intake`](crate::intake)'s part.
 
+mod acknowledge;
 mod caller;
 mod dead_letters;
 mod error;
@@ -25,6 +26,7 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
+pub use acknowledge::Acknowledgement;
 pub use caller::{Caller, Role};
 pub use dead_letters::DeadLetterView;
 pub use error::{ErrorKind, HelpdeskError};
@@ -59,6 +61,8 @@ pub struct Backends {
     pub queue: Arc<DecisionQueue>,
     /// What leases, SLAs and decisions are timed by.
     pub clock: Arc<dyn Clock>,
+    /// The expected waits told to clients and how well they are kept.
+    pub wait: Arc<WaitEstimator>,
     /// Where clients' ratings of answers are kept, and how links to rate are made.
     pub feedback: FeedbackBackend,
 }
@@ -91,6 +95,7 @@ pub struct Helpdesk {
     /// Bumped on every change this replica makes to tickets; watchers wait on it.
     changes: tokio::sync::watch::Sender<u64>,
     feedback: FeedbackBackend,
+    wait: Arc<WaitEstimator>,
 }
 
 impl Helpdesk {
@@ -102,6 +107,7 @@ impl Helpdesk {
             queue,
             clock,
             feedback,
+            wait,
         } = backends;
         let intake = Intake::new(
             pack,
@@ -121,6 +127,7 @@ impl Helpdesk {
             policy,
             changes: tokio::sync::watch::Sender::new(0),
             feedback,
+            wait,
         }
     }
 

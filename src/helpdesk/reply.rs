@@ -85,15 +85,9 @@ pub struct RepliesPage {
 }
 
 impl Closing {
-    /// The resolution the queue keeps: checked (a reply, or a reason for none, not both), the
-    /// reply threaded to the ticket's latest message.
-    pub(super) fn resolution(
-        self,
-        ticket: &Ticket,
-        inquiry: &Inquiry,
-        latest: &Inquiry,
-        max_reply_bytes: usize,
-    ) -> Result<Resolution, HelpdeskError> {
+    /// Checks the closing (a reply, or a reason for none, not both; the note and outcome within
+    /// bounds) and says the outcome the audit keeps.
+    pub(super) fn checked_outcome(&self, max_reply_bytes: usize) -> Result<String, HelpdeskError> {
         let outcome = match (&self.reply, self.no_reply) {
             (Some(_), Some(_)) => {
                 return Err(HelpdeskError::invalid(
@@ -117,13 +111,24 @@ impl Closing {
         if let Some(note) = &self.note {
             validate_note("internal_note", note)?;
         }
-        let outcome = match self.outcome.trim() {
+        Ok(match self.outcome.trim() {
             "" => outcome,
             given => {
                 validate_note("outcome", given)?;
                 given.to_owned()
             }
-        };
+        })
+    }
+
+    /// The resolution the queue keeps, with `outcome` (see [`Self::checked_outcome`]), the
+    /// reply threaded to the ticket's latest message.
+    pub(super) fn resolution(
+        self,
+        outcome: String,
+        ticket: &Ticket,
+        inquiry: &Inquiry,
+        latest: &Inquiry,
+    ) -> Result<Resolution, HelpdeskError> {
         let reply = match self.reply {
             Some(text) => Some(ClientReply {
                 text,

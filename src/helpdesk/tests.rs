@@ -49,6 +49,10 @@ fn fixture_of(pack: &Path) -> Fixture {
         queue: Arc::new(queue),
         clock,
         feedback,
+        wait: Arc::new(WaitEstimator::new(
+            jiff::tz::TimeZone::UTC,
+            Arc::new(crate::telemetry::Metrics::new()),
+        )),
     };
     let policy = Policy {
         leases: LeasePolicy {

@@ -105,22 +105,19 @@ impl Helpdesk {
         held: HeldTicket,
         closing: Closing,
     ) -> Result<AuditRecord, HelpdeskError> {
+        let outcome = closing.checked_outcome(self.policy.max_text_bytes)?;
         let ticket = self.own_ticket(caller, held.ticket_id).await?;
         let claimed = claimed(ticket.clone(), None)?;
         let latest = claimed
             .follow_ups
             .last()
             .map_or(&claimed.inquiry, |follow_up| &follow_up.inquiry);
-        let resolution = closing.resolution(
-            &ticket,
-            &claimed.inquiry,
-            latest,
-            self.policy.max_text_bytes,
-        )?;
+        let resolution = closing.resolution(outcome, &ticket, &claimed.inquiry, latest)?;
         let record = self
             .queue
             .resolve(held.ticket_id, held.lease_token, &caller.name, resolution)
             .await?;
+        self.observe_answered(&ticket, record.resolved_ms);
         self.changed();
         Ok(record)
     }

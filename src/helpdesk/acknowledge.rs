@@ -1,0 +1,77 @@
+//! What a client is told when a person will answer: which team has the inquiry (its queue's
+//! description), when the service level says it is due and, when recent resolutions of that
+//! queue allow, an expected wait told as a bucket ("within 4 hours"). Each wait told is recorded
+//! so that the share kept (answered within the bucket) is measured; each resolution feeds the
+//! estimate.
+
+use super::Helpdesk;
+use super::wait::WaitEstimate;
+use crate::intake::{Disposition, Submitted};
+use crate::route::Ticket;
+
+/// The acknowledgement of an inquiry a person will answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acknowledgement {
+    /// The team: the queue's description, else its name.
+    pub team: String,
+    pub sla_due_ms: i64,
+    /// Withheld when there are too few recent resolutions, and on a replay or a follow-up
+    /// (the first acknowledgement told it).
+    pub expected: Option<WaitEstimate>,
+}
+
+impl Helpdesk {
+    /// What to tell the client of `submitted`, when a person answers it: the team, the SLA due
+    /// time and, for a new ticket, the expected wait (recorded as told).
+    pub fn acknowledge(&self, submitted: &Submitted) -> Option<Acknowledgement> {
+        let (queue, priority, sla_due_ms, new_ticket) = match &submitted.decision.outcome {
+            Disposition::Queued(queued) => (
+                &queued.queue,
+                queued.priority,
+                queued.sla_due_ms,
+                !submitted.replayed,
+            ),
+            Disposition::Attached(attached) => (
+                &attached.queue,
+                attached.priority,
+                attached.sla_due_ms,
+                false,
+            ),
+            Disposition::Answered(_) | Disposition::NoReply(_) => return None,
+        };
+        let team = self
+            .queues
+            .iter()
+            .find(|q| q.name == *queue)
+            .map(|q| q.description.clone())
+            .filter(|description| !description.is_empty())
+            .unwrap_or_else(|| queue.clone());
+        let expected = match (new_ticket, submitted.ticket_id) {
+            (true, Some(ticket_id)) => {
+                let estimate = self.wait.estimate(queue, priority, self.now_ms(), 0, None);
+                if let Some(estimate) = &estimate {
+                    self.wait.told(ticket_id, queue, estimate.bucket);
+                }
+                estimate
+            }
+            _ => None,
+        };
+        Some(Acknowledgement {
+            team,
+            sla_due_ms,
+            expected,
+        })
+    }
+
+    /// Feeds the wait estimate with `ticket`, answered at `answered_ms`, and checks the wait
+    /// it was told.
+    pub(super) fn observe_answered(&self, ticket: &Ticket, answered_ms: i64) {
+        self.wait.observe(
+            &ticket.queue,
+            ticket.priority,
+            ticket.created_ms,
+            answered_ms,
+        );
+        self.wait.answered(ticket.id, answered_ms);
+    }
+}
