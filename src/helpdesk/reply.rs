@@ -129,20 +129,17 @@ impl Closing {
         inquiry: &Inquiry,
         latest: &Inquiry,
     ) -> Result<Resolution, HelpdeskError> {
-        let reply = match self.reply {
-            Some(text) => Some(ClientReply {
-                text,
-                channel: inquiry.channel,
-                in_reply_to: latest.inquiry_id.clone(),
-                thread_id: inquiry
-                    .in_reply_to
-                    .clone()
-                    .unwrap_or_else(|| inquiry.inquiry_id.clone()),
-                recipient: latest.sender.clone().or_else(|| inquiry.sender.clone()),
-                subject: inquiry.subject.clone(),
-            }),
-            None => None,
-        };
+        let reply = self.reply.map(|text| ClientReply {
+            text,
+            channel: inquiry.channel,
+            in_reply_to: latest.inquiry_id.clone(),
+            thread_id: inquiry
+                .in_reply_to
+                .clone()
+                .unwrap_or_else(|| inquiry.inquiry_id.clone()),
+            recipient: latest.sender.clone().or_else(|| inquiry.sender.clone()),
+            subject: inquiry.subject.clone(),
+        });
         let reply = reply
             .map(|reply| serde_json::to_string(&reply))
             .transpose()

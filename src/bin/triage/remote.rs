@@ -132,18 +132,18 @@ pub struct QueueArgs {
 
 /// Why a ticket is resolved without a reply.
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum NoReply {
+enum WhyNoReply {
     Duplicate,
     Spam,
     NoReplyNeeded,
 }
 
-impl From<NoReply> for pb::NoReplyReason {
-    fn from(reason: NoReply) -> Self {
+impl From<WhyNoReply> for pb::NoReplyReason {
+    fn from(reason: WhyNoReply) -> Self {
         match reason {
-            NoReply::Duplicate => Self::Duplicate,
-            NoReply::Spam => Self::Spam,
-            NoReply::NoReplyNeeded => Self::NoReplyNeeded,
+            WhyNoReply::Duplicate => Self::Duplicate,
+            WhyNoReply::Spam => Self::Spam,
+            WhyNoReply::NoReplyNeeded => Self::NoReplyNeeded,
         }
     }
 }
@@ -180,7 +180,7 @@ enum QueueAction {
         reply: Option<String>,
         /// Why the client gets no reply.
         #[arg(long, value_enum)]
-        no_reply: Option<NoReply>,
+        no_reply: Option<WhyNoReply>,
         /// An internal note for the audit, never shown to the client.
         #[arg(long)]
         note: Option<String>,
