@@ -317,19 +317,31 @@ impl Metrics {
         counter.inc_by(total.saturating_sub(counter.get()));
     }
 
-    /// Counts one rating of an answer from `queue` (`None`: answered automatically) that came
-    /// by `source`, with its scores.
-    pub fn observe_feedback(&self, queue: Option<&str>, source: &str, csat: u8, ces: Option<u8>) {
-        let queue = queue.unwrap_or(crate::feedback::AUTOMATIC);
+    /// Counts a rating recorded (by its queue, `(automatic)` for an automatic answer, its
+    /// source and its scores) and logs it.
+    pub fn observe_rating(&self, record: &crate::feedback::FeedbackRecord) {
+        let queue = record
+            .queue
+            .as_deref()
+            .unwrap_or(crate::feedback::AUTOMATIC);
+        let source = record.source.as_str();
         self.feedback.with_label_values(&[queue, source]).inc();
         self.feedback_csat
-            .with_label_values(&[queue, &csat.to_string()])
+            .with_label_values(&[queue, &record.rating.csat.to_string()])
             .inc();
-        if let Some(ces) = ces {
+        if let Some(ces) = record.rating.ces {
             self.feedback_ces
                 .with_label_values(&[queue, &ces.to_string()])
                 .inc();
         }
+        tracing::info!(
+            inquiry_id = %record.inquiry_id,
+            source,
+            csat = record.rating.csat,
+            ces = record.rating.ces,
+            changes = record.changes,
+            "rating recorded"
+        );
     }
 
     /// Counts one request of `token` refused for its `limit`.

@@ -31,19 +31,7 @@ pub(super) async fn rate(
         .helpdesk
         .rate(caller, &request.inquiry_id, rating, Source::Api)
         .await?;
-    app.metrics.observe_feedback(
-        record.queue.as_deref(),
-        record.source.as_str(),
-        record.rating.csat,
-        record.rating.ces,
-    );
-    tracing::info!(
-        inquiry_id = %record.inquiry_id,
-        csat = record.rating.csat,
-        ces = record.rating.ces,
-        changes = record.changes,
-        "rating recorded"
-    );
+    app.metrics.observe_rating(&record);
     Ok(pb::FeedbackResponse {
         intent: record.intent,
         queue: record.queue.unwrap_or_default(),

@@ -77,19 +77,7 @@ async fn record_rating(
         .await
     {
         Ok(record) => {
-            state.metrics.observe_feedback(
-                record.queue.as_deref(),
-                record.source.as_str(),
-                record.rating.csat,
-                record.rating.ces,
-            );
-            tracing::info!(
-                inquiry_id = %record.inquiry_id,
-                csat = record.rating.csat,
-                ces = record.rating.ces,
-                changes = record.changes,
-                "rating recorded through the link"
-            );
+            state.metrics.observe_rating(&record);
             let said = if record.changes > 0 {
                 "Your rating was changed."
             } else {
