@@ -1,5 +1,5 @@
-//! What a client is told when a person will answer: which team has the inquiry (its queue's
-//! description), when the service level says it is due and, when recent resolutions of that
+//! What a client is told when a person will answer: which team has the inquiry (named by its
+//! queue's description, before a colon), when the service level says it is due and, when recent resolutions of that
 //! queue allow, an expected wait told as a bucket ("within 4 hours"). Each wait told is recorded
 //! so that the share kept (answered within the bucket) is measured; each resolution feeds the
 //! estimate.
@@ -9,10 +9,16 @@ use super::wait::WaitEstimate;
 use crate::intake::{Disposition, Submitted};
 use crate::route::Ticket;
 
+/// The team a queue's description names: its text before the first colon ("Web developers:
+/// integrations, bugs …" → "Web developers"), else all of it.
+fn team_of(description: &str) -> &str {
+    description.split(':').next().unwrap_or_default().trim()
+}
+
 /// The acknowledgement of an inquiry a person will answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Acknowledgement {
-    /// The team: the queue's description, else its name.
+    /// The team: what the queue's description names (before a colon), else the queue's name.
     pub team: String,
     pub sla_due_ms: i64,
     /// Withheld when there are too few recent resolutions, and on a replay or a follow-up
@@ -43,9 +49,10 @@ impl Helpdesk {
             .queues
             .iter()
             .find(|q| q.name == *queue)
-            .map(|q| q.description.clone())
-            .filter(|description| !description.is_empty())
-            .unwrap_or_else(|| queue.clone());
+            .map(|q| team_of(&q.description))
+            .filter(|team| !team.is_empty())
+            .unwrap_or(queue)
+            .to_owned();
         let expected = match (new_ticket, submitted.ticket_id) {
             (true, Some(ticket_id)) => {
                 let estimate = self.wait.estimate(queue, priority, self.now_ms(), 0, None);
@@ -73,5 +80,20 @@ impl Helpdesk {
             answered_ms,
         );
         self.wait.answered(ticket.id, answered_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::team_of;
+
+    #[test]
+    fn the_team_is_named_before_the_descriptions_colon() {
+        assert_eq!(
+            team_of("Web developers: integrations, bugs"),
+            "Web developers"
+        );
+        assert_eq!(team_of("Finance"), "Finance");
+        assert_eq!(team_of(""), "");
     }
 }

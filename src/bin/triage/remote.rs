@@ -282,6 +282,24 @@ pub fn ask(args: AskArgs) -> Result<()> {
                 for answer in &ticket.prepared_answers {
                     println!("prepared for the specialist: {}", answer.text);
                 }
+                if let Some(told) = &response.acknowledgement {
+                    let now = jiff::Timestamp::now();
+                    println!(
+                        "told the client: {} has it, {}",
+                        told.team,
+                        sla_due(told.sla_due.as_ref(), now)?
+                    );
+                    match &told.expected_by {
+                        Some(by) => println!(
+                            "expected reply {} (by {})",
+                            told.expected_wait,
+                            Moment::of(by, now)?.utc
+                        ),
+                        None => {
+                            println!("no expected wait told: too few recent answers on the queue, or told before")
+                        }
+                    }
+                }
             }
             Some(pb::decision::Outcome::NoReply(_)) | None => println!("no outcome"),
         }
