@@ -41,21 +41,6 @@ pub enum Status {
     Closed,
 }
 
-impl Status {
-    /// A short, fixed name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Answered => "answered",
-            Self::NoReply => "no_reply",
-            Self::Queued { .. } => "queued",
-            Self::Claimed { .. } => "claimed",
-            Self::Resolved { .. } => "resolved",
-            Self::DeadLettered { .. } => "dead_lettered",
-            Self::Closed => "closed",
-        }
-    }
-}
-
 /// An inquiry's state as its client sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InquiryState {
