@@ -42,6 +42,19 @@ fn ready(queues: &[pb::QueueStats], queue: &str) -> u64 {
     queues.iter().find(|q| q.queue == queue).unwrap().ready
 }
 
+/// Submits acme's closing remark `id` in the thread of `root`, checked to need no reply.
+async fn thanks_needing_no_reply(server: &TestServer, id: &str, root: &str) -> pb::SubmitResponse {
+    let thanks = submit(server, follow_up(id, "acme", "Thanks, all good!", root)).await;
+    assert!(
+        matches!(
+            decision(&thanks).outcome,
+            Some(pb::decision::Outcome::NoReply(_))
+        ),
+        "{thanks:?}"
+    );
+    thanks
+}
+
 fn decision(response: &pb::SubmitResponse) -> &pb::Decision {
     response.decision.as_ref().unwrap()
 }
@@ -181,18 +194,7 @@ async fn a_follow_up_in_a_closed_thread_reopens_its_ticket() {
         .unwrap();
     assert_eq!(alone.tier(), pb::Tier::Direct, "{alone:?}");
 
-    let thanks = submit(
-        &server,
-        follow_up("cl-thanks", "acme", "Thanks, all good!", "cl-root"),
-    )
-    .await;
-    assert!(
-        matches!(
-            decision(&thanks).outcome,
-            Some(pb::decision::Outcome::NoReply(_))
-        ),
-        "{thanks:?}"
-    );
+    thanks_needing_no_reply(&server, "cl-thanks", "cl-root").await;
     let later = submit(
         &server,
         follow_up("cl-f1", "acme", "When can we expect it?", "cl-root"),
@@ -223,18 +225,7 @@ async fn a_follow_up_in_a_closed_thread_reopens_its_ticket() {
     let answered =
         submit_answered(&server, inquiry("an-root", "acme", "is invoice 1042 paid?")).await;
     assert_eq!(answer_of(&answered).entity_id, "INV-1042");
-    let thanks = submit(
-        &server,
-        follow_up("an-thanks", "acme", "Thanks, all good!", "an-root"),
-    )
-    .await;
-    assert!(
-        matches!(
-            decision(&thanks).outcome,
-            Some(pb::decision::Outcome::NoReply(_))
-        ),
-        "{thanks:?}"
-    );
+    let thanks = thanks_needing_no_reply(&server, "an-thanks", "an-root").await;
     assert_eq!(thread_of(&thanks).1, pb::ThreadRole::OnItsOwn);
     server.stop().await;
 }
