@@ -1,22 +1,63 @@
 //! The loop closed end to end against a real server: the specialist's answer reaches the client
 //! through the inquiry's channel. By email (a real Maildir and the worker): mail in → expert
-//! ticket → claim → resolve with a reply → the reply in the outbox, threaded to the client's
-//! mail → the client's answer to it → the same ticket reopened, no new one → a second reply,
-//! threaded to that answer. Over gRPC: a watcher of the inquiry receives each change and the
-//! reply as it happens, without polling.
+//! ticket → the acknowledgement in the outbox → claim → resolve with a reply → the reply in the
+//! outbox, threaded to the client's mail → an ask for a rating → the client's answer to the
+//! reply → the same ticket reopened, no new one, no second acknowledgement → a second reply,
+//! threaded to that answer, and no second ask → the client's one-digit rating recorded once, a
+//! second one refused. Over gRPC: a watcher of the inquiry receives each change and the reply as
+//! it happens, without polling.
 
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::ingest::{fixtures, options, records_by_file};
 use common::{TestServer, agency_config, inquiry};
 use tokio_stream::StreamExt;
-use triage::mail::{MailOutcome, Maildir, Worker};
+use triage::mail::{MailOutcome, Maildir, Worker, WorkerOptions};
 use triage::proto::v1 as pb;
 
+/// A worker that asks for a rating as soon as an answer is out.
 fn worker(server: &TestServer, root: &Path) -> Worker {
-    common::ingest::worker(options(server.addr), root)
+    let options = WorkerOptions {
+        rating_ask_delay: Some(Duration::ZERO),
+        ..options(server.addr)
+    };
+    common::ingest::worker(options, root)
+}
+
+fn parsed(eml: &[u8]) -> mail_parser::Message<'_> {
+    mail_parser::MessageParser::default().parse(eml).unwrap()
+}
+
+/// The ratings the server holds for the queue `queue`: how many, and their mean CSAT.
+async fn ratings_of(server: &TestServer, queue: &str) -> (u64, f64) {
+    let summary = server
+        .triage()
+        .await
+        .feedback_summary(pb::FeedbackSummaryRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    summary
+        .by_queue
+        .iter()
+        .find(|group| group.key == queue)
+        .map_or((0, 0.0), |group| (group.count, group.mean_csat))
+}
+
+/// A client's mail replying to the mail `parent` in the thread `root`.
+fn client_reply(id: &str, parent: &str, root_references: &str, body: &str) -> String {
+    format!(
+        "From: digital@brightwave-health.example\r\n\
+         To: helpdesk@agency.example\r\n\
+         Subject: Re: HubSpot forms\r\n\
+         Message-ID: <{id}>\r\n\
+         In-Reply-To: <{parent}>\r\n\
+         References: {root_references} <{parent}>\r\n\r\n\
+         {body}\r\n"
+    )
 }
 
 /// One pass of the worker over the Maildir: new mail in, replies out.
@@ -74,10 +115,30 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
     )
     .unwrap();
     let first = pass(&server, &root).await;
-    assert_eq!((first.routed, first.replies_delivered), (1, 0), "{first:?}");
+    assert_eq!(
+        (first.routed, first.acknowledged, first.replies_delivered),
+        (1, 1, 0),
+        "{first:?}"
+    );
     let record = &records_by_file(&root)["root.eml"];
     assert_eq!(record.outcome, MailOutcome::Routed);
     let ticket_id = record.ticket_id.unwrap();
+    // The client is told at once, by an automatic reply in the thread, who has it.
+    let acks = outbox_mails(&root, "closed-root@");
+    let [(_, ack)] = acks.as_slice() else {
+        panic!("one acknowledgement in the outbox: {acks:?}")
+    };
+    let ack = parsed(ack);
+    assert_eq!(
+        ack.in_reply_to().as_text(),
+        Some("closed-root@brightwave-health.example")
+    );
+    assert_eq!(
+        ack.header("Auto-Submitted").and_then(|h| h.as_text()),
+        Some("auto-replied")
+    );
+    let told = ack.body_text(0).unwrap().into_owned();
+    assert!(told.contains(&format!("ticket {ticket_id}")), "{told}");
 
     let claimed = server.claim("webdev").await.expect("the mail's ticket");
     assert_eq!(claimed.ticket.as_ref().unwrap().ticket_id, ticket_id);
@@ -86,8 +147,12 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
 
     let second = pass(&server, &root).await;
     assert_eq!(
-        (second.processed, second.replies_delivered),
-        (0, 1),
+        (
+            second.processed,
+            second.replies_delivered,
+            second.ratings_asked
+        ),
+        (0, 1, 1),
         "{second:?}"
     );
     let replies = outbox_mails(&root, &format!("ticket-{ticket_id}-reply-"));
@@ -110,8 +175,20 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
     );
     assert_eq!(reply.body_text(0).as_deref().map(str::trim), Some(answer));
     assert!(reply.header("Auto-Submitted").is_none());
+    // The client is asked to rate the answer, in the same thread.
+    let asks = outbox_mails(&root, "rating-");
+    let [(_, ask)] = asks.as_slice() else {
+        panic!("one ask for a rating in the outbox: {asks:?}")
+    };
+    let ask = parsed(ask);
+    let ask_id = ask.message_id().unwrap().to_owned();
+    assert_eq!(ask.in_reply_to().as_text(), Some(reply_id.as_str()));
+    let ask_text = ask.body_text(0).unwrap().into_owned();
+    assert!(ask_text.contains("one digit"), "{ask_text}");
+    assert!(ask_text.contains("/feedback/"), "{ask_text}");
     // A second pass sends nothing twice.
-    assert_eq!(pass(&server, &root).await.replies_delivered, 0);
+    let again = pass(&server, &root).await;
+    assert_eq!((again.replies_delivered, again.ratings_asked), (0, 0));
 
     let follow_up = format!(
         "From: digital@brightwave-health.example\r\n\
@@ -124,7 +201,7 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
     );
     std::fs::write(root.join("new/follow-up.eml"), follow_up).unwrap();
     let third = pass(&server, &root).await;
-    assert_eq!(third.routed, 1, "{third:?}");
+    assert_eq!((third.routed, third.acknowledged), (1, 0), "{third:?}");
     let record = &records_by_file(&root)["follow-up.eml"];
     assert_eq!(
         (record.outcome, record.ticket_id),
@@ -145,7 +222,12 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
     let second_answer = "They can: new sign-ups will go to your newsletter list too.";
     resolve_with(&server, &again, second_answer).await;
 
-    assert_eq!(pass(&server, &root).await.replies_delivered, 1);
+    let fourth = pass(&server, &root).await;
+    assert_eq!(
+        (fourth.replies_delivered, fourth.ratings_asked),
+        (1, 0),
+        "the inquiry was asked about once: {fourth:?}"
+    );
     let replies = outbox_mails(&root, &format!("ticket-{ticket_id}-reply-"));
     assert_eq!(replies.len(), 2, "{replies:?}");
     let latest = replies
@@ -166,6 +248,33 @@ async fn an_email_inquiry_gets_the_specialists_replies_in_its_thread() {
             "closed-root@brightwave-health.example",
             "client-answer@brightwave-health.example"
         ]
+    );
+
+    // The client rates the answer with one digit, replying to the ask: recorded.
+    let thread = format!("<closed-root@brightwave-health.example> <{reply_id}>");
+    let rating = client_reply("rating-1@brightwave-health.example", &ask_id, &thread, "4");
+    std::fs::write(root.join("new/rating-1.eml"), rating).unwrap();
+    let fifth = pass(&server, &root).await;
+    assert_eq!(
+        (fifth.ratings, fifth.routed, fifth.answered),
+        (1, 0, 0),
+        "{fifth:?}"
+    );
+    assert_eq!(
+        records_by_file(&root)["rating-1.eml"].outcome,
+        MailOutcome::Rated
+    );
+    assert_eq!(ratings_of(&server, "webdev").await, (1, 4.0));
+    // A second digit is no second rating: the server refuses it and keeps the first.
+    let again = client_reply("rating-2@brightwave-health.example", &ask_id, &thread, "1");
+    std::fs::write(root.join("new/rating-2.eml"), again).unwrap();
+    assert_eq!(pass(&server, &root).await.ratings, 1);
+    assert_eq!(ratings_of(&server, "webdev").await, (1, 4.0));
+    let ledger = std::fs::read_to_string(root.join(".triage/ratings.jsonl")).unwrap();
+    assert!(
+        ledger
+            .contains("\"mail_id\":\"rating-2@brightwave-health.example\",\"verdict\":\"refused\""),
+        "{ledger}"
     );
     server.stop().await;
 }

@@ -158,8 +158,7 @@ async fn a_rating_through_the_link_is_recorded() {
         .feedback(pb::FeedbackRequest {
             inquiry_id: "w1".into(),
             csat: 5,
-            ces: 0,
-            comment: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -156,6 +156,7 @@ async fn maildir_corpus_reaches_its_outcomes() {
 
     let records = records_by_file(&root);
     let mut counts = BTreeMap::<&str, u64>::new();
+    let mut acknowledged = 0;
     for (name, expect) in &expected {
         let outcome = expect["outcome"].as_str().unwrap();
         *counts.entry(outcome).or_default() += 1;
@@ -180,7 +181,15 @@ async fn maildir_corpus_reaches_its_outcomes() {
             .join("outbox")
             .join(reply_file_name(&record.inquiry_id));
         let withheld = expect["withheld"] == true;
-        assert_eq!(reply.exists(), outcome == "answered" && !withheld, "{name}");
+        // An answer, or a ticket's acknowledgement (none for a follow-up in a thread told
+        // before, or a mail handed to a person).
+        let replied = match outcome {
+            "answered" => !withheld,
+            "routed" => record.reply.is_some(),
+            _ => false,
+        };
+        assert_eq!(reply.exists(), replied, "{name}");
+        acknowledged += u64::from(outcome == "routed" && replied);
         if outcome == "automatic" {
             assert!(
                 record.reason.as_ref().is_some_and(|r| !r.is_empty()),
@@ -217,6 +226,8 @@ async fn maildir_corpus_reaches_its_outcomes() {
     }
     assert_eq!(summary.answered, counts["answered"]);
     assert_eq!(summary.routed, counts["routed"]);
+    assert!(acknowledged > 0, "new tickets are acknowledged");
+    assert_eq!(summary.acknowledged, acknowledged);
     assert_eq!(summary.quarantined, counts["quarantined"]);
     assert_eq!(summary.automatic, counts["automatic"]);
     assert_eq!(summary.duplicates, counts["duplicate"]);
@@ -252,11 +263,11 @@ async fn maildir_corpus_reaches_its_outcomes() {
     let reason = std::fs::read_to_string(root.join("quarantine/empty.eml.reason")).unwrap();
     assert!(reason.contains("no text"), "{reason}");
 
-    // One reply per answered mail, threaded under it.
+    // One reply per answered mail and one acknowledgement per new ticket, threaded under it.
     let outbox = names_in(&root.join("outbox"));
     assert_eq!(
         outbox.len() as u64,
-        summary.answered - summary.withheld,
+        summary.answered + summary.acknowledged - summary.withheld,
         "{outbox:?}"
     );
     let reply = std::fs::read(root.join("outbox/plain-1@acme.example.eml")).unwrap();

@@ -169,6 +169,13 @@ impl TriageService for FakeServer {
         Err(Status::unimplemented("not for the worker"))
     }
 
+    async fn feedback_link(
+        &self,
+        _: Request<pb::FeedbackLinkRequest>,
+    ) -> Result<Response<pb::FeedbackLinkResponse>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
     async fn feedback_summary(
         &self,
         _: Request<pb::FeedbackSummaryRequest>,

@@ -9,6 +9,7 @@
 //! "overdue" as of that time (`select`, `overdue`), and never from data older than the pack
 //! allows (`freshness`).
 
+mod acknowledgement;
 mod client;
 mod date;
 mod directory;
@@ -31,6 +32,7 @@ mod vocabulary;
 #[cfg(test)]
 mod pack_tests;
 
+pub use acknowledgement::{AcknowledgementFacts, AcknowledgementTexts};
 pub use client::{Client, ClientTier, Entity};
 pub use date::{Timestamp, instant_from_unix_ms};
 pub use directory::{ClientDirectory, DirectoryError, PgStatus, Recent};

@@ -27,7 +27,9 @@
 //! ```
 //!
 //! `as_of_note` is added to an answer whose data is older than the pack's
-//! `status.as_of_note_after_hours`; it may use `{as_of}` and the client's values.
+//! `status.as_of_note_after_hours`; it may use `{as_of}` and the client's values. What the
+//! client is told when a person will answer is `[acknowledgement]`
+//! ([`AcknowledgementTexts`](super::AcknowledgementTexts)).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -35,6 +37,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::acknowledgement::{AcknowledgementTexts, RawAcknowledgement};
 use super::client::{Client, Entity};
 use super::date::Timestamp;
 use super::error::{AnswerError, read_text};
@@ -55,6 +58,7 @@ pub struct Templates {
     by_intent: BTreeMap<String, TemplateRule>,
     overdue: BTreeMap<String, OverdueRule>,
     as_of_note: Text,
+    acknowledgement: AcknowledgementTexts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +71,8 @@ struct TemplatesFile {
     intents: BTreeMap<String, RawTemplateRule>,
     #[serde(default)]
     records: BTreeMap<String, RawOverdueRule>,
+    #[serde(default)]
+    acknowledgement: RawAcknowledgement,
 }
 
 impl Templates {
@@ -138,11 +144,16 @@ impl Templates {
             }
         });
         let as_of_note = as_of_note.map_err(|message| bad("as_of_note".into(), message))?;
+        let acknowledgement = file
+            .acknowledgement
+            .validate()
+            .map_err(|message| bad("acknowledgement".into(), message))?;
         let templates = Self {
             by_kind,
             by_intent,
             overdue,
             as_of_note,
+            acknowledgement,
         };
         templates.check_intents(path, direct_intents)?;
         Ok(templates)
@@ -320,6 +331,11 @@ impl Templates {
             .reads
             .as_ref()
             .map(|reads| reads.kind.as_str())
+    }
+
+    /// What a client is told when a person will answer.
+    pub fn acknowledgement(&self) -> &AcknowledgementTexts {
+        &self.acknowledgement
     }
 
     /// Adds the `as_of_note` to `answer`, an answer from `client`'s data: the sentence, and the

@@ -159,6 +159,21 @@ impl Text {
         }
         Ok((text, facts))
     }
+
+    /// The text with each placeholder filled in by `value` (from its name), for texts whose
+    /// placeholders were checked to be the caller's own names (the acknowledgement's).
+    pub(crate) fn render_values<'a>(&self, value: impl Fn(&str) -> &'a str) -> String {
+        let mut text = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(literal) => text.push_str(literal),
+                Segment::Value(placeholder) => {
+                    text.push_str(&placeholder.format.write(value(&placeholder.key)));
+                }
+            }
+        }
+        text
+    }
 }
 
 impl Placeholder {

@@ -101,6 +101,7 @@ pub fn acknowledgement_to_proto(ack: &Acknowledgement) -> pb::Acknowledgement {
             .map(|e| e.bucket.kind.label().to_owned())
             .unwrap_or_default(),
         expected_by: expected.map(|e| timestamp(e.bucket.deadline_ms)),
+        text: ack.text.clone(),
     }
 }
 

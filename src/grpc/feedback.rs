@@ -1,6 +1,7 @@
 //! Feedback over gRPC: `Feedback` records a client's rating for a caller scoped like Submit,
-//! `FeedbackSummary` gives admins the ratings by intent and by queue; each translated to and
-//! from the domain API ([`crate::helpdesk::Helpdesk::rate`]).
+//! `FeedbackLink` gives the link a mail asking for a rating carries, `FeedbackSummary` gives
+//! admins the ratings by intent and by queue; each translated to and from the domain API
+//! ([`crate::helpdesk::Helpdesk::rate`]).
 
 use super::ServiceError;
 use super::app::App;
@@ -9,7 +10,8 @@ use crate::feedback::{Rating, Source, SummaryRow};
 use crate::helpdesk::Caller;
 use crate::proto::v1 as pb;
 
-/// Records the rating of `request` for `caller` (source `api`), and counts it.
+/// Records the rating of `request` for `caller` (from a frontend, or a client's reply mail),
+/// and counts it.
 pub(super) async fn rate(
     app: &App,
     caller: &Caller,
@@ -27,9 +29,19 @@ pub(super) async fn rate(
         },
         comment: Some(request.comment).filter(|comment| !comment.is_empty()),
     };
+    let source = match pb::FeedbackSource::try_from(request.source) {
+        Ok(pb::FeedbackSource::Api) => Source::Api,
+        Ok(pb::FeedbackSource::Email) => Source::Email,
+        Err(_) => {
+            return Err(ServiceError::invalid(
+                "source",
+                format!("{} is not a feedback source", request.source),
+            ));
+        }
+    };
     let record = app
         .helpdesk
-        .rate(caller, &request.inquiry_id, rating, Source::Api)
+        .rate(caller, &request.inquiry_id, rating, source)
         .await?;
     app.metrics.observe_rating(&record);
     Ok(pb::FeedbackResponse {
@@ -37,6 +49,22 @@ pub(super) async fn rate(
         queue: record.queue.unwrap_or_default(),
         changes: record.changes,
         rated: Some(timestamp(record.rated_ms)),
+    })
+}
+
+/// The link rating the answer to the inquiry of `request`, for `caller`.
+pub(super) async fn link(
+    app: &App,
+    caller: &Caller,
+    request: pb::FeedbackLinkRequest,
+) -> Result<pb::FeedbackLinkResponse, ServiceError> {
+    let (url, expires_ms) = app
+        .helpdesk
+        .rating_link(caller, &request.inquiry_id)
+        .await?;
+    Ok(pb::FeedbackLinkResponse {
+        url,
+        expires: Some(timestamp(expires_ms)),
     })
 }
 

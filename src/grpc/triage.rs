@@ -1,6 +1,6 @@
 //! The triage service adapter: Submit, Classify, Ping, GetInquiry and ListReplies, and the
-//! entries to SubmitStream (which lives in `stream.rs`), WatchInquiry (`watch.rs`) and Feedback
-//! and FeedbackSummary (`feedback.rs`).
+//! entries to SubmitStream (which lives in `stream.rs`), WatchInquiry (`watch.rs`) and Feedback,
+//! FeedbackLink and FeedbackSummary (`feedback.rs`).
 
 use std::sync::Arc;
 
@@ -171,6 +171,17 @@ impl TriageService for TriageApi {
         self.app
             .call("Feedback", request, |caller, message| async move {
                 feedback::rate(&self.app, &caller, message).await
+            })
+            .await
+    }
+
+    async fn feedback_link(
+        &self,
+        request: Request<pb::FeedbackLinkRequest>,
+    ) -> Result<Response<pb::FeedbackLinkResponse>, Status> {
+        self.app
+            .call("FeedbackLink", request, |caller, message| async move {
+                feedback::link(&self.app, &caller, message).await
             })
             .await
     }

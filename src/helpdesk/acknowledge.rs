@@ -1,11 +1,13 @@
 //! What a client is told when a person will answer: which team has the inquiry (named by its
-//! queue's description, before a colon), when the service level says it is due and, when recent resolutions of that
-//! queue allow, an expected wait told as a bucket ("within 4 hours"). Each wait told is recorded
+//! queue's description, before a colon), when the service level says it is due and, when
+//! recent resolutions of that queue allow, an expected wait told as a bucket ("within 4
+//! hours"), in the words of the pack's `[acknowledgement]` template. Each wait told is recorded
 //! so that the share kept (answered within the bucket) is measured; each resolution feeds the
 //! estimate.
 
 use super::Helpdesk;
 use super::wait::WaitEstimate;
+use crate::answer::AcknowledgementFacts;
 use crate::intake::{Disposition, Submitted};
 use crate::route::Ticket;
 
@@ -24,6 +26,8 @@ pub struct Acknowledgement {
     /// Withheld when there are too few recent resolutions, and on a replay or a follow-up
     /// (the first acknowledgement told it).
     pub expected: Option<WaitEstimate>,
+    /// All of it in the words of the pack's template: what every channel tells the client.
+    pub text: String,
 }
 
 impl Helpdesk {
@@ -63,10 +67,22 @@ impl Helpdesk {
             }
             _ => None,
         };
+        let text =
+            self.status
+                .snapshot()
+                .templates()
+                .acknowledgement()
+                .render(&AcknowledgementFacts {
+                    team: &team,
+                    ticket_id: submitted.ticket_id.unwrap_or_default(),
+                    sla_due: crate::answer::instant_from_unix_ms(sla_due_ms).to_string(),
+                    expected_wait: expected.as_ref().map(WaitEstimate::english),
+                });
         Some(Acknowledgement {
             team,
             sla_due_ms,
             expected,
+            text,
         })
     }
 

@@ -47,21 +47,8 @@ impl Helpdesk {
         source: Source,
     ) -> Result<FeedbackRecord, HelpdeskError> {
         caller.check_role(&[Role::Submitter], "rate answers")?;
-        if inquiry_id.is_empty() {
-            return Err(HelpdeskError::invalid("inquiry_id", "is empty"));
-        }
         let rating = rating.validated()?;
-        let stored = self
-            .intake
-            .stored_decision(inquiry_id)
-            .await?
-            .ok_or_else(|| {
-                HelpdeskError::not_found(
-                    "inquiry_id",
-                    format!("inquiry {} is unknown", quoted(inquiry_id)),
-                )
-            })?;
-        caller.check_client(&stored.decision.client_id)?;
+        let stored = self.rated_decision(caller, inquiry_id).await?;
         let answer = self.answer_of(&stored).await?;
         let decision = stored.decision;
         let record = FeedbackRecord {
@@ -88,13 +75,58 @@ impl Helpdesk {
     /// The link a client of `client_id` rates the answer to `inquiry_id` through, without a
     /// token; it works for the change window from now.
     pub fn feedback_link(&self, inquiry_id: &str, client_id: &str) -> String {
+        self.signed_link(inquiry_id, client_id).0
+    }
+
+    /// [`Self::feedback_link`] for `caller`, for an answered inquiry of a client it is allowed
+    /// (a reply mail asking for a rating carries it), and when the link stops working.
+    pub async fn rating_link(
+        &self,
+        caller: &Caller,
+        inquiry_id: &str,
+    ) -> Result<(String, i64), HelpdeskError> {
+        caller.check_role(&[Role::Submitter], "ask for ratings")?;
+        let stored = self.rated_decision(caller, inquiry_id).await?;
+        self.answer_of(&stored).await?;
+        Ok(self.signed_link(inquiry_id, &stored.decision.client_id))
+    }
+
+    /// A link rating `inquiry_id` of `client_id`, and its expiry: the change window from now.
+    fn signed_link(&self, inquiry_id: &str, client_id: &str) -> (String, i64) {
         let window_ms = i64::try_from(self.feedback.change_window.as_millis()).unwrap_or(i64::MAX);
+        let expires_ms = self.now_ms().saturating_add(window_ms);
         let token = self.feedback.links.sign(&LinkTarget {
             inquiry_id: inquiry_id.to_owned(),
             client_id: client_id.to_owned(),
-            expires_ms: self.now_ms().saturating_add(window_ms),
+            expires_ms,
         });
-        format!("{}/feedback/{token}", self.feedback.public_url)
+        (
+            format!("{}/feedback/{token}", self.feedback.public_url),
+            expires_ms,
+        )
+    }
+
+    /// The stored decision on `inquiry_id`, for a `caller` allowed its client.
+    async fn rated_decision(
+        &self,
+        caller: &Caller,
+        inquiry_id: &str,
+    ) -> Result<StoredDecision<Decision>, HelpdeskError> {
+        if inquiry_id.is_empty() {
+            return Err(HelpdeskError::invalid("inquiry_id", "is empty"));
+        }
+        let stored = self
+            .intake
+            .stored_decision(inquiry_id)
+            .await?
+            .ok_or_else(|| {
+                HelpdeskError::not_found(
+                    "inquiry_id",
+                    format!("inquiry {} is unknown", quoted(inquiry_id)),
+                )
+            })?;
+        caller.check_client(&stored.decision.client_id)?;
+        Ok(stored)
     }
 
     /// What the link token `token` lets its holder rate now, or why it is refused.

@@ -12,12 +12,14 @@
 //! - an address that reaches a cap is paused for the period: every answer to it is held.
 //!
 //! A held answer is not sent: the worker hands the mail to a person (a ticket) with the
-//! [`Hold`] as the reason. A client's distinct questions get distinct answers, so normal
+//! [`Hold`] as the reason. The acknowledgement of a mail a person will answer is an automatic
+//! reply too, under the same rules, and at most one goes to a thread: a held one is not sent
+//! (the ticket stands). A client's distinct questions get distinct answers, so normal
 //! traffic passes: only repeats and bursts are held. The guard's memory is rebuilt from the
 //! journal when the worker starts (each reply and each hold is a journal record), so it
 //! survives restarts with nothing else to store.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -152,6 +154,8 @@ impl AddressHistory {
 pub struct ReplyGuard {
     limits: GuardLimits,
     addresses: HashMap<String, AddressHistory>,
+    /// The threads an acknowledgement went to.
+    acknowledged: HashSet<String>,
     /// Admissions since idle addresses were last dropped.
     since_sweep: usize,
 }
@@ -165,6 +169,7 @@ impl ReplyGuard {
         Self {
             limits,
             addresses: HashMap::new(),
+            acknowledged: HashSet::new(),
             since_sweep: 0,
         }
     }
@@ -267,6 +272,16 @@ impl ReplyGuard {
         }
         self.count_sent(address, thread, digest, now_ms);
         Ok(())
+    }
+
+    /// Whether an acknowledgement went to `thread` before.
+    pub fn acknowledged(&self, thread: &str) -> bool {
+        self.acknowledged.contains(thread)
+    }
+
+    /// Remembers that an acknowledgement went to `thread` (now, or read back from the journal).
+    pub fn remember_acknowledgement(&mut self, thread: &str) {
+        self.acknowledged.insert(thread.to_owned());
     }
 
     /// Counts a reply that went out without asking (written before a crash, so maybe sent).

@@ -1,7 +1,7 @@
 //! One mail's way through the worker: read into an inquiry (or set aside as a machine's
 //! mail), and the server's answer to it turned into what becomes of the mail (answered with a
-//! reply, routed with a ticket, quarantined with a reason, handed to a person when the reply
-//! guard holds its answer, or tried again).
+//! reply, routed with a ticket and acknowledged, quarantined with a reason, handed to a person
+//! when the reply guard holds its answer, or tried again).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,12 +13,14 @@ use super::guard::{Hold, ReplyGuard, reply_digest};
 use super::journal::{MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, RawMail};
 use super::parse::{MAX_TEXT_BYTES, ParseError, ParsedMail, parse_mail_to, raw_id};
-use super::reply::{reply_eml, reply_file_name};
+use super::rating::{Ask, MailRating};
+use super::reply::{reply_eml, reply_file_name, reply_message_id};
 use super::sink::Handled;
 use crate::grpc::convert::inquiry_from_proto;
 use crate::helpdesk::validate_inquiry;
 use crate::proto::v1 as pb;
 use crate::proto::v1::submit_stream_response::Result as StreamResult;
+use crate::text::quoted;
 
 /// How often an inquiry the server failed on internally is tried before it is quarantined
 /// (a server that is down or overloaded is waited for without limit).
@@ -159,6 +161,32 @@ pub fn duplicate(raw: RawMail, mail: &ParsedMail, original: &str) -> Handled {
         mbox_bytes: None,
         record,
         reply: None,
+        ask: None,
+    }
+}
+
+/// A client's reply rating an answer, journaled as such, never submitted: the rating itself
+/// is kept in the ratings ledger.
+pub fn rated(raw: RawMail, mail: &ParsedMail, rating: &MailRating) -> Handled {
+    tracing::info!(source = %raw.origin.describe(), inquiry_id = %rating.inquiry_id, csat = rating.csat, "a rating by mail");
+    let mut record = record_of(
+        &raw.origin,
+        mail.inquiry_id.clone(),
+        Some(mail),
+        None,
+        MailOutcome::Rated,
+    );
+    record.reason = Some(format!(
+        "a rating of {} for the answer to {}",
+        rating.csat,
+        quoted(&rating.inquiry_id)
+    ));
+    Handled {
+        origin: raw.origin,
+        mbox_bytes: None,
+        record,
+        reply: None,
+        ask: None,
     }
 }
 
@@ -188,6 +216,7 @@ pub fn automatic(raw: RawMail, mail: &ParsedMail) -> Handled {
         mbox_bytes: None,
         record,
         reply: None,
+        ask: None,
     }
 }
 
@@ -213,6 +242,7 @@ pub fn quarantined(
         mbox_bytes,
         record,
         reply: None,
+        ask: None,
     }
 }
 
@@ -354,6 +384,45 @@ impl Pending {
     }
 }
 
+/// The acknowledgement of `pending`, a mail a person will answer, saying `text`: threaded like
+/// an answer, and sent only when its thread had none and the reply guard admits it (a held one
+/// is not sent: the ticket stands). A reply the outbox holds from a killed run stands as it is.
+fn acknowledge(
+    pending: &Pending,
+    record: &mut MailRecord,
+    text: &str,
+    from_address: &str,
+    guard: &mut ReplyGuard,
+    decided_ms: i64,
+) -> Option<Vec<u8>> {
+    let (sender, thread) = (&pending.mail.sender, pending.thread());
+    if guard.acknowledged(thread) && !pending.reply_written {
+        return None;
+    }
+    let digest = reply_digest(text);
+    if pending.reply_written {
+        guard.count_sent(sender, thread, &digest, record.handled_ms);
+    } else if let Err(hold) = guard.admit(sender, thread, &digest, record.handled_ms) {
+        tracing::info!(inquiry_id = %record.inquiry_id, %sender, %hold, "acknowledgement not sent");
+        return None;
+    }
+    guard.remember_acknowledgement(thread);
+    record.reply = Some(reply_file_name(&record.inquiry_id));
+    record.reply_digest = Some(digest);
+    if pending.reply_written {
+        return None;
+    }
+    match reply_eml(&pending.mail, text, from_address, decided_ms) {
+        Ok(eml) => Some(eml),
+        Err(error) => {
+            tracing::warn!(inquiry_id = %record.inquiry_id, %error, "acknowledgement not built");
+            record.reply = None;
+            record.reply_digest = None;
+            None
+        }
+    }
+}
+
 /// What to do with `pending` after the server's `result`: `from_address` signs replies, and
 /// `guard` admits each automatic one.
 pub fn handle_response(
@@ -429,6 +498,7 @@ pub fn handle_response(
                     mbox_bytes: pending.mbox_bytes,
                     record,
                     reply: None,
+                    ask: None,
                 }))
             }
             _ => Verdict::Handled(Box::new(pending.into_quarantined(format!(
@@ -477,7 +547,21 @@ pub fn handle_response(
             record.queue = Some(ticket.queue);
             record.ticket_id = Some(ticket.ticket_id);
             record.reason = Some(decision.escalation_reason).filter(|r| !r.is_empty());
-            None
+            // A follow-up joins a thread told before; a decision made for another spool was
+            // acknowledged from there.
+            let told_elsewhere = response.replayed && pending.submissions <= 1;
+            let text = response.acknowledgement.map(|ack| ack.text);
+            match text.filter(|text| !ticket.attached && !told_elsewhere && !text.is_empty()) {
+                Some(text) => acknowledge(
+                    &pending,
+                    &mut record,
+                    &text,
+                    from_address,
+                    guard,
+                    decided_ms,
+                ),
+                None => None,
+            }
         }
         Some(pb::decision::Outcome::NoReply(no_reply)) => {
             record.outcome = MailOutcome::NoReply;
@@ -490,10 +574,20 @@ pub fn handle_response(
             ));
         }
     };
+    // An answer sent is followed by an ask for its rating.
+    let ask = (record.outcome == MailOutcome::Answered).then(|| Ask {
+        inquiry_id: inquiry_id.clone(),
+        recipient: pending.mail.sender.clone(),
+        subject: pending.mail.subject.clone(),
+        answer_message_id: reply_message_id(&inquiry_id, from_address),
+        references: pending.mail.references.clone(),
+        answered_ms: record.handled_ms,
+    });
     Verdict::Handled(Box::new(Handled {
         origin: pending.origin,
         mbox_bytes: pending.mbox_bytes,
         record,
         reply,
+        ask,
     }))
 }

@@ -44,6 +44,9 @@ pub enum MailOutcome {
     /// A copy of a mail handled before (one Message-ID, one sender, one content), from
     /// another file: not submitted; `duplicate_of` names the mail it copies.
     Duplicate,
+    /// A reply of one digit rating an answer (see `reason`): passed on as the client's rating,
+    /// not submitted; moved to `cur/`.
+    Rated,
 }
 
 /// One handled mail.
@@ -62,7 +65,7 @@ pub struct MailRecord {
     /// Why a human answers (for an escalation), why the mail was quarantined, what shows a
     /// machine sent it, or why its reply was withheld.
     pub reason: Option<String>,
-    /// The reply's file name in the outbox.
+    /// The reply's file name in the outbox: the answer, or a routed mail's acknowledgement.
     pub reply: Option<String>,
     pub thread_id: Option<String>,
     pub attachments: Vec<String>,
@@ -76,7 +79,8 @@ pub struct MailRecord {
     /// What a bounce reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bounce: Option<Bounce>,
-    /// Of an answered mail: the digest of the answer text, which the reply guard compares.
+    /// Of an answered or acknowledged mail: the digest of the reply's text, which the reply
+    /// guard compares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_digest: Option<String>,
     /// Why the reply guard held the answer and handed the mail to a person.

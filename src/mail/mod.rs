@@ -10,8 +10,10 @@
 //! - [`body`]: which text is the body and whether the MIME structure holds; [`decode`] turns a
 //!   part's bytes into text (transfer encoding, charset detection, HTML).
 //! - [`strip`]: quoted history and signatures cut before classifying.
-//! - [`reply`]: the outbox `.eml` answering a mail, marked as an automatic reply;
-//!   [`outgoing`]: the specialists' replies, read from the server and put into the outbox.
+//! - [`reply`]: the outbox `.eml` answering a mail, or acknowledging one a person will answer,
+//!   marked as an automatic reply; [`outgoing`]: the specialists' replies, read from the server
+//!   and put into the outbox; [`rating`]: the asks for a rating after an answer, and the
+//!   clients' one-digit replies passed on as ratings.
 //! - [`guard`]: the loop breaker: no same reply twice to an address, caps per hour and thread,
 //!   a pause after a burst; a held answer goes to a person.
 //! - [`journal`]: one record per handled mail, synced before the mail moves, and the
@@ -36,6 +38,7 @@ pub mod kind;
 pub mod mailbox;
 pub mod outgoing;
 pub mod parse;
+pub mod rating;
 pub mod reply;
 mod sink;
 pub mod strip;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 use tonic::transport::Channel;
 
-use super::reply::{reply_subject, write_replies};
+use super::reply::{message_domain, reply_subject, write_replies};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_client::TriageServiceClient;
 
@@ -84,17 +84,17 @@ impl Deliveries {
             .map_or(0, |ms| ms.saturating_sub(LOOKBACK_MS))
     }
 
-    /// Writes every reply sent since the last read into `outbox`, from `from_address`; how many
-    /// it wrote.
+    /// Writes every reply sent since the last read into `outbox`, from `from_address`; the
+    /// replies it wrote.
     pub async fn deliver(
         &mut self,
         client: &mut TriageServiceClient<Channel>,
         authorization: Option<&tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
         outbox: &Path,
         from_address: &str,
-    ) -> Result<usize, DeliveryError> {
+    ) -> Result<Vec<pb::Reply>, DeliveryError> {
         let mut since_ms = self.since_ms();
-        let mut written = 0;
+        let mut written = Vec::new();
         loop {
             let mut request = tonic::Request::new(pb::ListRepliesRequest {
                 channel: pb::Channel::Email.into(),
@@ -107,12 +107,13 @@ impl Deliveries {
                     .insert("authorization", authorization.clone());
             }
             let page = client.list_replies(request).await?.into_inner();
-            for reply in &page.replies {
+            for reply in page.replies {
                 if self.delivered.contains(&reply.seq) {
                     continue;
                 }
-                self.write(reply, outbox, from_address)?;
-                written += 1;
+                if self.write(&reply, outbox, from_address)? {
+                    written.push(reply);
+                }
             }
             match &page.next_since {
                 Some(next) => {
@@ -123,14 +124,15 @@ impl Deliveries {
         }
     }
 
-    /// Puts `reply` into the outbox, then keeps it delivered.
-    fn write(&mut self, reply: &pb::Reply, outbox: &Path, from_address: &str) -> io::Result<()> {
+    /// Puts `reply` into the outbox (false: it has no recipient), then keeps it delivered.
+    fn write(&mut self, reply: &pb::Reply, outbox: &Path, from_address: &str) -> io::Result<bool> {
         let sent_ms = reply
             .sent_at
             .as_ref()
             .and_then(crate::grpc::convert::timestamp_to_ms)
             .unwrap_or_default();
-        if reply.recipient.is_empty() {
+        let written = !reply.recipient.is_empty();
+        if !written {
             tracing::warn!(
                 ticket_id = reply.ticket_id,
                 seq = reply.seq,
@@ -162,7 +164,7 @@ impl Deliveries {
         writeln!(file, "{json}")?;
         file.sync_all()?;
         self.remember(&line);
-        Ok(())
+        Ok(written)
     }
 }
 
@@ -175,15 +177,22 @@ pub enum DeliveryError {
     Io(#[from] io::Error),
 }
 
+/// The Message-ID of the mail carrying a specialist's `reply`, from `from_address`.
+pub fn specialist_reply_id(reply: &pb::Reply, from_address: &str) -> String {
+    format!(
+        "ticket-{}-reply-{}@{}",
+        reply.ticket_id,
+        reply.seq,
+        message_domain(from_address)
+    )
+}
+
 /// The mail carrying a specialist's `reply`, from `from_address`, dated when it was sent.
 pub fn specialist_reply_eml(
     reply: &pb::Reply,
     from_address: &str,
     sent_ms: i64,
 ) -> io::Result<Vec<u8>> {
-    let domain = from_address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, domain)| domain);
     let mut references = vec![reply.thread_id.as_str()];
     if reply.in_reply_to != reply.thread_id {
         references.push(reply.in_reply_to.as_str());
@@ -193,10 +202,7 @@ pub fn specialist_reply_eml(
         .from(from_address)
         .to(reply.recipient.as_str())
         .subject(reply_subject(&reply.subject))
-        .message_id(format!(
-            "ticket-{}-reply-{}@{domain}",
-            reply.ticket_id, reply.seq
-        ))
+        .message_id(specialist_reply_id(reply, from_address))
         .date(sent_ms.div_euclid(1000))
         .text_body(format!("{}\n", reply.text.trim_end()));
     if !reply.in_reply_to.is_empty() {

@@ -67,6 +67,26 @@ pub fn reply_file_name(inquiry_id: &str) -> String {
     name
 }
 
+/// The domain of the Message-IDs of the mails sent from `from_address`.
+pub fn message_domain(from_address: &str) -> &str {
+    from_address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, domain)| domain)
+}
+
+/// The Message-ID of a mail about `inquiry_id` sent from `from_address`: `kind`, a digest of
+/// the id, the helpdesk's domain.
+pub fn message_id(kind: &str, inquiry_id: &str, from_address: &str) -> String {
+    let digest = Sha256::digest(inquiry_id.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}-{hex}@{}", message_domain(from_address))
+}
+
+/// The Message-ID of the reply to the mail `inquiry_id`, from `from_address`.
+pub fn reply_message_id(inquiry_id: &str, from_address: &str) -> String {
+    message_id("reply", inquiry_id, from_address)
+}
+
 /// The reply mail to `mail` with `answer`, from `from_address`, dated `decided_ms`.
 pub fn reply_eml(
     mail: &ParsedMail,
@@ -74,16 +94,11 @@ pub fn reply_eml(
     from_address: &str,
     decided_ms: i64,
 ) -> io::Result<Vec<u8>> {
-    let domain = from_address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, domain)| domain);
-    let digest = Sha256::digest(mail.inquiry_id.as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     let mut builder = MessageBuilder::new()
         .from(from_address)
         .to(mail.sender.as_str())
         .subject(reply_subject(&mail.subject))
-        .message_id(format!("reply-{hex}@{domain}"))
+        .message_id(reply_message_id(&mail.inquiry_id, from_address))
         .date(decided_ms.div_euclid(1000))
         .header("Auto-Submitted", Raw::new("auto-replied"))
         .header("X-Auto-Response-Suppress", Raw::new("All"))

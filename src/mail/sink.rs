@@ -16,6 +16,7 @@ use super::IngestError;
 use super::handle::now_ms;
 use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::mailbox::{Origin, Spool, mark_seen};
+use super::rating::Ask;
 use super::reply::write_replies;
 use super::suppression::SuppressionList;
 
@@ -28,6 +29,8 @@ pub struct Handled {
     pub record: MailRecord,
     /// The reply to put into the outbox, for an answered mail.
     pub reply: Option<Vec<u8>>,
+    /// The ask for a rating of the answer, kept to be sent later.
+    pub ask: Option<Ask>,
 }
 
 /// What a run did, for the log and the terminal.
@@ -37,6 +40,8 @@ pub struct Summary {
     pub processed: u64,
     pub answered: u64,
     pub routed: u64,
+    /// Routed mails whose acknowledgement went into the outbox.
+    pub acknowledged: u64,
     pub quarantined: u64,
     /// Mails that need no reply (closing remarks): nothing sent, no ticket.
     pub no_reply: u64,
@@ -54,6 +59,11 @@ pub struct Summary {
     pub handed_off: u64,
     /// Specialists' replies put into the outbox.
     pub replies_delivered: usize,
+    /// Mails asking for a rating put into the outbox.
+    pub ratings_asked: usize,
+    /// Replies of one digit rating an answer, passed on as ratings (the server may refuse a
+    /// second one).
+    pub ratings: u64,
 }
 
 impl Summary {
@@ -62,6 +72,7 @@ impl Summary {
         self.processed += other.processed;
         self.answered += other.answered;
         self.routed += other.routed;
+        self.acknowledged += other.acknowledged;
         self.quarantined += other.quarantined;
         self.no_reply += other.no_reply;
         self.automatic += other.automatic;
@@ -70,6 +81,8 @@ impl Summary {
         self.answered_before += other.answered_before;
         self.handed_off += other.handed_off;
         self.replies_delivered += other.replies_delivered;
+        self.ratings_asked += other.ratings_asked;
+        self.ratings += other.ratings;
     }
 
     fn count(&mut self, record: &MailRecord) {
@@ -82,9 +95,11 @@ impl Summary {
             MailOutcome::Automatic => self.automatic += 1,
             MailOutcome::AnsweredBefore => self.answered_before += 1,
             MailOutcome::Duplicate => self.duplicates += 1,
+            MailOutcome::Rated => self.ratings += 1,
         }
-        if record.held.is_some() && record.outcome == MailOutcome::Routed {
-            self.handed_off += 1;
+        if record.outcome == MailOutcome::Routed {
+            self.handed_off += u64::from(record.held.is_some());
+            self.acknowledged += u64::from(record.reply.is_some());
         }
     }
 }

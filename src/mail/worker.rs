@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::Endpoint;
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
 use super::IngestError;
@@ -37,14 +37,15 @@ use super::backoff::Backoff;
 use super::guard::{GuardLimits, ReplyGuard};
 use super::handle::{
     Pending, Verdict, automatic, duplicate, handle_response, handoff_id, now_ms, quarantined,
-    read_mail, reused_id, unreadable,
+    rated, read_mail, reused_id, unreadable,
 };
 use super::journal::{Journal, MailOutcome, MailRecord, Submission};
 use super::kind::MailKind;
 use super::mailbox::{Arrival, Incoming, Maildir, Origin};
-use super::outgoing::{Deliveries, DeliveryError};
+use super::outgoing::{Deliveries, DeliveryError, specialist_reply_id};
 use super::parse::{ParsedMail, raw_id};
-use super::reply::reply_file_name;
+use super::rating::{Ask, RatingLedger, RatingVerdict, ask_eml};
+use super::reply::{reply_file_name, write_replies};
 use super::sink::{Handled, Sink, Summary};
 use crate::progress::Stage;
 use crate::proto::v1 as pb;
@@ -58,6 +59,9 @@ pub const DEFAULT_MAX_MAIL_BYTES: u64 = 25 << 20;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest wait for the server's next response while inquiries are in flight, by default.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long after an answer the client is asked to rate it, by default: a day, time to have
+/// read and used the answer.
+pub const DEFAULT_RATING_ASK_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 /// How a worker reaches the server and what it answers with.
 #[derive(Clone)]
@@ -80,6 +84,8 @@ pub struct WorkerOptions {
     /// The longest wait for the server's next response (the stream's opening included) while
     /// inquiries are in flight; past it the stream is given up and opened again.
     pub response_timeout: Duration,
+    /// How long after an answer the client is asked to rate it; `None`: never asked.
+    pub rating_ask_delay: Option<Duration>,
 }
 
 impl WorkerOptions {
@@ -95,6 +101,7 @@ impl WorkerOptions {
             guard: GuardLimits::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            rating_ask_delay: Some(DEFAULT_RATING_ASK_DELAY),
         }
     }
 }
@@ -109,6 +116,8 @@ pub struct Worker {
     claims: HashMap<String, Claim>,
     /// The specialists' replies this spool put into its outbox.
     deliveries: Deliveries,
+    /// The asks for ratings and the ratings read from mail.
+    ratings: RatingLedger,
 }
 
 /// Why a stream ended before its work was done.
@@ -125,12 +134,35 @@ impl From<IngestError> for Interrupted {
     }
 }
 
+/// Statuses that say the server may take the same request later.
+fn waits(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::Internal
+    )
+}
+
+/// The error of a ledger of ratings that cannot be written.
+fn ledger_failed(source: std::io::Error) -> IngestError {
+    IngestError::Io {
+        what: "cannot write the ratings ledger".to_owned(),
+        source,
+    }
+}
+
 /// Fatal stream statuses: the token is wrong or lacks the right.
 fn is_fatal(code: Code) -> bool {
     matches!(code, Code::Unauthenticated | Code::PermissionDenied)
 }
 
-/// The reply guard with what the journal remembers: the answers sent and the pauses started.
+/// The reply guard with what the journal remembers: the answers and acknowledgements sent and
+/// the pauses started.
 fn restored_guard(limits: GuardLimits, journal: &Journal) -> ReplyGuard {
     let now = now_ms();
     let mut guard = ReplyGuard::new(limits);
@@ -138,9 +170,16 @@ fn restored_guard(limits: GuardLimits, journal: &Journal) -> ReplyGuard {
         let Some(sender) = &record.sender else {
             continue;
         };
-        if let (MailOutcome::Answered, Some(digest)) = (record.outcome, &record.reply_digest) {
-            let thread = record.thread_id.as_deref().unwrap_or(&record.inquiry_id);
-            guard.remember_reply(sender, thread, digest, record.handled_ms, now);
+        let thread = record.thread_id.as_deref().unwrap_or(&record.inquiry_id);
+        match (record.outcome, &record.reply_digest) {
+            (MailOutcome::Answered, Some(digest)) => {
+                guard.remember_reply(sender, thread, digest, record.handled_ms, now);
+            }
+            (MailOutcome::Routed, Some(digest)) => {
+                guard.remember_reply(sender, thread, digest, record.handled_ms, now);
+                guard.remember_acknowledgement(thread);
+            }
+            _ => {}
         }
         if let Some(hold) = &record.held {
             guard.remember_hold(sender, hold, now);
@@ -164,6 +203,11 @@ impl Worker {
             what: format!("cannot read the replies delivered, {}", path.display()),
             source,
         })?;
+        let path = sink.spool.journal.with_file_name("ratings.jsonl");
+        let ratings = RatingLedger::open(&path).map_err(|source| IngestError::Io {
+            what: format!("cannot read the ratings ledger, {}", path.display()),
+            source,
+        })?;
         Ok(Self {
             options,
             sink,
@@ -171,37 +215,185 @@ impl Worker {
             guard,
             claims: HashMap::new(),
             deliveries,
+            ratings,
         })
     }
 
-    /// Puts the specialists' replies sent since the last look into the outbox; a server that
-    /// cannot be reached now is tried again at the next pass.
-    pub async fn deliver_replies(&mut self) -> Result<usize, IngestError> {
+    /// A connection to the server for the work after a pass, or `None` (logged) when it cannot
+    /// be reached now: the work waits for the next pass.
+    async fn connect(&self) -> Option<TriageServiceClient<Channel>> {
         let endpoint =
             (self.options.endpoint.clone()).connect_timeout(self.options.connect_timeout);
-        let channel = match timeout(self.options.connect_timeout, endpoint.connect()).await {
-            Ok(Ok(channel)) => channel,
+        match timeout(self.options.connect_timeout, endpoint.connect()).await {
+            Ok(Ok(channel)) => Some(TriageServiceClient::new(channel)),
             Ok(Err(error)) => {
-                tracing::warn!(%error, "replies not read: the server is unavailable");
-                return Ok(0);
+                tracing::warn!(%error, "replies and ratings wait: the server is unavailable");
+                None
             }
             Err(_) => {
-                tracing::warn!("replies not read: no connection to the server in time");
-                return Ok(0);
+                tracing::warn!("replies and ratings wait: no connection to the server in time");
+                None
             }
+        }
+    }
+
+    /// What follows a pass over the mailbox: the specialists' replies sent since the last
+    /// look go into the outbox, the ratings read from mail go to the server, and the asks for
+    /// a rating that are due go into the outbox. A server that cannot be reached now is tried
+    /// again at the next pass.
+    pub async fn after_pass(&mut self, summary: &mut Summary) -> Result<(), IngestError> {
+        let Some(mut client) = self.connect().await else {
+            return Ok(());
         };
-        let mut client = TriageServiceClient::new(channel);
+        summary.replies_delivered += self.deliver_replies(&mut client).await?;
+        self.send_ratings(&mut client).await?;
+        if let Some(delay) = self.options.rating_ask_delay {
+            summary.ratings_asked += self.send_rating_asks(&mut client, delay).await?;
+        }
+        Ok(())
+    }
+
+    /// A request carrying the worker's token.
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(authorization) = &self.options.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
+        request
+    }
+
+    /// Passes the ratings read from mail to the server, keeping what it made of each.
+    async fn send_ratings(
+        &mut self,
+        client: &mut TriageServiceClient<Channel>,
+    ) -> Result<(), IngestError> {
+        for rating in self.ratings.unsent() {
+            let request = self.request(pb::FeedbackRequest {
+                inquiry_id: rating.inquiry_id.clone(),
+                csat: u32::from(rating.csat),
+                ces: 0,
+                comment: String::new(),
+                source: pb::FeedbackSource::Email.into(),
+            });
+            let verdict = match client.feedback(request).await {
+                Ok(_) => RatingVerdict::Recorded,
+                Err(status) if status.code() == Code::Unauthenticated => {
+                    return Err(IngestError::Refused(status.message().to_owned()));
+                }
+                Err(status) if waits(status.code()) => {
+                    tracing::warn!(code = ?status.code(), message = status.message(), "ratings wait for the server");
+                    return Ok(());
+                }
+                Err(status) => RatingVerdict::Refused {
+                    reason: status.message().to_owned(),
+                },
+            };
+            tracing::info!(inquiry_id = %rating.inquiry_id, csat = rating.csat, ?verdict, "a rating by mail passed on");
+            self.ratings
+                .rated(&rating.mail_id, verdict)
+                .map_err(ledger_failed)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the asks for a rating due `delay` after their answer into the outbox; how many.
+    /// An inquiry the server does not know as answered yet is asked about at a later pass; one
+    /// it refuses, or whose address is paused after a bounce, is not asked about.
+    async fn send_rating_asks(
+        &mut self,
+        client: &mut TriageServiceClient<Channel>,
+        delay: Duration,
+    ) -> Result<usize, IngestError> {
+        let now = now_ms();
+        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        let mut sent = 0;
+        for ask in self.ratings.due(now.saturating_sub(delay_ms)) {
+            if self.sink.suppression.active(&ask.recipient, now).is_some() {
+                tracing::info!(inquiry_id = %ask.inquiry_id, "no rating asked: mail to the address is paused");
+                self.ratings
+                    .asked(&ask.inquiry_id, None)
+                    .map_err(ledger_failed)?;
+                continue;
+            }
+            let request = self.request(pb::FeedbackLinkRequest {
+                inquiry_id: ask.inquiry_id.clone(),
+            });
+            let link = match client.feedback_link(request).await {
+                Ok(response) => response.into_inner().url,
+                Err(status) if status.code() == Code::Unauthenticated => {
+                    return Err(IngestError::Refused(status.message().to_owned()));
+                }
+                Err(status)
+                    if waits(status.code()) || status.code() == Code::FailedPrecondition =>
+                {
+                    tracing::debug!(inquiry_id = %ask.inquiry_id, message = status.message(), "rating ask waits");
+                    continue;
+                }
+                Err(status) => {
+                    tracing::warn!(inquiry_id = %ask.inquiry_id, message = status.message(), "no rating asked: refused");
+                    self.ratings
+                        .asked(&ask.inquiry_id, None)
+                        .map_err(ledger_failed)?;
+                    continue;
+                }
+            };
+            let (eml, message_id) =
+                ask_eml(&ask, &link, &self.options.from_address, now).map_err(|source| {
+                    IngestError::Io {
+                        what: "cannot build a rating ask".to_owned(),
+                        source,
+                    }
+                })?;
+            let name = format!("rating-{}", ask.inquiry_id);
+            write_replies(&self.sink.spool.outbox, &[(name.as_str(), eml.as_slice())]).map_err(
+                |source| IngestError::Io {
+                    what: "cannot write a rating ask into the outbox".to_owned(),
+                    source,
+                },
+            )?;
+            self.ratings
+                .asked(&ask.inquiry_id, Some(message_id))
+                .map_err(ledger_failed)?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Puts the specialists' replies sent since the last look into the outbox, and keeps an
+    /// ask for a rating of each; how many.
+    async fn deliver_replies(
+        &mut self,
+        client: &mut TriageServiceClient<Channel>,
+    ) -> Result<usize, IngestError> {
         let delivered = self
             .deliveries
             .deliver(
-                &mut client,
+                client,
                 self.options.authorization.as_ref(),
                 &self.sink.spool.outbox,
                 &self.options.from_address,
             )
             .await;
         match delivered {
-            Ok(count) => Ok(count),
+            Ok(replies) => {
+                let from = &self.options.from_address;
+                let asks = replies.iter().map(|reply| Ask {
+                    inquiry_id: reply.inquiry_id.clone(),
+                    recipient: reply.recipient.clone(),
+                    subject: reply.subject.clone(),
+                    answer_message_id: specialist_reply_id(reply, from),
+                    references: [&reply.thread_id, &reply.in_reply_to]
+                        .into_iter()
+                        .filter(|id| !id.is_empty())
+                        .cloned()
+                        .collect(),
+                    answered_ms: now_ms(),
+                });
+                self.ratings.schedule(asks).map_err(ledger_failed)?;
+                Ok(replies.len())
+            }
             Err(DeliveryError::Server(status)) if status.code() == Code::PermissionDenied => {
                 Err(IngestError::Refused(status.message().to_owned()))
             }
@@ -240,7 +432,7 @@ impl Worker {
             if incoming.known_count() != Some(0) {
                 total.add(self.run(incoming).await?);
             }
-            total.replies_delivered += self.deliver_replies().await?;
+            self.after_pass(&mut total).await?;
             let Some(interval) = watch else {
                 return Ok(total);
             };
@@ -284,6 +476,7 @@ impl Worker {
             processed = summary.processed,
             answered = summary.answered,
             routed = summary.routed,
+            acknowledged = summary.acknowledged,
             quarantined = summary.quarantined,
             no_reply = summary.no_reply,
             automatic = summary.automatic,
@@ -579,6 +772,11 @@ impl Worker {
                     Ok((mail, None)) if mail.sorting.kind != MailKind::Human => {
                         automatic(raw, &mail)
                     }
+                    Ok((mail, None)) if let Some(rating) = self.ratings.rating_in(&mail) => {
+                        let settled = rated(raw, &mail, &rating);
+                        self.ratings.record(rating).map_err(ledger_failed)?;
+                        settled
+                    }
                     Ok((mail, None)) => {
                         let inquiry_id = mail.inquiry_id.clone();
                         let earlier = self.sink.journal.submission(&inquiry_id);
@@ -642,6 +840,9 @@ impl Worker {
         stage: &Stage,
     ) -> Result<(), IngestError> {
         let before = summary.processed;
+        // Kept before the journal: a mail journaled as answered has its ask kept.
+        let asks = group.iter().filter_map(|handled| handled.ask.clone());
+        self.ratings.schedule(asks).map_err(ledger_failed)?;
         self.sink.commit(group, submissions, summary)?;
         stage.advance(summary.processed - before);
         Ok(())

@@ -9,7 +9,8 @@ use clap::Args;
 
 use triage::answer::StatusStore;
 use triage::mail::worker::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MAIL_BYTES, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_WINDOW,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MAIL_BYTES, DEFAULT_RATING_ASK_DELAY,
+    DEFAULT_RESPONSE_TIMEOUT, DEFAULT_WINDOW,
 };
 use triage::mail::{GuardLimits, Incoming, Maildir, Sink, Spool, Summary, Worker, WorkerOptions};
 use triage::pack::Pack;
@@ -72,6 +73,14 @@ pub struct IngestArgs {
     /// (opening the stream included); the stream is then opened again.
     #[arg(long, default_value_t = DEFAULT_RESPONSE_TIMEOUT.as_secs())]
     response_timeout: u64,
+    /// Minutes after an answer (automatic, or a specialist's reply) that the client is asked
+    /// by mail to rate it (a one-digit reply, or a link); the ask goes out at the first pass
+    /// after that (Maildir only).
+    #[arg(long, default_value_t = DEFAULT_RATING_ASK_DELAY.as_secs() / 60)]
+    rating_ask_after_minutes: u64,
+    /// Never ask clients to rate answers (their one-digit replies are still taken as ratings).
+    #[arg(long)]
+    no_rating_asks: bool,
 }
 
 pub fn ingest(args: IngestArgs) -> Result<()> {
@@ -91,6 +100,8 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
         },
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
         response_timeout: Duration::from_secs(args.response_timeout.max(1)),
+        rating_ask_delay: (!args.no_rating_asks)
+            .then(|| Duration::from_secs(args.rating_ask_after_minutes.saturating_mul(60))),
     };
     let root = args
         .maildir
@@ -121,12 +132,13 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
     })?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "processed {} · answered {} · routed {} (handed to a person {}) · quarantined {} · \
-         automatic {} · replies withheld {} · duplicates {} · answered before {} · \
-         specialists' replies sent {} · {:.2} s ({:.0} mails/s)",
+        "processed {} · answered {} · routed {} (acknowledged {}, handed to a person {}) · \
+         quarantined {} · automatic {} · replies withheld {} · duplicates {} · answered before {} · \
+         specialists' replies sent {} · ratings {} (asked {}) · {:.2} s ({:.0} mails/s)",
         summary.processed,
         summary.answered,
         summary.routed,
+        summary.acknowledged,
         summary.handed_off,
         summary.quarantined,
         summary.automatic,
@@ -134,6 +146,8 @@ pub fn ingest(args: IngestArgs) -> Result<()> {
         summary.duplicates,
         summary.answered_before,
         summary.replies_delivered,
+        summary.ratings,
+        summary.ratings_asked,
         seconds,
         summary.processed as f64 / seconds.max(1e-9)
     );

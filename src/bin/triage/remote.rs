@@ -284,8 +284,9 @@ pub fn ask(args: AskArgs) -> Result<()> {
                 }
                 if let Some(told) = &response.acknowledgement {
                     let now = jiff::Timestamp::now();
+                    println!("told the client: {}", told.text);
                     println!(
-                        "told the client: {} has it, {}",
+                        "team: {}, {}",
                         told.team,
                         sla_due(told.sla_due.as_ref(), now)?
                     );
