@@ -28,8 +28,9 @@ pub struct Acknowledgement {
 
 impl Helpdesk {
     /// What to tell the client of `submitted`, when a person answers it: the team, the SLA due
-    /// time and, for a new ticket, the expected wait (recorded as told).
-    pub fn acknowledge(&self, submitted: &Submitted) -> Option<Acknowledgement> {
+    /// time and, for a new ticket, the expected wait (recorded as told), which counts the
+    /// ready tickets ahead of it on its queue.
+    pub async fn acknowledge(&self, submitted: &Submitted) -> Option<Acknowledgement> {
         let (queue, priority, sla_due_ms, new_ticket) = match &submitted.decision.outcome {
             Disposition::Queued(queued) => (
                 &queued.queue,
@@ -55,7 +56,8 @@ impl Helpdesk {
             .to_owned();
         let expected = match (new_ticket, submitted.ticket_id) {
             (true, Some(ticket_id)) => {
-                let estimate = self.wait.estimate(queue, priority, self.now_ms(), 0, None);
+                let ahead = self.ready_ahead(queue, priority, ticket_id).await;
+                let estimate = self.wait.estimate(queue, priority, self.now_ms(), 0, ahead);
                 if let Some(estimate) = &estimate {
                     self.wait.told(ticket_id, queue, estimate.bucket);
                 }
@@ -68,6 +70,19 @@ impl Helpdesk {
             sla_due_ms,
             expected,
         })
+    }
+
+    /// The ready tickets ahead of ticket `ticket_id` of `priority` on `queue`, or `None` when
+    /// the queue cannot say: the estimate then reads the resolutions alone rather than fail the
+    /// submission, which is stored already.
+    async fn ready_ahead(&self, queue: &str, priority: u8, ticket_id: u64) -> Option<u64> {
+        match self.queue.ready_ahead(queue, priority, ticket_id).await {
+            Ok(ahead) => Some(ahead),
+            Err(err) => {
+                tracing::warn!(ticket_id, queue, error = %err, "backlog ahead of a new ticket unknown");
+                None
+            }
+        }
     }
 
     /// Feeds the wait estimate with `ticket`, answered at `answered_ms`, and checks the wait

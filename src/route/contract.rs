@@ -150,6 +150,18 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// Stats for every queue in `queues` (also empty ones); an expired lease counts as ready.
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
 
+    /// How many ready tickets of `queue` stand ahead of ticket `ticket_id`, of `priority`: the
+    /// ready ones of that priority or a more urgent one (a lower number), itself left out; an
+    /// expired lease counts as ready, as in `stats`. A read of the queue's index, cheap enough
+    /// for every acknowledgement. JetStream counts by priority band (priorities from 3 on share
+    /// one), and so counts a band's less urgent tickets too.
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError>;
+
     /// Dead-lettered tickets of `queue`, oldest first, each with the follow-ups it had, why
     /// and when it was dead-lettered.
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError>;

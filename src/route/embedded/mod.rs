@@ -406,6 +406,17 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
             .await
     }
 
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError> {
+        let queue = queue.to_owned();
+        self.read(move |snap, now_ms| snap.ready_ahead(&queue, priority, ticket_id, now_ms))
+            .await
+    }
+
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         let queue = queue.to_owned();
         self.read(move |snap, _| snap.dead_letters(&queue)).await

@@ -568,6 +568,36 @@ impl Ledger {
         })
     }
 
+    /// How many tickets of `queue` in priority bands up to `band` (a ticket's band being its
+    /// priority, capped at `last_band`) have a lease live at `now_ms`, ticket `ticket_id`
+    /// left out.
+    pub async fn live_leases_up_to_band(
+        &self,
+        queue: &str,
+        band: u8,
+        last_band: u8,
+        ticket_id: u64,
+        now_ms: i64,
+    ) -> Result<u64, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FROM leases
+                 WHERE queue = $1 AND expires_ms > $2 AND ticket_id <> $3
+                   AND least((ticket::jsonb ->> 'priority')::int, $4) <= $5",
+                &[
+                    &queue,
+                    &now_ms,
+                    &id(ticket_id),
+                    &i32::from(last_band),
+                    &i32::from(band),
+                ],
+            )
+            .await
+            .map_err(failed("counting the live leases"))?;
+        Ok(unid(row.get(0)))
+    }
+
     /// Keeps the audit record of a resolved ticket (a repeat keeps the first) with the reply to
     /// its client, if any (stored only with the first record), and closes its thread to
     /// follow-ups, in one statement.

@@ -803,6 +803,35 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(all)
     }
 
+    /// The messages of the bands up to the ticket's that are not acknowledged (waiting, or
+    /// delivered and not yet acknowledged), less those under a live lease and the ticket
+    /// itself, which is one of them until resolved.
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError> {
+        self.connected()?;
+        let now_ms = self.clock.now_ms();
+        let last_band = priority.min(BANDS - 1);
+        let mut unacknowledged = 0;
+        for band in 0..=last_band {
+            let Some(consumer) = self.consumers.get(&(queue.to_owned(), band)) else {
+                continue;
+            };
+            let info = consumer.get_info().await.map_err(|err| {
+                self.unavailable(&format!("reading {}", consumer_of(consumer)), err)
+            })?;
+            unacknowledged += info.num_pending + info.num_ack_pending as u64;
+        }
+        let leased = self
+            .ledger
+            .live_leases_up_to_band(queue, last_band, BANDS - 1, ticket_id, now_ms)
+            .await?;
+        Ok(unacknowledged.saturating_sub(leased).saturating_sub(1))
+    }
+
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         Ok(self.ledger.dead_letters(queue).await?)
     }
