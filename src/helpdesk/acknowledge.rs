@@ -1,13 +1,18 @@
 //! What a client is told when a person will answer: which team has the inquiry (named by its
-//! queue's description, before a colon), when the service level says it is due and, when recent resolutions of that
-//! queue allow, an expected wait told as a bucket ("within 4 hours"). Each wait told is recorded
-//! so that the share kept (answered within the bucket) is measured; each resolution feeds the
-//! estimate.
+//! queue's description, before a colon), when the service level says it is due and, when recent
+//! resolutions of that queue allow, an expected wait told as a bucket ("within 4 hours"), which
+//! counts the ready tickets ahead of it. Each wait told is recorded so that the share kept
+//! (answered within the bucket) is measured; each resolution feeds the estimate, and at start
+//! the recent ones are read back from the queue's audit records.
 
-use super::Helpdesk;
 use super::wait::WaitEstimate;
+use super::{Helpdesk, HelpdeskError};
 use crate::intake::{Disposition, Submitted};
 use crate::route::Ticket;
+
+/// The most audit records read back at start: a week of a helpdesk resolving some 14,000
+/// tickets a day, a few tens of megabytes read once.
+const MAX_RESOLUTIONS_READ_BACK: usize = 100_000;
 
 /// The team a queue's description names: its text before the first colon ("Web developers:
 /// integrations, bugs …" → "Web developers"), else all of it.
@@ -83,6 +88,36 @@ impl Helpdesk {
                 None
             }
         }
+    }
+
+    /// Feeds the expected waits with the tickets resolved within the estimator's look-back, as
+    /// the queue's audit records keep them (in the store every replica shares, when scaled
+    /// out), so that a restarted or added replica tells waits at once; the latest
+    /// `MAX_RESOLUTIONS_READ_BACK` at most. Returns how many were read back: a record kept
+    /// before audit records said how their ticket was queued is skipped.
+    pub async fn read_back_resolutions(&self) -> Result<usize, HelpdeskError> {
+        let look_back_ms =
+            i64::try_from(self.wait.settings().look_back().as_millis()).unwrap_or(i64::MAX);
+        let since_ms = self.now_ms().saturating_sub(look_back_ms);
+        let records = self
+            .queue
+            .resolved_since(since_ms, MAX_RESOLUTIONS_READ_BACK)
+            .await?;
+        let mut read = 0;
+        // Oldest first, as they were answered: each queue keeps its latest.
+        for record in records.iter().rev() {
+            let Some(queued) = record.queued_as else {
+                continue;
+            };
+            self.wait.observe(
+                &record.queue,
+                queued.priority,
+                queued.created_ms,
+                record.resolved_ms,
+            );
+            read += 1;
+        }
+        Ok(read)
     }
 
     /// Feeds the wait estimate with `ticket`, answered at `answered_ms`, and checks the wait

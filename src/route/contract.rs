@@ -197,6 +197,15 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// The audit record of a resolved ticket.
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError>;
 
+    /// At most `limit` audit records of tickets resolved at or after `since_ms`, the latest
+    /// first: the recent resolutions the expected waits are read back from at start (from
+    /// the store every replica shares, when scaled out).
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError>;
+
     /// Every correction made by `reroute`, oldest first.
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError>;
 

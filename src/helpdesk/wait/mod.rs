@@ -63,6 +63,15 @@ pub struct WaitSettings {
     pub min_rate_answers: usize,
 }
 
+impl WaitSettings {
+    /// How far back resolutions count: seven half-lives (a weight under 1 %), and never less
+    /// than `max_silence`, within which an estimate needs a resolution. What is read back from
+    /// the store at start.
+    pub fn look_back(&self) -> Duration {
+        self.half_life.saturating_mul(7).max(self.max_silence)
+    }
+}
+
 impl Default for WaitSettings {
     /// - `half_life` 1 day and `time_of_day_width` 2 hours: a ticket is judged by the ones
     ///   queued at about the same time of day, yesterday's counting half as much as today's and
@@ -155,6 +164,11 @@ impl WaitEstimator {
             queues: RwLock::new(HashMap::new()),
             calibration: Mutex::new(Calibration::default()),
         }
+    }
+
+    /// The settings estimates are made with.
+    pub fn settings(&self) -> &WaitSettings {
+        &self.settings
     }
 
     /// Feeds the resolution of a ticket of `priority` on `queue`, queued at `queued_ms` and

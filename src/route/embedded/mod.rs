@@ -470,6 +470,15 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
         self.read(move |snap, _| snap.audit(ticket_id)).await
     }
 
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        self.read(move |snap, _| snap.audit_resolved_since(since_ms, limit))
+            .await
+    }
+
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
         self.read(|snap, _| snap.corrections()).await
     }

@@ -1,7 +1,7 @@
 //! `Snapshot`: the read side — queries over one redb read transaction, which runs beside
 //! the writer and sees the last committed batch.
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{AccessGuard, Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use super::rows::RawDecision;
 use super::schema::{
@@ -129,9 +129,29 @@ impl Snapshot {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, RouteError> {
         let times = self.txn.open_table(AUDIT_TIMES)?;
+        self.audit_records(times.range(..(cutoff_ms, 0))?.take(limit))
+    }
+
+    /// The last `limit` audit records resolved at or after `since_ms`, the latest first.
+    pub fn audit_resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        let times = self.txn.open_table(AUDIT_TIMES)?;
+        self.audit_records(times.range((since_ms, 0)..)?.rev().take(limit))
+    }
+
+    /// The audit records `audit_times` entries name, in their order.
+    fn audit_records<'a>(
+        &self,
+        times: impl Iterator<
+            Item = Result<(AccessGuard<'a, (i64, u64)>, AccessGuard<'a, ()>), redb::StorageError>,
+        >,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
         let audit = self.txn.open_table(AUDIT)?;
         let mut records = Vec::new();
-        for entry in times.range(..(cutoff_ms, 0))?.take(limit) {
+        for entry in times {
             let (_, id) = entry?.0.value();
             let what = format_args!("audit record of ticket {id}");
             let record = read_json(&audit, id, what)?.ok_or_else(|| {

@@ -44,7 +44,7 @@ use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
+use crate::route::history::{AuditRecord, Correction, QueuedAs, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::{NextReady, QueueStats};
 use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
@@ -652,6 +652,10 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             resolved_ms: self.clock.now_ms(),
             deliveries: lease.deliveries,
             note: resolution.note,
+            queued_as: Some(QueuedAs {
+                priority: lease.ticket.priority,
+                created_ms: lease.ticket.created_ms,
+            }),
         };
         // Audit first: a failed ack leaves the ticket to be resolved again (with its
         // follow-ups), never a resolved ticket without its record.
@@ -959,6 +963,14 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         limit: usize,
     ) -> Result<Vec<SentReply>, RouteError> {
         Ok(self.ledger.replies_since(since_ms, limit).await?)
+    }
+
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        Ok(self.ledger.resolved_since(since_ms, limit).await?)
     }
 
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {
