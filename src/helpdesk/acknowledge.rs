@@ -5,8 +5,8 @@
 //! (answered within the bucket) is measured; each resolution feeds the estimate, and at start
 //! the recent ones are read back from the queue's audit records.
 
-use super::wait::WaitEstimate;
-use super::{Helpdesk, HelpdeskError};
+use super::wait::{QueueCalibration, WaitEstimate};
+use super::{Caller, Helpdesk, HelpdeskError};
 use crate::intake::{Disposition, Submitted};
 use crate::route::Ticket;
 
@@ -118,6 +118,16 @@ impl Helpdesk {
             read += 1;
         }
         Ok(read)
+    }
+
+    /// How well the expected waits told were kept, by queue and bucket, as of now, for
+    /// admins: since this helpdesk started (the promises are kept in memory).
+    pub fn wait_calibration(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<QueueCalibration>, HelpdeskError> {
+        caller.check_role(&[], "read how the expected waits were kept")?;
+        Ok(self.wait.calibration(self.now_ms()))
     }
 
     /// Feeds the wait estimate with `ticket`, answered at `answered_ms`, and checks the wait

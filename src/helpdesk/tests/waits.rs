@@ -71,3 +71,51 @@ async fn a_reopened_helpdesk_tells_the_wait_at_once() {
     assert!(expected.from_backlog, "{expected:?}");
     assert_eq!(expected.wait_ms, 41 * 10 * MINUTE_MS);
 }
+
+/// A promise kept (answered within the wait told) and one broken (still open past it, then
+/// answered late) show up in the calibration admins read, by queue and by bucket.
+#[tokio::test]
+async fn kept_and_broken_promises_are_reported() {
+    let store = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let helpdesk = helpdesk_on(&tiny_pack(), store.path(), Arc::clone(&clock));
+    for n in 0..12 {
+        submit_acknowledged(&helpdesk, &format!("before-{n}")).await;
+    }
+    clock.advance(40 * MINUTE_MS);
+    for _ in 0..12 {
+        answer_next(&helpdesk).await;
+    }
+    let admin = admin();
+    assert_eq!(helpdesk.wait_calibration(&admin).unwrap(), Vec::new());
+    for id in ["kept", "broken"] {
+        let told = submit_acknowledged(&helpdesk, id).await;
+        let expected = told.expected.expect("an estimate");
+        assert_eq!(expected.bucket.kind, WaitBucketKind::WithinOneHour);
+    }
+    clock.advance(30 * MINUTE_MS);
+    answer_next(&helpdesk).await;
+    clock.advance(40 * MINUTE_MS);
+    let score = |told, answered, kept, overdue| WaitScore {
+        told,
+        answered,
+        kept,
+        overdue,
+    };
+    let report = |score| {
+        vec![QueueCalibration {
+            queue: "account_management".into(),
+            score,
+            by_bucket: vec![(WaitBucketKind::WithinOneHour, score)],
+        }]
+    };
+    let open_late = helpdesk.wait_calibration(&admin).unwrap();
+    assert_eq!(open_late, report(score(2, 1, 1, 1)));
+    assert_eq!(open_late[0].score.kept_share(), Some(0.5));
+    answer_next(&helpdesk).await;
+    let answered = helpdesk.wait_calibration(&admin).unwrap();
+    assert_eq!(answered, report(score(2, 2, 1, 0)));
+    assert_eq!(answered[0].score.kept_share(), Some(0.5));
+    let refused = helpdesk.wait_calibration(&submitter()).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+}
