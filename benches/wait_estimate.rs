@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
-use triage::helpdesk::{WaitBucket, WaitEstimator, WaitSettings};
+use triage::helpdesk::{WaitBucket, WaitEstimator, WaitScore, WaitSettings};
 use triage::telemetry::Metrics;
 
 const MINUTE_MS: i64 = 60_000;
@@ -193,18 +193,29 @@ impl Predictor {
         self.promised_ms += bucket.deadline_ms - ticket.arrived_ms;
     }
 
-    /// Checks the estimator's own summary against this tally (tickets never answered are told
-    /// and not kept in both).
+    /// Checks the estimator's own summary against this tally: tickets never answered are told
+    /// and not kept in both, and overdue in the summary read at the end of time.
     fn check_calibration(&self, told_unanswered: u64) {
         let Method::Estimator { estimator, .. } = &self.method else {
             return;
         };
-        let rows = estimator.calibration();
-        let told: u64 = rows.iter().map(|row| row.told).sum();
-        let kept: u64 = rows.iter().map(|row| row.kept).sum();
+        let queues = estimator.calibration(i64::MAX);
+        let sum = |score: fn(&WaitScore) -> u64| -> u64 {
+            queues.iter().map(|queue| score(&queue.score)).sum()
+        };
         assert_eq!(
-            (told, kept),
-            (self.told + told_unanswered, self.kept),
+            (
+                sum(|s| s.told),
+                sum(|s| s.answered),
+                sum(|s| s.kept),
+                sum(|s| s.overdue)
+            ),
+            (
+                self.told + told_unanswered,
+                self.told,
+                self.kept,
+                told_unanswered
+            ),
             "{}: calibration summary disagrees with the simulation",
             self.name
         );

@@ -197,8 +197,14 @@ pub async fn build_with_clock(
         },
         max_text_bytes: config.max_text_bytes,
     };
+    let helpdesk = Helpdesk::new(&pack, backends, policy);
+    match helpdesk.read_back_resolutions().await {
+        Ok(read) => tracing::info!(resolutions = read, "expected waits read back"),
+        // The waits are then told once enough tickets are resolved again: no reason not to serve.
+        Err(err) => tracing::warn!(error = %err, "expected waits not read back"),
+    }
     Ok(Arc::new(App::new(
-        Arc::new(Helpdesk::new(&pack, backends, policy)),
+        Arc::new(helpdesk),
         Authenticator::new(config, Arc::clone(&metrics)),
         metrics,
         config.max_in_flight,

@@ -364,6 +364,41 @@ async fn leases_are_checked_and_resolve_is_audited(backend: Backend) {
     h.close().await;
 }
 
+/// An audit record keeps the ticket's priority and creation time, and the records resolved
+/// since a time come latest first, as many as asked for.
+async fn recent_resolutions_say_how_long_their_tickets_waited(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let since_ms = now_ms();
+    let mut created = Vec::new();
+    for (inquiry, priority) in [("wait-a", 2), ("wait-b", 0), ("wait-c", 1)] {
+        let id = h.enqueue(inquiry, "billing", priority).await;
+        let claimed = h.claim("billing", "alice").await.unwrap();
+        let token = claimed.lease.unwrap().token;
+        h.queue
+            .resolve(id, token, "alice", "answered".into())
+            .await
+            .unwrap();
+        created.push((id, priority, claimed.created_ms));
+    }
+    let recent = h.queue.resolved_since(since_ms, 2).await.unwrap();
+    let read: Vec<_> = recent
+        .iter()
+        .map(|record| {
+            let queued = record.queued_as.expect("how the ticket was queued");
+            (record.ticket_id, queued.priority, queued.created_ms)
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![created[2], created[1]],
+        "the latest two, latest first"
+    );
+    assert!(recent.iter().all(|record| record.resolved_ms >= since_ms));
+    let later = h.queue.resolved_since(now_ms() + 60_000, 10).await.unwrap();
+    assert_eq!(later, Vec::new());
+    h.close().await;
+}
+
 /// A released ticket is ready again at once; a rerouted one moves queue, keeps its id, and the
 /// correction is recorded.
 async fn release_and_reroute(backend: Backend) {
@@ -406,6 +441,44 @@ async fn release_and_reroute(backend: Backend) {
         ("seo", "billing")
     );
     assert_eq!(corrections[0].reason, "a refund question");
+    h.close().await;
+}
+
+/// The backlog ahead of a ticket is the ready tickets of its queue at its priority or a more
+/// urgent one, itself left out: not the less urgent ones, not another queue's, not a leased
+/// one, which counts again once released and no more once resolved.
+async fn the_backlog_ahead_is_the_ready_tickets_as_urgent_or_more(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let first = h.enqueue("first", "seo", 1).await;
+    let urgent = h.enqueue("urgent", "seo", 0).await;
+    let later = h.enqueue("later", "seo", 2).await;
+    h.enqueue("elsewhere", "billing", 0).await;
+    let new = h.enqueue("new", "seo", 1).await;
+    let ahead = |priority, ticket_id| {
+        let queue = Arc::clone(&h.queue);
+        async move { queue.ready_ahead("seo", priority, ticket_id).await.unwrap() }
+    };
+    assert_eq!(ahead(1, new).await, 2, "first and urgent");
+    assert_eq!(ahead(1, first).await, 2, "urgent and new");
+    assert_eq!(ahead(0, urgent).await, 0);
+    assert_eq!(ahead(2, later).await, 3);
+    let claimed = h.claim("seo", "alice").await.unwrap();
+    assert_eq!(claimed.id, urgent);
+    assert_eq!(ahead(1, new).await, 1, "the leased ticket is not ahead");
+    let token = claimed.lease.unwrap().token;
+    h.queue
+        .release(urgent, token, "alice", "later")
+        .await
+        .unwrap();
+    assert_eq!(ahead(1, new).await, 2, "a released ticket is ready again");
+    let again = h.claim("seo", "alice").await.unwrap();
+    assert_eq!(again.id, urgent);
+    let token = again.lease.unwrap().token;
+    h.queue
+        .resolve(urgent, token, "alice", "answered".into())
+        .await
+        .unwrap();
+    assert_eq!(ahead(1, new).await, 1, "a resolved ticket is gone");
     h.close().await;
 }
 
@@ -1120,6 +1193,8 @@ contract!(
     claims_follow_priority_then_arrival,
     leases_are_checked_and_resolve_is_audited,
     release_and_reroute,
+    recent_resolutions_say_how_long_their_tickets_waited,
+    the_backlog_ahead_is_the_ready_tickets_as_urgent_or_more,
     expired_leases_redeliver_then_dead_letter,
     an_expired_lease_is_expired_for_every_operation,
     extend_grants_the_lease_asked_for,

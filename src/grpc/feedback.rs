@@ -1,13 +1,14 @@
 //! Feedback over gRPC: `Feedback` records a client's rating for a caller scoped like Submit,
 //! `FeedbackLink` gives the link a mail asking for a rating carries, `FeedbackSummary` gives
-//! admins the ratings by intent and by queue; each translated to and from the domain API
+//! admins the ratings by intent and by queue and how well the expected waits were kept; each
+//! translated to and from the domain API
 //! ([`crate::helpdesk::Helpdesk::rate`]).
 
 use super::ServiceError;
 use super::app::App;
 use super::convert::timestamp;
 use crate::feedback::{Rating, Source, SummaryRow};
-use crate::helpdesk::Caller;
+use crate::helpdesk::{Caller, QueueCalibration, WaitScore};
 use crate::proto::v1 as pb;
 
 /// Records the rating of `request` for `caller` (from a frontend, or a client's reply mail),
@@ -74,11 +75,38 @@ pub(super) async fn summary(
     caller: &Caller,
 ) -> Result<pb::FeedbackSummaryResponse, ServiceError> {
     let summary = app.helpdesk.feedback_summary(caller).await?;
+    let waits = app.helpdesk.wait_calibration(caller)?;
     let groups = |rows: Vec<SummaryRow>| rows.into_iter().map(group_to_proto).collect();
     Ok(pb::FeedbackSummaryResponse {
         by_intent: groups(summary.by_intent),
         by_queue: groups(summary.by_queue),
+        waits: waits.into_iter().map(calibration_to_proto).collect(),
     })
+}
+
+fn calibration_to_proto(queue: QueueCalibration) -> pb::WaitCalibration {
+    pb::WaitCalibration {
+        queue: queue.queue,
+        score: Some(score_to_proto(&queue.score)),
+        by_bucket: queue
+            .by_bucket
+            .iter()
+            .map(|(bucket, score)| pb::WaitBucketScore {
+                bucket: bucket.label().to_owned(),
+                score: Some(score_to_proto(score)),
+            })
+            .collect(),
+    }
+}
+
+fn score_to_proto(score: &WaitScore) -> pb::WaitScore {
+    pb::WaitScore {
+        told: score.told,
+        answered: score.answered,
+        kept: score.kept,
+        overdue: score.overdue,
+        kept_share: score.kept_share().unwrap_or(0.0),
+    }
 }
 
 fn group_to_proto(row: SummaryRow) -> pb::FeedbackGroup {

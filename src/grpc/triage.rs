@@ -41,7 +41,7 @@ pub(super) async fn submit_one(
 ) -> Result<pb::SubmitResponse, ServiceError> {
     let inquiry = inquiry_from_proto(request.inquiry, app.helpdesk.now_ms())?;
     let submitted = app.helpdesk.submit(caller, inquiry).await?;
-    let acknowledgement = app.helpdesk.acknowledge(&submitted);
+    let acknowledgement = app.helpdesk.acknowledge(&submitted).await;
     let Submitted {
         decision,
         ticket_id,

@@ -39,7 +39,8 @@ pub use reply::{
 pub use tickets::{AttachedFollowUp, ClaimedTicket, HeldTicket, QueueReport};
 pub use validate::validate_inquiry;
 pub use wait::{
-    CalibrationRow, WaitBucket, WaitBucketKind, WaitEstimate, WaitEstimator, WaitSettings,
+    QueueCalibration, WaitBucket, WaitBucketKind, WaitEstimate, WaitEstimator, WaitScore,
+    WaitSettings,
 };
 
 use std::sync::Arc;

@@ -11,6 +11,8 @@ use crate::classify::{TrainOptions, train};
 use crate::intake::{Channel, Decision, Disposition};
 use crate::route::{EmbeddedQueue, ManualClock, QueueSettings};
 
+mod waits;
+
 const NOW_MS: i64 = 1_800_000_000_000;
 
 struct Fixture {
@@ -27,17 +29,25 @@ fn fixture() -> Fixture {
 }
 
 fn fixture_of(pack: &Path) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let helpdesk = helpdesk_on(pack, dir.path(), Arc::new(ManualClock::new(NOW_MS)));
+    Fixture {
+        helpdesk,
+        _dir: dir,
+    }
+}
+
+/// A helpdesk of the pack in `pack` keeping its queue and ratings in `store`, timed by `clock`.
+fn helpdesk_on(pack: &Path, store: &Path, clock: Arc<ManualClock>) -> Helpdesk {
     let pack = Pack::load(pack).expect("the pack loads");
     let classifier = Arc::new(train(&pack, &TrainOptions::default()).unwrap().classifier);
     let status = Arc::new(
         StatusStore::for_pack(&pack, crate::answer::instant_from_unix_ms(NOW_MS)).unwrap(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(NOW_MS));
     let queue: EmbeddedQueue<Decision> =
-        EmbeddedQueue::open(dir.path(), QueueSettings::default(), clock.clone()).unwrap();
+        EmbeddedQueue::open(store, QueueSettings::default(), clock.clone()).unwrap();
     let feedback = FeedbackBackend {
-        store: Arc::new(crate::feedback::EmbeddedFeedback::open(dir.path()).unwrap()),
+        store: Arc::new(crate::feedback::EmbeddedFeedback::open(store).unwrap()),
         links: crate::feedback::LinkSigner::new(vec![7; 32]).unwrap(),
         public_url: "http://127.0.0.1:7601".into(),
         change_window: crate::feedback::DEFAULT_CHANGE_WINDOW,
@@ -61,10 +71,7 @@ fn fixture_of(pack: &Path) -> Fixture {
         },
         max_text_bytes: 200,
     };
-    Fixture {
-        helpdesk: Helpdesk::new(&pack, backends, policy),
-        _dir: dir,
-    }
+    Helpdesk::new(&pack, backends, policy)
 }
 
 fn admin() -> Caller {

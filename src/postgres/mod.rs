@@ -21,7 +21,7 @@ use error::{describe, describe_pool, without_password};
 pub use inventory::{Inventory, TableRows};
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 7] = [
+const MIGRATIONS: [(&str, &str); 8] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
@@ -41,6 +41,10 @@ const MIGRATIONS: [(&str, &str); 7] = [
         include_str!("migrations/0006_feedback.sql"),
     ),
     ("0007_replies", include_str!("migrations/0007_replies.sql")),
+    (
+        "0008_audit_waits",
+        include_str!("migrations/0008_audit_waits.sql"),
+    ),
 ];
 
 /// Held while migrating; any constant shared by all replicas works.

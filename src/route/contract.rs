@@ -150,6 +150,18 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// Stats for every queue in `queues` (also empty ones); an expired lease counts as ready.
     async fn stats(&self, queues: &[String]) -> Result<Vec<QueueStats>, RouteError>;
 
+    /// How many ready tickets of `queue` stand ahead of ticket `ticket_id`, of `priority`: the
+    /// ready ones of that priority or a more urgent one (a lower number), itself left out; an
+    /// expired lease counts as ready, as in `stats`. A read of the queue's index, cheap enough
+    /// for every acknowledgement. JetStream counts by priority band (priorities from 3 on share
+    /// one), and so counts a band's less urgent tickets too.
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError>;
+
     /// Dead-lettered tickets of `queue`, oldest first, each with the follow-ups it had, why
     /// and when it was dead-lettered.
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError>;
@@ -184,6 +196,15 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
 
     /// The audit record of a resolved ticket.
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError>;
+
+    /// At most `limit` audit records of tickets resolved at or after `since_ms`, the latest
+    /// first: the recent resolutions the expected waits are read back from at start (from
+    /// the store every replica shares, when scaled out).
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError>;
 
     /// Every correction made by `reroute`, oldest first.
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError>;

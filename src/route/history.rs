@@ -1,6 +1,7 @@
 //! What the queue keeps of the work done on tickets: how a holder closes one ([`Resolution`]),
-//! the [`AuditRecord`] of a resolved ticket, each reply sent to the client ([`SentReply`]) and
-//! each [`Correction`] of a ticket moved to another queue by a specialist.
+//! the [`AuditRecord`] of a resolved ticket (with how it was queued, [`QueuedAs`]), each reply
+//! sent to the client ([`SentReply`]) and each [`Correction`] of a ticket moved to another
+//! queue by a specialist.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,20 @@ pub struct AuditRecord {
     /// The holder's internal note, never shown to the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How the ticket was queued, so that its wait is known from the record alone (the
+    /// expected waits are read back from audit records at start); absent from records kept
+    /// before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_as: Option<QueuedAs>,
+}
+
+/// A resolved ticket's priority and the time it was queued at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedAs {
+    /// 0 is the most urgent.
+    pub priority: u8,
+    /// Unix milliseconds.
+    pub created_ms: i64,
 }
 
 /// How a holder closes a ticket.

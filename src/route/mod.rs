@@ -35,7 +35,7 @@ pub use embedded::{
     TableUsage, check_store, compact_store, store_usage,
 };
 pub use error::{ErrorKind, RouteError};
-pub use history::{AuditRecord, Correction, Resolution, SentReply};
+pub use history::{AuditRecord, Correction, QueuedAs, Resolution, SentReply};
 pub use jetstream::{JetStreamQueue, JetStreamSettings, Ledger, OnDrift};
 pub use lease_token::{LeaseToken, MalformedLeaseToken};
 pub use stats::{NextReady, QueueStats};

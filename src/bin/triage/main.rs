@@ -79,8 +79,8 @@ enum Command {
     Inquiry(remote::InquiryArgs),
     /// Work on specialist queues of a running server.
     Queue(remote::QueueArgs),
-    /// The clients' ratings of answers (CSAT, CES) by intent and by queue, from a running
-    /// server (an admin token).
+    /// The clients' ratings of answers (CSAT, CES) by intent and by queue, and how well the
+    /// expected waits told were kept by queue, from a running server (an admin token).
     Feedback(remote::FeedbackArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),

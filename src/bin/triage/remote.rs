@@ -447,7 +447,8 @@ pub struct FeedbackArgs {
     connection: Connection,
 }
 
-/// Prints the clients' ratings by intent and by queue (an admin token).
+/// Prints the clients' ratings by intent and by queue, and how well the expected waits told
+/// were kept (an admin token).
 pub fn feedback(args: FeedbackArgs) -> Result<()> {
     crate::runtime()?.block_on(async {
         let connection = &args.connection;
@@ -459,8 +460,43 @@ pub fn feedback(args: FeedbackArgs) -> Result<()> {
         print_feedback_groups("intent", &summary.by_intent);
         println!();
         print_feedback_groups("queue", &summary.by_queue);
+        println!();
+        print_wait_calibration(&summary.waits);
         Ok(())
     })
+}
+
+/// The expected waits told on each queue and how they fared, then a line per bucket told.
+fn print_wait_calibration(queues: &[pb::WaitCalibration]) {
+    println!(
+        "{:<24} {:>7} {:>9} {:>7} {:>8} {:>7}",
+        "expected waits", "told", "answered", "kept", "overdue", "kept"
+    );
+    if queues.is_empty() {
+        println!("(no expected wait told since the server started)");
+    }
+    let line = |name: &str, score: &pb::WaitScore| {
+        let share = if score.answered + score.overdue == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0} %", score.kept_share * 100.0)
+        };
+        println!(
+            "{name:<24} {:>7} {:>9} {:>7} {:>8} {:>7}",
+            score.told, score.answered, score.kept, score.overdue, share
+        );
+    };
+    for queue in queues {
+        let Some(score) = &queue.score else {
+            continue;
+        };
+        line(&queue.queue, score);
+        for bucket in &queue.by_bucket {
+            if let Some(score) = &bucket.score {
+                line(&format!("  {}", bucket.bucket), score);
+            }
+        }
+    }
 }
 
 /// One table of rating groups, headed by what they are grouped by.

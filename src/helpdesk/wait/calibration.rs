@@ -1,6 +1,7 @@
-//! How well the expected waits told are kept: per queue and bucket, how many were told and how
-//! many of those tickets were answered by the deadline told. A ticket told and not (yet)
-//! answered counts as told and not kept, so the share kept is a floor while tickets are open.
+//! How well the expected waits told are kept: per queue and bucket, how many were told, how
+//! many of those tickets were answered since and how many by the deadline told, and how many
+//! are still open past it (broken already). The share kept is read of the promises decided so
+//! far (answered, or overdue), so that open tickets within their deadline count neither way.
 
 use std::collections::BTreeMap;
 
@@ -12,13 +13,44 @@ use super::bucket::WaitBucketKind;
 /// rerouted elsewhere) cannot grow the memory.
 pub(super) const MAX_TOLD_OPEN: usize = 100_000;
 
-/// One queue and bucket's record: expected waits told and kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CalibrationRow {
-    pub queue: String,
-    pub bucket: WaitBucketKind,
+/// How a set of expected waits told fared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitScore {
+    /// Expected waits told.
     pub told: u64,
+    /// Of those, the tickets answered since.
+    pub answered: u64,
+    /// Of those, the ones answered by the deadline told.
     pub kept: u64,
+    /// Told, not answered, and past the deadline: broken already.
+    pub overdue: u64,
+}
+
+impl WaitScore {
+    /// The share of the promises decided (answered, or overdue) that were kept; `None` while
+    /// none is.
+    pub fn kept_share(&self) -> Option<f64> {
+        let decided = self.answered + self.overdue;
+        if decided == 0 {
+            return None;
+        }
+        Some(self.kept as f64 / decided as f64)
+    }
+
+    fn add(&mut self, other: &WaitScore) {
+        self.told += other.told;
+        self.answered += other.answered;
+        self.kept += other.kept;
+        self.overdue += other.overdue;
+    }
+}
+
+/// One queue's expected waits: all of them, and by bucket from the nearest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCalibration {
+    pub queue: String,
+    pub score: WaitScore,
+    pub by_bucket: Vec<(WaitBucketKind, WaitScore)>,
 }
 
 /// What a ticket was told, until it is answered.
@@ -28,12 +60,13 @@ struct Told {
     bucket: WaitBucket,
 }
 
-/// The tickets told an expected wait and the tallies of told and kept.
+/// The tickets told an expected wait and still open, and the tallies of told, answered and
+/// kept.
 #[derive(Debug, Default)]
 pub(super) struct Calibration {
     open: BTreeMap<u64, Told>,
-    /// `(queue, bucket) -> (told, kept)`.
-    tally: BTreeMap<(String, WaitBucketKind), (u64, u64)>,
+    /// By queue and bucket; `overdue` is counted when the tallies are read.
+    tally: BTreeMap<(String, WaitBucketKind), WaitScore>,
 }
 
 impl Calibration {
@@ -43,7 +76,7 @@ impl Calibration {
         self.tally
             .entry((queue.to_owned(), bucket.kind))
             .or_default()
-            .0 += 1;
+            .told += 1;
         self.open.insert(
             ticket_id,
             Told {
@@ -65,25 +98,40 @@ impl Calibration {
     ) -> Option<(String, WaitBucketKind, bool)> {
         let told = self.open.remove(&ticket_id)?;
         let kept = answered_ms <= told.bucket.deadline_ms;
-        if kept {
-            self.tally
-                .entry((told.queue.clone(), told.bucket.kind))
-                .or_default()
-                .1 += 1;
-        }
+        let score = self
+            .tally
+            .entry((told.queue.clone(), told.bucket.kind))
+            .or_default();
+        score.answered += 1;
+        score.kept += u64::from(kept);
         Some((told.queue, told.bucket.kind, kept))
     }
 
-    /// The tallies, by queue and then bucket from the nearest.
-    pub(super) fn rows(&self) -> Vec<CalibrationRow> {
-        self.tally
-            .iter()
-            .map(|((queue, bucket), &(told, kept))| CalibrationRow {
-                queue: queue.clone(),
-                bucket: *bucket,
-                told,
-                kept,
-            })
-            .collect()
+    /// The tallies as of `now_ms`, by queue and then bucket from the nearest.
+    pub(super) fn by_queue(&self, now_ms: i64) -> Vec<QueueCalibration> {
+        let mut tally = self.tally.clone();
+        for told in self.open.values() {
+            if told.bucket.deadline_ms < now_ms {
+                tally
+                    .entry((told.queue.clone(), told.bucket.kind))
+                    .or_default()
+                    .overdue += 1;
+            }
+        }
+        let mut queues: Vec<QueueCalibration> = Vec::new();
+        for ((queue, bucket), score) in tally {
+            match queues.last_mut() {
+                Some(last) if last.queue == queue => {
+                    last.score.add(&score);
+                    last.by_bucket.push((bucket, score));
+                }
+                _ => queues.push(QueueCalibration {
+                    queue,
+                    score,
+                    by_bucket: vec![(bucket, score)],
+                }),
+            }
+        }
+        queues
     }
 }

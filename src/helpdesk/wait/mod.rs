@@ -14,7 +14,8 @@
 //! The estimate is told as a [`WaitBucket`] ("within 2 hours", "by tomorrow noon") in the
 //! clients' time zone, never earlier than the estimate. [`WaitEstimator::told`] and
 //! [`WaitEstimator::answered`] keep score: `triage_wait_told_total` and
-//! `triage_wait_kept_total` by queue and bucket, and [`WaitEstimator::calibration`].
+//! `triage_wait_kept_total` by queue and bucket, and [`WaitEstimator::calibration`] (told,
+//! answered, kept, overdue and the share kept, by queue and bucket).
 //!
 //! Pure and in memory: nothing here reads a clock or a file; every instant is a parameter in ms
 //! since the Unix epoch. `benches/wait_estimate.rs` simulates queues to measure it.
@@ -27,7 +28,7 @@ mod history;
 mod tests;
 
 pub use bucket::{WaitBucket, WaitBucketKind};
-pub use calibration::CalibrationRow;
+pub use calibration::{QueueCalibration, WaitScore};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -61,6 +62,15 @@ pub struct WaitSettings {
     pub rate_window: Duration,
     /// The fewest answers in `rate_window` that the rate is trusted on.
     pub min_rate_answers: usize,
+}
+
+impl WaitSettings {
+    /// How far back resolutions count: seven half-lives (a weight under 1 %), and never less
+    /// than `max_silence`, within which an estimate needs a resolution. What is read back from
+    /// the store at start.
+    pub fn look_back(&self) -> Duration {
+        self.half_life.saturating_mul(7).max(self.max_silence)
+    }
 }
 
 impl Default for WaitSettings {
@@ -155,6 +165,11 @@ impl WaitEstimator {
             queues: RwLock::new(HashMap::new()),
             calibration: Mutex::new(Calibration::default()),
         }
+    }
+
+    /// The settings estimates are made with.
+    pub fn settings(&self) -> &WaitSettings {
+        &self.settings
     }
 
     /// Feeds the resolution of a ticket of `priority` on `queue`, queued at `queued_ms` and
@@ -288,12 +303,13 @@ impl WaitEstimator {
         Some(kept)
     }
 
-    /// Expected waits told and kept, by queue and then bucket from the nearest: what
-    /// `triage feedback` prints. A ticket still open counts as told and not kept.
-    pub fn calibration(&self) -> Vec<CalibrationRow> {
+    /// Expected waits told, answered, kept and overdue as of `now_ms`, by queue and then
+    /// bucket from the nearest: what `triage feedback` prints. Since this replica started:
+    /// the promises are kept in memory.
+    pub fn calibration(&self, now_ms: i64) -> Vec<QueueCalibration> {
         self.calibration
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .rows()
+            .by_queue(now_ms)
     }
 }

@@ -268,8 +268,8 @@ fn a_bucket_never_ends_before_the_estimate() {
     }
 }
 
-/// Told and kept are counted by queue and bucket, in the summary and the metrics; a ticket
-/// answered late, or not yet, is told and not kept.
+/// Told, answered and kept are counted by queue and bucket, in the summary and the metrics; a
+/// ticket answered late is not kept, and one still open past its deadline is overdue.
 #[test]
 fn calibration_counts_told_and_kept() {
     let metrics = Arc::new(Metrics::new());
@@ -292,19 +292,36 @@ fn calibration_counts_told_and_kept() {
     assert_eq!(waits.answered(4, NOON_MS + DAY_MS), None, "answered twice");
     assert_eq!(waits.answered(99, NOON_MS), None, "told nothing");
 
-    let row = |queue: &str, bucket, told, kept| CalibrationRow {
-        queue: queue.to_owned(),
-        bucket,
+    let score = |told, answered, kept, overdue| WaitScore {
         told,
+        answered,
         kept,
+        overdue,
+    };
+    let billing = score(3, 2, 1, 0);
+    let seo = score(1, 1, 1, 0);
+    let queue = |name: &str, score, bucket| QueueCalibration {
+        queue: name.to_owned(),
+        score,
+        by_bucket: vec![(bucket, score)],
     };
     assert_eq!(
-        waits.calibration(),
+        waits.calibration(NOON_MS + 59 * MINUTE_MS),
         vec![
-            row("billing", WaitBucketKind::WithinOneHour, 3, 1),
-            row("seo", WaitBucketKind::WithinTwoDays, 1, 1),
+            queue("billing", billing, WaitBucketKind::WithinOneHour),
+            queue("seo", seo, WaitBucketKind::WithinTwoDays),
         ]
     );
+    assert_eq!(
+        billing.kept_share(),
+        Some(0.5),
+        "ticket 3 is open, not yet late"
+    );
+    // Past the hour, ticket 3 is overdue: a promise broken before it is answered.
+    let late = waits.calibration(NOON_MS + 61 * MINUTE_MS);
+    assert_eq!(late[0].score, score(3, 2, 1, 1));
+    assert_eq!(late[0].score.kept_share(), Some(1.0 / 3.0));
+    assert_eq!(WaitScore::default().kept_share(), None);
     let rendered = metrics.render();
     let sample = |name: &str, queue: &str, bucket: &str| {
         rendered

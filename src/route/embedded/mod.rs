@@ -406,6 +406,17 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
             .await
     }
 
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError> {
+        let queue = queue.to_owned();
+        self.read(move |snap, now_ms| snap.ready_ahead(&queue, priority, ticket_id, now_ms))
+            .await
+    }
+
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         let queue = queue.to_owned();
         self.read(move |snap, _| snap.dead_letters(&queue)).await
@@ -457,6 +468,15 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
 
     async fn audit(&self, ticket_id: u64) -> Result<Option<AuditRecord>, RouteError> {
         self.read(move |snap, _| snap.audit(ticket_id)).await
+    }
+
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        self.read(move |snap, _| snap.audit_resolved_since(since_ms, limit))
+            .await
     }
 
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {

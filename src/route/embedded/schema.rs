@@ -101,7 +101,12 @@ pub(crate) fn ready_key(ticket: &Ticket) -> ReadyKey<'_> {
 
 /// Every ready-index key of `queue`, in claim order.
 pub(crate) fn ready_range(queue: &str) -> RangeInclusive<ReadyKey<'_>> {
-    (queue, 0, i64::MIN, 0)..=(queue, u8::MAX, i64::MAX, u64::MAX)
+    ready_range_up_to(queue, u8::MAX)
+}
+
+/// The ready-index keys of `queue` of `priority` or a more urgent one, in claim order.
+pub(crate) fn ready_range_up_to(queue: &str, priority: u8) -> RangeInclusive<ReadyKey<'_>> {
+    (queue, 0, i64::MIN, 0)..=(queue, priority, i64::MAX, u64::MAX)
 }
 
 /// The thread-index key of `ticket`, if it was queued with a thread.

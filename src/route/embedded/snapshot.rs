@@ -1,14 +1,15 @@
 //! `Snapshot`: the read side — queries over one redb read transaction, which runs beside
 //! the writer and sees the last committed batch.
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{AccessGuard, Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 use super::rows::RawDecision;
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTER_ACTIONS, DEAD_LETTERS, DECISION_INDEX,
     DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES,
     RESOLVED, RESOLVED_THREADS, ResolvedTicket, THREADS, TICKETS, dead_letter_range, decode,
-    find_dead_letter, follow_ups_of, indexed_ticket, read_json, stored_decision, thread_range,
+    find_dead_letter, follow_ups_of, indexed_ticket, read_json, ready_range_up_to, stored_decision,
+    thread_range,
 };
 use crate::route::dead_letter::DeadLetterAction;
 use crate::route::error::RouteError;
@@ -128,9 +129,29 @@ impl Snapshot {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, RouteError> {
         let times = self.txn.open_table(AUDIT_TIMES)?;
+        self.audit_records(times.range(..(cutoff_ms, 0))?.take(limit))
+    }
+
+    /// The last `limit` audit records resolved at or after `since_ms`, the latest first.
+    pub fn audit_resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        let times = self.txn.open_table(AUDIT_TIMES)?;
+        self.audit_records(times.range((since_ms, 0)..)?.rev().take(limit))
+    }
+
+    /// The audit records `audit_times` entries name, in their order.
+    fn audit_records<'a>(
+        &self,
+        times: impl Iterator<
+            Item = Result<(AccessGuard<'a, (i64, u64)>, AccessGuard<'a, ()>), redb::StorageError>,
+        >,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
         let audit = self.txn.open_table(AUDIT)?;
         let mut records = Vec::new();
-        for entry in times.range(..(cutoff_ms, 0))?.take(limit) {
+        for entry in times {
             let (_, id) = entry?.0.value();
             let what = format_args!("audit record of ticket {id}");
             let record = read_json(&audit, id, what)?.ok_or_else(|| {
@@ -215,6 +236,33 @@ impl Snapshot {
             tally.dead_letter(key.value().0);
         }
         Ok(tally.finish())
+    }
+
+    /// The ready tickets of `queue` of `priority` or a more urgent one, other than
+    /// `ticket_id`, as of `now_ms`: a range of the ready index, and the leases run out by then
+    /// (few: the next claim sweeps them).
+    pub fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+        now_ms: i64,
+    ) -> Result<u64, RouteError> {
+        let mut ahead = 0;
+        let ready = self.txn.open_table(READY)?;
+        for entry in ready.range(ready_range_up_to(queue, priority))? {
+            ahead += u64::from(entry?.0.value().3 != ticket_id);
+        }
+        let tickets = self.txn.open_table(TICKETS)?;
+        for entry in self.txn.open_table(LEASES)?.range(..=(now_ms, u64::MAX))? {
+            let id = entry?.0.value().1;
+            if id == ticket_id {
+                continue;
+            }
+            let ticket = indexed_ticket(&tickets, id, "leases")?;
+            ahead += u64::from(ticket.queue == queue && ticket.priority <= priority);
+        }
+        Ok(ahead)
     }
 }
 

@@ -20,7 +20,7 @@ use super::schema::{
 };
 use crate::route::decision::Recorded;
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
+use crate::route::history::{AuditRecord, Correction, QueuedAs, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::thread::{Attached, FollowUp, MAX_FOLLOW_UPS, NewFollowUp};
 use crate::route::ticket::{Lease, NewTicket, Ticket, lease_expiry, released_last};
@@ -368,6 +368,10 @@ impl<'t> Txn<'t> {
             resolved_ms: self.now_ms,
             deliveries: ticket.deliveries,
             note: resolution.note,
+            queued_as: Some(QueuedAs {
+                priority: ticket.priority,
+                created_ms: ticket.created_ms,
+            }),
         };
         let what = format_args!("audit record of ticket {id}");
         self.audit.insert(id, encode(what, &record)?.as_slice())?;

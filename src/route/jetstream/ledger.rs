@@ -22,7 +22,7 @@ use crate::postgres::{Postgres, PostgresError, failed};
 use crate::readiness::NotReady;
 use crate::route::{
     Attached, AuditRecord, Correction, FollowUp, LeaseToken, MAX_FOLLOW_UPS, NewFollowUp,
-    NewTicket, SentReply, StoredDecision, ThreadTicket, Ticket,
+    NewTicket, QueuedAs, SentReply, StoredDecision, ThreadTicket, Ticket,
 };
 
 /// The lease a specialist holds on a ticket, with the message it was delivered as.
@@ -568,6 +568,36 @@ impl Ledger {
         })
     }
 
+    /// How many tickets of `queue` in priority bands up to `band` (a ticket's band being its
+    /// priority, capped at `last_band`) have a lease live at `now_ms`, ticket `ticket_id`
+    /// left out.
+    pub async fn live_leases_up_to_band(
+        &self,
+        queue: &str,
+        band: u8,
+        last_band: u8,
+        ticket_id: u64,
+        now_ms: i64,
+    ) -> Result<u64, PostgresError> {
+        let conn = self.pg.client().await?;
+        let row = conn
+            .query_one(
+                "SELECT count(*) FROM leases
+                 WHERE queue = $1 AND expires_ms > $2 AND ticket_id <> $3
+                   AND least((ticket::jsonb ->> 'priority')::int, $4) <= $5",
+                &[
+                    &queue,
+                    &now_ms,
+                    &id(ticket_id),
+                    &i32::from(last_band),
+                    &i32::from(band),
+                ],
+            )
+            .await
+            .map_err(failed("counting the live leases"))?;
+        Ok(unid(row.get(0)))
+    }
+
     /// Keeps the audit record of a resolved ticket (a repeat keeps the first) with the reply to
     /// its client, if any (stored only with the first record), and closes its thread to
     /// follow-ups, in one statement.
@@ -584,13 +614,14 @@ impl Ledger {
                  UPDATE thread_tickets SET resolved_ms = $6, ticket = $12 WHERE ticket_id = $1
              ), audited AS (
                  INSERT INTO audit (ticket_id, inquiry_id, queue, holder, outcome, resolved_ms,
-                                    deliveries, note, stream_seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11)
+                                    deliveries, note, stream_seq, priority, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $13, $14)
                  ON CONFLICT (ticket_id) DO UPDATE SET
                      queue = EXCLUDED.queue, holder = EXCLUDED.holder,
                      outcome = EXCLUDED.outcome, resolved_ms = EXCLUDED.resolved_ms,
                      deliveries = EXCLUDED.deliveries, note = EXCLUDED.note,
-                     stream_seq = EXCLUDED.stream_seq
+                     stream_seq = EXCLUDED.stream_seq, priority = EXCLUDED.priority,
+                     created_ms = EXCLUDED.created_ms
                  WHERE audit.stream_seq IS DISTINCT FROM EXCLUDED.stream_seq
                  RETURNING ticket_id)
              INSERT INTO replies (ticket_id, inquiry_id, client_id, holder, sent_ms, payload)
@@ -608,6 +639,8 @@ impl Ledger {
                 &reply,
                 &id(lease.stream_seq),
                 &ticket,
+                &record.queued_as.map(|queued| i16::from(queued.priority)),
+                &record.queued_as.map(|queued| queued.created_ms),
             ],
         )
         .await
@@ -620,23 +653,34 @@ impl Ledger {
         let conn = self.pg.client().await?;
         let row = conn
             .query_opt(
-                "SELECT ticket_id, inquiry_id, queue, holder, outcome, resolved_ms, deliveries,
-                        note
-                 FROM audit WHERE ticket_id = $1",
+                format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE ticket_id = $1").as_str(),
                 &[&id(ticket_id)],
             )
             .await
             .map_err(failed("reading an audit record"))?;
-        Ok(row.map(|row| AuditRecord {
-            ticket_id: unid(row.get(0)),
-            inquiry_id: row.get(1),
-            queue: row.get(2),
-            holder: row.get(3),
-            outcome: row.get(4),
-            resolved_ms: row.get(5),
-            deliveries: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
-            note: row.get(7),
-        }))
+        Ok(row.as_ref().map(audit_record))
+    }
+
+    /// At most `limit` audit records of tickets resolved at or after `since_ms`, the latest
+    /// first.
+    pub async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE resolved_ms >= $1
+                     ORDER BY resolved_ms DESC, ticket_id DESC LIMIT $2"
+                )
+                .as_str(),
+                &[&since_ms, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(failed("reading the recent audit records"))?;
+        Ok(rows.iter().map(audit_record).collect())
     }
 
     /// The replies sent on `ticket_id`, oldest first.
@@ -797,6 +841,32 @@ impl Ledger {
 }
 
 /// A follow-up of a row holding its inquiry id, attach time and payload, in that order.
+/// The columns [`audit_record`] reads, in its order.
+const AUDIT_COLUMNS: &str = "ticket_id, inquiry_id, queue, holder, outcome, resolved_ms, deliveries, note, priority, \
+     created_ms";
+
+/// An `audit` row, as [`AUDIT_COLUMNS`] selects it.
+fn audit_record(row: &Row) -> AuditRecord {
+    let priority: Option<i16> = row.get(8);
+    let created_ms: Option<i64> = row.get(9);
+    AuditRecord {
+        ticket_id: unid(row.get(0)),
+        inquiry_id: row.get(1),
+        queue: row.get(2),
+        holder: row.get(3),
+        outcome: row.get(4),
+        resolved_ms: row.get(5),
+        deliveries: u32::try_from(row.get::<_, i32>(6)).unwrap_or(0),
+        note: row.get(7),
+        queued_as: priority
+            .zip(created_ms)
+            .map(|(priority, created_ms)| QueuedAs {
+                priority: u8::try_from(priority).unwrap_or(u8::MAX),
+                created_ms,
+            }),
+    }
+}
+
 fn follow_up(row: &Row) -> FollowUp {
     FollowUp {
         inquiry_id: row.get(0),

@@ -44,7 +44,7 @@ use crate::route::decision::{
     DecisionRecord, Recorded, StoredDecision, decode_decision, encode_decision,
 };
 use crate::route::error::RouteError;
-use crate::route::history::{AuditRecord, Correction, Resolution, SentReply};
+use crate::route::history::{AuditRecord, Correction, QueuedAs, Resolution, SentReply};
 use crate::route::lease_token::LeaseToken;
 use crate::route::stats::{NextReady, QueueStats};
 use crate::route::thread::{Attached, NewFollowUp, ThreadTicket};
@@ -652,6 +652,10 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             resolved_ms: self.clock.now_ms(),
             deliveries: lease.deliveries,
             note: resolution.note,
+            queued_as: Some(QueuedAs {
+                priority: lease.ticket.priority,
+                created_ms: lease.ticket.created_ms,
+            }),
         };
         // Audit first: a failed ack leaves the ticket to be resolved again (with its
         // follow-ups), never a resolved ticket without its record.
@@ -803,6 +807,35 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         Ok(all)
     }
 
+    /// The messages of the bands up to the ticket's that are not acknowledged (waiting, or
+    /// delivered and not yet acknowledged), less those under a live lease and the ticket
+    /// itself, which is one of them until resolved.
+    async fn ready_ahead(
+        &self,
+        queue: &str,
+        priority: u8,
+        ticket_id: u64,
+    ) -> Result<u64, RouteError> {
+        self.connected()?;
+        let now_ms = self.clock.now_ms();
+        let last_band = priority.min(BANDS - 1);
+        let mut unacknowledged = 0;
+        for band in 0..=last_band {
+            let Some(consumer) = self.consumers.get(&(queue.to_owned(), band)) else {
+                continue;
+            };
+            let info = consumer.get_info().await.map_err(|err| {
+                self.unavailable(&format!("reading {}", consumer_of(consumer)), err)
+            })?;
+            unacknowledged += info.num_pending + info.num_ack_pending as u64;
+        }
+        let leased = self
+            .ledger
+            .live_leases_up_to_band(queue, last_band, BANDS - 1, ticket_id, now_ms)
+            .await?;
+        Ok(unacknowledged.saturating_sub(leased).saturating_sub(1))
+    }
+
     async fn dead_letters(&self, queue: &str) -> Result<Vec<DeadLetter>, RouteError> {
         Ok(self.ledger.dead_letters(queue).await?)
     }
@@ -930,6 +963,14 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
         limit: usize,
     ) -> Result<Vec<SentReply>, RouteError> {
         Ok(self.ledger.replies_since(since_ms, limit).await?)
+    }
+
+    async fn resolved_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, RouteError> {
+        Ok(self.ledger.resolved_since(since_ms, limit).await?)
     }
 
     async fn corrections(&self) -> Result<Vec<Correction>, RouteError> {

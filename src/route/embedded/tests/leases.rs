@@ -158,6 +158,10 @@ async fn resolve_removes_ticket_and_keeps_audit() {
         resolved_ms: 10_050,
         deliveries: 1,
         note: None,
+        queued_as: Some(QueuedAs {
+            priority: 0,
+            created_ms: 9_000,
+        }),
     };
     assert_eq!(record, Ok(expected.clone()));
     assert_eq!(f.queue.ticket(id).await, Ok(None));

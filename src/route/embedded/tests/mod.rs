@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tempfile::TempDir;
 
 use super::*;
-use crate::route::{ErrorKind, Lease, LeaseToken, ManualClock, SystemClock};
+use crate::route::{ErrorKind, Lease, LeaseToken, ManualClock, QueuedAs, SystemClock};
 
 const LEASE_MS: i64 = 1_000;
 
