@@ -584,6 +584,12 @@ async fn dead_letters_are_redriven_and_discarded_from_the_dashboard() {
     let lead = console.signed_in(LEAD).await;
     wait_for(&lead, &format!("#dead-{first}")).await;
     wait_for(&lead, &format!("#dead-{second}")).await;
+    lead.execute(
+        "document.getElementById('dead-letters').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     screenshot(&lead, "dead-letters").await;
     fill(
         &lead,
