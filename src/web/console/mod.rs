@@ -19,10 +19,10 @@
 //!   from `/console/static/` only (`default-src 'none'`), so markup that slipped through could
 //!   still run nothing. Pages are never cached or framed and send no referrer outside.
 //! - **Sessions on the server** ([`session`]): sign-in posts a bearer token (the same tokens and
-//!   roles as gRPC, checked by the same [`Authenticator`]); the session id travels in an
-//!   HttpOnly, SameSite=Strict cookie (Secure under TLS) and never in an address; every POST
-//!   carries the session's CSRF token or is refused (403), the sign-in form a double-submitted
-//!   one; lease tokens stay in the session.
+//!   roles as gRPC, checked by the same [`Authenticator`](crate::grpc::Authenticator)); the
+//!   session id travels in an HttpOnly, SameSite=Strict cookie (Secure under TLS) and never in
+//!   an address; every POST carries the session's CSRF token or is refused (403), the sign-in
+//!   form a double-submitted one; lease tokens stay in the session.
 
 mod assets;
 mod format;
