@@ -41,7 +41,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The Prometheus metrics address (`GET /metrics`); none when unset.
     pub metrics_listen: Option<SocketAddr>,
-    /// The HTTP address of the pages triage serves (the feedback page); none when unset.
+    /// The HTTP address of the pages triage serves (the console, the feedback page); none when
+    /// unset.
     pub http_listen: Option<SocketAddr>,
     /// The address clients reach those pages at, which links in mails start with;
     /// `http://<http_listen>` when unset.

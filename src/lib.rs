@@ -5,8 +5,9 @@
 //! Each layer calls only the layers below it.
 //! - **Adapters** — [`grpc`]: the triage and specialist services: authentication, per-token
 //!   limits, admission, metrics, translation between proto messages and the domain API's types, and the one
-//!   mapping of errors to status codes. [`web`]: the HTTP pages (the feedback page a client
-//!   rates an answer on through a signed link). [`server`] composes the layers from a
+//!   mapping of errors to status codes. [`web`]: the HTTP pages (the helpdesk console for
+//!   specialists and leads, signed in with the same tokens; the feedback page a client rates
+//!   an answer on through a signed link). [`server`] composes the layers from a
 //!   [`config::Config`] (config → backends → domain API → adapters), serves, shuts down.
 //!   [`mail`], the email-ingest worker (a Maildir or mail files in, inquiries named by their
 //!   sender over gRPC, replies into an outbox), is a gRPC client like any other, and so is the

@@ -6,7 +6,8 @@
 //! the label `oos` marks an out-of-scope row: in `train.csv`, an example of what the pack does not
 //! serve, which the model learns as a class of its own), an optional `queues.csv`
 //! (`queue,description,sla_hours`, optionally followed by per-client-tier `sla_hours_<tier>`
-//! columns) and an optional `pack.toml` with the pack's settings.
+//! columns), an optional `canned.csv` (`queue,code,text`: the queues' canned replies,
+//! [`canned`]) and an optional `pack.toml` with the pack's settings.
 //! Every error names the file and, for a bad row, its line; a file that is not UTF-8 is refused
 //! with the line and byte of its first bad sequence, and a UTF-8 byte order mark is skipped.
 //! Values from the files are quoted in messages cut short with control characters escaped.
@@ -20,6 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::answer::ClientTier;
 use crate::text::{EncodingError, printable, quoted, utf8_text};
+
+pub mod canned;
+pub use canned::CannedReply;
 
 /// The label of an out-of-scope row.
 pub const OUT_OF_SCOPE_LABEL: &str = "oos";
@@ -349,6 +353,8 @@ pub struct Pack {
     pub train: Vec<Example>,
     /// The test rows; empty when the pack has no `test.csv`.
     pub test: Vec<Example>,
+    /// The queues' canned replies; empty when the pack has no `canned.csv`.
+    pub canned: Vec<CannedReply>,
 }
 
 impl Pack {
@@ -362,6 +368,7 @@ impl Pack {
             check_intent_queues(&intents_path, &intents, &intent_lines, queues)?;
         }
         let queues = queues.unwrap_or_default();
+        let canned = canned::load_canned(&dir.join(canned::CANNED_FILE), &queues)?;
         let by_name: HashMap<&str, usize> = intents
             .iter()
             .enumerate()
@@ -389,6 +396,7 @@ impl Pack {
             queues,
             train,
             test,
+            canned,
         })
     }
 

@@ -30,10 +30,12 @@ async fn start() -> Fixture {
     let config = agency_config(&dir.path().join("var"));
     let public_url = config.public_base_url();
     let server = TestServer::start(config).await;
-    let router = web::router(WebState {
-        helpdesk: Arc::clone(&server.app.helpdesk),
-        metrics: Arc::clone(&server.app.metrics),
-    });
+    let router = web::router(WebState::new(
+        Arc::clone(&server.app.helpdesk),
+        Arc::clone(&server.app.metrics),
+        Arc::clone(&server.app.auth),
+        false,
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let page = listener.local_addr().unwrap();
     tokio::spawn(web::serve(listener, None, router));
@@ -211,7 +213,7 @@ async fn links_that_are_not_valid_are_refused() {
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("role=\"alert\""), "{page}");
 
-    let big = format!("csat=5&comment={}", "x".repeat(20_000));
+    let big = format!("csat=5&comment={}", "x".repeat(web::MAX_BODY_BYTES));
     assert_eq!(http(fixture.page, "POST", &path, &big).await.0, 413);
 
     let queued = fixture

@@ -24,7 +24,8 @@ use crate::telemetry::Metrics;
 /// The state the gRPC services share.
 pub struct App {
     pub helpdesk: Arc<Helpdesk>,
-    pub auth: Authenticator,
+    /// Shared with the console, whose sign-in takes the same tokens.
+    pub auth: Arc<Authenticator>,
     pub metrics: Arc<Metrics>,
     admission: Arc<Semaphore>,
     max_in_flight: usize,
@@ -42,7 +43,7 @@ impl App {
     ) -> Self {
         Self {
             helpdesk,
-            auth,
+            auth: Arc::new(auth),
             metrics,
             admission: Arc::new(Semaphore::new(max_in_flight)),
             max_in_flight,

@@ -89,51 +89,47 @@ impl Authenticator {
         metadata: &MetadataMap,
         peer: Option<SocketAddr>,
     ) -> Result<Authenticated, ServiceError> {
-        let tokens = self.tokens.load();
-        if tokens.is_empty() {
-            return Ok(Authenticated {
-                caller: Caller::local_admin(),
-                limits: Arc::clone(&self.open),
-            });
+        if self.is_open() {
+            return Ok(self.local_admin());
         }
-        let refuse = |reason: &'static str, message: &str, fingerprint: Option<String>| {
-            let failures = self
-                .metrics
-                .observe_auth_failure(peer.map(|p| p.ip()), reason);
-            // A caller retrying a bad token, or guessing, would write a line per request: the
-            // 1st, 2nd, 4th, 8th… failure of a source and reason is logged, with the count.
-            if failures.is_power_of_two() {
-                tracing::warn!(
-                    source = %peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-                    reason,
-                    fingerprint,
-                    failures,
-                    "authentication failed"
-                );
-            }
-            ServiceError::Unauthenticated(message.to_owned())
-        };
         let Some(value) = metadata.get("authorization") else {
-            return Err(refuse(
+            return Err(self.refuse(
+                peer,
                 "missing",
                 "missing authorization metadata (Bearer token)",
                 None,
             ));
         };
         let Ok(value) = value.to_str() else {
-            return Err(refuse(
+            return Err(self.refuse(
+                peer,
                 "malformed",
                 "authorization metadata is not visible ASCII",
                 None,
             ));
         };
         let Some(presented) = value.strip_prefix("Bearer ") else {
-            return Err(refuse(
+            return Err(self.refuse(
+                peer,
                 "malformed",
                 "authorization metadata must be `Bearer <token>`",
                 None,
             ));
         };
+        self.authenticate_token(presented, peer)
+    }
+
+    /// The caller a bearer token `presented` by `peer` proves (the console's sign-in form
+    /// presents one as gRPC metadata does); failures are counted and logged alike.
+    pub fn authenticate_token(
+        &self,
+        presented: &str,
+        peer: Option<SocketAddr>,
+    ) -> Result<Authenticated, ServiceError> {
+        let tokens = self.tokens.load();
+        if tokens.is_empty() {
+            return Ok(self.local_admin());
+        }
         let digest = TokenDigest::of(presented);
         // Every digest is compared, so the time taken says nothing of which one matched.
         let found = tokens.iter().fold(None, |found, token| {
@@ -144,16 +140,45 @@ impl Authenticator {
             }
         });
         let Some(token) = found else {
-            return Err(refuse(
-                "unknown",
-                "unknown token",
-                Some(digest.fingerprint()),
-            ));
+            return Err(self.refuse(peer, "unknown", "unknown token", Some(digest.fingerprint())));
         };
         Ok(Authenticated {
             caller: token.caller.clone(),
             limits: Arc::clone(&token.limits),
         })
+    }
+
+    /// The local admin of a server without tokens.
+    fn local_admin(&self) -> Authenticated {
+        Authenticated {
+            caller: Caller::local_admin(),
+            limits: Arc::clone(&self.open),
+        }
+    }
+
+    /// Counts a failure of `peer` and logs the thinned few; the error the caller gets.
+    fn refuse(
+        &self,
+        peer: Option<SocketAddr>,
+        reason: &'static str,
+        message: &str,
+        fingerprint: Option<String>,
+    ) -> ServiceError {
+        let failures = self
+            .metrics
+            .observe_auth_failure(peer.map(|p| p.ip()), reason);
+        // A caller retrying a bad token, or guessing, would write a line per request: the
+        // 1st, 2nd, 4th, 8th… failure of a source and reason is logged, with the count.
+        if failures.is_power_of_two() {
+            tracing::warn!(
+                source = %peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+                reason,
+                fingerprint,
+                failures,
+                "authentication failed"
+            );
+        }
+        ServiceError::Unauthenticated(message.to_owned())
     }
 
     /// Lets a request to `service` (health, reflection) through as `access` says; a caller on

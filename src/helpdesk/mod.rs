@@ -48,7 +48,7 @@ use std::sync::Arc;
 use crate::answer::{ClientDirectory, StatusStore};
 use crate::classify::{Classification, Classifier, Explanation};
 use crate::intake::{DecisionQueue, Inquiry, Intake, IntakeError, Submitted, question_prose};
-use crate::pack::{Pack, Queue};
+use crate::pack::{CannedReply, Pack, Queue};
 use crate::readiness::NotReady;
 use crate::route::Clock;
 
@@ -92,6 +92,8 @@ pub struct Helpdesk {
     queue: Arc<DecisionQueue>,
     /// The pack's queues (with the escalation queue): what tickets can be on.
     queues: Vec<Queue>,
+    /// The queues' canned replies.
+    canned: Vec<CannedReply>,
     policy: Policy,
     /// Bumped on every change this replica makes to tickets; watchers wait on it.
     changes: tokio::sync::watch::Sender<u64>,
@@ -125,6 +127,7 @@ impl Helpdesk {
             clients,
             queue,
             queues: pack.queues.clone(),
+            canned: pack.canned.clone(),
             policy,
             changes: tokio::sync::watch::Sender::new(0),
             feedback,

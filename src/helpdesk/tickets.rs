@@ -3,13 +3,15 @@
 //! rerouting it, and the statistics of the queues. A specialist sees and works on its own queues
 //! only; an admin on all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::reply::Closing;
 use super::validate::validate_note;
 use super::{Caller, Helpdesk, HelpdeskError, Role};
-use crate::intake::{Decision, Inquiry, TicketPayload};
-use crate::pack::Queue;
+use crate::answer::Client;
+use crate::intake::{Decision, Inquiry, IntakeError, TicketPayload};
+use crate::pack::{CannedReply, Queue};
 use crate::route::{AuditRecord, FollowUp, Lease, LeaseToken, QueueStats, Ticket};
 use crate::text::quoted;
 
@@ -77,6 +79,34 @@ impl Helpdesk {
         self.changed();
         let stored = self.intake.stored_decision(&ticket.inquiry_id).await?;
         Ok(Some(claimed(ticket, stored.map(|stored| stored.decision))?))
+    }
+
+    /// The open ticket `ticket_id` of one of the caller's queues as a claim shows it (the
+    /// thread, the decision and its explanation), whoever holds it: what a console page shows
+    /// again after the claim.
+    pub async fn open_ticket(
+        &self,
+        caller: &Caller,
+        ticket_id: u64,
+    ) -> Result<ClaimedTicket, HelpdeskError> {
+        let ticket = self.own_ticket(caller, ticket_id).await?;
+        let stored = self.intake.stored_decision(&ticket.inquiry_id).await?;
+        claimed(ticket, stored.map(|stored| stored.decision))
+    }
+
+    /// The record of `client_id` (tier, account manager, entities) for a specialist working on
+    /// one of its tickets; `None` when the directory does not know it.
+    pub async fn ticket_client(
+        &self,
+        caller: &Caller,
+        ticket: &ClaimedTicket,
+    ) -> Result<Option<Arc<Client>>, HelpdeskError> {
+        caller.check_queue(&ticket.queue)?;
+        Ok(self
+            .clients
+            .client(&ticket.inquiry.client_id)
+            .await
+            .map_err(IntakeError::from)?)
     }
 
     /// Renews the caller's lease on `held` for `lease` (the default when none); the new lease.
@@ -169,6 +199,26 @@ impl Helpdesk {
         Ok(merge_with_pack(&self.queues, stats, |queue| {
             caller.may_see_queue(queue)
         }))
+    }
+
+    /// The canned replies of `queue`, one of the caller's, in the pack's order.
+    pub fn canned_replies(
+        &self,
+        caller: &Caller,
+        queue: &str,
+    ) -> Result<Vec<CannedReply>, HelpdeskError> {
+        caller.check_queue(queue)?;
+        Ok(self
+            .canned
+            .iter()
+            .filter(|canned| canned.queue == queue)
+            .cloned()
+            .collect())
+    }
+
+    /// The names of the pack's queues (with the escalation queue), in the pack's order.
+    pub fn queue_names(&self) -> impl Iterator<Item = &str> {
+        self.queues.iter().map(|q| q.name.as_str())
     }
 
     /// The statistics of every queue of the pack (and of any other queue holding tickets),

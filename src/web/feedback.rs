@@ -14,7 +14,7 @@ use axum::routing::get;
 
 use super::{WebState, escape};
 use crate::feedback::{LinkError, MAX_COMMENT_BYTES, Rating, Source};
-use crate::helpdesk::{ErrorKind, Helpdesk, HelpdeskError};
+use crate::helpdesk::{Helpdesk, HelpdeskError};
 
 /// The feedback page's routes.
 pub(super) fn routes() -> Router<Arc<WebState>> {
@@ -110,14 +110,7 @@ fn link_refused(error: LinkError) -> Response {
 
 /// The page of a rating the helpdesk refused, with the status its kind maps to.
 fn rating_refused(error: &HelpdeskError) -> Response {
-    let status = match error.kind() {
-        ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::AlreadyExists | ErrorKind::FailedPrecondition => StatusCode::CONFLICT,
-        ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = super::status_of(error.kind());
     let text = if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(%error, "recording a rating through the link failed");
         "Your rating could not be recorded. Please try again later.".to_owned()

@@ -77,11 +77,14 @@ async fn serve(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen for HTTP on {address}"))?;
         let bound = http_listener.local_addr()?;
-        tracing::info!(listen = %bound, public_url = %config.public_base_url(), tls = tls.is_some(), "serving the feedback page");
-        let router = web::router(WebState {
-            helpdesk: Arc::clone(&app.helpdesk),
-            metrics: Arc::clone(&app.metrics),
-        });
+        tracing::info!(listen = %bound, public_url = %config.public_base_url(), tls = tls.is_some(), "serving the console and the feedback page");
+        println!("serving the console on {bound}/console");
+        let router = web::router(WebState::new(
+            Arc::clone(&app.helpdesk),
+            Arc::clone(&app.metrics),
+            Arc::clone(&app.auth),
+            tls.is_some(),
+        ));
         let tls = tls.clone();
         tokio::spawn(async move {
             if let Err(error) = web::serve(http_listener, tls, router).await {
