@@ -111,8 +111,16 @@ async fn answers_equal_the_packs(backend: Backend) {
             let Target::StatusKind(kind) = &intent.target else {
                 continue;
             };
-            let ours = data.answer(&client, &intent.name, kind, &row.text, as_of());
-            let theirs = data.answer(&expected_client, &intent.name, kind, &row.text, as_of());
+            let reader = data.reader(&expected_client, None, &row.text);
+            let ours = data.answer(&client, &intent.name, kind, &row.text, as_of(), &reader);
+            let theirs = data.answer(
+                &expected_client,
+                &intent.name,
+                kind,
+                &row.text,
+                as_of(),
+                &reader,
+            );
             assert_eq!(ours, theirs, "{id}: {}", row.text);
             compared += 1;
         }

@@ -15,6 +15,7 @@
 
 use serde::Deserialize;
 
+use super::language::DateWriter;
 use super::text::{Source, Text};
 
 /// The acknowledgement with a wait, unless the pack gives its own.
@@ -94,19 +95,23 @@ fn checked(key: &str, source: &str, with_wait: bool) -> Result<Text, String> {
 }
 
 impl AcknowledgementTexts {
-    /// The acknowledgement of `facts`: `text` when a wait is told, else `without_wait`.
-    pub fn render(&self, facts: &AcknowledgementFacts<'_>) -> String {
+    /// The acknowledgement of `facts`, its dates written by `dates`: `text` when a wait is
+    /// told, else `without_wait`.
+    pub(crate) fn render(&self, facts: &AcknowledgementFacts<'_>, dates: &DateWriter) -> String {
         let ticket = facts.ticket_id.to_string();
         let (template, wait) = match facts.expected_wait {
             Some(wait) => (&self.text, wait),
             None => (&self.without_wait, ""),
         };
-        template.render_values(|name| match name {
-            "team" => facts.team,
-            "ticket" => &ticket,
-            "sla_due" => &facts.sla_due,
-            _ => wait,
-        })
+        template.render_values(
+            |name| match name {
+                "team" => facts.team,
+                "ticket" => &ticket,
+                "sla_due" => &facts.sla_due,
+                _ => wait,
+            },
+            dates,
+        )
     }
 }
 
@@ -121,6 +126,11 @@ impl Default for AcknowledgementTexts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::language::Language;
+
+    fn english() -> DateWriter {
+        DateWriter::new(&Language::parse("en-GB").unwrap()).unwrap()
+    }
 
     fn facts(expected_wait: Option<&str>) -> AcknowledgementFacts<'_> {
         AcknowledgementFacts {
@@ -135,12 +145,12 @@ mod tests {
     fn the_defaults_name_the_team_the_ticket_and_the_wait_or_the_due_time() {
         let texts = AcknowledgementTexts::default();
         assert_eq!(
-            texts.render(&facts(Some("within 4 hours"))),
+            texts.render(&facts(Some("within 4 hours")), &english()),
             "Thank you for your message. Web developers have it as ticket 42 and expect to \
              answer you within 4 hours."
         );
         assert_eq!(
-            texts.render(&facts(None)),
+            texts.render(&facts(None), &english()),
             "Thank you for your message. Web developers have it as ticket 42 and will answer \
              you by Monday 7 December 2026 at 09:00 UTC at the latest."
         );
@@ -159,7 +169,7 @@ mod tests {
         .validate()
         .unwrap();
         assert_eq!(
-            texts.render(&facts(None)),
+            texts.render(&facts(None), &english()),
             "Web developers: 42, Monday 7 December 2026."
         );
         assert_eq!(

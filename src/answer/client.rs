@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::contact::RawContact;
 use super::date::Timestamp;
 use super::error::AnswerError;
 use super::mention::EntityTerms;
@@ -167,6 +168,10 @@ pub(crate) struct RawClient {
     fields: BTreeMap<String, String>,
     #[serde(default)]
     entities: Vec<RawEntity>,
+    /// The people who write in for it: read by the status data, not part of the client (see
+    /// `contact`).
+    #[serde(default)]
+    contacts: Vec<RawContact>,
 }
 
 /// An entity as written in `status.json`, before validation.
@@ -183,6 +188,11 @@ struct RawEntity {
 }
 
 impl RawClient {
+    /// The client's contacts as written, taken out of it.
+    pub(crate) fn take_contacts(&mut self) -> Vec<RawContact> {
+        std::mem::take(&mut self.contacts)
+    }
+
     /// Moves every date among the client's and its entities' field values by `days` whole
     /// days (a value out of the supported range stays as it is, for validation to judge).
     pub(crate) fn shift_dates(&mut self, days: i64) {

@@ -7,15 +7,19 @@
 //! `StatusData::answer` answers from one client's data, which is all it is given, at the time
 //! the inquiry was received: the record the inquiry names or none (`mention`), "next" and
 //! "overdue" as of that time (`select`, `overdue`), and never from data older than the pack
-//! allows (`freshness`).
+//! allows (`freshness`). The answer is written for its reader (`variant`): in the inquiry's
+//! language or the contact's (`contact`, `language`), in their role's wording where the
+//! template has one.
 
 mod acknowledgement;
 mod client;
+mod contact;
 mod date;
 mod directory;
 mod error;
 mod field_values;
 mod freshness;
+mod language;
 mod mention;
 mod overdue;
 mod reads;
@@ -27,17 +31,21 @@ mod store;
 mod template_rule;
 mod templates;
 mod text;
+mod variant;
 mod vocabulary;
 
 #[cfg(test)]
 mod pack_tests;
 
-pub use acknowledgement::{AcknowledgementFacts, AcknowledgementTexts};
+pub use acknowledgement::AcknowledgementFacts;
 pub use client::{Client, ClientTier, Entity};
+pub use contact::{Contact, Role};
 pub use date::{Timestamp, instant_from_unix_ms};
 pub use directory::{ClientDirectory, DirectoryError, PgStatus, Recent};
 pub use error::AnswerError;
+pub use language::Language;
 pub use rendered::{Answer, Fact, NoAnswer};
 pub use status::{STATUS_FILE, StatusData, TEMPLATES_FILE};
 pub use store::StatusStore;
 pub use templates::Templates;
+pub use variant::{LanguageSource, Reader, Variant};

@@ -1,6 +1,8 @@
 //! What answering returns: the `Answer` with the facts it used, or the `NoAnswer` saying why a
 //! person has to answer instead.
 
+use super::variant::Variant;
+
 /// A direct answer, rendered from one client's status data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -14,6 +16,8 @@ pub struct Answer {
     /// When the data was taken (`status.json`'s `as_of`, moved with the data when the pack
     /// shifts its dates to the day of loading).
     pub as_of: String,
+    /// The template's variant the reply is written in, and why.
+    pub variant: Variant,
 }
 
 /// One value an answer used, named as its placeholder: `due`, `name`, `client.account_manager`.

@@ -3,9 +3,10 @@
 //! email address and mail domain.
 //!
 //! `status.json` is `{"as_of": "<date or time>", "clients": [{"id", "name", "tier", "emails",
-//! "domains", "fields", "entities": [{"kind", "id", "name", "aliases", "fields"}]}]}`; `fields`
-//! map names to strings. Client ids are unique, entity ids unique within their client, and an
-//! email address or domain belongs to one client only.
+//! "domains", "fields", "entities": [{"kind", "id", "name", "aliases", "fields"}], "contacts":
+//! [{"email", "name", "role", "language"}]}]}`; `fields` map names to strings. Client ids are
+//! unique, entity ids unique within their client, an email address or domain belongs to one
+//! client only, and a contact's address is its client's and listed once.
 //!
 //! When the pack says `shift_to_today`, every date of the file (`as_of` and each field value
 //! that is a date) moves by the same whole number of days so that `as_of` falls on the day the
@@ -20,12 +21,15 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::client::{Client, RawClient};
+use super::contact::Contact;
 use super::date::{Timestamp, utc_date};
 use super::error::{AnswerError, read_text};
 use super::freshness::{Age, Freshness};
+use super::language::Language;
 use super::reads::Question;
 use super::rendered::{Answer, NoAnswer};
 use super::templates::Templates;
+use super::variant::Reader;
 use super::vocabulary::Vocabulary;
 use crate::pack::StatusSettings;
 use crate::text::{printable, quoted};
@@ -43,6 +47,8 @@ pub struct StatusData {
     by_id: BTreeMap<String, usize>,
     by_email: BTreeMap<String, usize>,
     by_domain: BTreeMap<String, usize>,
+    /// The clients' contacts by address.
+    contacts: BTreeMap<String, Contact>,
     templates: Templates,
     vocabulary: Vocabulary,
     freshness: Freshness,
@@ -103,12 +109,29 @@ impl StatusData {
                 client.shift_dates(days);
             }
         }
-        let clients = raw
-            .clients
-            .into_iter()
-            .enumerate()
-            .map(|(index, client)| client.validate(path, index, as_of).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut contacts = BTreeMap::new();
+        let mut clients = Vec::with_capacity(raw.clients.len());
+        for (index, mut raw_client) in raw.clients.into_iter().enumerate() {
+            let raw_contacts = raw_client.take_contacts();
+            let client = raw_client.validate(path, index, as_of)?;
+            for raw_contact in raw_contacts {
+                let bad = |message: String| AnswerError::BadClient {
+                    path: path.to_owned(),
+                    client: client.id.clone(),
+                    message,
+                };
+                let contact = raw_contact.validate(&client).map_err(bad)?;
+                if let Some(other) = contacts.get(&contact.email).map(|c: &Contact| &c.client_id) {
+                    return Err(bad(format!(
+                        "contact {} is already listed for client {}",
+                        quoted(&contact.email),
+                        quoted(other)
+                    )));
+                }
+                contacts.insert(contact.email.clone(), contact);
+            }
+            clients.push(Arc::new(client));
+        }
         templates.check_data(path, &clients)?;
         let mut data = Self {
             as_of,
@@ -116,6 +139,7 @@ impl StatusData {
             by_id: BTreeMap::new(),
             by_email: BTreeMap::new(),
             by_domain: BTreeMap::new(),
+            contacts,
             templates,
             vocabulary: Vocabulary::new(&clients),
             freshness: Freshness::new(settings),
@@ -200,9 +224,29 @@ impl StatusData {
         &self.templates
     }
 
+    /// The contact of `client` writing from `address` (case-insensitive), if it is one.
+    pub fn contact(&self, client: &Client, address: &str) -> Option<&Contact> {
+        self.contacts
+            .get(&address.trim().to_lowercase())
+            .filter(|contact| contact.client_id == client.id)
+    }
+
+    /// The reader of `text`, an inquiry of `client` from `sender` (an address, if known): in
+    /// the inquiry's language when the pack is written in it, else the contact's, else the
+    /// pack's default (see [`Reader`]).
+    pub fn reader(&self, client: &Client, sender: Option<&str>, text: &str) -> Reader {
+        let contact = sender.and_then(|sender| self.contact(client, sender));
+        Reader::choose(
+            self.templates.languages(),
+            Language::of_text(text),
+            contact.cloned(),
+        )
+    }
+
     /// Answers `text`, an inquiry of `intent` (of `status_kind`) received at `at`, from
-    /// `client`'s data alone (the client may come from another directory than this data, but
-    /// the templates, the pack's vocabulary and the limits on the data's age are these). An
+    /// `client`'s data alone, for `reader` (see [`Self::reader`]); the client may come from
+    /// another directory than this data, but the templates, the pack's vocabulary and the
+    /// limits on the data's age are these. An
     /// answer that uses the data says when the data is from once it is older than the pack's
     /// setting, and data older than its maximum age is not answered from. Deterministic: the
     /// same inputs give the same result.
@@ -213,6 +257,7 @@ impl StatusData {
         status_kind: &str,
         text: &str,
         at: jiff::Timestamp,
+        reader: &Reader,
     ) -> Result<Answer, NoAnswer> {
         let question = Question {
             text,
@@ -221,7 +266,7 @@ impl StatusData {
         };
         let answered = self
             .templates
-            .answer(client, intent, status_kind, &question);
+            .answer(client, intent, status_kind, &question, reader);
         match (answered, self.freshness.age(client.as_of, at)) {
             // An answer that uses nothing of the data (a policy) does not age with it.
             (Ok(answer), _) if answer.facts.is_empty() => Ok(answer),
@@ -355,6 +400,44 @@ mod tests {
             .expect_err("unknown key");
         assert!(
             error.to_string().contains("unknown field `extra`"),
+            "{error}"
+        );
+    }
+
+    /// A sender who is a contact of the client is found with their role and language, only
+    /// for that client; an address listed twice is refused.
+    #[test]
+    fn finds_contacts_by_sender() {
+        let with_contacts = r#"{"id": "beta", "name": "Beta", "tier": "silver", "domains": ["beta.example"],
+            "contacts": [{"email": "AP@beta.example", "name": "Olga", "role": "finance", "language": "ru"}]}"#;
+        let data = parse(&status(&format!("{ACME}, {with_contacts}"))).expect("valid");
+        let beta = data.client("beta").expect("beta");
+        let acme = data.client("acme").expect("acme");
+        let contact = data.contact(beta, " ap@BETA.example").expect("a contact");
+        assert_eq!(
+            (contact.role.as_str(), contact.language.as_str()),
+            ("finance", "ru")
+        );
+        assert!(data.contact(acme, "ap@beta.example").is_none());
+        assert!(data.contact(beta, "other@beta.example").is_none());
+        let reader = data.reader(beta, Some("ap@beta.example"), "?");
+        assert_eq!(
+            reader.language.as_str(),
+            "en-GB",
+            "the pack has no Russian texts"
+        );
+        assert_eq!(
+            reader.contact.as_ref().map(|c| c.role.as_str()),
+            Some("finance")
+        );
+
+        let twice = r#"{"id": "gamma", "name": "Gamma", "tier": "silver", "emails": ["ap@beta.example"],
+            "contacts": [{"email": "ap@beta.example", "name": "O", "role": "it", "language": "en"}]}"#;
+        let error = parse(&status(&format!("{with_contacts}, {twice}")))
+            .expect_err("listed twice")
+            .to_string();
+        assert!(
+            error.contains("is already listed for client \"beta\""),
             "{error}"
         );
     }

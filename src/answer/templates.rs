@@ -3,7 +3,10 @@
 //! client at a time.
 //!
 //! ```toml
+//! default_language = "en-GB"  # the language of the main texts; "en-GB" unless given
+//! languages = ["ru", "zh"]  # the others: every table has a variant in each
 //! as_of_note = "These are our records as of {as_of:datetime}."  # optional, see below
+//! as_of_note_variants = { ru = "...", zh = "..." }  # the note in the other languages
 //! [status_kinds.invoice]
 //! entity = "invoice"        # the entity kind to read
 //! select = "latest"         # mentioned | next | latest | single | none
@@ -14,6 +17,13 @@
 //! [[status_kinds.invoice.cases]]  # optional: the first case whose fields all match wins
 //! when = { status = "paid" }
 //! text = "Invoice {id} was paid on {paid_on:date}."
+//! [status_kinds.invoice.variants.ru]          # the template in another language: its text,
+//! text = "Счёт {id}: {status}, оплатить до {due:date}."  # missing and item, and the cases of
+//! [[status_kinds.invoice.variants.ru.cases]]  # the main text in the same order
+//! when = { status = "paid" }
+//! text = "Счёт {id} оплачен {paid_on:date}."
+//! [status_kinds.invoice.variants."zh/finance"]  # optional: a role's own wording in a language
+//! text = "..."
 //! [intents.age_limit]       # optional: a whole template of its own for one intent ...
 //! select = "none"
 //! text = "You need to be 18 or over to open an account."
@@ -29,7 +39,10 @@
 //! `as_of_note` is added to an answer whose data is older than the pack's
 //! `status.as_of_note_after_hours`; it may use `{as_of}` and the client's values. What the
 //! client is told when a person will answer is `[acknowledgement]`
-//! ([`AcknowledgementTexts`](super::AcknowledgementTexts)).
+//! ([`AcknowledgementTexts`]).
+//!
+//! Every variant states the same facts as the main text (see `template_rule`); which one an
+//! answer gets is the reader's choice (see `variant`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -37,19 +50,27 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::acknowledgement::{AcknowledgementTexts, RawAcknowledgement};
+use super::acknowledgement::{AcknowledgementFacts, AcknowledgementTexts, RawAcknowledgement};
 use super::client::{Client, Entity};
 use super::date::Timestamp;
 use super::error::{AnswerError, read_text};
+use super::language::{DateWriter, Language};
 use super::overdue::{OverdueRule, RawOverdueRule};
 use super::reads::Question;
 use super::rendered::{Answer, Fact, NoAnswer};
-use super::template_rule::{RawTemplateRule, TemplateRule};
+#[cfg(test)]
+use super::template_rule::WordingKey;
+use super::template_rule::{PackLanguages, RawTemplateRule, TemplateRule};
 use super::text::{Format, Source, Text};
+use super::variant::Reader;
 use crate::text::{printable, quoted};
 
 /// The note on an answer from data older than the pack's setting, unless the file gives one.
 const DEFAULT_AS_OF_NOTE: &str = "This is what our records showed on {as_of:datetime}.";
+
+/// The language of the main texts unless the file names one: British English, whose dates
+/// read "Saturday 28 November 2026".
+const DEFAULT_LANGUAGE: &str = "en-GB";
 
 /// All of a pack's templates, by status kind and by intent, with the kinds' overdue rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,14 +78,45 @@ pub struct Templates {
     by_kind: BTreeMap<String, TemplateRule>,
     by_intent: BTreeMap<String, TemplateRule>,
     overdue: BTreeMap<String, OverdueRule>,
-    as_of_note: Text,
+    /// The note in each of the pack's languages.
+    as_of_note: BTreeMap<Language, Text>,
+    languages: PackLanguages,
+    dates: DateWriters,
     acknowledgement: AcknowledgementTexts,
+}
+
+/// A date writer per language of the pack, made once at load.
+#[derive(Debug, Clone)]
+struct DateWriters(BTreeMap<Language, Arc<DateWriter>>);
+
+impl PartialEq for DateWriters {
+    /// Writers of the same languages write alike.
+    fn eq(&self, other: &Self) -> bool {
+        self.0.keys().eq(other.0.keys())
+    }
+}
+
+impl Eq for DateWriters {}
+
+impl DateWriters {
+    /// The writer of `language`, else of any language the pack has (load made one for each).
+    fn of(&self, language: &Language) -> &DateWriter {
+        self.0
+            .get(language)
+            .or_else(|| self.0.values().next())
+            .expect("a pack has at least its default language")
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplatesFile {
+    default_language: Option<String>,
+    #[serde(default)]
+    languages: Vec<String>,
     as_of_note: Option<String>,
+    #[serde(default)]
+    as_of_note_variants: BTreeMap<String, String>,
     #[serde(default)]
     status_kinds: BTreeMap<String, RawTemplateRule>,
     #[serde(default)]
@@ -98,12 +150,13 @@ impl Templates {
             table,
             message,
         };
+        let languages = pack_languages(&file).map_err(|message| bad_file(path, message))?;
         let mut by_kind = BTreeMap::new();
         for (kind, raw) in &file.status_kinds {
             let table = format!("status_kinds.{kind}");
             let template = raw
                 .clone()
-                .validate(table.clone())
+                .validate(table.clone(), &languages)
                 .map_err(|message| bad(table, message))?;
             by_kind.insert(kind.clone(), template);
         }
@@ -119,7 +172,7 @@ impl Templates {
             };
             let template = raw
                 .over(file.status_kinds.get(*kind))
-                .and_then(|raw| raw.validate(table.clone()))
+                .and_then(|raw| raw.validate(table.clone(), &languages))
                 .map_err(|message| bad(table, message))?;
             by_intent.insert(intent, template);
         }
@@ -131,19 +184,49 @@ impl Templates {
             overdue.insert(kind, rule);
         }
         let note_source = file.as_of_note.as_deref().unwrap_or(DEFAULT_AS_OF_NOTE);
-        let as_of_note = Text::parse(note_source).and_then(|text| {
-            let misplaced = text
-                .placeholders()
-                .find(|p| p.source.needs_entity() || p.source.needs_missing())
-                .map(|placeholder| placeholder.key.clone());
-            match misplaced {
-                Some(key) => Err(format!(
-                    "it may use {{as_of}} and the client's values, not {{{key}}}"
-                )),
-                None => Ok(text),
+        let main_note =
+            as_of_note_text(note_source).map_err(|message| bad("as_of_note".into(), message))?;
+        let mut as_of_note = BTreeMap::new();
+        for (tag, source) in &file.as_of_note_variants {
+            let table = format!("as_of_note_variants.{tag}");
+            let written = Language::parse(tag).map_err(|message| bad(table.clone(), message))?;
+            let Some(language) = languages
+                .matching(&written)
+                .filter(|language| languages.others.contains(*language))
+                .cloned()
+            else {
+                return Err(bad(
+                    table,
+                    format!("{written} is not one of the pack's other languages"),
+                ));
+            };
+            let text = as_of_note_text(source).map_err(|message| bad(table.clone(), message))?;
+            if text.fact_names() != main_note.fact_names() {
+                return Err(bad(
+                    table,
+                    "a variant states the facts of as_of_note, no other".into(),
+                ));
             }
-        });
-        let as_of_note = as_of_note.map_err(|message| bad("as_of_note".into(), message))?;
+            as_of_note.insert(language, text);
+        }
+        if let Some(lacking) = languages
+            .others
+            .iter()
+            .find(|language| !as_of_note.contains_key(*language))
+        {
+            return Err(bad(
+                "as_of_note_variants".into(),
+                format!("no note in {lacking}, one of the pack's languages"),
+            ));
+        }
+        as_of_note.insert(languages.default.clone(), main_note);
+        let dates = languages
+            .all()
+            .map(|language| {
+                DateWriter::new(language).map(|writer| (language.clone(), Arc::new(writer)))
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|message| bad_file(path, message))?;
         let acknowledgement = file
             .acknowledgement
             .validate()
@@ -153,6 +236,8 @@ impl Templates {
             by_intent,
             overdue,
             as_of_note,
+            languages,
+            dates: DateWriters(dates),
             acknowledgement,
         };
         templates.check_intents(path, direct_intents)?;
@@ -272,16 +357,23 @@ impl Templates {
         Ok(())
     }
 
+    /// The languages the templates are written in.
+    pub(crate) fn languages(&self) -> &PackLanguages {
+        &self.languages
+    }
+
     /// Answers `question`, an inquiry of `intent` (of `status_kind`), from `client`'s data
-    /// alone: the intent's own template if it has one, else its status kind's. An inquiry
-    /// naming by number or id a record the client does not have gets the template's `missing`
-    /// answer when it has one. Deterministic: the same inputs give the same result.
+    /// alone, for `reader`: the intent's own template if it has one, else its status kind's, in
+    /// the reader's language and, where the template has one, their role's own wording. An
+    /// inquiry naming by number or id a record the client does not have gets the template's
+    /// `missing` answer when it has one. Deterministic: the same inputs give the same result.
     pub(crate) fn answer(
         &self,
         client: &Client,
         intent: &str,
         status_kind: &str,
         question: &Question<'_>,
+        reader: &Reader,
     ) -> Result<Answer, NoAnswer> {
         let template = self
             .by_intent
@@ -291,14 +383,20 @@ impl Templates {
                 intent: intent.into(),
                 status_kind: status_kind.into(),
             })?;
+        let role = reader.contact.as_ref().map(|contact| contact.role);
+        let (key, wording) = template.wording(&reader.language, role);
+        let dates = self.dates.of(&key.language);
+        let variant = reader.variant(key.role.is_some());
         let answer = |(text, facts): (String, Vec<Fact>), entity_id: Option<String>| Answer {
             text,
             facts,
             entity_id,
             as_of: client.as_of.to_string(),
+            variant: variant.clone(),
         };
         let Some(reads) = &template.reads else {
-            return Ok(answer(template.text_for(None).render(client, None)?, None));
+            let text = template.text_for(wording, None);
+            return Ok(answer(text.render(client, None, dates)?, None));
         };
         let overdue = self.overdue.get(&reads.kind);
         let entity = match reads.choose(client, question, overdue) {
@@ -309,16 +407,17 @@ impl Templates {
                 };
                 let records = reads.records(client, question.at, overdue);
                 let records: Vec<&Entity> = records.iter().map(AsRef::as_ref).collect();
-                return match template.render_missing(client, &records, asked) {
+                return match TemplateRule::render_missing(wording, client, &records, asked, dates) {
                     Some(rendered) => Ok(answer(rendered?, None)),
                     None => Err(no_such),
                 };
             }
             Err(other) => return Err(other),
         };
-        let rendered = template
-            .text_for(Some(&entity))
-            .render(client, Some(&entity))?;
+        let rendered =
+            template
+                .text_for(wording, Some(&entity))
+                .render(client, Some(&entity), dates)?;
         Ok(answer(rendered, Some(entity.id.clone())))
     }
 
@@ -333,15 +432,61 @@ impl Templates {
             .map(|reads| reads.kind.as_str())
     }
 
-    /// What a client is told when a person will answer.
-    pub fn acknowledgement(&self) -> &AcknowledgementTexts {
-        &self.acknowledgement
+    /// What a client is told of `facts` when a person will answer, in the pack's default
+    /// language.
+    pub fn acknowledgement(&self, facts: &AcknowledgementFacts<'_>) -> String {
+        let dates = self.dates.of(&self.languages.default);
+        self.acknowledgement.render(facts, dates)
     }
 
-    /// Adds the `as_of_note` to `answer`, an answer from `client`'s data: the sentence, and the
-    /// facts it used that the answer did not already have.
+    /// Every template table, by kind then by intent.
+    #[cfg(test)]
+    pub(crate) fn tables(&self) -> impl Iterator<Item = &TemplateRule> {
+        self.by_kind.values().chain(self.by_intent.values())
+    }
+
+    /// `template`'s text for `entity` in the wording `key`, rendered for `client`: for tests
+    /// that render every wording.
+    #[cfg(test)]
+    pub(crate) fn render_in(
+        &self,
+        template: &TemplateRule,
+        key: &WordingKey,
+        client: &Client,
+        entity: Option<&Entity>,
+    ) -> Result<(String, Vec<Fact>), NoAnswer> {
+        let (_, wording) = template.wording(&key.language, key.role);
+        let text = template.text_for(wording, entity);
+        text.render(client, entity, self.dates.of(&key.language))
+    }
+
+    /// `template`'s `missing` answer in the wording `key` to `asked`, listing `records` of
+    /// `client`; `None` when the template has no such text. For tests.
+    #[cfg(test)]
+    pub(crate) fn render_missing_in(
+        &self,
+        template: &TemplateRule,
+        key: &WordingKey,
+        client: &Client,
+        records: &[&Entity],
+        asked: &str,
+    ) -> Option<Result<(String, Vec<Fact>), NoAnswer>> {
+        let (_, wording) = template.wording(&key.language, key.role);
+        let dates = self.dates.of(&key.language);
+        TemplateRule::render_missing(wording, client, records, asked, dates)
+    }
+
+    /// Adds the `as_of_note`, in the answer's language, to `answer`, an answer from `client`'s
+    /// data: the sentence, and the facts it used that the answer did not already have.
     pub(crate) fn note_as_of(&self, client: &Client, answer: &mut Answer) -> Result<(), NoAnswer> {
-        let (note, facts): (String, Vec<Fact>) = self.as_of_note.render(client, None)?;
+        let language = &answer.variant.language;
+        let note = self
+            .as_of_note
+            .get(language)
+            .or_else(|| self.as_of_note.get(&self.languages.default))
+            .expect("the note is in every language of the pack");
+        let (note, facts): (String, Vec<Fact>) =
+            note.render(client, None, self.dates.of(language))?;
         answer.text = format!("{} {note}", answer.text);
         for fact in facts {
             if !answer.facts.iter().any(|known| known.name == fact.name) {
@@ -349,6 +494,43 @@ impl Templates {
             }
         }
         Ok(())
+    }
+}
+
+/// The pack's languages as `file` declares them.
+fn pack_languages(file: &TemplatesFile) -> Result<PackLanguages, String> {
+    let tag = file.default_language.as_deref().unwrap_or(DEFAULT_LANGUAGE);
+    let default = Language::parse(tag).map_err(|message| format!("default_language {message}"))?;
+    let mut others = BTreeSet::new();
+    for tag in &file.languages {
+        let language = Language::parse(tag).map_err(|message| format!("languages: {message}"))?;
+        if language == default || !others.insert(language.clone()) {
+            return Err(format!("languages: {language} is given twice"));
+        }
+    }
+    Ok(PackLanguages { default, others })
+}
+
+/// The as-of note written as `source`, or what is wrong with it.
+fn as_of_note_text(source: &str) -> Result<Text, String> {
+    let text = Text::parse(source)?;
+    let misplaced = text
+        .placeholders()
+        .find(|p| p.source.needs_entity() || p.source.needs_missing());
+    match misplaced {
+        Some(placeholder) => Err(format!(
+            "it may use {{as_of}} and the client's values, not {{{}}}",
+            placeholder.key
+        )),
+        None => Ok(text),
+    }
+}
+
+/// A problem with the templates file as a whole.
+fn bad_file(path: &Path, message: String) -> AnswerError {
+    AnswerError::BadFile {
+        path: path.to_owned(),
+        message,
     }
 }
 
@@ -478,7 +660,8 @@ mod tests {
                 at: "2026-11-20T09:00:00Z".parse().expect("instant"),
                 vocabulary: &vocabulary,
             };
-            templates.answer(&client, intent, kind, &question)
+            let reader = Reader::choose(templates.languages(), None, None);
+            templates.answer(&client, intent, kind, &question, &reader)
         };
         let answer = ask("age_limit", "deliverable", "how old?").expect("policy");
         assert_eq!(answer.text, "18+, Acme");

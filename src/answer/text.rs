@@ -3,13 +3,16 @@
 //!
 //! Placeholders: `{name}`, `{id}` and `{<field>}` of the chosen entity, `{client.name}`,
 //! `{client.<field>}`, `{as_of}`; any of them may end in `:date` ("Saturday 28 November 2026")
-//! or `:datetime` ("Tuesday 24 November 2026 at 14:30 UTC"). A template's `missing` text, the
+//! or `:datetime` ("Tuesday 24 November 2026 at 14:30 UTC"), written in the wording's language. A template's `missing` text, the
 //! answer to an inquiry naming a record the client does not have, has two more: `{asked}`, the
 //! reference as written, and `{records}`, the client's records of the kind, each written by the
 //! template's `item` text. `{{` and `}}` are literal braces.
 
+use std::collections::BTreeSet;
+
 use super::client::{Client, Entity, is_usable_field_name};
 use super::date::Timestamp;
+use super::language::DateWriter;
 use super::rendered::{Fact, NoAnswer};
 
 /// A parsed template text.
@@ -123,14 +126,22 @@ impl Text {
         })
     }
 
-    /// The text with every placeholder filled in, and the facts used; a value the data lacks is
-    /// a `MissingField`, never a blank.
+    /// The names of the facts the text states: its placeholders' keys.
+    pub(crate) fn fact_names(&self) -> BTreeSet<&str> {
+        self.placeholders()
+            .map(|placeholder| placeholder.key.as_str())
+            .collect()
+    }
+
+    /// The text with every placeholder filled in, dates written by `dates`, and the facts
+    /// used; a value the data lacks is a `MissingField`, never a blank.
     pub(crate) fn render(
         &self,
         client: &Client,
         entity: Option<&Entity>,
+        dates: &DateWriter,
     ) -> Result<(String, Vec<Fact>), NoAnswer> {
-        self.render_with(client, entity, None)
+        self.render_with(client, entity, None, dates)
     }
 
     /// [`Self::render`] for a `missing` text, with its reference and records.
@@ -139,6 +150,7 @@ impl Text {
         client: &Client,
         entity: Option<&Entity>,
         missing: Option<Missing<'_>>,
+        dates: &DateWriter,
     ) -> Result<(String, Vec<Fact>), NoAnswer> {
         let mut text = String::new();
         let mut facts: Vec<Fact> = Vec::new();
@@ -147,7 +159,7 @@ impl Text {
                 Segment::Literal(literal) => text.push_str(literal),
                 Segment::Value(placeholder) => {
                     let value = placeholder.value(client, entity, missing)?;
-                    text.push_str(&placeholder.format.write(&value));
+                    text.push_str(&placeholder.format.write(&value, dates));
                     if !facts.iter().any(|fact| fact.name == placeholder.key) {
                         facts.push(Fact {
                             name: placeholder.key.clone(),
@@ -162,13 +174,17 @@ impl Text {
 
     /// The text with each placeholder filled in by `value` (from its name), for texts whose
     /// placeholders were checked to be the caller's own names (the acknowledgement's).
-    pub(crate) fn render_values<'a>(&self, value: impl Fn(&str) -> &'a str) -> String {
+    pub(crate) fn render_values<'a>(
+        &self,
+        value: impl Fn(&str) -> &'a str,
+        dates: &DateWriter,
+    ) -> String {
         let mut text = String::new();
         for segment in &self.segments {
             match segment {
                 Segment::Literal(literal) => text.push_str(literal),
                 Segment::Value(placeholder) => {
-                    text.push_str(&placeholder.format.write(value(&placeholder.key)));
+                    text.push_str(&placeholder.format.write(value(&placeholder.key), dates));
                 }
             }
         }
@@ -239,11 +255,11 @@ impl Placeholder {
 impl Format {
     /// The value as people read it; a value that is not a date is left as stored (loading
     /// checks the data's dates, so this only guards against data built by hand).
-    fn write(self, value: &str) -> String {
+    fn write(self, value: &str, dates: &DateWriter) -> String {
         let date = match self {
             Format::Plain => None,
-            Format::Date => Timestamp::parse(value).map(|date| date.readable_date()),
-            Format::DateTime => Timestamp::parse(value).map(|date| date.readable_date_time()),
+            Format::Date => Timestamp::parse(value).map(|date| dates.date(&date)),
+            Format::DateTime => Timestamp::parse(value).map(|date| dates.date_time(&date)),
         };
         date.unwrap_or_else(|| value.to_owned())
     }
@@ -254,6 +270,10 @@ mod tests {
     use super::*;
     use crate::answer::client::ClientTier;
     use std::collections::BTreeMap;
+
+    fn english() -> DateWriter {
+        DateWriter::new(&crate::answer::Language::parse("en-GB").expect("en-GB")).expect("writer")
+    }
 
     fn client() -> Client {
         Client {
@@ -284,7 +304,7 @@ mod tests {
     fn render(template: &str, entity: Option<&Entity>) -> Result<(String, Vec<Fact>), NoAnswer> {
         Text::parse(template)
             .expect("valid")
-            .render(&client(), entity)
+            .render(&client(), entity, &english())
     }
 
     /// Every kind of placeholder fills in, dates are written for people, facts stay raw.
@@ -345,12 +365,12 @@ mod tests {
             records: "INV-1042 (open)",
         };
         let (rendered, facts) = text
-            .render_with(&client(), None, Some(missing))
+            .render_with(&client(), None, Some(missing), &english())
             .expect("renders");
         assert_eq!(rendered, "No invoice INV-1043; yours: INV-1042 (open).");
         assert_eq!(facts[0].value, "INV-1043");
         assert_eq!(
-            text.render(&client(), None),
+            text.render(&client(), None, &english()),
             Err(NoAnswer::MissingField {
                 entity: None,
                 field: "asked".into()

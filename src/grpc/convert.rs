@@ -273,6 +273,17 @@ fn answer_to_proto(answer: &AnswerRecord) -> pb::Answer {
         as_of: iso_to_timestamp(&answer.as_of),
         status_kind: answer.status_kind.clone(),
         entity_id: answer.entity_id.clone().unwrap_or_default(),
+        variant: answer.variant.as_ref().map(|variant| pb::AnswerVariant {
+            language: variant.language.to_string(),
+            language_source: variant.language_source.to_string(),
+            contact: variant.contact.clone().unwrap_or_default(),
+            role: variant
+                .role
+                .map(|role| role.to_string())
+                .unwrap_or_default(),
+            role_wording: variant.role_wording,
+            reason: variant.reason(),
+        }),
     }
 }
 

@@ -74,17 +74,16 @@ impl Helpdesk {
             }
             _ => None,
         };
-        let text =
-            self.status
-                .snapshot()
-                .templates()
-                .acknowledgement()
-                .render(&AcknowledgementFacts {
-                    team: &team,
-                    ticket_id: submitted.ticket_id.unwrap_or_default(),
-                    sla_due: crate::answer::instant_from_unix_ms(sla_due_ms).to_string(),
-                    expected_wait: expected.as_ref().map(WaitEstimate::english),
-                });
+        let text = self
+            .status
+            .snapshot()
+            .templates()
+            .acknowledgement(&AcknowledgementFacts {
+                team: &team,
+                ticket_id: submitted.ticket_id.unwrap_or_default(),
+                sla_due: crate::answer::instant_from_unix_ms(sla_due_ms).to_string(),
+                expected_wait: expected.as_ref().map(WaitEstimate::english),
+            });
         Some(Acknowledgement {
             team,
             sla_due_ms,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::answer::Variant;
 use crate::classify::{Classification, Explanation};
 
 /// Where an inquiry came from; it never changes the decision.
@@ -140,6 +141,10 @@ pub struct AnswerRecord {
     pub as_of: String,
     pub status_kind: String,
     pub entity_id: Option<String>,
+    /// The template's variant the text is written in, and why; absent from records written
+    /// before answers had variants.
+    #[serde(default)]
+    pub variant: Option<Variant>,
 }
 
 /// A ticket on a specialist queue; its id is the queue's, kept beside the decision.

@@ -7,16 +7,17 @@
 //! facts already looked up, is one complete answer. A direct clause whose answer cannot be looked
 //! up (no data, an ambiguous entity) is simply not prepared: the specialist sees it in the clauses.
 
-use crate::answer::{Answer, Client, StatusData};
+use crate::answer::{Answer, Client, Reader, StatusData};
 use crate::classify::{Part, Recommendation};
 
 use super::AnswerRecord;
 
 /// The answers of the direct `parts` that the client's data supports, for an inquiry received
-/// at `received`.
+/// at `received`, written for `reader`.
 pub(super) fn prepared_answers(
     status: &StatusData,
     client: &Client,
+    reader: &Reader,
     parts: &[Part],
     received: jiff::Timestamp,
 ) -> Vec<AnswerRecord> {
@@ -27,7 +28,14 @@ pub(super) fn prepared_answers(
                 return None;
             };
             let found = status
-                .answer(client, &part.intent, status_kind, &part.text, received)
+                .answer(
+                    client,
+                    &part.intent,
+                    status_kind,
+                    &part.text,
+                    received,
+                    reader,
+                )
                 .ok()?;
             Some(answer_record(found, status_kind))
         })
@@ -42,5 +50,6 @@ pub(super) fn answer_record(found: Answer, status_kind: &str) -> AnswerRecord {
         as_of: found.as_of,
         status_kind: status_kind.to_owned(),
         entity_id: found.entity_id,
+        variant: Some(found.variant),
     }
 }

@@ -269,7 +269,9 @@ impl Intake {
                 },
             ),
             (Some(client), Recommendation::Answer { status_kind }) => {
-                match status.answer(client, &classification.intent, status_kind, &text, received) {
+                let reader = status.reader(client, inquiry.sender.as_deref(), &prose);
+                let intent = &classification.intent;
+                match status.answer(client, intent, status_kind, &text, received, &reader) {
                     Ok(found) if thread.repeats_answer(status_kind, found.entity_id.as_deref()) => {
                         self.escalate(
                             &inquiry,
@@ -300,8 +302,9 @@ impl Intake {
             (Some(client), Recommendation::Route { queue }) => {
                 let (mut outcome, ticket) = self.ticket(&inquiry, Some(client.tier), queue, None);
                 if let Disposition::Queued(queued) = &mut outcome {
+                    let reader = status.reader(client, inquiry.sender.as_deref(), &prose);
                     queued.prepared_answers =
-                        prepared_answers(&status, client, &classification.parts, received);
+                        prepared_answers(&status, client, &reader, &classification.parts, received);
                 }
                 (outcome, ticket)
             }

@@ -32,13 +32,16 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 /// The due date the data gives for Acme's final report.
 fn final_report_due(data: &StatusData) -> Option<String> {
     let client = data.client("acme")?;
+    let text = "the final report";
+    let reader = data.reader(client, None, text);
     let answer = data
         .answer(
             client,
             "deliverable_eta",
             "deliverable",
-            "the final report",
+            text,
             as_of("agency"),
+            &reader,
         )
         .ok()?;
     answer

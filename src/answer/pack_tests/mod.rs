@@ -9,6 +9,7 @@ mod banking;
 mod dates;
 mod files;
 mod records;
+mod variants;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,8 @@ impl Pack {
     ) -> Result<Answer, NoAnswer> {
         let kind = self.kinds.get(intent).expect("a direct intent");
         let client = self.data.client(client).expect("known client");
-        self.data.answer(client, intent, kind, text, at)
+        let reader = self.data.reader(client, None, text);
+        self.data.answer(client, intent, kind, text, at, &reader)
     }
 
     /// The answer; fails the test with the reason if there is none.

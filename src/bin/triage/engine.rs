@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use triage::answer::{Answer, NoAnswer, StatusStore};
 use triage::classify::eval::{self, EvalReport, LanguageFigures, Metrics};
 use triage::classify::model::FitReport;
 use triage::classify::train::Fits;
 use triage::classify::{
-    Classifier, SkippedRow, TrainOptions, Trained, artifact, quality_warnings, train,
+    Classifier, Recommendation, SkippedRow, TrainOptions, Trained, artifact, quality_warnings,
+    train,
 };
 use triage::pack::Pack;
 
@@ -258,7 +260,21 @@ fn print_languages(languages: &BTreeMap<String, LanguageFigures>) {
     }
 }
 
-pub fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &str) -> Result<()> {
+/// Who asks, for `classify` to answer a direct inquiry as the service would.
+pub struct Asker {
+    /// The client's id.
+    pub client: String,
+    /// The sender's address, if given.
+    pub sender: Option<String>,
+}
+
+pub fn run_classify(
+    pack_dir: &Path,
+    model: Option<PathBuf>,
+    json: bool,
+    asker: Option<Asker>,
+    text: &str,
+) -> Result<()> {
     let pack = load_pack(pack_dir)?;
     let model_dir = model.unwrap_or_else(|| default_model_dir(&pack));
     let classifier = artifact::load(&pack, &model_dir)?;
@@ -269,9 +285,31 @@ pub fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &
         .classify(text)
         .context("cannot classify the text")?;
     let explanation = classifier.explain(text, &classification)?;
+    let answered = match (&asker, &classification.outcome) {
+        (Some(asker), Recommendation::Answer { status_kind }) => Some(answer_from_pack(
+            &pack,
+            asker,
+            &classification.intent,
+            status_kind,
+            text,
+        )?),
+        _ => None,
+    };
     if json {
-        let value =
-            serde_json::json!({ "classification": classification, "explanation": explanation });
+        let answer = answered.as_ref().map(|answered| match answered {
+            Ok(answer) => serde_json::json!({
+                "text": answer.text,
+                "facts": answer.facts.iter().map(|f| (f.name.clone(), f.value.clone())).collect::<Vec<_>>(),
+                "variant": answer.variant,
+                "variant_reason": answer.variant.reason(),
+            }),
+            Err(no_answer) => serde_json::json!({ "escalated": no_answer.reason() }),
+        });
+        let value = serde_json::json!({
+            "classification": classification,
+            "explanation": explanation,
+            "answer": answer,
+        });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -311,8 +349,35 @@ pub fn run_classify(pack_dir: &Path, model: Option<PathBuf>, json: bool, text: &
     for example in &explanation.nearest {
         println!("  like   \"{}\" ({:.2})", example.text, example.similarity);
     }
+    match answered {
+        Some(Ok(answer)) => {
+            println!("answer   {}", answer.text);
+            println!("variant  {}", answer.variant.reason());
+        }
+        Some(Err(no_answer)) => println!("answer   none, a person answers: {}", no_answer.reason()),
+        None => {}
+    }
     println!("model    {}", classification.model_version);
     Ok(())
+}
+
+/// The answer `asker` gets to `text`, an inquiry of `intent` (of `status_kind`), from the
+/// pack's status data now, as the service would give it; or why a person answers.
+fn answer_from_pack(
+    pack: &Pack,
+    asker: &Asker,
+    intent: &str,
+    status_kind: &str,
+    text: &str,
+) -> Result<Result<Answer, NoAnswer>> {
+    let now = jiff::Timestamp::now();
+    let store = StatusStore::for_pack(pack, now).context("cannot load the pack's status data")?;
+    let data = store.snapshot();
+    let Some(client) = data.client(&asker.client) else {
+        anyhow::bail!("the pack has no client {:?}", asker.client)
+    };
+    let reader = data.reader(client, asker.sender.as_deref(), text);
+    Ok(data.answer(client, intent, status_kind, text, now, &reader))
 }
 
 /// Classifies each line of standard input, one JSON object per line out; a line that cannot

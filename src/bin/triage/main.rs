@@ -71,6 +71,14 @@ enum Command {
         /// Print the decision as JSON.
         #[arg(long)]
         json: bool,
+        /// Answer a direct inquiry from this client's status data in the pack, and show the
+        /// answer and the variant of its template it is written in.
+        #[arg(long)]
+        client: Option<String>,
+        /// The inquiry's sender (an email address): a contact of the client is answered in
+        /// their language and role. Needs --client.
+        #[arg(long, requires = "client")]
+        sender: Option<String>,
         text: String,
     },
     /// Submit one inquiry to a running server and print the decision.
@@ -134,8 +142,13 @@ fn main() -> Result<ExitCode> {
             pack,
             model,
             json,
+            client,
+            sender,
             text,
-        } => engine::run_classify(&pack, model, json, &text),
+        } => {
+            let asker = client.map(|client| engine::Asker { client, sender });
+            engine::run_classify(&pack, model, json, asker, &text)
+        }
         Command::Ask(args) => remote::ask(args),
         Command::Inquiry(args) => remote::inquiry(args),
         Command::Import(args) => import::run(args),

@@ -108,6 +108,10 @@ pub struct AskArgs {
     /// The client the inquiry is from.
     #[arg(long)]
     client: String,
+    /// Who sent it (an email address): a contact of the client gets the answer in their
+    /// language (unless the text is in another of the pack's) and role.
+    #[arg(long)]
+    sender: Option<String>,
     /// The inquiry id; a fresh one when unset.
     #[arg(long)]
     id: Option<String>,
@@ -235,6 +239,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
         let inquiry = pb::Inquiry {
             inquiry_id: id,
             client_id: args.client,
+            sender: args.sender.unwrap_or_default(),
             channel: pb::Channel::Api.into(),
             body: args.text,
             ..pb::Inquiry::default()
@@ -270,7 +275,12 @@ pub fn ask(args: AskArgs) -> Result<()> {
             },
         );
         match decision.outcome {
-            Some(pb::decision::Outcome::Answer(answer)) => println!("answer: {}", answer.text),
+            Some(pb::decision::Outcome::Answer(answer)) => {
+                println!("answer: {}", answer.text);
+                if let Some(variant) = &answer.variant {
+                    println!("variant: {}", variant.reason);
+                }
+            }
             Some(pb::decision::Outcome::Ticket(ticket)) => {
                 println!(
                     "ticket {} on queue {} (priority {})",
