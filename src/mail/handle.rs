@@ -153,9 +153,23 @@ fn record_of(
 pub fn duplicate(raw: RawMail, mail: &ParsedMail, original: &str) -> Handled {
     tracing::info!(source = %raw.origin.describe(), inquiry_id = %original, "a copy of a mail handled before");
     let key = copy_id(original, &raw.origin.describe());
-    let mut record = record_of(&raw.origin, key, Some(mail), None, MailOutcome::Duplicate);
-    record.duplicate_of = Some(original.to_owned());
-    record.reason = Some(format!("a copy of {original}: not submitted again"));
+    let reason = format!("a copy of {original}: not submitted again");
+    let mut handled = journaled(raw, key, mail, MailOutcome::Duplicate, reason);
+    handled.record.duplicate_of = Some(original.to_owned());
+    handled
+}
+
+/// A mail settled without the server: journaled under `key` with `outcome` and `reason`,
+/// nothing sent, moved to `cur/`.
+fn journaled(
+    raw: RawMail,
+    key: String,
+    mail: &ParsedMail,
+    outcome: MailOutcome,
+    reason: String,
+) -> Handled {
+    let mut record = record_of(&raw.origin, key, Some(mail), None, outcome);
+    record.reason = Some(reason);
     Handled {
         origin: raw.origin,
         mbox_bytes: None,
@@ -169,25 +183,18 @@ pub fn duplicate(raw: RawMail, mail: &ParsedMail, original: &str) -> Handled {
 /// is kept in the ratings ledger.
 pub fn rated(raw: RawMail, mail: &ParsedMail, rating: &MailRating) -> Handled {
     tracing::info!(source = %raw.origin.describe(), inquiry_id = %rating.inquiry_id, csat = rating.csat, "a rating by mail");
-    let mut record = record_of(
-        &raw.origin,
-        mail.inquiry_id.clone(),
-        Some(mail),
-        None,
-        MailOutcome::Rated,
-    );
-    record.reason = Some(format!(
+    let reason = format!(
         "a rating of {} for the answer to {}",
         rating.csat,
         quoted(&rating.inquiry_id)
-    ));
-    Handled {
-        origin: raw.origin,
-        mbox_bytes: None,
-        record,
-        reply: None,
-        ask: None,
-    }
+    );
+    journaled(
+        raw,
+        mail.inquiry_id.clone(),
+        mail,
+        MailOutcome::Rated,
+        reason,
+    )
 }
 
 /// A mail a machine sent, journaled with its kind and the evidence, never submitted.
@@ -203,21 +210,13 @@ pub fn automatic(raw: RawMail, mail: &ParsedMail) -> Handled {
         %reason,
         "not submitting a machine's mail"
     );
-    let mut record = record_of(
-        &raw.origin,
+    journaled(
+        raw,
         mail.inquiry_id.clone(),
-        Some(mail),
-        None,
+        mail,
         MailOutcome::Automatic,
-    );
-    record.reason = Some(reason);
-    Handled {
-        origin: raw.origin,
-        mbox_bytes: None,
-        record,
-        reply: None,
-        ask: None,
-    }
+        reason,
+    )
 }
 
 /// The raw bytes of a mail worth keeping for the quarantine: an mbox entry's only.

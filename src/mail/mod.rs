@@ -34,6 +34,7 @@ pub mod decode;
 pub mod guard;
 mod handle;
 pub mod journal;
+mod jsonl;
 pub mod kind;
 pub mod mailbox;
 pub mod outgoing;

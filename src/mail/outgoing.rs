@@ -11,7 +11,7 @@
 //! killed between the outbox and that line writes the same file again (same name, same bytes).
 
 use std::collections::HashSet;
-use std::io::{self, BufRead, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use mail_builder::MessageBuilder;
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 use tonic::transport::Channel;
 
+use super::jsonl;
 use super::reply::{message_domain, reply_subject, write_replies};
 use crate::proto::v1 as pb;
 use crate::proto::v1::triage_service_client::TriageServiceClient;
@@ -49,23 +50,8 @@ impl Deliveries {
             delivered: HashSet::new(),
             newest_ms: None,
         };
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(deliveries),
-            Err(error) => return Err(error),
-        };
-        for (number, line) in io::BufReader::new(file).lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let read: DeliveredLine = serde_json::from_str(&line).map_err(|error| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} line {}: {error}", path.display(), number + 1),
-                )
-            })?;
-            deliveries.remember(&read);
+        for line in jsonl::read::<DeliveredLine>(path)? {
+            deliveries.remember(&line);
         }
         Ok(deliveries)
     }
@@ -153,16 +139,7 @@ impl Deliveries {
             seq: reply.seq,
             sent_ms,
         };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        let json = serde_json::to_string(&line).map_err(io::Error::other)?;
-        writeln!(file, "{json}")?;
-        file.sync_all()?;
+        jsonl::append(&self.path, std::slice::from_ref(&line))?;
         self.remember(&line);
         Ok(written)
     }

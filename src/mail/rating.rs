@@ -11,13 +11,14 @@
 //! rating nor asks twice (a kill between the outbox and the line writes the same file again).
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 use serde::{Deserialize, Serialize};
 
+use super::jsonl;
 use super::parse::ParsedMail;
 use super::reply::{message_id, reply_subject};
 
@@ -101,23 +102,8 @@ impl RatingLedger {
             ratings: HashMap::new(),
             rated: HashMap::new(),
         };
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(ledger),
-            Err(error) => return Err(error),
-        };
-        for (number, line) in io::BufReader::new(file).lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let read: Line = serde_json::from_str(&line).map_err(|error| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} line {}: {error}", path.display(), number + 1),
-                )
-            })?;
-            ledger.apply(read);
+        for line in jsonl::read::<Line>(path)? {
+            ledger.apply(line);
         }
         Ok(ledger)
     }
@@ -149,23 +135,7 @@ impl RatingLedger {
 
     /// Appends `lines`, synced, and applies them.
     fn append(&mut self, lines: Vec<Line>) -> io::Result<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut text = String::new();
-        for line in &lines {
-            text.push_str(&serde_json::to_string(line).map_err(io::Error::other)?);
-            text.push('\n');
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
+        jsonl::append(&self.path, &lines)?;
         for line in lines {
             self.apply(line);
         }
