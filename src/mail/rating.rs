@@ -222,7 +222,7 @@ impl RatingLedger {
     }
 }
 
-/// The digit a client's text is, when it is one digit from 1 to [`MAX_DIGIT`] and nothing
+/// The digit a client's text is, when it is one digit from 1 to 5 (`MAX_DIGIT`) and nothing
 /// else but spaces and punctuation ("4", " 5! "); full-width digits count (as Chinese and
 /// Japanese input writes them).
 pub fn rating_digit(text: &str) -> Option<u8> {
