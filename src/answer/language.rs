@@ -2,12 +2,20 @@
 //! ("en", "ru", "be", "zh", "de"), the language an inquiry is written in (whatlang's detection,
 //! named the same way), and dates written for people in a language.
 //!
+//! The detector is sure of a language only when its trigram models agree clearly, which short
+//! texts and close languages (Russian and Belarusian, Russian and Ukrainian) seldom give. When
+//! it is unsure, [`InquiryLanguage::likely`] is its choice among the pack's own languages alone,
+//! kept when it is reliable there or when the text's script is written in only one of them (Han
+//! characters in a pack whose only Han language is Chinese).
+//!
 //! Dates come from ICU4X's compiled CLDR data (the Gregorian calendar, a long date with the
 //! weekday): the names of days and months, their grammatical case ("28 ноября"), the word
 //! order and the marks ("2026年11月28日星期六") are CLDR's, never written by hand. English keeps
 //! the project's own form (see [`DateWriter::English`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use icu_calendar::Gregorian;
 use icu_datetime::FixedCalendarDateTimeFormatter;
@@ -39,10 +47,39 @@ impl Language {
         Ok(Self(locale.to_string()))
     }
 
-    /// The language `text` is written in, when the detector is sure of it.
-    pub fn of_text(text: &str) -> Option<Self> {
-        let info = whatlang::detect(text).filter(whatlang::Info::is_reliable)?;
-        Self::parse(info.lang().code()).ok()
+    /// The language `text` is written in, as far as the detector can tell, the unsure guess
+    /// made among `candidates` (the pack's languages).
+    pub fn of_text<'a>(
+        text: &str,
+        candidates: impl IntoIterator<Item = &'a Language>,
+    ) -> InquiryLanguage {
+        let detected = whatlang::detect(text);
+        if let Some(info) = detected.filter(whatlang::Info::is_reliable) {
+            return InquiryLanguage {
+                sure: Self::parse(info.lang().code()).ok(),
+                likely: None,
+            };
+        }
+        let allowed: Vec<whatlang::Lang> = candidates
+            .into_iter()
+            .filter_map(|language| DETECTOR_LANGUAGES.get(language.primary()).copied())
+            .collect();
+        if allowed.is_empty() {
+            return InquiryLanguage::default();
+        }
+        let likely = whatlang::Detector::with_allowlist(allowed.clone())
+            .detect(text)
+            .filter(|info| {
+                let same_script = info
+                    .script()
+                    .langs()
+                    .iter()
+                    .filter(|language| allowed.contains(language))
+                    .count();
+                info.is_reliable() || same_script == 1
+            })
+            .and_then(|info| Self::parse(info.lang().code()).ok());
+        InquiryLanguage { sure: None, likely }
     }
 
     /// The tag.
@@ -60,6 +97,26 @@ impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The detector's languages by their language subtag ("ru" for whatlang's "rus").
+static DETECTOR_LANGUAGES: LazyLock<BTreeMap<String, whatlang::Lang>> = LazyLock::new(|| {
+    whatlang::Lang::all()
+        .iter()
+        .filter_map(|&lang| {
+            let tag = Language::parse(lang.code()).ok()?;
+            Some((tag.primary().to_owned(), lang))
+        })
+        .collect()
+});
+
+/// The language an inquiry is written in, as far as the detector can tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InquiryLanguage {
+    /// The language the detector is sure of, among all it knows.
+    pub sure: Option<Language>,
+    /// When it is unsure: its choice among the pack's languages, where that choice holds.
+    pub likely: Option<Language>,
 }
 
 /// Writes dates for people in one language.
@@ -196,7 +253,7 @@ mod tests {
     /// A sure detection names the language; a text too short to tell names none.
     #[test]
     fn detects_the_language_of_a_text() {
-        let language = |text: &str| Language::of_text(text).map(|l| l.to_string());
+        let language = |text: &str| Language::of_text(text, []).sure.map(|l| l.to_string());
         assert_eq!(
             language("请问我们的发票什么时候到期？财务需要安排付款。").as_deref(),
             Some("zh")
@@ -210,6 +267,37 @@ mod tests {
             Some("ru")
         );
         assert_eq!(language("ok"), None);
+    }
+
+    /// Unsure, the detector chooses among the pack's languages: a Russian mail whose words
+    /// Belarusian and Bulgarian share is likely Russian to a pack written in English, Russian,
+    /// Belarusian and Chinese; a short line is likely the one language of its script the pack
+    /// has; a line no language of the pack's can be told from is left unnamed.
+    #[test]
+    fn an_unsure_detection_chooses_among_the_pack_languages() {
+        let pack: Vec<Language> = ["en", "ru", "be", "zh"]
+            .iter()
+            .map(|tag| Language::parse(tag).unwrap())
+            .collect();
+        let detected = |text: &str| {
+            let found = Language::of_text(text, &pack);
+            (
+                found.sure.map(|l| l.to_string()),
+                found.likely.map(|l| l.to_string()),
+            )
+        };
+        assert_eq!(
+            detected(
+                "Добрый день! Подскажите, пожалуйста, в какое окно ждать доставку по заказу \
+                 ORD-58281 и какой перевозчик её везёт? Заранее спасибо, склад."
+            ),
+            (None, Some("ru".into()))
+        );
+        assert_eq!(
+            detected("Wann kommt die Lieferung?"),
+            (None, Some("en".into()))
+        );
+        assert_eq!(detected("Где счёт?"), (None, None));
     }
 
     /// Dates are written in each language's own way, from CLDR.

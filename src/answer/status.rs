@@ -236,9 +236,10 @@ impl StatusData {
     /// pack's default (see [`Reader`]).
     pub fn reader(&self, client: &Client, sender: Option<&str>, text: &str) -> Reader {
         let contact = sender.and_then(|sender| self.contact(client, sender));
+        let languages = self.templates.languages();
         Reader::choose(
-            self.templates.languages(),
-            Language::of_text(text),
+            languages,
+            Language::of_text(text, languages.all()),
             contact.cloned(),
         )
     }

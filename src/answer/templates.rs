@@ -549,6 +549,7 @@ fn not_a_date(field: &str, value: &str, table: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::answer::client::ClientTier;
+    use crate::answer::language::InquiryLanguage;
     use crate::answer::vocabulary::Vocabulary;
 
     const DELIVERABLE: &str = "[status_kinds.deliverable]\nentity = \"deliverable\"\n\
@@ -660,7 +661,7 @@ mod tests {
                 at: "2026-11-20T09:00:00Z".parse().expect("instant"),
                 vocabulary: &vocabulary,
             };
-            let reader = Reader::choose(templates.languages(), None, None);
+            let reader = Reader::choose(templates.languages(), InquiryLanguage::default(), None);
             templates.answer(&client, intent, kind, &question, &reader)
         };
         let answer = ask("age_limit", "deliverable", "how old?").expect("policy");

@@ -1,6 +1,7 @@
 //! Who an answer is for, and which wording of a template they get: the reader's language, which
-//! is the inquiry's when the pack is written in it, else the contact's when the pack is written
-//! in that, else the pack's default; and the contact's role, whose own wording is used where
+//! is the inquiry's when the detector is sure of it and the pack is written in it, else the
+//! contact's when the pack is written in that, else the one of the pack's languages the inquiry
+//! is most likely in, else the pack's default; and the contact's role, whose own wording is used where
 //! the template has one (finance sees amounts and due dates first, logistics the delivery
 //! window and carrier), else the language's plain wording. The facts are the same either way.
 
@@ -9,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::contact::{Contact, Role};
-use super::language::Language;
+use super::language::{InquiryLanguage, Language};
 use super::template_rule::PackLanguages;
 
 /// Where the language of an answer came from.
@@ -21,6 +22,9 @@ pub enum LanguageSource {
     /// The contact who wrote reads it (the inquiry's language could not be told, or the pack
     /// is not written in it).
     Contact,
+    /// The detector was unsure of the inquiry's language, and no contact's language is the
+    /// pack's: of the pack's languages, the inquiry is most likely in this one.
+    InquiryLikely,
     /// Neither the inquiry's nor a contact's language is one of the pack's.
     PackDefault,
 }
@@ -31,6 +35,7 @@ impl LanguageSource {
         match self {
             Self::Inquiry => "inquiry",
             Self::Contact => "contact",
+            Self::InquiryLikely => "inquiry_likely",
             Self::PackDefault => "pack_default",
         }
     }
@@ -51,23 +56,30 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// The reader of an inquiry written in `inquiry_language` (`None`: not told) by `contact`,
-    /// to a pack written in `languages`.
+    /// The reader of an inquiry written in `inquiry_language` by `contact`, to a pack written
+    /// in `languages`.
     pub(crate) fn choose(
         languages: &PackLanguages,
-        inquiry_language: Option<Language>,
+        inquiry_language: InquiryLanguage,
         contact: Option<Contact>,
     ) -> Self {
-        let of_inquiry =
-            inquiry_language.and_then(|language| languages.matching(&language).cloned());
+        let of_pack = |language: Option<Language>| {
+            language.and_then(|language| languages.matching(&language).cloned())
+        };
         let of_contact = contact
             .as_ref()
-            .and_then(|contact| languages.matching(&contact.language));
-        let (language, language_source) = match (of_inquiry, of_contact) {
-            (Some(language), _) => (language, LanguageSource::Inquiry),
-            (None, Some(language)) => (language.clone(), LanguageSource::Contact),
-            (None, None) => (languages.default.clone(), LanguageSource::PackDefault),
-        };
+            .and_then(|contact| languages.matching(&contact.language).cloned());
+        let (language, language_source) = [
+            (of_pack(inquiry_language.sure), LanguageSource::Inquiry),
+            (of_contact, LanguageSource::Contact),
+            (
+                of_pack(inquiry_language.likely),
+                LanguageSource::InquiryLikely,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(language, source)| Some((language?, source)))
+        .unwrap_or_else(|| (languages.default.clone(), LanguageSource::PackDefault));
         Self {
             language,
             language_source,
@@ -110,6 +122,11 @@ impl Variant {
                 "{}, the contact's language (the inquiry's is not told or not the pack's)",
                 self.language
             ),
+            LanguageSource::InquiryLikely => format!(
+                "{}, most likely the language of the inquiry among the pack's (the detector was \
+                 unsure, and no contact's language is the pack's)",
+                self.language
+            ),
             LanguageSource::PackDefault => format!(
                 "{}, the pack's default (neither the inquiry's nor a contact's language is the \
                  pack's)",
@@ -149,17 +166,41 @@ mod tests {
         }
     }
 
-    /// The inquiry's language wins when the pack has it, then the contact's, then the default.
+    /// The inquiry's sure language wins when the pack has it, then the contact's, then the
+    /// inquiry's likely one, then the default.
     #[test]
     fn language_falls_back_in_order() {
         let languages = PackLanguages {
             default: language("en-GB"),
             others: BTreeSet::from([language("ru"), language("zh")]),
         };
-        let chosen = |inquiry: Option<&str>, contact: Option<Contact>| {
-            let reader = Reader::choose(&languages, inquiry.map(language), contact);
+        let sure = |tag: &str| InquiryLanguage {
+            sure: Some(language(tag)),
+            likely: None,
+        };
+        let likely = |tag: &str| InquiryLanguage {
+            sure: None,
+            likely: Some(language(tag)),
+        };
+        let chosen_for = |inquiry: InquiryLanguage, contact: Option<Contact>| {
+            let reader = Reader::choose(&languages, inquiry, contact);
             (reader.language.to_string(), reader.language_source)
         };
+        let chosen = |inquiry: Option<&str>, contact: Option<Contact>| {
+            chosen_for(inquiry.map(sure).unwrap_or_default(), contact)
+        };
+        assert_eq!(
+            chosen_for(likely("zh"), Some(contact("ru", Role::Finance))),
+            ("ru".into(), LanguageSource::Contact)
+        );
+        assert_eq!(
+            chosen_for(likely("zh"), Some(contact("be", Role::Buyer))),
+            ("zh".into(), LanguageSource::InquiryLikely)
+        );
+        assert_eq!(
+            chosen_for(likely("de"), None),
+            ("en-GB".into(), LanguageSource::PackDefault)
+        );
         let finance_ru = || Some(contact("ru", Role::Finance));
         assert_eq!(
             chosen(Some("zh"), finance_ru()),
