@@ -41,6 +41,8 @@ fn reply_text(root: &Path, id: &str) -> String {
 
 /// The variant the server's decision on `inquiry_id` says its answer is written in.
 async fn answer_variant(server: &TestServer, inquiry_id: &str) -> AnswerVariant {
+    // Answers are recorded without waiting for the store's next commit.
+    server.app.helpdesk.flush().await.unwrap();
     let state = server
         .triage()
         .await
@@ -59,7 +61,8 @@ async fn answer_variant(server: &TestServer, inquiry_id: &str) -> AnswerVariant 
 
 /// A Chinese mail from Huaxin's finance contact is answered in Chinese with the finance
 /// wording; a Russian mail from Baltic Nordic's warehouse manager in Russian with the
-/// logistics wording; the decisions say so and why.
+/// logistics wording; the decisions say so and why. A Chinese question for the finance team
+/// is acknowledged in Chinese.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_are_answered_in_their_language_and_role() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,13 +89,32 @@ async fn contacts_are_answered_in_their_language_and_role() {
              ORD-58281 и какой перевозчик её везёт? Заранее спасибо, склад.",
         ),
     );
+    deliver(
+        &root,
+        "credit-zh.eml",
+        &mail(
+            Some("credit-zh@huaxin-trading.example"),
+            "caiwu@huaxin-trading.example",
+            "信用额度",
+            "您好，我们希望把信用额度提高到80万元，请问需要提供哪些材料？",
+        ),
+    );
     let mut worker_options = options(server.addr);
     worker_options.guard = no_guard();
     let summary = common::ingest::worker(worker_options, &root)
         .run_maildir(&Maildir::open(&root).unwrap(), None, std::future::pending())
         .await
         .unwrap();
-    assert_eq!(summary.answered, 2, "{summary:?}");
+    assert_eq!(
+        (summary.answered, summary.routed, summary.acknowledged),
+        (2, 1, 1),
+        "{summary:?}"
+    );
+    let acknowledgement = reply_text(&root, "credit-zh@huaxin-trading.example");
+    assert!(
+        acknowledgement.starts_with("感谢您的来信。Finance已受理（工单 "),
+        "{acknowledgement}"
+    );
     let records = records_by_file(&root);
     for name in ["finance-zh.eml", "logistics-ru.eml"] {
         assert_eq!(records[name].outcome, MailOutcome::Answered, "{name}");

@@ -111,7 +111,7 @@ async fn answers_equal_the_packs(backend: Backend) {
             let Target::StatusKind(kind) = &intent.target else {
                 continue;
             };
-            let reader = data.reader(&expected_client, None, &row.text);
+            let reader = data.reader(Some(&expected_client), None, &row.text);
             let ours = data.answer(&client, &intent.name, kind, &row.text, as_of(), &reader);
             let theirs = data.answer(
                 &expected_client,

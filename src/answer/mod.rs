@@ -37,7 +37,7 @@ mod vocabulary;
 #[cfg(test)]
 mod pack_tests;
 
-pub use acknowledgement::AcknowledgementFacts;
+pub use acknowledgement::{AcknowledgementFacts, ExpectedWait, WAIT_BUCKETS};
 pub use client::{Client, ClientTier, Entity};
 pub use contact::{Contact, Role};
 pub use date::{Timestamp, instant_from_unix_ms};

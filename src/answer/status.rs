@@ -231,11 +231,13 @@ impl StatusData {
             .filter(|contact| contact.client_id == client.id)
     }
 
-    /// The reader of `text`, an inquiry of `client` from `sender` (an address, if known): in
-    /// the inquiry's language when the pack is written in it, else the contact's, else the
-    /// pack's default (see [`Reader`]).
-    pub fn reader(&self, client: &Client, sender: Option<&str>, text: &str) -> Reader {
-        let contact = sender.and_then(|sender| self.contact(client, sender));
+    /// The reader of `text`, an inquiry of `client` (`None`: a sender of no known client) from
+    /// `sender` (an address, if known): in the inquiry's language when the pack is written in
+    /// it, else the contact's, else the pack's default (see [`Reader`]).
+    pub fn reader(&self, client: Option<&Client>, sender: Option<&str>, text: &str) -> Reader {
+        let contact = client
+            .zip(sender)
+            .and_then(|(client, sender)| self.contact(client, sender));
         let languages = self.templates.languages();
         Reader::choose(
             languages,
@@ -421,7 +423,7 @@ mod tests {
         );
         assert!(data.contact(acme, "ap@beta.example").is_none());
         assert!(data.contact(beta, "other@beta.example").is_none());
-        let reader = data.reader(beta, Some("ap@beta.example"), "?");
+        let reader = data.reader(Some(beta), Some("ap@beta.example"), "?");
         assert_eq!(
             reader.language.as_str(),
             "en-GB",

@@ -229,8 +229,8 @@ impl Templates {
             .map_err(|message| bad_file(path, message))?;
         let acknowledgement = file
             .acknowledgement
-            .validate()
-            .map_err(|message| bad("acknowledgement".into(), message))?;
+            .validate(&languages)
+            .map_err(|(table, message)| bad(table, message))?;
         let templates = Self {
             by_kind,
             by_intent,
@@ -432,11 +432,18 @@ impl Templates {
             .map(|reads| reads.kind.as_str())
     }
 
-    /// What a client is told of `facts` when a person will answer, in the pack's default
-    /// language.
-    pub fn acknowledgement(&self, facts: &AcknowledgementFacts<'_>) -> String {
-        let dates = self.dates.of(&self.languages.default);
-        self.acknowledgement.render(facts, dates)
+    /// What a client is told of `facts` when a person will answer, in `language` (the
+    /// decision's; the pack's default when it has none).
+    pub fn acknowledgement(
+        &self,
+        facts: &AcknowledgementFacts<'_>,
+        language: Option<&Language>,
+    ) -> String {
+        let language = language
+            .and_then(|language| self.languages.matching(language))
+            .unwrap_or(&self.languages.default);
+        self.acknowledgement
+            .render(facts, language, self.dates.of(language))
     }
 
     /// Every template table, by kind then by intent.

@@ -2,13 +2,13 @@
 //! queue's description, before a colon), when the service level says it is due and, when recent
 //! resolutions of that queue allow, an expected wait told as a bucket ("within 4 hours"), which
 //! counts the ready tickets ahead of it; all of it in the words of the pack's
-//! `[acknowledgement]` template. Each wait told is recorded so that the share kept (answered
+//! `[acknowledgement]` template, in the language the decision writes to the client in. Each wait told is recorded so that the share kept (answered
 //! within the bucket) is measured; each resolution feeds the estimate, and at start the recent
 //! ones are read back from the queue's audit records.
 
 use super::wait::{QueueCalibration, WaitEstimate};
 use super::{Caller, Helpdesk, HelpdeskError};
-use crate::answer::AcknowledgementFacts;
+use crate::answer::{AcknowledgementFacts, ExpectedWait};
 use crate::intake::{Disposition, Submitted};
 use crate::route::Ticket;
 
@@ -74,16 +74,18 @@ impl Helpdesk {
             }
             _ => None,
         };
-        let text = self
-            .status
-            .snapshot()
-            .templates()
-            .acknowledgement(&AcknowledgementFacts {
+        let text = self.status.snapshot().templates().acknowledgement(
+            &AcknowledgementFacts {
                 team: &team,
                 ticket_id: submitted.ticket_id.unwrap_or_default(),
                 sla_due: crate::answer::instant_from_unix_ms(sla_due_ms).to_string(),
-                expected_wait: expected.as_ref().map(WaitEstimate::english),
-            });
+                expected_wait: expected.as_ref().map(|estimate| ExpectedWait {
+                    bucket: estimate.bucket.kind.label(),
+                    english: estimate.english(),
+                }),
+            },
+            submitted.decision.language.as_ref(),
+        );
         Some(Acknowledgement {
             team,
             sla_due_ms,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::Variant;
+use crate::answer::{Language, Variant};
 use crate::classify::{Classification, Explanation};
 
 /// Where an inquiry came from; it never changes the decision.
@@ -68,6 +68,10 @@ pub struct Decision {
     /// recorded before threads were kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<ThreadRecord>,
+    /// The language the client is written to about the inquiry (one of the pack's): its
+    /// answer's, its acknowledgement's. Absent from decisions recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// An inquiry's place in its thread, as its decision keeps it for the follow-ups to come.

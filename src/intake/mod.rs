@@ -185,6 +185,7 @@ impl Intake {
         let text = inquiry.text();
         let received = instant_from_unix_ms(inquiry.received_ms);
         let prose = question_prose(&text);
+        let reader = status.reader(client, inquiry.sender.as_deref(), &prose);
         let Reading {
             classification,
             explanation,
@@ -217,6 +218,7 @@ impl Intake {
                     reopened: reopens,
                 }),
                 thread: Some(thread.record(&prose, ThreadRole::Attached)),
+                language: Some(reader.language.clone()),
             };
             let follow_up = NewFollowUp {
                 inquiry_id: inquiry.inquiry_id.clone(),
@@ -269,7 +271,6 @@ impl Intake {
                 },
             ),
             (Some(client), Recommendation::Answer { status_kind }) => {
-                let reader = status.reader(client, inquiry.sender.as_deref(), &prose);
                 let intent = &classification.intent;
                 match status.answer(client, intent, status_kind, &text, received, &reader) {
                     Ok(found) if thread.repeats_answer(status_kind, found.entity_id.as_deref()) => {
@@ -302,7 +303,6 @@ impl Intake {
             (Some(client), Recommendation::Route { queue }) => {
                 let (mut outcome, ticket) = self.ticket(&inquiry, Some(client.tier), queue, None);
                 if let Disposition::Queued(queued) = &mut outcome {
-                    let reader = status.reader(client, inquiry.sender.as_deref(), &prose);
                     queued.prepared_answers =
                         prepared_answers(&status, client, &reader, &classification.parts, received);
                 }
@@ -333,6 +333,7 @@ impl Intake {
             decided_ms,
             outcome,
             thread: Some(thread.record(&prose, role)),
+            language: Some(reader.language.clone()),
         };
         let new_ticket = ticket.map(|mut ticket: NewTicket| {
             ticket.payload = ticket_payload(&inquiry);

@@ -33,7 +33,7 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 fn final_report_due(data: &StatusData) -> Option<String> {
     let client = data.client("acme")?;
     let text = "the final report";
-    let reader = data.reader(client, None, text);
+    let reader = data.reader(Some(client), None, text);
     let answer = data
         .answer(
             client,

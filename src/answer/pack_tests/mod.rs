@@ -104,7 +104,7 @@ impl Pack {
     ) -> Result<Answer, NoAnswer> {
         let kind = self.kinds.get(intent).expect("a direct intent");
         let client = self.data.client(client).expect("known client");
-        let reader = self.data.reader(client, None, text);
+        let reader = self.data.reader(Some(client), None, text);
         self.data.answer(client, intent, kind, text, at, &reader)
     }
 

@@ -112,3 +112,47 @@ fn entities_of<'a>(
         .map(|reads| client.entities_of(&reads.kind).collect())
         .unwrap_or_default()
 }
+
+/// The acknowledgement of each pack is written in each of its languages, with and without a
+/// wait, every wait in the language's own words: the ticket, the team and the due date in
+/// each, no placeholder left, and no English wait words outside English.
+#[test]
+fn every_acknowledgement_speaks_each_language_of_its_pack() {
+    use crate::answer::{AcknowledgementFacts, ExpectedWait, WAIT_BUCKETS};
+    for name in ["agency", "distributor"] {
+        let pack = Pack::load(name);
+        let templates = pack.data.templates();
+        let mut texts = BTreeSet::new();
+        for language in templates.languages().all() {
+            for bucket in WAIT_BUCKETS.map(Some).into_iter().chain([None]) {
+                let english = format!("in English words ({})", bucket.unwrap_or_default());
+                let facts = AcknowledgementFacts {
+                    team: "Finance",
+                    ticket_id: 4242,
+                    sla_due: "2026-12-07T09:00:00Z".into(),
+                    expected_wait: bucket.map(|bucket| ExpectedWait {
+                        bucket,
+                        english: &english,
+                    }),
+                };
+                let text = templates.acknowledgement(&facts, Some(language));
+                let context = format!("{name} {language} {bucket:?}: {text}");
+                assert!(
+                    text.contains("4242") && text.contains("Finance"),
+                    "{context}"
+                );
+                assert!(!text.contains('{') && !text.contains('}'), "{context}");
+                if language.primary() != "en" {
+                    assert!(!text.contains("in English words"), "{context}");
+                    assert!(!text.contains("December"), "{context}");
+                }
+                if bucket.is_none() {
+                    assert!(text.contains("2026"), "{context}");
+                }
+                texts.insert(text);
+            }
+        }
+        let expected = templates.languages().all().count() * (WAIT_BUCKETS.len() + 1);
+        assert_eq!(texts.len(), expected, "{name}: every text differs");
+    }
+}

@@ -376,7 +376,7 @@ fn answer_from_pack(
     let Some(client) = data.client(&asker.client) else {
         anyhow::bail!("the pack has no client {:?}", asker.client)
     };
-    let reader = data.reader(client, asker.sender.as_deref(), text);
+    let reader = data.reader(Some(client), asker.sender.as_deref(), text);
     Ok(data.answer(client, intent, status_kind, text, now, &reader))
 }
 

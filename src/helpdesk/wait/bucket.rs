@@ -48,8 +48,8 @@ impl WaitBucketKind {
         }
     }
 
-    /// What the client is told, in English. The one place the words live: another language is
-    /// another table beside this one.
+    /// What the client is told, in English; the words of other languages are the pack's (the
+    /// `waits` of its acknowledgement, by [`label`](Self::label)).
     pub fn english(self) -> &'static str {
         match self {
             WaitBucketKind::WithinOneHour => "within 1 hour",

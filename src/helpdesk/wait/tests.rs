@@ -366,3 +366,12 @@ fn memory_is_bounded_per_queue_and_priority() {
     );
     assert!(estimate.effective_samples <= 20.0);
 }
+
+/// The pack's acknowledgement names the waits as the estimator tells them.
+#[test]
+fn the_packs_wait_names_are_the_buckets_labels() {
+    assert_eq!(
+        WaitBucketKind::ALL.map(WaitBucketKind::label),
+        crate::answer::WAIT_BUCKETS
+    );
+}

@@ -31,7 +31,7 @@ pub fn from_pack(pack: &Pack, status: &StatusData, mode: BenchMode) -> Vec<Bench
                 clients
                     .iter()
                     .filter(|client| {
-                        let reader = status.reader(client, None, &example.text);
+                        let reader = status.reader(Some(client), None, &example.text);
                         status
                             .answer(client, &intent.name, kind, &example.text, asked_at, &reader)
                             .is_ok()
