@@ -115,6 +115,10 @@ async fn contacts_are_answered_in_their_language_and_role() {
         acknowledgement.starts_with("感谢您的来信。Finance已受理（工单 "),
         "{acknowledgement}"
     );
+    assert!(
+        acknowledgement.contains("年") && acknowledgement.contains("星期"),
+        "the due time written for people: {acknowledgement}"
+    );
     let records = records_by_file(&root);
     for name in ["finance-zh.eml", "logistics-ru.eml"] {
         assert_eq!(records[name].outcome, MailOutcome::Answered, "{name}");

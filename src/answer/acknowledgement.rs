@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::date::Timestamp;
 use super::language::{DateWriter, Language};
 use super::template_rule::PackLanguages;
 use super::text::{Source, Text};
@@ -80,8 +81,7 @@ struct RawWords {
 pub struct AcknowledgementFacts<'a> {
     pub team: &'a str,
     pub ticket_id: u64,
-    /// RFC 3339.
-    pub sla_due: String,
+    pub sla_due: jiff::Timestamp,
     /// The wait, when one is told.
     pub expected_wait: Option<ExpectedWait<'a>>,
 }
@@ -237,6 +237,8 @@ impl AcknowledgementTexts {
     ) -> String {
         let words = self.variants.get(language).unwrap_or(&self.main);
         let ticket = facts.ticket_id.to_string();
+        // Written as the status data writes instants, which the placeholders' formats read.
+        let sla_due = Timestamp::Instant(facts.sla_due).to_string();
         let (template, wait) = match facts.expected_wait {
             Some(wait) => (
                 &words.text,
@@ -251,7 +253,7 @@ impl AcknowledgementTexts {
             |name| match name {
                 "team" => facts.team,
                 "ticket" => &ticket,
-                "sla_due" => &facts.sla_due,
+                "sla_due" => &sla_due,
                 _ => wait,
             },
             dates,
@@ -284,7 +286,7 @@ mod tests {
         AcknowledgementFacts {
             team: "Web developers",
             ticket_id: 42,
-            sla_due: "2026-12-07T09:00:00Z".into(),
+            sla_due: "2026-12-07T09:00:00.250Z".parse().unwrap(),
             expected_wait,
         }
     }

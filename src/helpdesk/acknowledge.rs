@@ -78,7 +78,7 @@ impl Helpdesk {
             &AcknowledgementFacts {
                 team: &team,
                 ticket_id: submitted.ticket_id.unwrap_or_default(),
-                sla_due: crate::answer::instant_from_unix_ms(sla_due_ms).to_string(),
+                sla_due: crate::answer::instant_from_unix_ms(sla_due_ms),
                 expected_wait: expected.as_ref().map(|estimate| ExpectedWait {
                     bucket: estimate.bucket.kind.label(),
                     english: estimate.english(),

@@ -129,7 +129,7 @@ fn every_acknowledgement_speaks_each_language_of_its_pack() {
                 let facts = AcknowledgementFacts {
                     team: "Finance",
                     ticket_id: 4242,
-                    sla_due: "2026-12-07T09:00:00Z".into(),
+                    sla_due: "2026-12-07T09:00:00Z".parse().unwrap(),
                     expected_wait: bucket.map(|bucket| ExpectedWait {
                         bucket,
                         english: &english,
