@@ -18,7 +18,10 @@ use crate::answer::{ClientDirectory, PgStatus, Recent, StatusStore};
 use crate::classify::artifact;
 use crate::config::{Access, Backend, Config, PostgresConfig};
 use crate::feedback::{EmbeddedFeedback, FeedbackError, FeedbackStore, LinkSigner, PgFeedback};
-use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
+use crate::auth::Authenticator;
+use crate::grpc::{
+    App, BearerMetadata, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes,
+};
 use crate::helpdesk::{Backends, FeedbackBackend, Helpdesk, LeasePolicy, Policy, WaitEstimator};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};

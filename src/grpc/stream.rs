@@ -36,7 +36,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::ServiceError;
 use super::app::App;
-use super::auth::Authenticated;
+use super::BearerMetadata;
+use crate::auth::Authenticated;
 use super::deadline::CallDeadline;
 use super::triage::{TriageApi, submit_one};
 use crate::helpdesk::Caller;

@@ -84,7 +84,11 @@ async fn serve(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             Arc::clone(&app.metrics),
             Arc::clone(&app.auth),
             tls.is_some(),
-        ));
+        )
+        .with_session_lengths(web::console::SessionLengths {
+            idle: config.console.session_idle(),
+            lifetime: config.console.session_lifetime(),
+        }));
         let tls = tls.clone();
         tokio::spawn(async move {
             if let Err(error) = web::serve(http_listener, tls, router).await {
