@@ -12,8 +12,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -94,6 +94,14 @@ impl Drop for Driver {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed processes are gone moments later: wait a little for the group to empty, so
+        // the next test starts without them.
+        for _ in 0..500 {
+            if processes_in_group(self.group()).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -626,7 +634,10 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
         ("d3", "what should the SEO report focus on?"),
         ("d4", "thanks, that's all!"),
         ("d5", "when is the next milestone due?"),
-        ("d6", "can you integrate our booking system with the new site?"),
+        (
+            "d6",
+            "can you integrate our booking system with the new site?",
+        ),
     ];
     for (id, body) in day {
         console.submit(id, body).await;
@@ -639,6 +650,17 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
     lead.refresh().await.unwrap();
     wait_for(&lead, "#ratings-csat rect").await;
     screenshot(&lead, "lead-dashboard").await;
+    lead.execute("document.getElementById('today').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&lead, "lead-dashboard-today").await;
+    lead.execute(
+        "document.getElementById('ratings').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&lead, "lead-dashboard-ratings").await;
     lead.set_window_size(420, 800).await.unwrap();
     let width = lead
         .execute(
@@ -649,6 +671,9 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
         .unwrap();
     let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
     assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
+    lead.execute("document.getElementById('today').scrollIntoView();", vec![])
+        .await
+        .unwrap();
     screenshot(&lead, "lead-dashboard-narrow").await;
     console.close().await;
 }
@@ -799,7 +824,11 @@ async fn the_queue_list_shows_who_is_viewing_each_ticket() {
     let ticket_id = console.status("q1").await.ticket_id.unwrap();
     let bob = console.signed_in(BOB).await;
     wait_for_text(&bob, "h1", "My queues").await;
-    assert!(text_of(&bob, "#viewed").await.contains("No one has a ticket"));
+    assert!(
+        text_of(&bob, "#viewed")
+            .await
+            .contains("No one has a ticket")
+    );
 
     let alice = console.signed_in(ALICE).await;
     click(&alice, "form[action='/console/queues/seo/claim'] button").await;

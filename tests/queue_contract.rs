@@ -301,7 +301,11 @@ async fn decisions_since_a_time_come_back_latest_first(backend: Backend) {
     }
     let latest = h.queue.decisions_since(before, 1).await.unwrap();
     assert_eq!(latest, all[..1]);
-    let future = h.queue.decisions_since(now_ms() + 60_000, 10).await.unwrap();
+    let future = h
+        .queue
+        .decisions_since(now_ms() + 60_000, 10)
+        .await
+        .unwrap();
     assert_eq!(future, Vec::new());
     h.close().await;
 }

@@ -180,4 +180,3 @@ fn tokens_of(config: &Config, current: &[Token]) -> Vec<Token> {
         })
         .collect()
 }
-

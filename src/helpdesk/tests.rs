@@ -751,7 +751,10 @@ async fn todays_activity_counts_the_decisions_for_admins_only() {
     );
     assert_eq!(
         counts(&activity.escalations),
-        [("handed_off".to_owned(), 1), ("unknown_sender".to_owned(), 1)]
+        [
+            ("handed_off".to_owned(), 1),
+            ("unknown_sender".to_owned(), 1)
+        ]
     );
     assert_eq!(activity.no_reply_total(), 0);
 
@@ -759,6 +762,9 @@ async fn todays_activity_counts_the_decisions_for_admins_only() {
     assert_eq!((later.decisions, later.deflection()), (0, None));
     for refused in [specialist(&["seo"]), submitter()] {
         let error = helpdesk.activity_today(&refused).await.unwrap_err();
-        assert!(matches!(error, HelpdeskError::PermissionDenied(_)), "{error}");
+        assert!(
+            matches!(error, HelpdeskError::PermissionDenied(_)),
+            "{error}"
+        );
     }
 }

@@ -39,7 +39,10 @@ impl BarChart {
         values: Vec<(String, f64, String)>,
         top: Option<f64>,
     ) -> Self {
-        let largest = values.iter().map(|(_, value, _)| *value).fold(0.0, f64::max);
+        let largest = values
+            .iter()
+            .map(|(_, value, _)| *value)
+            .fold(0.0, f64::max);
         let top = top.unwrap_or(largest).max(f64::MIN_POSITIVE);
         let bars: Vec<ChartBar> = values
             .into_iter()
@@ -94,7 +97,10 @@ mod tests {
         let counts = BarChart::of_counts(
             "c",
             "counts".into(),
-            [("a".to_owned(), 4), ("a very long intent name".to_owned(), 1)],
+            [
+                ("a".to_owned(), 4),
+                ("a very long intent name".to_owned(), 1),
+            ],
         );
         let widths: Vec<u64> = counts.bars.iter().map(|bar| bar.width).collect();
         assert_eq!(widths, [140, 35]);

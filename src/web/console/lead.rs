@@ -15,8 +15,8 @@ use super::charts::BarChart;
 use super::format::{instant, span};
 use super::pages::{Chrome, refused, render};
 use super::{Posted, Session, helpdesk_refused};
-use crate::helpdesk::{Activity, Count, DeadLetterView, Role};
 use crate::feedback::FeedbackSummary;
+use crate::helpdesk::{Activity, Count, DeadLetterView, Role};
 use crate::route::QueueStats;
 use crate::web::WebState;
 
@@ -241,7 +241,13 @@ fn rating_charts(summary: &FeedbackSummary) -> Vec<BarChart> {
     let csat = summary
         .by_queue
         .iter()
-        .map(|row| (row.key.clone(), row.mean_csat, format!("{:.2}", row.mean_csat)))
+        .map(|row| {
+            (
+                row.key.clone(),
+                row.mean_csat,
+                format!("{:.2}", row.mean_csat),
+            )
+        })
         .collect();
     let ces = summary
         .by_queue

@@ -46,8 +46,8 @@ pub async fn events(
         .clone()
         .find(|(name, _)| name == "ticket")
         .and_then(|(_, id)| id.parse::<u64>().ok());
-    let activity = session.caller.role == Role::Admin
-        && parameters.any(|(name, _)| name == "activity");
+    let activity =
+        session.caller.role == Role::Admin && parameters.any(|(name, _)| name == "activity");
     let mut presence = state.console.presence_changes();
     // Its own arrival is not news to the page that opened it.
     let viewing = watched.map(|ticket_id| state.console.view(&session.id, ticket_id));

@@ -253,7 +253,8 @@ impl Session {
 
 impl State {
     fn forget_expired(&mut self, now: Instant, lengths: SessionLengths) {
-        self.by_id.retain(|_, session| !session.expired(now, lengths));
+        self.by_id
+            .retain(|_, session| !session.expired(now, lengths));
     }
 
     /// The names of the callers of the live sessions viewing `ticket_id`, sorted, once each.
@@ -332,7 +333,11 @@ mod tests {
         assert!(sessions.get(&opened.id, start + lifetime).is_none());
 
         let idled = sessions.open(alice(), start).unwrap();
-        assert!(sessions.get(&idled.id, start + idle - Duration::from_secs(1)).is_some());
+        assert!(
+            sessions
+                .get(&idled.id, start + idle - Duration::from_secs(1))
+                .is_some()
+        );
         assert!(sessions.get(&idled.id, start + idle + idle).is_none());
 
         let closed = sessions.open(alice(), start).unwrap();
