@@ -114,7 +114,7 @@ impl Tally {
             .into_iter()
             .map(|(key, count)| Count { key, count })
             .collect();
-        counts.sort_by(|a, b| b.count.cmp(&a.count));
+        counts.sort_by_key(|count| std::cmp::Reverse(count.count));
         counts
     }
 }
