@@ -3,6 +3,7 @@
 //! from a tokens file and the `TRIAGE_TOKENS` variable (`config/tokens.rs`); the server's edges
 //! (TLS, per-token limits, health and reflection) are configured as `config/edges.rs` says.
 
+mod console;
 mod edges;
 mod tokens;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::helpdesk::Role;
+pub use console::ConsoleConfig;
 pub use edges::{Access, Limits, Rate, RoleLimits, TlsConfig, TokenLimits};
 pub use tokens::{TokenConfig, TokenDigest};
 
@@ -49,6 +51,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Ratings of answers: how long they may be changed, the links' signing key.
     pub feedback: FeedbackConfig,
+    /// The console's sessions: how long they last.
+    pub console: ConsoleConfig,
     /// The domain pack served.
     pub pack: PathBuf,
     /// The model folder; `models/<pack name>` when unset.
@@ -164,6 +168,8 @@ struct ConfigFile {
     public_url: Option<String>,
     #[serde(default)]
     feedback: FeedbackConfig,
+    #[serde(default)]
+    console: ConsoleConfig,
     #[serde(default = "default_pack")]
     pack: PathBuf,
     #[serde(default)]
@@ -235,6 +241,7 @@ impl TryFrom<ConfigFile> for Config {
             http_listen: file.http_listen,
             public_url: file.public_url,
             feedback: file.feedback,
+            console: file.console,
             pack: file.pack,
             model: file.model,
             backend,
@@ -542,6 +549,7 @@ impl Config {
         self.feedback
             .link_key_bytes()
             .map_err(ConfigError::Invalid)?;
+        self.console.validate().map_err(ConfigError::Invalid)?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

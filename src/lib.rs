@@ -9,6 +9,8 @@
 //!   specialists and leads, signed in with the same tokens; the feedback page a client rates
 //!   an answer on through a signed link). [`server`] composes the layers from a
 //!   [`config::Config`] (config → backends → domain API → adapters), serves, shuts down.
+//!   Below both, [`auth`]: the bearer tokens they sign callers in with, as a
+//!   [`helpdesk::Caller`], and each token's limits.
 //!   [`mail`], the email-ingest worker (a Maildir or mail files in, inquiries named by their
 //!   sender over gRPC, replies into an outbox), is a gRPC client like any other, and so is the
 //!   load generator of the binary (`triage bench`).
@@ -66,6 +68,7 @@
 //! ```
 
 pub mod answer;
+pub mod auth;
 pub mod classify;
 pub mod config;
 pub mod error;

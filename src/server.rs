@@ -15,10 +15,11 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::answer::{ClientDirectory, PgStatus, Recent, StatusStore};
+use crate::auth::Authenticator;
 use crate::classify::artifact;
 use crate::config::{Access, Backend, Config, PostgresConfig};
 use crate::feedback::{EmbeddedFeedback, FeedbackError, FeedbackStore, LinkSigner, PgFeedback};
-use crate::grpc::{App, Authenticator, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
+use crate::grpc::{App, BearerMetadata, DeadlineLayer, SpecialistApi, TriageApi, TriageRoutes};
 use crate::helpdesk::{Backends, FeedbackBackend, Helpdesk, LeasePolicy, Policy, WaitEstimator};
 use crate::intake::DecisionQueue;
 use crate::pack::{Pack, Queue};

@@ -13,6 +13,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -37,7 +38,9 @@ const BOB: &str = "bob-token-0123456789";
 const LEAD: &str = "lead-token-0123456789";
 const WEB: &str = "web-token-0123456789";
 
-/// A chromedriver on a port of its own, ended with the test.
+/// A chromedriver on a port of its own, in a process group of its own with the Chromium it
+/// starts; the group is killed when the driver is dropped, also by a test's panic, so no
+/// browser outlives its test.
 struct Driver {
     child: Child,
     url: String,
@@ -52,6 +55,7 @@ impl Driver {
             .port();
         let mut child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -75,11 +79,52 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// The process group of chromedriver and its browsers: chromedriver's own id.
+    fn group(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The whole group: chromedriver, and the Chromium processes it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.group())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed processes are gone moments later: wait a little for the group to empty, so
+        // the next test starts without them.
+        for _ in 0..500 {
+            if processes_in_group(self.group()).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+}
+
+/// The processes of process group `group` still running (not zombies), from `/proc`.
+fn processes_in_group(group: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": the name may hold spaces, so read after its ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() != Some(&"Z") && fields.get(2) == Some(&group.to_string().as_str()) {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 /// A server with the console, a chromedriver, and the browsers opened on them.
@@ -189,6 +234,27 @@ impl Console {
             .await
             .unwrap();
         self.server.app.helpdesk.flush().await.unwrap();
+    }
+
+    /// Rates the answer to inquiry `id` as its client would, through the API.
+    async fn rate(&self, id: &str, csat: u8, ces: Option<u8>) {
+        let web = Caller::new(
+            "web".into(),
+            triage::helpdesk::Role::Submitter,
+            vec![],
+            vec![],
+        );
+        let rating = triage::feedback::Rating {
+            csat,
+            ces,
+            comment: None,
+        };
+        self.server
+            .app
+            .helpdesk
+            .rate(&web, id, rating, triage::feedback::Source::Api)
+            .await
+            .unwrap();
     }
 
     /// Where inquiry `id` stands.
@@ -332,6 +398,10 @@ async fn a_specialist_claims_replies_and_the_reply_reaches_the_client() {
     assert!(
         client.contains("Tier") && client.contains("Account manager"),
         "{client}"
+    );
+    assert!(
+        client.contains("Account manager email") && !client.contains("account_manager_email"),
+        "field names read as labels: {client}"
     );
     let decision = text_of(&alice, "section[aria-labelledby=decision-heading]").await;
     assert!(decision.contains("seo_strategy"), "{decision}");
@@ -533,6 +603,7 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
     let lead = console.signed_in(LEAD).await;
     wait_for_text(&lead, "h1", "Lead dashboard").await;
     assert_eq!(text_of(&lead, "tr[data-queue=seo] .ready-count").await, "0");
+    assert_eq!(text_of(&lead, "#today-total").await, "0");
     lead.execute("window.samePage = true;", vec![])
         .await
         .unwrap();
@@ -547,12 +618,63 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
         .unwrap();
     wait_for(&lead, "text[data-queue=seo][data-ready='1']").await;
     assert_eq!(text_of(&lead, "tr[data-queue=seo] .ready-count").await, "1");
+    wait_for(&lead, "#today-total[data-count='1']").await;
+    wait_for(&lead, "#today-tier text[data-key=expert][data-value='1']").await;
+    wait_for(&lead, "#today-channel text[data-key=web][data-value='1']").await;
     let same = lead
         .execute("return window.samePage === true;", vec![])
         .await
         .unwrap();
     assert_eq!(same, json!(true), "the page was not reloaded");
+
+    // A busier day for the screenshots: answers, tickets, a closing remark and ratings.
+    let day = [
+        ("d1", "when will the final report be ready?"),
+        ("d2", "is invoice 1042 paid?"),
+        ("d3", "what should the SEO report focus on?"),
+        ("d4", "thanks, that's all!"),
+        ("d5", "when is the next milestone due?"),
+        (
+            "d6",
+            "can you integrate our booking system with the new site?",
+        ),
+    ];
+    for (id, body) in day {
+        console.submit(id, body).await;
+    }
+    console.rate("d1", 5, Some(6)).await;
+    console.rate("d2", 4, Some(5)).await;
+    wait_for(&lead, "#today-total[data-count='7']").await;
+    let deflection = text_of(&lead, "#today-deflection").await;
+    assert!(deflection.ends_with('%'), "{deflection}");
+    lead.refresh().await.unwrap();
+    wait_for(&lead, "#ratings-csat rect").await;
     screenshot(&lead, "lead-dashboard").await;
+    lead.execute("document.getElementById('today').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&lead, "lead-dashboard-today").await;
+    lead.execute(
+        "document.getElementById('ratings').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    screenshot(&lead, "lead-dashboard-ratings").await;
+    lead.set_window_size(420, 800).await.unwrap();
+    let width = lead
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
+    assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
+    lead.execute("document.getElementById('today').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&lead, "lead-dashboard-narrow").await;
     console.close().await;
 }
 
@@ -691,4 +813,104 @@ async fn the_queue_list_fits_a_narrow_window() {
     assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
     screenshot(&alice, "queues-narrow").await;
     console.close().await;
+}
+
+/// The queue list shows who has each ticket of the specialist's queues open, live: a
+/// colleague opening a ticket appears there without a reload, and leaving it, disappears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_list_shows_who_is_viewing_each_ticket() {
+    let mut console = Console::start(|_| {}).await;
+    console.submit("q1", SEO_QUESTION).await;
+    let ticket_id = console.status("q1").await.ticket_id.unwrap();
+    let bob = console.signed_in(BOB).await;
+    wait_for_text(&bob, "h1", "My queues").await;
+    assert!(
+        text_of(&bob, "#viewed")
+            .await
+            .contains("No one has a ticket")
+    );
+
+    let alice = console.signed_in(ALICE).await;
+    click(&alice, "form[action='/console/queues/seo/claim'] button").await;
+    wait_for(&alice, "#resolve-form").await;
+    let row = format!("#viewed li[data-ticket='{ticket_id}']");
+    wait_for(&bob, &row).await;
+    let seen = text_of(&bob, &row).await;
+    assert!(
+        seen.contains("viewed by alice") && seen.contains("held by alice"),
+        "{seen}"
+    );
+    screenshot(&bob, "queues-presence").await;
+
+    alice
+        .goto(&format!("{}/console/queues", console.base))
+        .await
+        .unwrap();
+    wait_for_text(&bob, "section[@id='viewed']", "No one has a ticket").await;
+    console.close().await;
+}
+
+/// A specialist with a ticket open sees the banner when a follow-up from the client joins it,
+/// without a reload, and the follow-up in the thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_shows_the_changed_under_you_banner() {
+    let mut console = Console::start(|_| {}).await;
+    console.submit("q1", SEO_QUESTION).await;
+    let alice = console.signed_in(ALICE).await;
+    click(&alice, "form[action='/console/queues/seo/claim'] button").await;
+    wait_for(&alice, "#resolve-form").await;
+    assert!(
+        alice
+            .find(Locator::Css("#banner"))
+            .await
+            .unwrap()
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_some(),
+        "no banner before any change"
+    );
+    alice
+        .execute("window.samePage = true;", vec![])
+        .await
+        .unwrap();
+
+    let follow_up = "also, the blog pages lost their rankings too";
+    let mut request = common::inquiry("q2", "acme", follow_up);
+    request.inquiry.as_mut().unwrap().in_reply_to = "q1".into();
+    let mut triage = console.server.triage().await;
+    triage
+        .submit(common::with_token(WEB, request))
+        .await
+        .unwrap();
+    wait_for_text(&alice, "div[@id='banner']", "changed while you had it open").await;
+    wait_for_text(&alice, "section[@id='ticket-state']", follow_up).await;
+    let same = alice
+        .execute("return window.samePage === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, json!(true), "the page was not reloaded");
+    screenshot(&alice, "ticket-changed-banner").await;
+    console.close().await;
+}
+
+/// A test that panics with a browser open leaves no chromedriver or Chromium behind: the
+/// driver's guard kills its process group as the panic unwinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_test_leaves_no_browser_running() {
+    let (group_tx, group_rx) = std::sync::mpsc::channel();
+    let panicked = tokio::spawn(async move {
+        let mut console = Console::start(|_| {}).await;
+        group_tx.send(console.driver.group()).unwrap();
+        let _alice = console.signed_in(ALICE).await;
+        assert!(
+            !processes_in_group(console.driver.group()).is_empty(),
+            "chromedriver and Chromium run while the test does"
+        );
+        panic!("a failing browser test");
+    })
+    .await;
+    assert!(panicked.unwrap_err().is_panic());
+    let group = group_rx.recv().unwrap();
+    assert_eq!(processes_in_group(group), Vec::<u32>::new());
 }

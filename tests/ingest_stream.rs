@@ -183,6 +183,13 @@ impl TriageService for FakeServer {
         Err(Status::unimplemented("not for the worker"))
     }
 
+    async fn activity(
+        &self,
+        _: Request<pb::ActivityRequest>,
+    ) -> Result<Response<pb::ActivityResponse>, Status> {
+        Err(Status::unimplemented("not for the worker"))
+    }
+
     async fn ping(
         &self,
         _: Request<pb::PingRequest>,

@@ -262,6 +262,54 @@ async fn decisions_are_idempotent(backend: Backend) {
     h.close().await;
 }
 
+/// The decisions stored since a time come back once each, tickets' and answers' alike, the
+/// latest first and no more than asked for; none are stored in the future.
+async fn decisions_since_a_time_come_back_latest_first(backend: Backend) {
+    let h = Harness::open(backend, LONG_LEASE, 5).await;
+    let before = now_ms();
+    let first = h.enqueue("inq-a", "seo", 1).await;
+    h.queue
+        .record_answer("ans-b", &note("answer", 1))
+        .await
+        .unwrap();
+    h.queue
+        .record_answer("ans-b", &note("answer again", 2))
+        .await
+        .unwrap();
+    h.queue.flush().await.unwrap();
+    let last = h.enqueue("inq-c", "billing", 2).await;
+    let all = h.queue.decisions_since(before, 10).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(
+        all[0],
+        StoredDecision {
+            decision: note("inq-c", 1),
+            ticket_id: Some(last),
+        }
+    );
+    for expected in [
+        StoredDecision {
+            decision: note("inq-a", 1),
+            ticket_id: Some(first),
+        },
+        StoredDecision {
+            decision: note("answer", 1),
+            ticket_id: None,
+        },
+    ] {
+        assert!(all.contains(&expected), "{expected:?} in {all:?}");
+    }
+    let latest = h.queue.decisions_since(before, 1).await.unwrap();
+    assert_eq!(latest, all[..1]);
+    let future = h
+        .queue
+        .decisions_since(now_ms() + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(future, Vec::new());
+    h.close().await;
+}
+
 /// Claims take the most urgent priority first, then arrival order; queues are separate; a
 /// queue's statistics name the priority of the ticket the next claim takes.
 async fn claims_follow_priority_then_arrival(backend: Backend) {
@@ -1190,6 +1238,7 @@ macro_rules! contract {
 
 contract!(
     decisions_are_idempotent,
+    decisions_since_a_time_come_back_latest_first,
     claims_follow_priority_then_arrival,
     leases_are_checked_and_resolve_is_audited,
     release_and_reroute,

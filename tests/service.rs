@@ -254,6 +254,67 @@ async fn expert_inquiries_become_tickets() {
     server.stop().await;
 }
 
+/// The lead's activity report counts today's decisions by tier and channel, with the share
+/// answered automatically; a start after them counts none, and an invalid one is refused.
+#[tokio::test]
+async fn the_activity_report_counts_todays_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(agency_config(dir.path())).await;
+    let mut client = server.triage().await;
+    for (id, text) in [
+        ("t1", "when will the final report be ready?"),
+        ("t2", "what should the SEO report focus on this quarter?"),
+    ] {
+        client.submit(inquiry(id, "acme", text)).await.unwrap();
+    }
+    server.app.helpdesk.flush().await.unwrap();
+    let today = client
+        .activity(pb::ActivityRequest { since: None })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(today.decisions, 2);
+    assert_eq!((today.answered, today.queued), (1, 1));
+    assert_eq!(today.deflection, 0.5);
+    let tiers: Vec<(&str, u64)> = today
+        .by_tier
+        .iter()
+        .map(|c| (c.key.as_str(), c.count))
+        .collect();
+    assert_eq!(tiers, [("direct", 1), ("expert", 1)]);
+    assert_eq!(today.by_channel[0].key, "web");
+    // The test clock's day, 2026-11-20 (UTC, the agency pack's zone), from midnight.
+    assert_eq!(
+        today.since,
+        Some(prost_types::Timestamp {
+            seconds: (common::TEST_NOW_MS - 9 * 3_600_000) / 1000,
+            nanos: 0,
+        })
+    );
+    let later = prost_types::Timestamp {
+        seconds: common::TEST_NOW_MS / 1000 + 60,
+        nanos: 0,
+    };
+    let none = client
+        .activity(pb::ActivityRequest { since: Some(later) })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(none.decisions, 0);
+    let invalid = prost_types::Timestamp {
+        seconds: 0,
+        nanos: -1,
+    };
+    let refused = client
+        .activity(pb::ActivityRequest {
+            since: Some(invalid),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    server.stop().await;
+}
+
 /// Without a client id the sender names the client (address, else domain); a sender of no
 /// client is escalated to account management with the reason, not refused, and replays alike.
 #[tokio::test]

@@ -16,8 +16,8 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tonic::{Request, Response, Status};
 
-use super::auth::Authenticated;
-use super::{Authenticator, ServiceError};
+use super::{BearerMetadata, ServiceError};
+use crate::auth::{Authenticated, Authenticator};
 use crate::helpdesk::{Caller, Helpdesk};
 use crate::telemetry::Metrics;
 

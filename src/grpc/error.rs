@@ -96,6 +96,12 @@ impl ServiceError {
     }
 }
 
+impl From<crate::auth::Unauthenticated> for ServiceError {
+    fn from(error: crate::auth::Unauthenticated) -> Self {
+        Self::Unauthenticated(error.0)
+    }
+}
+
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         let code = error.code();

@@ -3,20 +3,20 @@
 //! mapping of errors to status codes.
 //! No domain rule lives here; the domain never sees a proto type.
 
+mod activity;
 mod app;
 pub mod auth;
 pub mod convert;
 mod deadline;
 mod error;
 mod feedback;
-pub mod limits;
 mod specialist;
 mod stream;
 mod triage;
 mod watch;
 
 pub use app::App;
-pub use auth::Authenticator;
+pub use auth::BearerMetadata;
 pub use deadline::DeadlineLayer;
 pub use error::ServiceError;
 pub use specialist::SpecialistApi;

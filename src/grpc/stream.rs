@@ -34,11 +34,12 @@ use tonic::codegen::http;
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::BearerMetadata;
 use super::ServiceError;
 use super::app::App;
-use super::auth::Authenticated;
 use super::deadline::CallDeadline;
 use super::triage::{TriageApi, submit_one};
+use crate::auth::Authenticated;
 use crate::helpdesk::Caller;
 use crate::proto::codec::{StreamItem, StreamItemCodec};
 use crate::proto::v1 as pb;

@@ -13,9 +13,9 @@ use super::convert::{
     acknowledgement_to_proto, channel_from_proto, classification_to_proto, decision_to_proto,
     inquiry_from_proto, inquiry_state_to_proto, reply_to_proto, timestamp, timestamp_to_ms,
 };
-use super::feedback;
 use super::stream::{self, DecisionStream};
 use super::watch::{InquiryStream, watch_inquiry};
+use super::{activity, feedback};
 use crate::helpdesk::{Caller, MAX_REPLIES_PER_READ};
 use crate::intake::{Decision, Disposition, Submitted, ThreadRole};
 use crate::proto::v1 as pb;
@@ -226,6 +226,17 @@ impl TriageService for TriageApi {
                     replies: page.replies.iter().map(reply_to_proto).collect(),
                     next_since: page.next_since_ms.map(timestamp),
                 })
+            })
+            .await
+    }
+
+    async fn activity(
+        &self,
+        request: Request<pb::ActivityRequest>,
+    ) -> Result<Response<pb::ActivityResponse>, Status> {
+        self.app
+            .call("Activity", request, |caller, message| async move {
+                activity::report(&self.app, &caller, message).await
             })
             .await
     }

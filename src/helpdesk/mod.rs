@@ -12,6 +12,7 @@
 //! classification, answering, routing) is [`intake`](crate::intake)'s part.
 
 mod acknowledge;
+mod activity;
 mod caller;
 mod dead_letters;
 mod error;
@@ -27,6 +28,7 @@ mod wait;
 mod tests;
 
 pub use acknowledge::Acknowledgement;
+pub use activity::{Activity, Count, MAX_ACTIVITY_DECISIONS, start_of_day_ms};
 pub use caller::{Caller, Role};
 pub use dead_letters::DeadLetterView;
 pub use error::{ErrorKind, HelpdeskError};
@@ -97,8 +99,13 @@ pub struct Helpdesk {
     policy: Policy,
     /// Bumped on every change this replica makes to tickets; watchers wait on it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// Bumped on every new decision this replica records, answers too: what the activity
+    /// report counts.
+    decided: tokio::sync::watch::Sender<u64>,
     feedback: FeedbackBackend,
     wait: Arc<WaitEstimator>,
+    /// The pack's time zone: where the lead's day starts.
+    time_zone: jiff::tz::TimeZone,
 }
 
 impl Helpdesk {
@@ -130,8 +137,10 @@ impl Helpdesk {
             canned: pack.canned.clone(),
             policy,
             changes: tokio::sync::watch::Sender::new(0),
+            decided: tokio::sync::watch::Sender::new(0),
             feedback,
             wait,
+            time_zone: pack.settings.time_zone.zone().clone(),
         }
     }
 
@@ -171,8 +180,11 @@ impl Helpdesk {
         }
         caller.check_client(&inquiry.client_id)?;
         let submitted = self.intake.submit(inquiry).await?;
-        if submitted.ticket_id.is_some() && !submitted.replayed {
-            self.changed();
+        if !submitted.replayed {
+            self.decided.send_modify(|count| *count += 1);
+            if submitted.ticket_id.is_some() {
+                self.changed();
+            }
         }
         Ok(submitted)
     }

@@ -704,3 +704,67 @@ async fn only_answered_inquiries_can_be_rated() {
     let denied = helpdesk.feedback_summary(&acme).await.unwrap_err();
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
 }
+
+/// The lead's activity counts today's decisions by tier, intent and channel, with the share
+/// answered automatically and the escalations by kind; only admins read it.
+#[tokio::test]
+async fn todays_activity_counts_the_decisions_for_admins_only() {
+    let Fixture { helpdesk, _dir } = fixture();
+    helpdesk
+        .submit(&submitter(), acme_question("<a1@mail.example>"))
+        .await
+        .unwrap();
+    let web_question = Inquiry {
+        channel: Channel::Web,
+        ..acme_question("a2")
+    };
+    helpdesk.submit(&submitter(), web_question).await.unwrap();
+    helpdesk
+        .submit(&submitter(), unknown_sender_inquiry("<a3@mail.example>"))
+        .await
+        .unwrap();
+    let handed_off = Inquiry {
+        handoff_reason: Some("an automatic reply loop".into()),
+        ..acme_question("<a4@mail.example>")
+    };
+    helpdesk.submit(&submitter(), handed_off).await.unwrap();
+    helpdesk.flush().await.unwrap();
+
+    let activity = helpdesk.activity_today(&admin()).await.unwrap();
+    // NOW_MS is 2027-01-15T08:00:00Z; the tiny pack's day is UTC's.
+    assert_eq!(activity.since_ms, NOW_MS - 8 * 3_600_000);
+    assert_eq!(activity.decisions, 4);
+    assert!(!activity.truncated);
+    assert_eq!((activity.answered, activity.queued), (2, 2));
+    assert_eq!(activity.deflection(), Some(0.5));
+    let counts = |counts: &[Count]| -> Vec<(String, u64)> {
+        counts.iter().map(|c| (c.key.clone(), c.count)).collect()
+    };
+    assert_eq!(
+        counts(&activity.by_channel),
+        [("email".to_owned(), 3), ("web".to_owned(), 1)]
+    );
+    assert_eq!(
+        counts(&activity.by_intent)[0],
+        ("report_eta".to_owned(), 3),
+        "{activity:?}"
+    );
+    assert_eq!(
+        counts(&activity.escalations),
+        [
+            ("handed_off".to_owned(), 1),
+            ("unknown_sender".to_owned(), 1)
+        ]
+    );
+    assert_eq!(activity.no_reply_total(), 0);
+
+    let later = helpdesk.activity(&admin(), NOW_MS + 1).await.unwrap();
+    assert_eq!((later.decisions, later.deflection()), (0, None));
+    for refused in [specialist(&["seo"]), submitter()] {
+        let error = helpdesk.activity_today(&refused).await.unwrap_err();
+        assert!(
+            matches!(error, HelpdeskError::PermissionDenied(_)),
+            "{error}"
+        );
+    }
+}

@@ -17,6 +17,19 @@ pub enum Channel {
     Api,
 }
 
+impl Channel {
+    /// A short, fixed name, as the API's clients send it (for reports and logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Web => "web",
+            Self::Email => "email",
+            Self::Chat => "chat",
+            Self::Api => "api",
+        }
+    }
+}
+
 /// One client inquiry, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inquiry {

@@ -21,7 +21,7 @@ use error::{describe, describe_pool, without_password};
 pub use inventory::{Inventory, TableRows};
 
 /// The migrations, in the order they apply; a name is recorded once applied.
-const MIGRATIONS: [(&str, &str); 8] = [
+const MIGRATIONS: [(&str, &str); 9] = [
     ("0001_init", include_str!("migrations/0001_init.sql")),
     (
         "0002_random_lease_tokens",
@@ -44,6 +44,10 @@ const MIGRATIONS: [(&str, &str); 8] = [
     (
         "0008_audit_waits",
         include_str!("migrations/0008_audit_waits.sql"),
+    ),
+    (
+        "0009_decision_times",
+        include_str!("migrations/0009_decision_times.sql"),
     ),
 ];
 

@@ -67,6 +67,16 @@ pub trait TicketQueue<D: DecisionRecord>: Send + Sync + 'static {
     /// The decision stored for `inquiry_id`, with the ticket it queued (or was attached to).
     async fn decision(&self, inquiry_id: &str) -> Result<Option<StoredDecision<D>>, RouteError>;
 
+    /// At most `limit` decisions stored at or after `since_ms`, the latest first: what the
+    /// helpdesk's activity report counts. An answer shows once it is written (after `flush` at
+    /// the latest). The time is when the queue stored the decision: the embedded queue's clock
+    /// at the write batch, or PostgreSQL's when scaled out.
+    async fn decisions_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision<D>>, RouteError>;
+
     /// The open ticket of `client_id`'s thread `thread_id`: the live ticket last queued with
     /// that thread id, if any.
     async fn thread_ticket(

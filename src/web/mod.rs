@@ -22,7 +22,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::grpc::Authenticator;
+use crate::auth::Authenticator;
 use crate::helpdesk::{ErrorKind, Helpdesk};
 use crate::telemetry::Metrics;
 use crate::tls::{Protocol, ServerTls};
@@ -57,6 +57,14 @@ impl WebState {
             auth,
             console: Arc::default(),
             tls,
+        }
+    }
+
+    /// The same, with the console's sessions lasting `lengths` (the defaults otherwise).
+    pub fn with_session_lengths(self, lengths: console::SessionLengths) -> Self {
+        Self {
+            console: Arc::new(console::Sessions::new(lengths)),
+            ..self
         }
     }
 }

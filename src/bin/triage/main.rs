@@ -1,5 +1,6 @@
 //! The `triage` command: parses arguments, sets up logging and calls the library.
 
+mod activity;
 mod admin;
 mod bench;
 mod engine;
@@ -90,6 +91,9 @@ enum Command {
     /// The clients' ratings of answers (CSAT, CES) by intent and by queue, and how well the
     /// expected waits told were kept by queue, from a running server (an admin token).
     Feedback(remote::FeedbackArgs),
+    /// The inquiries decided today (or since a time) by tier, intent and channel, with the
+    /// deflection, escalations and no replies, from a running server (an admin token).
+    Activity(activity::ActivityArgs),
     /// Load a pack's status data into PostgreSQL (for `[postgres]` in the server config).
     Import(import::ImportArgs),
     /// Load a running server over gRPC: Ping (the ceiling) and Submit, alternating, in one run.
@@ -154,6 +158,7 @@ fn main() -> Result<ExitCode> {
         Command::Import(args) => import::run(args),
         Command::Queue(args) => remote::queue(args),
         Command::Feedback(args) => remote::feedback(args),
+        Command::Activity(args) => activity::activity(args),
         Command::Bench(args) => bench::bench(args),
         Command::BenchWorkload(args) => bench::write_workload(args),
         Command::Ingest(args) => ingest::ingest(args),

@@ -80,14 +80,14 @@ impl Connection {
             .transpose()
     }
 
-    async fn channel(&self) -> Result<Channel> {
+    pub async fn channel(&self) -> Result<Channel> {
         self.endpoint()?
             .connect()
             .await
             .with_context(|| format!("cannot connect to {}", self.addr))
     }
 
-    fn request<T>(&self, message: T) -> Result<Request<T>> {
+    pub fn request<T>(&self, message: T) -> Result<Request<T>> {
         let mut request = Request::new(message);
         if let Some(value) = self.authorization()? {
             request.metadata_mut().insert("authorization", value);

@@ -79,12 +79,18 @@ async fn serve(config: Config, config_path: Option<PathBuf>) -> Result<()> {
         let bound = http_listener.local_addr()?;
         tracing::info!(listen = %bound, public_url = %config.public_base_url(), tls = tls.is_some(), "serving the console and the feedback page");
         println!("serving the console on {bound}/console");
-        let router = web::router(WebState::new(
-            Arc::clone(&app.helpdesk),
-            Arc::clone(&app.metrics),
-            Arc::clone(&app.auth),
-            tls.is_some(),
-        ));
+        let router = web::router(
+            WebState::new(
+                Arc::clone(&app.helpdesk),
+                Arc::clone(&app.metrics),
+                Arc::clone(&app.auth),
+                tls.is_some(),
+            )
+            .with_session_lengths(web::console::SessionLengths {
+                idle: config.console.session_idle(),
+                lifetime: config.console.session_lifetime(),
+            }),
+        );
         let tls = tls.clone();
         tokio::spawn(async move {
             if let Err(error) = web::serve(http_listener, tls, router).await {

@@ -264,6 +264,20 @@ impl<D: DecisionRecord> TicketQueue<D> for EmbeddedQueue<D> {
             .transpose()
     }
 
+    async fn decisions_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision<D>>, RouteError> {
+        let stored = self
+            .read(move |snap, _| snap.decisions_since(since_ms, limit))
+            .await?;
+        stored
+            .into_iter()
+            .map(|(inquiry_id, raw)| decode_decision(&inquiry_id, raw))
+            .collect()
+    }
+
     async fn thread_ticket(
         &self,
         client_id: &str,

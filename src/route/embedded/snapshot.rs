@@ -3,7 +3,7 @@
 
 use redb::{AccessGuard, Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::rows::RawDecision;
+use super::rows::{RawDecision, stored_entries};
 use super::schema::{
     AUDIT, AUDIT_TIMES, CORRECTIONS, DEAD_LETTER_ACTIONS, DEAD_LETTERS, DECISION_INDEX,
     DECISION_ROWS, DeadLetter, FOLLOW_UPS, LEASES, READY, REPLIES, REPLY_TICKETS, REPLY_TIMES,
@@ -38,6 +38,34 @@ impl Snapshot {
             None,
             inquiry_id,
         )
+    }
+
+    /// At most `limit` decisions of the rows stored at or after `since_ms`, the latest first,
+    /// each with its inquiry id. Rows are stored in the order of their ids and stamped with
+    /// their batch's time, so the scan walks back from the last row until an older one.
+    pub fn decisions_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, RawDecision)>, RouteError> {
+        let rows = self.txn.open_table(DECISION_ROWS)?;
+        let mut decisions = Vec::new();
+        for row in rows.iter()?.rev() {
+            let (id, stored) = row?;
+            let id = id.value();
+            let (stored_ms, entries) = stored_entries(stored.value())
+                .map_err(|_| RouteError::Storage(format!("decoding decision row {id} failed")))?;
+            if stored_ms < since_ms {
+                break;
+            }
+            for entry in entries.into_iter().rev() {
+                if decisions.len() == limit {
+                    return Ok(decisions);
+                }
+                decisions.push((entry.inquiry_id, entry.decision));
+            }
+        }
+        Ok(decisions)
     }
 
     /// The live ticket `id`, with its follow-ups.

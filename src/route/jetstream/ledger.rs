@@ -127,6 +127,35 @@ impl Ledger {
         }))
     }
 
+    /// At most `limit` decisions (their JSON, with their tickets and inquiry ids) stored at or
+    /// after `since_ms` by PostgreSQL's clock, the latest first.
+    pub async fn decisions_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, StoredDecision<String>)>, PostgresError> {
+        let conn = self.pg.client().await?;
+        let rows = conn
+            .query(
+                "SELECT inquiry_id, decision, ticket_id FROM decisions
+                 WHERE stored_at >= to_timestamp(($1::bigint / 1000.0)::float8)
+                 ORDER BY stored_at DESC, inquiry_id DESC LIMIT $2",
+                &[&since_ms, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(failed("reading the recent decisions"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let stored = StoredDecision {
+                    decision: row.get(1),
+                    ticket_id: row.get::<_, Option<i64>>(2).map(unid),
+                };
+                (row.get(0), stored)
+            })
+            .collect())
+    }
+
     /// Stores each decision (its JSON) unless one is stored for its inquiry, in one statement,
     /// with the ticket it queued, which becomes its thread's open ticket when it names a thread;
     /// returns the inquiries whose decision this call stored. The inquiries must be distinct.

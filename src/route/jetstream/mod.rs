@@ -503,6 +503,19 @@ impl<D: DecisionRecord> TicketQueue<D> for JetStreamQueue<D> {
             .transpose()
     }
 
+    async fn decisions_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision<D>>, RouteError> {
+        self.ledger
+            .decisions_since(since_ms, limit)
+            .await?
+            .into_iter()
+            .map(|(inquiry_id, stored)| decode_decision(&inquiry_id, stored))
+            .collect()
+    }
+
     async fn thread_ticket(
         &self,
         client_id: &str,

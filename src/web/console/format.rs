@@ -1,5 +1,6 @@
-//! How the console writes times: instants in UTC to the minute, durations in days, hours and
-//! minutes, and SLA countdowns ("due in 2h 05m", "overdue by 15m").
+//! How the console writes times and names: instants in UTC to the minute, durations in days,
+//! hours and minutes, SLA countdowns ("due in 2h 05m", "overdue by 15m"), and the status data's
+//! field names as labels ("Account manager email").
 
 /// `ms` (Unix milliseconds) as `2026-11-20 09:00 UTC`.
 pub fn instant(ms: i64) -> String {
@@ -28,6 +29,17 @@ pub fn countdown(due_ms: i64, now_ms: i64) -> String {
     }
 }
 
+/// A field name of the status data (`account_manager_email`, `due-date`) as a label a person
+/// reads: words apart, the first capitalised ("Account manager email", "Due date").
+pub fn label(field: &str) -> String {
+    let words = field.replace(['_', '-'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +53,14 @@ mod tests {
         assert_eq!(countdown(1_000 + 15 * 60_000, 1_000), "due in 15m");
         assert_eq!(countdown(1_000, 1_000 + 15 * 60_000), "overdue by 15m");
         assert_eq!(instant(1_795_165_200_000), "2026-11-20 09:00 UTC");
+    }
+
+    /// Field names read as labels; a name without separators keeps its words.
+    #[test]
+    fn field_names_read_as_labels() {
+        assert_eq!(label("account_manager_email"), "Account manager email");
+        assert_eq!(label("due-date"), "Due date");
+        assert_eq!(label("state"), "State");
+        assert_eq!(label(""), "");
     }
 }

@@ -19,12 +19,13 @@
 //!   from `/console/static/` only (`default-src 'none'`), so markup that slipped through could
 //!   still run nothing. Pages are never cached or framed and send no referrer outside.
 //! - **Sessions on the server** ([`session`]): sign-in posts a bearer token (the same tokens and
-//!   roles as gRPC, checked by the same [`Authenticator`](crate::grpc::Authenticator)); the
+//!   roles as gRPC, checked by the same [`Authenticator`](crate::auth::Authenticator)); the
 //!   session id travels in an HttpOnly, SameSite=Strict cookie (Secure under TLS) and never in
 //!   an address; every POST carries the session's CSRF token or is refused (403), the sign-in
 //!   form a double-submitted one; lease tokens stay in the session.
 
 mod assets;
+mod charts;
 mod format;
 mod lead;
 mod live;
@@ -45,7 +46,7 @@ use axum::routing::{get, post};
 
 use super::WebState;
 use crate::helpdesk::HelpdeskError;
-pub use session::Sessions;
+pub use session::{SessionLengths, Sessions};
 use session::{SignedIn, same_token};
 
 /// The cookie that names a session.

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::session::{SESSION_LIFETIME, SignedIn, random_hex, same_token};
+use super::session::{SignedIn, random_hex, same_token};
 use super::{CSRF_FIELD, Posted, SESSION_COOKIE, SIGN_IN_COOKIE, Session, cookie, set_cookie};
 use crate::helpdesk::Role;
 use crate::web::{Peer, WebState};
@@ -195,7 +195,7 @@ pub async fn sign_in(
         set_cookie(
             SESSION_COOKIE,
             &signed_in.id,
-            SESSION_LIFETIME.as_secs(),
+            state.console.lifetime().as_secs(),
             state.tls,
         ),
     );

@@ -1,7 +1,7 @@
 //! Console sessions, kept on the server: a random 256-bit id in an HttpOnly, SameSite=Strict
-//! cookie names the signed-in [`Caller`]; a session ends at sign-out, after
-//! [`SESSION_IDLE`] without a request, or [`SESSION_LIFETIME`] after sign-in, whichever comes
-//! first. Each session has its own CSRF token, which every form posts back; and it keeps the
+//! cookie names the signed-in [`Caller`]; a session ends at sign-out, after its idle length
+//! without a request, or its lifetime after sign-in ([`SessionLengths`], `[console]` in the
+//! configuration), whichever comes first. Each session has its own CSRF token, which every form posts back; and it keeps the
 //! lease tokens of the tickets its specialist claimed, so a lease token never leaves the
 //! server (not in a page, not in an address).
 //!
@@ -17,16 +17,31 @@ use tokio::sync::watch;
 use crate::helpdesk::{Caller, HeldTicket};
 use crate::route::LeaseToken;
 
-/// How long a session lasts at most, from sign-in.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLengths {
+    /// Without a request.
+    pub idle: Duration,
+    /// At most, from sign-in.
+    pub lifetime: Duration,
+}
 
-/// How long a session lasts without a request.
-pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+impl Default for SessionLengths {
+    /// The configuration's defaults: 30 minutes idle, 12 hours at most.
+    fn default() -> Self {
+        let defaults = crate::config::ConsoleConfig::default();
+        Self {
+            idle: defaults.session_idle(),
+            lifetime: defaults.session_lifetime(),
+        }
+    }
+}
 
 /// The signed-in sessions and who is viewing which ticket.
 pub struct Sessions {
     state: Mutex<State>,
     presence: watch::Sender<u64>,
+    lengths: SessionLengths,
 }
 
 #[derive(Default)]
@@ -55,14 +70,25 @@ pub struct SignedIn {
 
 impl Default for Sessions {
     fn default() -> Self {
-        Self {
-            state: Mutex::default(),
-            presence: watch::Sender::new(0),
-        }
+        Self::new(SessionLengths::default())
     }
 }
 
 impl Sessions {
+    /// No sessions yet; those opened last `lengths`.
+    pub fn new(lengths: SessionLengths) -> Self {
+        Self {
+            state: Mutex::default(),
+            presence: watch::Sender::new(0),
+            lengths,
+        }
+    }
+
+    /// How long a session lasts at most (its cookie's age).
+    pub fn lifetime(&self) -> Duration {
+        self.lengths.lifetime
+    }
+
     /// Opens a session for `caller` at `now`: its id and CSRF token.
     pub fn open(&self, caller: Caller, now: Instant) -> Result<SignedIn, NoRandomness> {
         let signed_in = SignedIn {
@@ -78,7 +104,7 @@ impl Sessions {
             held: HashMap::new(),
         };
         let mut state = self.lock();
-        state.forget_expired(now);
+        state.forget_expired(now, self.lengths);
         state.by_id.insert(signed_in.id.clone(), session);
         Ok(signed_in)
     }
@@ -88,7 +114,7 @@ impl Sessions {
     pub fn get(&self, id: &str, now: Instant) -> Option<SignedIn> {
         let mut state = self.lock();
         let session = state.by_id.get_mut(id)?;
-        if session.expired(now) {
+        if session.expired(now, self.lengths) {
             state.by_id.remove(id);
             return None;
         }
@@ -160,19 +186,19 @@ impl Sessions {
     pub fn others_viewing(&self, id: &str, ticket_id: u64) -> Vec<String> {
         let state = self.lock();
         let own = state.by_id.get(id).map(|s| s.caller.name.as_str());
-        let mut names: Vec<String> = state
-            .viewers
-            .get(&ticket_id)
-            .into_iter()
-            .flat_map(|viewers| viewers.keys())
-            .filter_map(|session| state.by_id.get(session))
-            .map(|session| session.caller.name.as_str())
-            .filter(|name| Some(*name) != own)
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names.dedup();
+        let mut names = state.viewer_names(ticket_id);
+        names.retain(|name| Some(name.as_str()) != own);
         names
+    }
+
+    /// Every ticket someone views now, by id, with the names of its viewers, sorted.
+    pub fn viewed_tickets(&self) -> Vec<(u64, Vec<String>)> {
+        let state = self.lock();
+        state
+            .viewers
+            .keys()
+            .map(|&ticket_id| (ticket_id, state.viewer_names(ticket_id)))
+            .collect()
     }
 
     /// Fires whenever someone starts or stops viewing a ticket.
@@ -219,15 +245,31 @@ impl Drop for Viewing {
 }
 
 impl Session {
-    fn expired(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.started) >= SESSION_LIFETIME
-            || now.saturating_duration_since(self.last_seen) >= SESSION_IDLE
+    fn expired(&self, now: Instant, lengths: SessionLengths) -> bool {
+        now.saturating_duration_since(self.started) >= lengths.lifetime
+            || now.saturating_duration_since(self.last_seen) >= lengths.idle
     }
 }
 
 impl State {
-    fn forget_expired(&mut self, now: Instant) {
-        self.by_id.retain(|_, session| !session.expired(now));
+    fn forget_expired(&mut self, now: Instant, lengths: SessionLengths) {
+        self.by_id
+            .retain(|_, session| !session.expired(now, lengths));
+    }
+
+    /// The names of the callers of the live sessions viewing `ticket_id`, sorted, once each.
+    fn viewer_names(&self, ticket_id: u64) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .viewers
+            .get(&ticket_id)
+            .into_iter()
+            .flat_map(|viewers| viewers.keys())
+            .filter_map(|session| self.by_id.get(session))
+            .map(|session| session.caller.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 }
 
@@ -263,11 +305,14 @@ mod tests {
         Caller::new("alice".into(), Role::Specialist, vec![], vec!["seo".into()])
     }
 
-    /// A session is found by its id until it idles out or outlives its lifetime; an unknown id
-    /// finds nothing; sign-out ends it.
+    /// A session is found by its id until it idles out or outlives its lifetime (as
+    /// configured); an unknown id finds nothing; sign-out ends it.
     #[test]
     fn sessions_expire_and_close() {
-        let sessions = Sessions::default();
+        let idle = Duration::from_secs(5 * 60);
+        let lifetime = Duration::from_secs(3600);
+        let sessions = Sessions::new(SessionLengths { idle, lifetime });
+        assert_eq!(sessions.lifetime(), lifetime);
         let start = Instant::now();
         let opened = sessions.open(alice(), start).unwrap();
         assert_eq!(opened.id.len(), 64);
@@ -281,14 +326,19 @@ mod tests {
 
         // Kept alive by requests, a session still ends at its lifetime.
         let mut now = start;
-        while now < start + SESSION_LIFETIME - SESSION_IDLE {
-            now += SESSION_IDLE / 2;
+        while now < start + lifetime - idle {
+            now += idle / 2;
             assert!(sessions.get(&opened.id, now).is_some());
         }
-        assert!(sessions.get(&opened.id, start + SESSION_LIFETIME).is_none());
+        assert!(sessions.get(&opened.id, start + lifetime).is_none());
 
-        let idle = sessions.open(alice(), start).unwrap();
-        assert!(sessions.get(&idle.id, start + SESSION_IDLE).is_none());
+        let idled = sessions.open(alice(), start).unwrap();
+        assert!(
+            sessions
+                .get(&idled.id, start + idle - Duration::from_secs(1))
+                .is_some()
+        );
+        assert!(sessions.get(&idled.id, start + idle + idle).is_none());
 
         let closed = sessions.open(alice(), start).unwrap();
         sessions.close(&closed.id);

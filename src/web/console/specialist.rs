@@ -10,13 +10,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::format::{countdown, instant, span};
+use super::format::{countdown, instant, label, span};
 use super::pages::{Chrome, render};
 use super::session::SignedIn;
 use super::{Posted, Session, helpdesk_refused};
 use crate::answer::Client;
 use crate::helpdesk::{ClaimedTicket, Closing, HeldTicket, NoReplyReason, QueueReport};
-use crate::intake::Inquiry;
+use crate::intake::{Disposition, Inquiry};
 use crate::web::WebState;
 
 #[derive(Template)]
@@ -27,6 +27,18 @@ struct QueuesPage {
     rows: Vec<QueueRow>,
     /// The queue whose next ticket is the most urgent of all: the `c` shortcut claims there.
     most_urgent: Option<String>,
+    /// The tickets of these queues someone has open now.
+    viewed: Vec<ViewedTicket>,
+}
+
+/// A ticket of one of the specialist's queues that someone has open, and who.
+struct ViewedTicket {
+    ticket_id: u64,
+    queue: String,
+    /// The viewers' names ("you" for the specialist's own), joined.
+    viewers: String,
+    /// The lease's holder, when it is held.
+    holder: Option<String>,
 }
 
 /// One queue as the specialist's list shows it.
@@ -88,8 +100,41 @@ async fn queues_page(state: &WebState, session: &SignedIn, notice: Option<String
             .map(|r| QueueRow::of(r, now_ms))
             .collect(),
         most_urgent,
+        viewed: viewed_tickets(state, session).await,
     };
     render(StatusCode::OK, &page)
+}
+
+/// The tickets of the session's queues someone views now. A ticket the caller may not see,
+/// or no longer open, is left out.
+async fn viewed_tickets(state: &WebState, session: &SignedIn) -> Vec<ViewedTicket> {
+    let own = session.caller.name.as_str();
+    let now_ms = state.helpdesk.now_ms();
+    let mut viewed = Vec::new();
+    for (ticket_id, names) in state.console.viewed_tickets() {
+        let ticket = match state.helpdesk.open_ticket(&session.caller, ticket_id).await {
+            Ok(ticket) => ticket,
+            Err(error) => {
+                tracing::debug!(ticket_id, %error, "a viewed ticket left out of the queue list");
+                continue;
+            }
+        };
+        let viewers = names
+            .iter()
+            .map(|name| if name == own { "you" } else { name.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ");
+        viewed.push(ViewedTicket {
+            ticket_id,
+            queue: ticket.queue,
+            viewers,
+            holder: ticket
+                .lease
+                .filter(|lease| lease.expires_ms > now_ms)
+                .map(|lease| lease.holder),
+        });
+    }
+    viewed
 }
 
 /// Claims the next ticket of a queue and opens it; the queue list says so when none is ready.
@@ -177,6 +222,17 @@ struct DecisionView {
     terms: Vec<(String, String, bool)>,
     nearest: Vec<(String, String, String)>,
     alternatives: Vec<String>,
+    /// Why a person answers where the model would not have sent it, in words.
+    escalation: Option<String>,
+    /// The answers prepared from the client's data for the inquiry's direct questions.
+    prepared: Vec<PreparedAnswer>,
+}
+
+/// An answer prepared for the specialist, with the variant it is written in.
+struct PreparedAnswer {
+    text: String,
+    /// The template's variant (language and wording) and why, when the record keeps it.
+    variant: Option<String>,
 }
 
 /// A ticket of one of my queues.
@@ -285,6 +341,23 @@ pub async fn ticket(
                     .iter()
                     .map(|a| format!("{} ({:.0}%)", a.intent, a.probability * 100.0))
                     .collect(),
+                escalation: match &decision.outcome {
+                    Disposition::Queued(queued) => {
+                        queued.escalation.as_ref().map(|e| e.reason.clone())
+                    }
+                    _ => None,
+                },
+                prepared: match &decision.outcome {
+                    Disposition::Queued(queued) => queued
+                        .prepared_answers
+                        .iter()
+                        .map(|answer| PreparedAnswer {
+                            text: answer.text.clone(),
+                            variant: answer.variant.as_ref().map(|variant| variant.reason()),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
             }
         }),
         other_queues,
@@ -334,7 +407,7 @@ fn client_view(client: &Client) -> ClientView {
             .fields
             .iter()
             .filter(|(key, _)| *key != "account_manager")
-            .map(|(key, value)| (key.clone(), value.clone()))
+            .map(|(key, value)| (label(key), value.clone()))
             .collect(),
         records: client
             .entities
@@ -343,7 +416,7 @@ fn client_view(client: &Client) -> ClientView {
                 let facts = entity
                     .fields
                     .iter()
-                    .map(|(key, value)| format!("{key}: {value}"))
+                    .map(|(key, value)| format!("{}: {value}", label(key)))
                     .collect::<Vec<_>>()
                     .join("; ");
                 (entity.kind.clone(), entity.name.clone(), facts)

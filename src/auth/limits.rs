@@ -2,7 +2,7 @@
 //! in flight and how many it may start per second (a token bucket of `burst` requests refilled
 //! at the rate). A unary request over either limit is refused with RESOURCE_EXHAUSTED and a
 //! retry hint; a SubmitStream item waits until its token is within both, so the stream is held
-//! back as admission holds it back (see `stream.rs`).
+//! back as admission holds it back (see `grpc/stream.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
