@@ -335,6 +335,20 @@ async fn text_of(browser: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Narrows `browser` to 420 px and asserts that its page does not scroll sideways.
+async fn assert_fits_a_narrow_window(browser: &Client) {
+    browser.set_window_size(420, 800).await.unwrap();
+    let width = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
+    assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
+}
+
 /// Saves what `browser` shows as `target/console-screens/<name>.png`.
 async fn screenshot(browser: &Client, name: &str) {
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screens");
@@ -661,16 +675,7 @@ async fn the_leads_dashboard_follows_a_submit_without_reload() {
     .await
     .unwrap();
     screenshot(&lead, "lead-dashboard-ratings").await;
-    lead.set_window_size(420, 800).await.unwrap();
-    let width = lead
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
-    assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
+    assert_fits_a_narrow_window(&lead).await;
     lead.execute("document.getElementById('today').scrollIntoView();", vec![])
         .await
         .unwrap();
@@ -801,16 +806,7 @@ async fn the_queue_list_fits_a_narrow_window() {
     let mut console = Console::start(|_| {}).await;
     console.submit("q1", SEO_QUESTION).await;
     let alice = console.signed_in(ALICE).await;
-    alice.set_window_size(420, 800).await.unwrap();
-    let width = alice
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let (scroll, inner) = (width[0].as_u64().unwrap(), width[1].as_u64().unwrap());
-    assert!(scroll <= inner, "no sideways scrolling: {scroll} > {inner}");
+    assert_fits_a_narrow_window(&alice).await;
     screenshot(&alice, "queues-narrow").await;
     console.close().await;
 }
