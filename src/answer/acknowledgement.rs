@@ -138,26 +138,14 @@ impl RawAcknowledgement {
         let mut variants = BTreeMap::new();
         for (tag, raw) in self.variants {
             let table = format!("acknowledgement.variants.{tag}");
-            let written = Language::parse(&tag).map_err(|message| (table.clone(), message))?;
-            let Some(language) = languages
-                .matching(&written)
-                .filter(|language| languages.others.contains(*language))
-                .cloned()
-            else {
-                return Err((
-                    table,
-                    format!("{written} is not one of the pack's other languages"),
-                ));
-            };
+            let language = languages
+                .other(&tag)
+                .map_err(|message| (table.clone(), message))?;
             let words = Words::checked(&raw.text, &raw.without_wait, raw.waits, &language)
                 .map_err(|message| (table, message))?;
             variants.insert(language, words);
         }
-        if let Some(lacking) = languages
-            .others
-            .iter()
-            .find(|language| !variants.contains_key(*language))
-        {
+        if let Some(lacking) = languages.lacking(|language| variants.contains_key(language)) {
             return Err((
                 "acknowledgement.variants".to_owned(),
                 format!("no acknowledgement in {lacking}, one of the pack's languages"),

@@ -42,6 +42,21 @@ impl PackLanguages {
         })
     }
 
+    /// The pack's other language a variant tagged `tag` is written in, or what is wrong with
+    /// the tag.
+    pub(crate) fn other(&self, tag: &str) -> Result<Language, String> {
+        let written = Language::parse(tag)?;
+        self.matching(&written)
+            .filter(|language| self.others.contains(*language))
+            .cloned()
+            .ok_or_else(|| format!("{written} is not one of the pack's other languages"))
+    }
+
+    /// The first of the pack's other languages that `has` says lacks its variant.
+    pub(crate) fn lacking(&self, has: impl Fn(&Language) -> bool) -> Option<&Language> {
+        self.others.iter().find(|language| !has(language))
+    }
+
     /// Every language, the default first.
     pub(crate) fn all(&self) -> impl Iterator<Item = &Language> {
         std::iter::once(&self.default).chain(&self.others)

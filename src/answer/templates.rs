@@ -189,17 +189,9 @@ impl Templates {
         let mut as_of_note = BTreeMap::new();
         for (tag, source) in &file.as_of_note_variants {
             let table = format!("as_of_note_variants.{tag}");
-            let written = Language::parse(tag).map_err(|message| bad(table.clone(), message))?;
-            let Some(language) = languages
-                .matching(&written)
-                .filter(|language| languages.others.contains(*language))
-                .cloned()
-            else {
-                return Err(bad(
-                    table,
-                    format!("{written} is not one of the pack's other languages"),
-                ));
-            };
+            let language = languages
+                .other(tag)
+                .map_err(|message| bad(table.clone(), message))?;
             let text = as_of_note_text(source).map_err(|message| bad(table.clone(), message))?;
             if text.fact_names() != main_note.fact_names() {
                 return Err(bad(
@@ -209,11 +201,7 @@ impl Templates {
             }
             as_of_note.insert(language, text);
         }
-        if let Some(lacking) = languages
-            .others
-            .iter()
-            .find(|language| !as_of_note.contains_key(*language))
-        {
+        if let Some(lacking) = languages.lacking(|language| as_of_note.contains_key(language)) {
             return Err(bad(
                 "as_of_note_variants".into(),
                 format!("no note in {lacking}, one of the pack's languages"),
